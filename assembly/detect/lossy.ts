@@ -1,0 +1,239 @@
+// Lossy counting (Manku & Motwani, VLDB 2002) over 64-bit key hashes, with weights and an
+// optional decaying window.
+//
+// Entries (hash, f, Δ) sit in a dense array, found through an index by hash. With bucket width
+// w = ceil(1/ε) and N the total weight seen, the current bucket is b = ceil(N/w). A new entry
+// gets Δ = b - 1. When N crosses a multiple of w, every entry with f + Δ <= floor(N/w) is
+// deleted. Hence f <= true count <= f + Δ, Δ < εN, and a key is reported when f >= (s - ε)N.
+//
+// Decay: every `window` units of weight, f, Δ and N are halved (Δ rounds up, so the bounds
+// above still hold for the halved true counts), which bounds N by 2·window and lets a new hot
+// set overtake an old one within a few windows (docs/detector.md gives the bound).
+import { indexFind, indexInsert, indexRemove, indexUpdate, indexClear, NONE } from "../util/index";
+import { statInc, statAdd } from "../layout/header";
+import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../shared/abi";
+
+export const LC_CONTROL: usize = 128;
+export const LC_ENTRY: usize = 24;
+
+const N: usize = 0;
+const EPOCH: usize = 8;
+const W: usize = 16;
+const BCUR: usize = 24;
+const BOUND: usize = 32;
+const NEXT_PRUNE: usize = 40;
+const WINDOW: usize = 48;
+const THRESH: usize = 56;
+const COUNT: usize = 64;
+const CAP: usize = 68;
+const MASK: usize = 72;
+const ENTRIES: usize = 76;
+const INDEX: usize = 80;
+const WARM: usize = 88;
+
+@inline export function lcCount(d: usize): u32 {
+  return load<u32>(d + COUNT);
+}
+@inline export function lcCapacity(d: usize): u32 {
+  return load<u32>(d + CAP);
+}
+@inline export function lcTotal(d: usize): u64 {
+  return load<u64>(d + N);
+}
+@inline export function lcEpoch(d: usize): u64 {
+  return load<u64>(d + EPOCH);
+}
+@inline export function lcWidth(d: usize): u64 {
+  return load<u64>(d + W);
+}
+@inline export function lcBucket(d: usize): u64 {
+  return load<u64>(d + BCUR);
+}
+@inline export function lcEntry(d: usize, i: u32): usize {
+  return <usize>load<u32>(d + ENTRIES) + (<usize>i) * LC_ENTRY;
+}
+@inline export function lcIndex(d: usize): usize {
+  return <usize>load<u32>(d + INDEX);
+}
+@inline export function lcMask(d: usize): u32 {
+  return load<u32>(d + MASK);
+}
+
+// The most entries lossy counting can hold: w·H(B) <= w·(ln B + 1) with B the largest bucket
+// number (the paper's (1/ε)·log(εN) bound), plus one bucket of slack.
+export function lcCapacityFor(epsilon: f64, window: u64): u32 {
+  const w = Math.ceil(1.0 / epsilon);
+  const nMax: f64 = window > 0 ? 2.0 * <f64>window : 4294967296.0;
+  const buckets = Math.max(1.0, Math.ceil(nMax / w));
+  return <u32>Math.ceil(w * (Math.log(buckets) + 2.0));
+}
+
+export function lcInit(
+  d: usize,
+  entries: usize,
+  index: usize,
+  cap: u32,
+  slots: u32,
+  support: f64,
+  epsilon: f64,
+  warm: f64,
+  window: u64,
+): void {
+  memory.fill(d, 0, LC_CONTROL);
+  const w = <u64>Math.ceil(1.0 / epsilon);
+  store<u64>(d + W, w);
+  store<u64>(d + WINDOW, window);
+  store<f64>(d + THRESH, support - epsilon);
+  store<f64>(d + WARM, warm);
+  store<u32>(d + CAP, cap);
+  store<u32>(d + MASK, slots - 1);
+  store<u32>(d + ENTRIES, <u32>entries);
+  store<u32>(d + INDEX, <u32>index);
+  lcSetTotal(d, 0, 0);
+  indexClear(index, slots - 1);
+}
+
+// Sets N and re-derives the bucket bookkeeping from it.
+export function lcSetTotal(d: usize, n: u64, epoch: u64): void {
+  const w = load<u64>(d + W);
+  let b = (n + w - 1) / w;
+  if (b == 0) b = 1;
+  store<u64>(d + N, n);
+  store<u64>(d + EPOCH, epoch);
+  store<u64>(d + BCUR, b);
+  store<u64>(d + BOUND, b * w);
+  store<u64>(d + NEXT_PRUNE, (n / w + 1) * w);
+}
+
+// Counts `weight` for hash h and returns the key's estimate f afterwards (0 if the table was
+// full and the key could not be tracked).
+export function lcObserve(d: usize, h: u64, weight: u64): u64 {
+  const n = load<u64>(d + N) + weight;
+  store<u64>(d + N, n);
+  if (n > load<u64>(d + BOUND)) {
+    const w = load<u64>(d + W);
+    const b = (n + w - 1) / w;
+    store<u64>(d + BCUR, b);
+    store<u64>(d + BOUND, b * w);
+  }
+  const mask = load<u32>(d + MASK);
+  const index = <usize>load<u32>(d + INDEX);
+  const i = indexFind(index, mask, h);
+  let f: u64 = 0;
+  if (i != NONE) {
+    const e = lcEntry(d, i);
+    f = load<u64>(e, 8) + weight;
+    store<u64>(e, f, 8);
+  } else {
+    const count = load<u32>(d + COUNT);
+    if (count < load<u32>(d + CAP)) {
+      const e = lcEntry(d, count);
+      store<u64>(e, h);
+      store<u64>(e, weight, 8);
+      store<u64>(e, load<u64>(d + BCUR) - 1, 16);
+      store<u32>(d + COUNT, count + 1);
+      indexInsert(index, mask, h, count);
+      f = weight;
+    } else {
+      statInc(S_DETECT_OVERFLOW);
+    }
+  }
+  if (n >= load<u64>(d + NEXT_PRUNE)) {
+    const w = load<u64>(d + W);
+    const completed = n / w;
+    store<u64>(d + NEXT_PRUNE, (completed + 1) * w);
+    lcPrune(d, completed);
+  }
+  const window = load<u64>(d + WINDOW);
+  if (window != 0) {
+    const epoch = load<u64>(d + EPOCH) + weight;
+    store<u64>(d + EPOCH, epoch);
+    if (epoch >= window) lcDecay(d);
+  }
+  return f;
+}
+
+// Deletes every entry with f + Δ <= bucket.
+export function lcPrune(d: usize, bucket: u64): void {
+  const mask = load<u32>(d + MASK);
+  const index = <usize>load<u32>(d + INDEX);
+  let count = load<u32>(d + COUNT);
+  let i: u32 = 0;
+  let pruned: u64 = 0;
+  while (i < count) {
+    const e = lcEntry(d, i);
+    if (load<u64>(e, 8) + load<u64>(e, 16) <= bucket) {
+      indexRemove(index, mask, load<u64>(e));
+      count--;
+      if (i != count) {
+        const last = lcEntry(d, count);
+        const lh = load<u64>(last);
+        memory.copy(e, last, LC_ENTRY);
+        indexUpdate(index, mask, lh, i);
+      }
+      pruned++;
+    } else {
+      i++;
+    }
+  }
+  store<u32>(d + COUNT, count);
+  if (pruned != 0) statAdd(S_DETECT_PRUNED, pruned);
+}
+
+// Halves the window: f rounds down and Δ up, so f <= true and true - f <= Δ still hold.
+export function lcDecay(d: usize): void {
+  const count = load<u32>(d + COUNT);
+  for (let i: u32 = 0; i < count; i++) {
+    const e = lcEntry(d, i);
+    store<u64>(e, load<u64>(e, 8) >> 1, 8);
+    store<u64>(e, (load<u64>(e, 16) + 2) >> 1, 16);
+  }
+  const n = load<u64>(d + N) >> 1;
+  lcSetTotal(d, n, 0);
+  lcPrune(d, n / load<u64>(d + W));
+  statInc(S_DETECT_DECAYS);
+}
+
+// The entry number for h, or NONE.
+@inline export function lcFind(d: usize, h: u64): u32 {
+  return indexFind(lcIndex(d), lcMask(d), h);
+}
+
+export function lcEstimate(d: usize, h: u64): u64 {
+  const i = lcFind(d, h);
+  return i == NONE ? 0 : load<u64>(lcEntry(d, i), 8);
+}
+
+@inline export function lcIsHot(d: usize, f: u64): bool {
+  return f != 0 && <f64>f >= load<f64>(d + THRESH) * <f64>load<u64>(d + N);
+}
+
+@inline export function lcIsWarm(d: usize, f: u64): bool {
+  return f != 0 && <f64>f >= load<f64>(d + WARM) * <f64>load<u64>(d + N);
+}
+
+// Inserts a restored entry as is. The caller has checked capacity and uniqueness.
+export function lcRestoreEntry(d: usize, h: u64, f: u64, delta: u64): void {
+  const count = load<u32>(d + COUNT);
+  const e = lcEntry(d, count);
+  store<u64>(e, h);
+  store<u64>(e, f, 8);
+  store<u64>(e, delta, 16);
+  store<u32>(d + COUNT, count + 1);
+  indexInsert(lcIndex(d), lcMask(d), h, count);
+}
+
+// 0 when the index and the entries agree, and no entry is over its own bounds.
+export function lcCheck(d: usize): bool {
+  const count = load<u32>(d + COUNT);
+  if (count > load<u32>(d + CAP)) return false;
+  const bcur = load<u64>(d + BCUR);
+  for (let i: u32 = 0; i < count; i++) {
+    const e = lcEntry(d, i);
+    if (lcFind(d, load<u64>(e)) != i) return false;
+    if (load<u64>(e, 16) > bcur + 1) return false; // decay rounds Δ up by at most one
+  }
+  return true;
+}
+
+export { NONE };

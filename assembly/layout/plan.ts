@@ -1,0 +1,128 @@
+// Lays out every region from the config block and records it in the header's region table.
+// The plan is a pure function of the config, so a new module can check a running layout.
+import {
+  HEADER_BASE,
+  CONFIG_BASE,
+  CONFIG_BYTES,
+  STATS_BASE,
+  STATS_SLOTS,
+  DYNAMIC_BASE,
+  H_MAGIC,
+  H_ABI,
+  H_LAYOUT,
+  H_STATE,
+  H_TOTAL,
+  H_REGION_COUNT,
+  MAGIC,
+  ABI_VERSION,
+  LAYOUT_VERSION,
+  HS_PLANNED,
+  REGION_COUNT,
+  R_CONFIG,
+  R_STATS,
+  R_RX,
+  R_TX,
+  R_DETECT,
+  R_L1,
+  R_L2,
+  R_IO,
+  C_SUPPORT,
+  C_EPSILON,
+  C_WARM,
+  C_WINDOW,
+  C_DETECT_CAPACITY,
+  C_L1_ENTRIES,
+  C_L1_BYTES,
+  C_L2_ENTRIES,
+  C_L2_SLOT_BYTES,
+  C_BURST_MAX,
+  DESC_BYTES,
+  E_CONFIG,
+  MAX_KEY,
+} from "../shared/abi";
+import { cfgF64, cfgU32, cfgU64, setRegion } from "./header";
+import { indexSlotsFor, indexBytes } from "../util/index";
+import { LC_CONTROL, LC_ENTRY, lcCapacityFor } from "../detect/lossy";
+import { L1_CONTROL, L1_ENTRY } from "../cache/l1";
+import { SL_CONTROL, slNodeBytes } from "../cache/skiplist";
+import { snapshotBound } from "../snapshot/format";
+
+const ALIGN: usize = 64;
+const MAX_ENTRIES: u32 = 1 << 24;
+
+@inline function up(n: usize): usize {
+  return (n + ALIGN - 1) & ~(ALIGN - 1);
+}
+
+export function configValid(): bool {
+  const s = cfgF64(C_SUPPORT);
+  const e = cfgF64(C_EPSILON);
+  const warm = cfgF64(C_WARM);
+  if (!(e > 0.0 && e < 1.0 && s > e && s <= 1.0)) return false;
+  if (!(warm >= 0.0 && warm <= 1.0)) return false;
+  const burst = cfgU32(C_BURST_MAX);
+  if (burst == 0 || burst > 65536) return false;
+  if (cfgU32(C_L1_ENTRIES) > MAX_ENTRIES || cfgU32(C_L2_ENTRIES) > MAX_ENTRIES) return false;
+  if (cfgU32(C_DETECT_CAPACITY) > MAX_ENTRIES) return false;
+  const slot = cfgU32(C_L2_SLOT_BYTES);
+  if (cfgU32(C_L2_ENTRIES) > 0 && slot < <u32>MAX_KEY + 8) return false;
+  if (cfgU32(C_L1_BYTES) > 0x40000000 || slot > 0x100000) return false;
+  return true;
+}
+
+export function detectCapacity(): u32 {
+  const configured = cfgU32(C_DETECT_CAPACITY);
+  if (configured != 0) return configured;
+  return lcCapacityFor(cfgF64(C_EPSILON), cfgU64(C_WINDOW));
+}
+
+// Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.
+export function plan(): i64 {
+  if (!configValid()) return E_CONFIG;
+  store<u32>(HEADER_BASE + H_MAGIC, MAGIC);
+  store<u32>(HEADER_BASE + H_ABI, ABI_VERSION);
+  store<u32>(HEADER_BASE + H_LAYOUT, LAYOUT_VERSION);
+  store<u32>(HEADER_BASE + H_REGION_COUNT, REGION_COUNT);
+  setRegion(R_CONFIG, CONFIG_BASE, CONFIG_BYTES);
+  setRegion(R_STATS, STATS_BASE, STATS_SLOTS * 8);
+
+  let at: usize = DYNAMIC_BASE;
+  const burst = <usize>cfgU32(C_BURST_MAX) * DESC_BYTES;
+  setRegion(R_RX, at, burst);
+  at = up(at + burst);
+  setRegion(R_TX, at, burst);
+  at = up(at + burst);
+
+  const lcCap = detectCapacity();
+  const lcSize = LC_CONTROL + <usize>lcCap * LC_ENTRY + indexBytes(indexSlotsFor(lcCap));
+  setRegion(R_DETECT, at, lcSize);
+  at = up(at + lcSize);
+
+  const l1Cap = cfgU32(C_L1_ENTRIES);
+  const l1Size =
+    L1_CONTROL + <usize>l1Cap * L1_ENTRY + indexBytes(indexSlotsFor(l1Cap)) + <usize>cfgU32(C_L1_BYTES);
+  setRegion(R_L1, at, l1Size);
+  at = up(at + l1Size);
+
+  const l2Cap = cfgU32(C_L2_ENTRIES);
+  const l2Size =
+    SL_CONTROL +
+    slNodeBytes(l2Cap) +
+    indexBytes(indexSlotsFor(l2Cap)) +
+    <usize>l2Cap * <usize>cfgU32(C_L2_SLOT_BYTES);
+  setRegion(R_L2, at, l2Size);
+  at = up(at + l2Size);
+
+  const io = up(snapshotBound(lcCap, l1Cap, cfgU32(C_L1_BYTES), l2Cap, cfgU32(C_L2_SLOT_BYTES)));
+  setRegion(R_IO, at, io);
+  at = up(at + io);
+
+  store<u32>(HEADER_BASE + H_TOTAL, <u32>at);
+  store<u32>(HEADER_BASE + H_STATE, HS_PLANNED);
+  return <i64>at;
+}
+
+// Sub-region offsets, in the order plan() sized them.
+export function detectParts(base: usize, cap: u32): usize {
+  return base + LC_CONTROL + <usize>cap * LC_ENTRY; // the index follows the entries
+}

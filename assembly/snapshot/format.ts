@@ -1,0 +1,34 @@
+// The snapshot format: versioned, and independent of table sizes and layout, so that a state
+// can move into an instance with other capacities (or another module). docs/snapshot.md.
+//
+//   header   magic u32, format u32, body length u32, checksum u32 (low half of xxh64(body))
+//   body     sections of (tag u32, length u32, payload padded to 8)
+//   DETECT   N u64, epoch u64, count u32, 0 u32, count x (hash u64, f u64, delta u64)
+//   L1       count u32, 0 u32, count x record, oldest first
+//   L2       count u32, 0 u32, count x record, lowest frequency first
+//   GLOBALS  last write version u64
+//   record   freq u64, version u64, reply length u32, key length u16, state u8, 0 u8,
+//            key, reply, padded to 8 (freq is 0 in L1)
+export const SNAP_HEADER: usize = 16;
+export const SECTION_HEADER: usize = 8;
+export const RECORD_HEADER: usize = 24;
+export const TAG_DETECT: u32 = 1;
+export const TAG_L1: u32 = 2;
+export const TAG_L2: u32 = 3;
+export const TAG_GLOBALS: u32 = 4;
+
+// The largest snapshot the given capacities can produce.
+export function snapshotBound(lcCap: u32, l1Cap: u32, l1Bytes: u32, l2Cap: u32, l2Slot: u32): usize {
+  return (
+    SNAP_HEADER +
+    4 * SECTION_HEADER +
+    24 +
+    <usize>lcCap * 24 +
+    8 +
+    <usize>l1Cap * (RECORD_HEADER + 8) +
+    <usize>l1Bytes +
+    8 +
+    <usize>l2Cap * (RECORD_HEADER + 8 + <usize>l2Slot) +
+    8
+  );
+}

@@ -1,0 +1,145 @@
+// Restores a snapshot from the IO region. Everything is validated before any state changes,
+// so a refused snapshot leaves the running state as it was.
+import { regionOffset, regionSize, statInc } from "../layout/header";
+import { xxh64 } from "../util/hash";
+import { keyBytesOk } from "../util/keys";
+import { detector, l1, l2, initTables } from "../state";
+import { lcCapacity, lcSetTotal, lcRestoreEntry, lcFind, NONE } from "../detect/lossy";
+import { l1Put } from "../cache/l1";
+import { slPut, slSlotBytes } from "../cache/skiplist";
+import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
+import {
+  R_IO,
+  SNAPSHOT_MAGIC,
+  SNAPSHOT_FORMAT,
+  HEADER_BASE,
+  H_VERSION,
+  ST_VALID,
+  ST_INVALID,
+  ST_PENDING,
+  E_SNAP_MAGIC,
+  E_SNAP_FORMAT,
+  E_SNAP_CHECKSUM,
+  E_SNAP_MALFORMED,
+  E_SNAP_CAPACITY,
+  S_RESTORES,
+  S_RESTORE_REFUSED,
+} from "../shared/abi";
+
+@inline function recordEnd(at: usize): usize {
+  const end = at + RECORD_HEADER + <usize>load<u16>(at, 20) + <usize>load<u32>(at, 16);
+  return (end + 7) & ~(<usize>7);
+}
+
+// Checks the records of an L1 or L2 section; returns false on anything out of shape.
+function recordsOk(at: usize, end: usize, maxPayload: usize): bool {
+  if (at + 8 > end) return false;
+  const count = load<u32>(at);
+  at += 8;
+  for (let i: u32 = 0; i < count; i++) {
+    if (at + RECORD_HEADER > end) return false;
+    const keyLen = <usize>load<u16>(at, 20);
+    const replyLen = <usize>load<u32>(at, 16);
+    const state = <u32>load<u8>(at, 22);
+    if (state != ST_VALID && state != ST_PENDING && state != ST_INVALID) return false;
+    if (replyLen > end - at || recordEnd(at) > end) return false;
+    if (!keyBytesOk(at + RECORD_HEADER, keyLen)) return false;
+    if (keyLen + replyLen > maxPayload) return false;
+    at = recordEnd(at);
+  }
+  return at == end;
+}
+
+function validate(base: usize, len: usize): i32 {
+  if (len < SNAP_HEADER || len > regionSize(R_IO)) return E_SNAP_MALFORMED;
+  if (load<u32>(base) != SNAPSHOT_MAGIC) return E_SNAP_MAGIC;
+  if (load<u32>(base, 4) != SNAPSHOT_FORMAT) return E_SNAP_FORMAT;
+  const bodyLen = <usize>load<u32>(base, 8);
+  if (bodyLen != len - SNAP_HEADER) return E_SNAP_MALFORMED;
+  if (<u32>xxh64(base + SNAP_HEADER, bodyLen) != load<u32>(base, 12)) return E_SNAP_CHECKSUM;
+  let at = base + SNAP_HEADER;
+  const end = base + len;
+  let seen: u32 = 0;
+  while (at < end) {
+    if (at + SECTION_HEADER > end) return E_SNAP_MALFORMED;
+    const tag = load<u32>(at);
+    const size = <usize>load<u32>(at, 4);
+    const body = at + SECTION_HEADER;
+    if (size > end - body || (size & 7) != 0) return E_SNAP_MALFORMED;
+    if (tag == TAG_DETECT) {
+      if (size < 24) return E_SNAP_MALFORMED;
+      const count = <usize>load<u32>(body, 16);
+      if (<usize>24 + count * <usize>24 != size) return E_SNAP_MALFORMED;
+      if (count > <usize>lcCapacity(detector())) return E_SNAP_CAPACITY;
+    } else if (tag == TAG_L1) {
+      if (!recordsOk(body, body + size, 0xffffffff)) return E_SNAP_MALFORMED;
+    } else if (tag == TAG_L2) {
+      if (!recordsOk(body, body + size, 0xffffffff)) return E_SNAP_MALFORMED;
+    } else if (tag == TAG_GLOBALS) {
+      if (size != 8) return E_SNAP_MALFORMED;
+    } else {
+      return E_SNAP_MALFORMED;
+    }
+    if ((seen & (1 << tag)) != 0) return E_SNAP_MALFORMED;
+    seen |= 1 << tag;
+    at = body + size;
+  }
+  const all = (1 << TAG_DETECT) | (1 << TAG_L1) | (1 << TAG_L2) | (1 << TAG_GLOBALS);
+  return seen == <u32>all ? 0 : E_SNAP_MALFORMED;
+}
+
+function applyRecords(body: usize, end: usize, layer: u32): void {
+  const count = load<u32>(body);
+  let at = body + 8;
+  for (let i: u32 = 0; i < count; i++) {
+    const keyLen = <usize>load<u16>(at, 20);
+    const replyLen = <usize>load<u32>(at, 16);
+    const key = at + RECORD_HEADER;
+    const h = xxh64(key, keyLen);
+    const state = <u32>load<u8>(at, 22);
+    const version = load<u64>(at, 8);
+    if (layer == TAG_L1) {
+      l1Put(l1(), h, key, keyLen, key + keyLen, replyLen, state, version);
+    } else if (keyLen + replyLen <= <usize>slSlotBytes(l2())) {
+      slPut(l2(), h, key, keyLen, load<u64>(at), key + keyLen, replyLen, state, version);
+    }
+    at = recordEnd(at);
+  }
+}
+
+// Replaces the whole state with the snapshot of `len` bytes at the start of the IO region.
+// Tables of other sizes take what fits, by their own eviction rules (oldest L1 entries and
+// lowest-frequency L2 entries go first); a detector that cannot hold every entry refuses it.
+export function readSnapshot(len: u32): i32 {
+  const base = regionOffset(R_IO);
+  const err = validate(base, <usize>len);
+  if (err != 0) {
+    statInc(S_RESTORE_REFUSED);
+    return err;
+  }
+  initTables();
+  const d = detector();
+  let at = base + SNAP_HEADER;
+  const end = base + <usize>len;
+  while (at < end) {
+    const tag = load<u32>(at);
+    const size = <usize>load<u32>(at, 4);
+    const body = at + SECTION_HEADER;
+    if (tag == TAG_DETECT) {
+      lcSetTotal(d, load<u64>(body), load<u64>(body, 8));
+      const count = load<u32>(body, 16);
+      for (let i: u32 = 0; i < count; i++) {
+        const e = body + 24 + (<usize>i) * 24;
+        const h = load<u64>(e);
+        if (lcFind(d, h) == NONE) lcRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
+      }
+    } else if (tag == TAG_L1 || tag == TAG_L2) {
+      applyRecords(body, body + size, tag);
+    } else if (tag == TAG_GLOBALS) {
+      store<u64>(HEADER_BASE + H_VERSION, load<u64>(body));
+    }
+    at = body + size;
+  }
+  statInc(S_RESTORES);
+  return 0;
+}

@@ -1,0 +1,91 @@
+// Writes the state into the IO region in the snapshot format (format.ts).
+import { regionOffset, regionSize, align8 } from "../layout/header";
+import { xxh64 } from "../util/hash";
+import { NONE } from "../util/index";
+import { detector, l1, l2 } from "../state";
+import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
+import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version } from "../cache/l1";
+import { slMin, slNext, slKeyPtr, slKeyLen, slReplyPtr, slReplyLen, slState, slVersion, slFreq } from "../cache/skiplist";
+import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
+import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, HEADER_BASE, H_VERSION, E_IO } from "../shared/abi";
+
+function record(at: usize, freq: u64, version: u64, key: usize, keyLen: u32, reply: usize,
+  replyLen: u32, state: u32): usize {
+  store<u64>(at, freq);
+  store<u64>(at, version, 8);
+  store<u32>(at, replyLen, 16);
+  store<u16>(at, <u16>keyLen, 20);
+  store<u8>(at, <u8>state, 22);
+  store<u8>(at, 0, 23);
+  memory.copy(at + RECORD_HEADER, key, keyLen);
+  memory.copy(at + RECORD_HEADER + keyLen, reply, replyLen);
+  const end = at + RECORD_HEADER + keyLen + replyLen;
+  memory.fill(end, 0, align8(end) - end);
+  return align8(end);
+}
+
+@inline function section(at: usize, tag: u32, end: usize): void {
+  store<u32>(at, tag);
+  store<u32>(at, <u32>(end - at - SECTION_HEADER), 4);
+}
+
+// Returns the snapshot's length in bytes, or E_IO if the IO region is too small.
+export function writeSnapshot(): i32 {
+  const base = regionOffset(R_IO);
+  if (regionSize(R_IO) < SNAP_HEADER) return E_IO;
+  let at = base + SNAP_HEADER;
+
+  const d = detector();
+  let s = at;
+  at += SECTION_HEADER;
+  store<u64>(at, lcTotal(d));
+  store<u64>(at, lcEpoch(d), 8);
+  const n = lcCount(d);
+  store<u32>(at, n, 16);
+  store<u32>(at, 0, 20);
+  at += 24;
+  for (let i: u32 = 0; i < n; i++) {
+    memory.copy(at, lcEntry(d, i), LC_ENTRY);
+    at += LC_ENTRY;
+  }
+  section(s, TAG_DETECT, at);
+
+  const a = l1();
+  s = at;
+  at += SECTION_HEADER + 8;
+  let count: u32 = 0;
+  for (let i = l1Oldest(a); i != NONE; i = l1Next(a, i)) {
+    at = record(at, 0, l1Version(a, i), l1KeyPtr(a, i), l1KeyLen(a, i), l1ReplyPtr(a, i),
+      l1ReplyLen(a, i), l1State(a, i));
+    count++;
+  }
+  store<u32>(s + SECTION_HEADER, count);
+  store<u32>(s + SECTION_HEADER + 4, 0);
+  section(s, TAG_L1, at);
+
+  const b = l2();
+  s = at;
+  at += SECTION_HEADER + 8;
+  count = 0;
+  for (let j = slMin(b); j != NONE; j = slNext(b, j)) {
+    at = record(at, slFreq(b, j), slVersion(b, j), slKeyPtr(b, j), slKeyLen(b, j), slReplyPtr(b, j),
+      slReplyLen(b, j), slState(b, j));
+    count++;
+  }
+  store<u32>(s + SECTION_HEADER, count);
+  store<u32>(s + SECTION_HEADER + 4, 0);
+  section(s, TAG_L2, at);
+
+  s = at;
+  at += SECTION_HEADER;
+  store<u64>(at, load<u64>(HEADER_BASE + H_VERSION));
+  at += 8;
+  section(s, TAG_GLOBALS, at);
+
+  const bodyLen = at - base - SNAP_HEADER;
+  store<u32>(base, SNAPSHOT_MAGIC);
+  store<u32>(base, SNAPSHOT_FORMAT, 4);
+  store<u32>(base, <u32>bodyLen, 8);
+  store<u32>(base, <u32>xxh64(base + SNAP_HEADER, bodyLen), 12);
+  return <i32>(at - base);
+}
