@@ -1,0 +1,93 @@
+// Creates the core's memory from the config, instantiates the module, checks its ABI and
+// exports, lays out and initialises the state.
+import { readFile } from "node:fs/promises";
+import { join } from "node:path";
+import * as abi from "../../assembly/shared/abi.js";
+import { withDefaults, describeConfigError, type CoreConfig } from "./config.js";
+import { missingExports, type CoreExports } from "./exports.js";
+import { Core } from "./core.js";
+import { CoreError } from "./errors.js";
+import { projectRoot } from "../util/paths.js";
+
+export const defaultModulePath = join(projectRoot(), "build", "kvlb-core.wasm");
+
+export interface LoadOptions {
+  /** A path to a .wasm file or its bytes; the release build by default. */
+  module?: string | Uint8Array;
+  config?: Partial<CoreConfig>;
+  /** Extra bytes above the layout for the host's own buffers. */
+  hostBytes?: number;
+}
+
+const SCRATCH = 1 << 20;
+
+export class ModuleError extends Error {
+  override name = "ModuleError";
+}
+
+function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
+  const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
+  view.setFloat64(abi.C_SUPPORT, c.support, true);
+  view.setFloat64(abi.C_EPSILON, c.epsilon, true);
+  view.setFloat64(abi.C_WARM, c.warm, true);
+  view.setBigUint64(abi.C_WINDOW, BigInt(c.window), true);
+  view.setUint32(abi.C_DETECT_CAPACITY, c.detectCapacity, true);
+  view.setUint32(abi.C_L1_ENTRIES, c.l1Entries, true);
+  view.setUint32(abi.C_L1_BYTES, c.l1Bytes, true);
+  view.setUint32(abi.C_L2_ENTRIES, c.l2Entries, true);
+  view.setUint32(abi.C_L2_SLOT_BYTES, c.l2SlotBytes, true);
+  view.setUint32(abi.C_BURST_MAX, c.burstMax, true);
+  view.setUint32(abi.C_WEIGHTED, c.weighted ? 1 : 0, true);
+  view.setUint32(abi.C_SEED, c.seed >>> 0, true);
+}
+
+async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {
+  if (typeof source !== "string") return source;
+  try {
+    return new Uint8Array(await readFile(source));
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") throw new ModuleError(`${source}: no such module (run: npm run build)`);
+    throw new ModuleError(`${source}: cannot read (${code ?? String(e)})`);
+  }
+}
+
+export async function loadCore(options: LoadOptions = {}): Promise<Core> {
+  const config = withDefaults(options.config);
+  const bad = describeConfigError(config);
+  if (bad) throw new ModuleError(`config: ${bad}`);
+  const source = options.module ?? defaultModulePath;
+  const name = typeof source === "string" ? source : "module";
+  const bytes = await moduleBytes(source);
+  let compiled: WebAssembly.Module;
+  try {
+    compiled = await WebAssembly.compile(new Uint8Array(bytes));
+  } catch (e) {
+    throw new ModuleError(`${name}: not a WebAssembly module (${(e as Error).message})`);
+  }
+  const memory = new WebAssembly.Memory({ initial: (abi.DYNAMIC_BASE >>> 16) + 1 });
+  let instance: WebAssembly.Instance;
+  try {
+    instance = await WebAssembly.instantiate(compiled, { env: { memory } });
+  } catch (e) {
+    throw new ModuleError(`${name}: cannot instantiate (${(e as Error).message})`);
+  }
+  const missing = missingExports(instance.exports);
+  if (missing.length > 0) throw new ModuleError(`${name}: missing exports ${missing.join(", ")}`);
+  const exports = instance.exports as unknown as CoreExports;
+  const version = exports.abi_version();
+  if (version !== abi.ABI_VERSION) {
+    throw new ModuleError(`${name}: module abi ${version}, host expects ${abi.ABI_VERSION}`);
+  }
+
+  writeConfig(memory, config);
+  const planned = exports.plan();
+  if (planned < 0) throw new CoreError(planned, "plan");
+  const layoutEnd = new Uint32Array(memory.buffer)[(abi.HEADER_BASE + abi.H_TOTAL) >>> 2] ?? 0;
+  const needed = layoutEnd + SCRATCH + (options.hostBytes ?? 0);
+  const pages = Math.ceil(needed / abi.WASM_PAGE);
+  memory.grow(pages - memory.buffer.byteLength / abi.WASM_PAGE);
+  const r = exports.init();
+  if (r < 0) throw new CoreError(r, "init");
+  return new Core(memory, exports, config, layoutEnd, SCRATCH);
+}
