@@ -27,6 +27,8 @@ export interface BurstResult {
 }
 
 const encoder = new TextEncoder();
+// WebAssembly hands i64 to JavaScript as a signed BigInt; the core's u64s are unsigned.
+const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 const statNames = Object.entries(abi)
   .filter(([name]) => name.startsWith("S_") && name !== "S_")
   .map(([name, index]) => [name.slice(2).toLowerCase(), index] as const);
@@ -132,7 +134,7 @@ export class Core {
   }
 
   hash(key: Key): bigint {
-    return this.exports.hash(...this.key(key));
+    return u64(this.exports.hash(...this.key(key)));
   }
 
   // ---- detector ----
@@ -143,20 +145,20 @@ export class Core {
     return this.exports.detect_capacity();
   }
   get total(): bigint {
-    return this.exports.detect_total();
+    return u64(this.exports.detect_total());
   }
   get bucketWidth(): bigint {
-    return this.exports.detect_width();
+    return u64(this.exports.detect_width());
   }
   get bucket(): bigint {
-    return this.exports.detect_bucket();
+    return u64(this.exports.detect_bucket());
   }
   estimate(key: Key): bigint {
-    return this.exports.detect_estimate(this.hash(key));
+    return u64(this.exports.detect_estimate(this.hash(key)));
   }
   /** Δ of a tracked key, or undefined when the detector does not track it. */
   delta(key: Key): bigint | undefined {
-    const d = this.exports.detect_delta(this.hash(key));
+    const d = u64(this.exports.detect_delta(this.hash(key)));
     return d === 0xffffffffffffffffn ? undefined : d;
   }
   /** The keys reported hot (f >= (s - ε)N), or with `all` every tracked entry. */
@@ -189,7 +191,7 @@ export class Core {
     return {
       reply: this.u8.slice(at, at + this.exports.l1_reply_len(i)),
       state: this.exports.l1_state(i),
-      version: this.exports.l1_version(i),
+      version: u64(this.exports.l1_version(i)),
     };
   }
   l1Remove(key: Key): boolean {
@@ -226,8 +228,8 @@ export class Core {
     return {
       reply: this.u8.slice(at, at + this.exports.l2_reply_len(i)),
       state: this.exports.l2_state(i),
-      version: this.exports.l2_version(i),
-      freq: this.exports.l2_freq(i),
+      version: u64(this.exports.l2_version(i)),
+      freq: u64(this.exports.l2_freq(i)),
     };
   }
   l2Remove(key: Key): boolean {
@@ -254,7 +256,7 @@ export class Core {
   l2Entries(): { key: string; freq: bigint }[] {
     const out: { key: string; freq: bigint }[] = [];
     for (let i = this.exports.l2_min(); i >= 0; i = this.exports.l2_next(i)) {
-      out.push({ key: this.l2KeyAt(i), freq: this.exports.l2_freq(i) });
+      out.push({ key: this.l2KeyAt(i), freq: u64(this.exports.l2_freq(i)) });
     }
     return out;
   }
@@ -270,7 +272,7 @@ export class Core {
     return this.check(this.exports.demote(...this.key(key), freq), "demote");
   }
   beginWrite(key: Key): bigint {
-    const v = this.exports.begin_write(...this.key(key));
+    const v = u64(this.exports.begin_write(...this.key(key)));
     if (v === 0n) throw new CoreError(abi.E_KEY, "begin write");
     return v;
   }
@@ -285,7 +287,7 @@ export class Core {
     return this.check(this.exports.offer(k, kl, version, v, vl), "offer");
   }
   readVersion(key: Key): bigint {
-    return this.exports.read_version(...this.key(key));
+    return u64(this.exports.read_version(...this.key(key)));
   }
 
   // ---- lifecycle ----

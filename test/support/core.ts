@@ -1,0 +1,24 @@
+// Loads cores for tests from one compiled module.
+import { readFileSync } from "node:fs";
+import { loadCore, defaultModulePath } from "../../host/core/loader.js";
+import type { CoreConfig } from "../../host/core/config.js";
+import type { Core } from "../../host/core/core.js";
+
+const bytes = readFileSync(defaultModulePath);
+
+export function makeCore(config: Partial<CoreConfig> = {}, hostBytes = 0): Promise<Core> {
+  return loadCore({ module: bytes, config, hostBytes });
+}
+
+export const text = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+export function valueBlock(key: string, data: string, flags = 0): Uint8Array {
+  return text(`VALUE ${key} ${flags} ${data.length}\r\n${data}\r\n`);
+}
+
+/** Exact counts of a stream: the ground truth the guarantees are stated against. */
+export function exactCounts(keys: readonly string[], weights?: readonly number[]): Map<string, number> {
+  const m = new Map<string, number>();
+  keys.forEach((k, i) => m.set(k, (m.get(k) ?? 0) + (weights?.[i] ?? 1)));
+  return m;
+}
