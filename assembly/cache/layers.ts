@@ -1,9 +1,9 @@
 // The two cache layers together: lookup, placement by hotness, promotion and demotion, and
 // the versioned write protocol (DESIGN.md, "Consistency").
 import { l1Find, l1Put, l1Remove, l1State, l1SetState, l1Version, l1SetVersion, l1KeyPtr,
-  l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash } from "./l1";
+  l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count } from "./l1";
 import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, slFreq,
-  slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen } from "./skiplist";
+  slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen, slCount } from "./skiplist";
 import { NONE } from "../util/index";
 import { statInc } from "../layout/header";
 import { detector, l1, l2, nextVersion } from "../state";
@@ -163,7 +163,7 @@ export function demoteCold(): u32 {
 // servable, or LAYER_NONE.
 export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out: usize): i32 {
   const a = l1();
-  const i = l1Find(a, h, key, keyLen);
+  const i = l1Count(a) != 0 ? l1Find(a, h, key, keyLen) : NONE;
   if (i != NONE) {
     if (l1State(a, i) != ST_VALID) return LAYER_NONE;
     store<u32>(out, <u32>l1ReplyPtr(a, i));
@@ -171,6 +171,7 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
     return LAYER_L1;
   }
   const s = l2();
+  if (slCount(s) == 0) return LAYER_NONE;
   const j = slFind(s, h, key, keyLen);
   if (j == NONE) return LAYER_NONE;
   if (f > slFreq(s, j)) slSetFreq(s, j, f);
