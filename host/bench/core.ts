@@ -16,13 +16,20 @@ const HOT_CACHED = 64;
 
 async function main(): Promise<void> {
   const { support, epsilon } = defaultCoreConfig;
-  console.log(`bench:core  ${DRAWS.toLocaleString()} Zipf(0.99) keys of 16-40 bytes over ${DISTINCT.toLocaleString()} distinct, bursts of 256`);
-  console.log(`            lossy counting s=${support} ε=${epsilon} (no decay), L1 holding the ${HOT_CACHED} hottest keys`);
+  console.log(
+    `bench:core  ${DRAWS.toLocaleString()} Zipf(0.99) keys of 16-40 bytes over ${DISTINCT.toLocaleString()} distinct, bursts of 256`,
+  );
+  console.log(
+    `            lossy counting s=${support} ε=${epsilon} (no decay), L1 holding the ${HOT_CACHED} hottest keys`,
+  );
   const keys = makeKeys(DISTINCT, 16, 40, 7);
   const draws = zipfDraws(DISTINCT, 0.99, DRAWS, 11);
   const value = (k: string): Uint8Array => Buffer.from(`VALUE ${k} 0 100\r\n${"v".repeat(100)}\r\n`);
 
-  const core = await loadCore({ config: { window: 0 }, hostBytes: streamBytes(keys, draws.subarray(0, CHUNK)) * 2 + 4096 });
+  const core = await loadCore({
+    config: { window: 0 },
+    hostBytes: streamBytes(keys, draws.subarray(0, CHUNK)) * 2 + 4096,
+  });
   const ref = new ReferenceLossyCounter(support, epsilon);
   const table = new ReferenceHotTable();
   for (let r = 0; r < HOT_CACHED; r++) {
@@ -58,8 +65,12 @@ async function main(): Promise<void> {
   const reference = refNs / DRAWS;
   const ratio = reference / wasm;
   console.log(`  WASM core           ${wasm.toFixed(1).padStart(7)} ns/key   (${(1000 / wasm).toFixed(1)} M keys/s)`);
-  console.log(`  TS reference        ${reference.toFixed(1).padStart(7)} ns/key   (${(1000 / reference).toFixed(1)} M keys/s)`);
-  console.log(`  ratio (ref / wasm)  ${ratio.toFixed(2).padStart(7)}x        L1 hit ratio ${(wasmHits / DRAWS).toFixed(3)}`);
+  console.log(
+    `  TS reference        ${reference.toFixed(1).padStart(7)} ns/key   (${(1000 / reference).toFixed(1)} M keys/s)`,
+  );
+  console.log(
+    `  ratio (ref / wasm)  ${ratio.toFixed(2).padStart(7)}x        L1 hit ratio ${(wasmHits / DRAWS).toFixed(3)}`,
+  );
   console.log(`  targets: ratio >= 2x ${ratio >= 2 ? "met" : "MISSED"}; <= 40 ns/key ${wasm <= 40 ? "met" : "MISSED"}`);
 }
 

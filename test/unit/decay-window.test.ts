@@ -27,7 +27,10 @@ for (const [pOld, pNew, offset] of [
     core.observe(keys);
     const hotOld = core.hash("old");
     const hotNew = core.hash("new");
-    t.true(core.report().some((e) => e.hash === hotOld), "the old key is hot before the shift");
+    t.true(
+      core.report().some((e) => e.hash === hotOld),
+      "the old key is hot before the shift",
+    );
 
     let detectedAt = -1;
     let fadedAt = -1;

@@ -26,7 +26,12 @@ test("restore into larger tables gives the same estimates, reports, caches and l
       for (let k = 0; k <= 300; k++) {
         if (a.estimate(`k${k}`) !== b.estimate(`k${k}`) || a.delta(`k${k}`) !== b.delta(`k${k}`)) return false;
       }
-      const hot = (c: typeof a): string => c.report().map((e) => e.hash).sort().join();
+      const hot = (c: typeof a): string =>
+        c
+          .report()
+          .map((e) => e.hash)
+          .sort()
+          .join();
       if (hot(a) !== hot(b)) return false;
       if (a.l1Keys().join() !== b.l1Keys().join()) return false;
       if (JSON.stringify(a.l2Entries(), big) !== JSON.stringify(b.l2Entries(), big)) return false;
@@ -48,7 +53,10 @@ test("restore into smaller caches keeps the newest L1 entries and the warmest L2
   const b = await makeCore({ ...small, l1Entries: 10, l2Entries: 5 });
   b.restore(a.snapshot());
   t.deepEqual(b.l1Keys(), a.l1Keys().slice(-10));
-  t.deepEqual(b.l2Entries().map((e) => e.key), ["w95", "w96", "w97", "w98", "w99"]);
+  t.deepEqual(
+    b.l2Entries().map((e) => e.key),
+    ["w95", "w96", "w97", "w98", "w99"],
+  );
   t.is(b.checkState(), 0);
 });
 

@@ -1,0 +1,90 @@
+// kvlb's command line. Operator mistakes get one line on stderr and exit code 2.
+import { parseArgs } from "node:util";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { createLogger } from "../log.js";
+import { projectRoot } from "../util/paths.js";
+import { runStreamDemo, streamDemoDefaults, type StreamDemoOptions } from "../demo/stream-demo.js";
+
+const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
+
+Usage:
+  kvlb demo [options]     stream a Zipf key load through the core and show the hot keys found
+  kvlb --help             this text
+  kvlb --version          the version
+
+demo options:
+  --keys N        keys to stream (default ${streamDemoDefaults.keys})
+  --distinct N    distinct keys (default ${streamDemoDefaults.distinct})
+  --zipf θ        Zipf skew (default ${streamDemoDefaults.zipf})
+  --support s     lossy counting support (default ${streamDemoDefaults.support})
+  --epsilon ε     lossy counting error (default ${streamDemoDefaults.epsilon})
+  --top N         hot keys to list (default ${streamDemoDefaults.top})
+`;
+
+class UsageError extends Error {}
+
+function number(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} ${raw}: not a valid value (see kvlb --help)`);
+  return n;
+}
+
+function demoOptions(args: string[]): StreamDemoOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      keys: { type: "string" },
+      distinct: { type: "string" },
+      zipf: { type: "string" },
+      support: { type: "string" },
+      epsilon: { type: "string" },
+      top: { type: "string" },
+    },
+    strict: true,
+  });
+  const d = streamDemoDefaults;
+  const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
+  const o: StreamDemoOptions = {
+    keys: number("keys", values.keys, d.keys, whole),
+    distinct: number("distinct", values.distinct, d.distinct, whole),
+    zipf: number("zipf", values.zipf, d.zipf, (n) => n >= 0 && n <= 5),
+    support: number("support", values.support, d.support, (n) => n > 0 && n <= 1),
+    epsilon: number("epsilon", values.epsilon, d.epsilon, (n) => n > 0 && n < 1),
+    top: number("top", values.top, d.top, whole),
+  };
+  if (o.support <= o.epsilon) throw new UsageError(`--support ${o.support} must be above --epsilon ${o.epsilon}`);
+  return o;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (command === undefined || command === "--help" || command === "-h" || command === "help") {
+    process.stdout.write(usage);
+    return 0;
+  }
+  if (command === "--version") {
+    const pkg = JSON.parse(readFileSync(join(projectRoot(), "package.json"), "utf8")) as { version: string };
+    process.stdout.write(`kvlb ${pkg.version}\n`);
+    return 0;
+  }
+  if (command === "demo") {
+    const options = demoOptions(rest);
+    const ok = await runStreamDemo(options, createLogger(), (line) => process.stdout.write(`${line}\n`));
+    return ok ? 0 : 1;
+  }
+  throw new UsageError(`unknown command '${command}' (see kvlb --help)`);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (e: unknown) => {
+    const message = e instanceof Error ? e.message : String(e);
+    const expected =
+      e instanceof UsageError || (e instanceof Error && /ERR_PARSE_ARGS/.test((e as NodeJS.ErrnoException).code ?? ""));
+    process.stderr.write(`kvlb: ${message}${expected && !(e instanceof UsageError) ? " (see kvlb --help)" : ""}\n`);
+    if (!expected && process.env["KVLB_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
+    process.exit(expected ? 2 : 1);
+  },
+);
