@@ -55,9 +55,9 @@ async function main(): Promise<void> {
       if (table.get(k)) refHits++;
     }
     refNs += Number(process.hrtime.bigint() - t0);
-    process.stderr.write(`\r  ${(from + chunk.length).toLocaleString()} keys`);
+    if (process.stderr.isTTY) process.stderr.write(`\r  ${(from + chunk.length).toLocaleString()} keys`);
   }
-  process.stderr.write("\n");
+  if (process.stderr.isTTY) process.stderr.write("\n");
   if (core.checkState() !== 0) throw new Error("core state inconsistent after the run");
   if (refHits !== wasmHits) throw new Error(`hit counts differ: wasm ${wasmHits}, reference ${refHits}`);
   if (core.detectorCount !== ref.entries.size) throw new Error("detector sizes differ from the reference");

@@ -48,11 +48,12 @@ export async function runStreamDemo(o: StreamDemoOptions, log: Logger, out: (lin
     if (now - lastReport >= 1000 || from + chunk.length >= o.keys) {
       const done = from + chunk.length;
       const rate = done / ((now - started) / 1000) / 1e6;
-      process.stderr.write(`\rstreamed ${fmt(done)} / ${fmt(o.keys)} keys (${rate.toFixed(1)} M keys/s)   `);
+      const line = `streamed ${fmt(done)} / ${fmt(o.keys)} keys (${rate.toFixed(1)} M keys/s)`;
+      process.stderr.write(process.stderr.isTTY ? `\r${line}   ` : `${line}\n`);
       lastReport = now;
     }
   }
-  process.stderr.write("\n");
+  if (process.stderr.isTTY) process.stderr.write("\n");
 
   const n = o.keys;
   const epsN = o.epsilon * n;
