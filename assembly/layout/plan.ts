@@ -121,8 +121,3 @@ export function plan(): i64 {
   store<u32>(HEADER_BASE + H_STATE, HS_PLANNED);
   return <i64>at;
 }
-
-// Sub-region offsets, in the order plan() sized them.
-export function detectParts(base: usize, cap: u32): usize {
-  return base + LC_CONTROL + <usize>cap * LC_ENTRY; // the index follows the entries
-}

@@ -102,8 +102,3 @@ export function indexCount(table: usize, mask: u32): u32 {
   for (let i: u32 = 0; i <= mask; i++) if (load<u32>(slotAt(table, i), 8) != NONE) n++;
   return n;
 }
-
-// Whether h is reachable by probing from its home (an entry stored past an empty slot is lost).
-export function indexReachable(table: usize, mask: u32, h: u64, entry: u32): bool {
-  return indexFind(table, mask, h) == entry;
-}

@@ -46,7 +46,7 @@ export function makeKeys(n: number, minLen: number, maxLen: number, seed: number
     const len = minLen + Math.floor(random() * (maxLen - minLen + 1));
     let k = `key:${i}:`;
     while (k.length < len) k += ALPHABET[Math.floor(random() * ALPHABET.length)];
-    keys[i] = k.slice(0, Math.max(len, k.length));
+    keys[i] = k;
   }
   return keys;
 }
