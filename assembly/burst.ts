@@ -1,7 +1,7 @@
 // One burst: the host has written n descriptors into the rx ring; each result goes to the
 // same slot of the tx ring. No import is called and nothing is allocated here.
 import { regionOffset, regionSize, statInc, statAdd, memoryBytes, cfgU32 } from "./layout/header";
-import { xxh64 } from "./util/hash";
+import { keyHash } from "./util/hash";
 import { keyLengthOk } from "./util/keys";
 import { lcObserve, lcIsHot } from "./detect/lossy";
 import { lookup } from "./cache/layers";
@@ -15,6 +15,7 @@ import {
   D_AUX,
   D_FLAGS,
   DK_KEY,
+  DK_OBSERVE,
   RF_HOT,
   RF_TRACKED,
   RF_L1_HIT,
@@ -22,6 +23,7 @@ import {
   RF_ERROR,
   LAYER_L1,
   LAYER_L2,
+  LAYER_NONE,
   C_WEIGHTED,
   E_BURST,
   E_KEY,
@@ -65,12 +67,14 @@ export function processBurst(n: u32): i32 {
   let misses: u64 = 0;
   let hotCount: u64 = 0;
   let weightSum: u64 = 0;
+  let observed: u64 = 0;
   for (let k: u32 = 0; k < n; k++) {
     const rx = rxBase + (<usize>k) * DESC_BYTES;
     const tx = txBase + (<usize>k) * DESC_BYTES;
     const off = <usize>load<u32>(rx, D_OFF);
     const len = <usize>load<u32>(rx, D_LEN);
-    if ((load<u32>(rx, D_FLAGS) & 0xff) != DK_KEY) {
+    const kind = load<u32>(rx, D_FLAGS) & 0xff;
+    if (kind != DK_KEY && kind != DK_OBSERVE) {
       refuse(tx, E_KIND, S_DROP_KIND);
       continue;
     }
@@ -88,7 +92,8 @@ export function processBurst(n: u32): i32 {
       continue;
     }
     weightSum += weight;
-    const h = xxh64(off, len);
+    observed++;
+    const h = keyHash(off, len);
     const f = lcObserve(d, h, weight);
     const hot = lcIsHot(d, f);
     let flags: u32 = f != 0 ? RF_TRACKED : 0;
@@ -96,7 +101,7 @@ export function processBurst(n: u32): i32 {
       flags |= RF_HOT;
       hotCount++;
     }
-    const layer = lookup(h, off, len, f, hot, tx);
+    const layer = kind == DK_KEY ? lookup(h, off, len, f, hot, tx) : LAYER_NONE;
     if (layer == LAYER_L1) {
       flags |= RF_L1_HIT;
       l1Hits++;
@@ -107,7 +112,7 @@ export function processBurst(n: u32): i32 {
       l2Hits++;
       store<u32>(tx, load<u32>(tx, D_OFF), D_AUX);
     } else {
-      misses++;
+      if (kind == DK_KEY) misses++;
       store<u32>(tx, 0, D_AUX);
       store<u32>(tx, 0, D_LEN);
     }
@@ -115,7 +120,7 @@ export function processBurst(n: u32): i32 {
     store<u32>(tx, flags, D_FLAGS);
   }
   statInc(S_BURSTS);
-  statAdd(S_OBSERVED, <u64>(l1Hits + l2Hits + misses));
+  statAdd(S_OBSERVED, observed);
   statAdd(S_WEIGHT, weightSum);
   statAdd(S_HOT, hotCount);
   statAdd(S_L1_HITS, l1Hits);

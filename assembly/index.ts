@@ -33,7 +33,7 @@ import { headerState, memoryBytes, regionOffset, regionSize } from "./layout/hea
 import { plan as planLayout } from "./layout/plan";
 import { initTables, detector, l1, l2 } from "./state";
 import { processBurst } from "./burst";
-import { xxh64 } from "./util/hash";
+import { keyHash } from "./util/hash";
 import { keyBytesOk } from "./util/keys";
 import { NONE } from "./util/index";
 import {
@@ -144,7 +144,7 @@ export function check_state(): i32 {
 }
 
 export function hash(ptr: usize, len: usize): u64 {
-  return xxh64(ptr, len);
+  return keyHash(ptr, len);
 }
 
 @inline function inMemory(ptr: usize, len: usize): bool {
@@ -204,11 +204,11 @@ export function l1_put(key: usize, keyLen: usize, reply: usize, replyLen: usize)
   const e = keyError(key, keyLen);
   if (e != 0) return e;
   if (!inMemory(reply, replyLen)) return E_BOUNDS;
-  return l1Put(l1(), xxh64(key, keyLen), key, keyLen, reply, replyLen, ST_VALID, 0);
+  return l1Put(l1(), keyHash(key, keyLen), key, keyLen, reply, replyLen, ST_VALID, 0);
 }
 export function l1_find(key: usize, keyLen: usize): i32 {
   const e = keyError(key, keyLen);
-  return e != 0 ? e : found(l1Find(l1(), xxh64(key, keyLen), key, keyLen));
+  return e != 0 ? e : found(l1Find(l1(), keyHash(key, keyLen), key, keyLen));
 }
 export function l1_remove(key: usize, keyLen: usize): i32 {
   const i = l1_find(key, keyLen);
@@ -232,11 +232,11 @@ export function l2_put(key: usize, keyLen: usize, freq: u64, reply: usize, reply
   const e = keyError(key, keyLen);
   if (e != 0) return e;
   if (!inMemory(reply, replyLen)) return E_BOUNDS;
-  return slPut(l2(), xxh64(key, keyLen), key, keyLen, freq, reply, replyLen, ST_VALID, 0);
+  return slPut(l2(), keyHash(key, keyLen), key, keyLen, freq, reply, replyLen, ST_VALID, 0);
 }
 export function l2_find(key: usize, keyLen: usize): i32 {
   const e = keyError(key, keyLen);
-  return e != 0 ? e : found(slFind(l2(), xxh64(key, keyLen), key, keyLen));
+  return e != 0 ? e : found(slFind(l2(), keyHash(key, keyLen), key, keyLen));
 }
 export function l2_remove(key: usize, keyLen: usize): i32 {
   const i = l2_find(key, keyLen);
@@ -265,30 +265,30 @@ export function l2_freq(i: u32): u64 { return slFreq(l2(), i); }
 // ---- both layers ----
 export function promote(key: usize, keyLen: usize): i32 {
   const e = keyError(key, keyLen);
-  return e != 0 ? e : promoteKey(xxh64(key, keyLen), key, keyLen);
+  return e != 0 ? e : promoteKey(keyHash(key, keyLen), key, keyLen);
 }
 export function demote(key: usize, keyLen: usize, freq: u64): i32 {
   const e = keyError(key, keyLen);
-  return e != 0 ? e : demoteKey(xxh64(key, keyLen), key, keyLen, freq);
+  return e != 0 ? e : demoteKey(keyHash(key, keyLen), key, keyLen, freq);
 }
 // Returns the write's version, or 0 on a bad key.
 export function begin_write(key: usize, keyLen: usize): u64 {
   if (keyError(key, keyLen) != 0) return 0;
-  return beginWrite(xxh64(key, keyLen), key, keyLen);
+  return beginWrite(keyHash(key, keyLen), key, keyLen);
 }
 export function complete_write(key: usize, keyLen: usize, version: u64, reply: usize, replyLen: usize): i32 {
   const e = keyError(key, keyLen);
   if (e != 0) return e;
   if (!inMemory(reply, replyLen)) return E_BOUNDS;
-  return completeWrite(xxh64(key, keyLen), key, keyLen, version, reply, replyLen);
+  return completeWrite(keyHash(key, keyLen), key, keyLen, version, reply, replyLen);
 }
 export function offer(key: usize, keyLen: usize, version: u64, reply: usize, replyLen: usize): i32 {
   const e = keyError(key, keyLen);
   if (e != 0) return e;
   if (!inMemory(reply, replyLen)) return E_BOUNDS;
-  return offerValue(xxh64(key, keyLen), key, keyLen, version, reply, replyLen);
+  return offerValue(keyHash(key, keyLen), key, keyLen, version, reply, replyLen);
 }
 export function read_version(key: usize, keyLen: usize): u64 {
   if (keyError(key, keyLen) != 0) return 0;
-  return readVersion(xxh64(key, keyLen), key, keyLen);
+  return readVersion(keyHash(key, keyLen), key, keyLen);
 }

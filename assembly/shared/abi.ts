@@ -66,7 +66,8 @@ export const D_LEN = 4;
 export const D_AUX = 8; // rx: weight; tx: reply address
 export const D_FLAGS = 12; // rx: DK_* kind; tx: RF_* result flags, error code in bits 16..23
 
-export const DK_KEY = 1;
+export const DK_KEY = 1; // count the key and look it up in L1/L2
+export const DK_OBSERVE = 2; // count it only (a write's key: it heats the key but is never served)
 
 export const RF_HOT = 1;
 export const RF_TRACKED = 2;

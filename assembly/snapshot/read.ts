@@ -1,7 +1,7 @@
 // Restores a snapshot from the IO region. Everything is validated before any state changes,
 // so a refused snapshot leaves the running state as it was.
 import { regionOffset, regionSize, statInc } from "../layout/header";
-import { xxh64 } from "../util/hash";
+import { xxh64, keyHash } from "../util/hash";
 import { keyBytesOk } from "../util/keys";
 import { detector, l1, l2, initTables } from "../state";
 import { lcCapacity, lcSetTotal, lcRestoreEntry, lcFind, NONE } from "../detect/lossy";
@@ -95,7 +95,7 @@ function applyRecords(body: usize, end: usize, layer: u32): void {
     const keyLen = <usize>load<u16>(at, 20);
     const replyLen = <usize>load<u32>(at, 16);
     const key = at + RECORD_HEADER;
-    const h = xxh64(key, keyLen);
+    const h = keyHash(key, keyLen);
     const state = <u32>load<u8>(at, 22);
     const version = load<u64>(at, 8);
     if (layer == TAG_L1) {

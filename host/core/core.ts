@@ -28,7 +28,7 @@ export interface BurstResult {
 
 const encoder = new TextEncoder();
 // WebAssembly hands i64 to JavaScript as a signed BigInt; the core's u64s are unsigned.
-const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
+export const u64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 const statNames = Object.entries(abi)
   .filter(([name]) => name.startsWith("S_") && name !== "S_")
   .map(([name, index]) => [name.slice(2).toLowerCase(), index] as const);

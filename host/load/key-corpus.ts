@@ -30,8 +30,8 @@ export function layStream(core: Core, keys: readonly string[], draws: Uint32Arra
   return { offsets, lengths, bytes: at };
 }
 
-/** Runs keys [from, to) of the stream through the core in bursts; returns the L1 hits. */
-export function runStream(core: Core, stream: KeyStream, from: number, to: number): number {
+/** Runs keys [from, to) of the stream through the core in bursts of `kind`; returns the L1 hits. */
+export function runStream(core: Core, stream: KeyStream, from: number, to: number, kind: number = abi.DK_KEY): number {
   const burst = core.config.burstMax;
   const rx = core.rx >>> 2;
   const tx = core.tx >>> 2;
@@ -44,7 +44,7 @@ export function runStream(core: Core, stream: KeyStream, from: number, to: numbe
       u32[d] = stream.offsets[i + j] ?? 0;
       u32[d + 1] = stream.lengths[i + j] ?? 0;
       u32[d + 2] = 1;
-      u32[d + 3] = abi.DK_KEY;
+      u32[d + 3] = kind;
     }
     core.process(n);
     for (let j = 0; j < n; j++) if ((u32[tx + j * 4 + 3] ?? 0) & abi.RF_L1_HIT) hits++;
