@@ -6,6 +6,9 @@ import { keyLengthOk } from "./util/keys";
 import { lcObserve, lcIsHot } from "./detect/lossy";
 import { lookup } from "./cache/layers";
 import { detector } from "./state";
+import { handleClient } from "./proxy/client";
+import { handleBackend } from "./proxy/backend";
+import { outReset } from "./proxy/out";
 import {
   R_RX,
   R_TX,
@@ -16,6 +19,9 @@ import {
   D_FLAGS,
   DK_KEY,
   DK_OBSERVE,
+  DK_CLIENT,
+  DK_BACKEND,
+  RXF_TRUNC,
   RF_HOT,
   RF_TRACKED,
   RF_L1_HIT,
@@ -59,6 +65,7 @@ export function processBurst(n: u32): i32 {
     return E_BURST;
   }
   const txBase = regionOffset(R_TX);
+  outReset();
   const d = detector();
   const limit = memoryBytes();
   const weighted = cfgU32(C_WEIGHTED) != 0;
@@ -74,6 +81,18 @@ export function processBurst(n: u32): i32 {
     const off = <usize>load<u32>(rx, D_OFF);
     const len = <usize>load<u32>(rx, D_LEN);
     const kind = load<u32>(rx, D_FLAGS) & 0xff;
+    if (kind == DK_CLIENT || kind == DK_BACKEND) {
+      store<u32>(tx, 0, D_FLAGS);
+      if (off + len > limit || off + len < off) {
+        refuse(tx, E_BOUNDS, S_DROP_BOUNDS);
+        continue;
+      }
+      const rf = load<u32>(rx, D_FLAGS);
+      const peer = load<u32>(rx, D_AUX);
+      if (kind == DK_CLIENT) handleClient(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      else handleBackend(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      continue;
+    }
     if (kind != DK_KEY && kind != DK_OBSERVE) {
       refuse(tx, E_KIND, S_DROP_KIND);
       continue;

@@ -1,6 +1,8 @@
 // The core's exported ABI (DESIGN.md, "The core's contract"). The data path is process(n),
 // one call per burst; everything else is the control plane's and the tests' view of the state.
 // Key arguments are (address, length) pairs in linear memory, validated here.
+import { expireRequests } from "./proxy/timers";
+import { initProxy } from "./proxy/init";
 import {
   ABI_VERSION,
   HEADER_BASE,
@@ -103,6 +105,7 @@ export function init(): i32 {
   if (<usize>load<u32>(HEADER_BASE + H_TOTAL) > memoryBytes()) return E_MEMORY;
   memory.fill(STATS_BASE, 0, STATS_SLOTS * 8);
   initTables();
+  initProxy();
   store<u32>(HEADER_BASE + H_STATE, HS_READY);
   return 0;
 }
@@ -116,12 +119,16 @@ export function process(n: u32): i32 {
   return processBurst(n);
 }
 
-// Timers. For now: move keys the detector stopped reporting from L1 down to L2.
+// Timers: expire requests no backend answered (their out datagrams are appended to the
+// ring process() filled), and move keys the detector stopped reporting from L1 down to L2.
 export function tick(now: u64): i32 {
   if (!ready()) return E_NOT_READY;
   store<u64>(HEADER_BASE + H_CLOCK, now);
+  expireRequests();
   return <i32>demoteCold();
 }
+
+export { set_backends, route_key, nat_used, out_count } from "./proxy/exports";
 
 export function snapshot(): i32 {
   if (!ready()) return E_NOT_READY;

@@ -114,6 +114,11 @@ export function l1Find(l: usize, h: u64, key: usize, keyLen: usize): u32 {
   return i;
 }
 
+// The entry holding hash h whatever its key: a write's version names its key exactly.
+export function l1FindHash(l: usize, h: u64): u32 {
+  return indexFind(<usize>load<u32>(l + INDEX), load<u32>(l + MASK), h);
+}
+
 export function l1Remove(l: usize, i: u32): void {
   const e = l1Entry(l, i);
   indexRemove(<usize>load<u32>(l + INDEX), load<u32>(l + MASK), load<u64>(e + E_HASH));

@@ -187,6 +187,10 @@ export function slFind(s: usize, h: u64, key: usize, keyLen: usize): u32 {
   return i;
 }
 
+export function slFindHash(s: usize, h: u64): u32 {
+  return indexFind(<usize>load<u32>(s + INDEX), load<u32>(s + MASK), h);
+}
+
 // The node with the lowest (frequency, key), or NONE.
 @inline export function slMin(s: usize): u32 {
   return fwd(s, head(s), 0);

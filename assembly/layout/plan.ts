@@ -26,6 +26,20 @@ import {
   R_L1,
   R_L2,
   R_IO,
+  R_ROUTE,
+  R_NAT,
+  R_BARRIER,
+  R_PKT,
+  R_OUT,
+  R_TXBUF,
+  ROUTE_BYTES,
+  C_RX_SLOTS,
+  C_SLOT_BYTES,
+  C_OUT_MAX,
+  C_TXBUF_BYTES,
+  C_NAT_ENTRIES,
+  C_NAT_TIMEOUT_MS,
+  C_BARRIER_BUCKETS,
   C_SUPPORT,
   C_EPSILON,
   C_WARM,
@@ -46,6 +60,9 @@ import { LC_CONTROL, LC_ENTRY, lcCapacityFor } from "../detect/lossy";
 import { L1_CONTROL, L1_ENTRY } from "../cache/l1";
 import { SL_CONTROL, slNodeBytes } from "../cache/skiplist";
 import { snapshotBound } from "../snapshot/format";
+import { natBytes } from "../proxy/nat";
+import { WORK_BYTES } from "../proxy/context";
+import { barrierBytes } from "../cache/barrier";
 
 const ALIGN: usize = 64;
 const MAX_ENTRIES: u32 = 1 << 24;
@@ -67,7 +84,48 @@ export function configValid(): bool {
   const slot = cfgU32(C_L2_SLOT_BYTES);
   if (cfgU32(C_L2_ENTRIES) > 0 && slot < <u32>MAX_KEY + 8) return false;
   if (cfgU32(C_L1_BYTES) > 0x40000000 || slot > 0x100000) return false;
-  return true;
+  return proxyConfigValid();
+}
+
+@inline function powerOfTwo(n: u32): bool {
+  return n != 0 && (n & (n - 1)) == 0;
+}
+
+function proxyConfigValid(): bool {
+  const nat = cfgU32(C_NAT_ENTRIES);
+  if (!powerOfTwo(nat) || nat < 16 || nat > 65536) return false;
+  if (!powerOfTwo(cfgU32(C_BARRIER_BUCKETS))) return false;
+  const slot = cfgU32(C_SLOT_BYTES);
+  if (cfgU32(C_RX_SLOTS) > cfgU32(C_BURST_MAX)) return false;
+  if (cfgU32(C_RX_SLOTS) > 0 && (slot < 64 || slot > 65536)) return false;
+  if (cfgU32(C_OUT_MAX) == 0 || cfgU32(C_OUT_MAX) > 65536) return false;
+  if (cfgU32(C_TXBUF_BYTES) < 4096 || cfgU32(C_TXBUF_BYTES) > 0x10000000) return false;
+  return cfgU32(C_NAT_TIMEOUT_MS) > 0;
+}
+
+// The proxy's regions: route table, NAT (plus the per-datagram work area), barrier, rx
+// datagram slots, out ring and tx buffer.
+function planProxy(start: usize): usize {
+  let at = start;
+  setRegion(R_ROUTE, at, ROUTE_BYTES);
+  at = up(at + ROUTE_BYTES);
+  const nat = natBytes(cfgU32(C_NAT_ENTRIES)) + WORK_BYTES;
+  setRegion(R_NAT, at, nat);
+  at = up(at + nat);
+  const barrier = barrierBytes(cfgU32(C_BARRIER_BUCKETS));
+  setRegion(R_BARRIER, at, barrier);
+  at = up(at + barrier);
+  // rx slots start on a page, as AF_XDP frames will
+  at = (at + 4095) & ~(<usize>4095);
+  const pkt = <usize>cfgU32(C_RX_SLOTS) * <usize>cfgU32(C_SLOT_BYTES);
+  setRegion(R_PKT, at, pkt);
+  at = up(at + pkt);
+  const out = <usize>cfgU32(C_OUT_MAX) * DESC_BYTES;
+  setRegion(R_OUT, at, out);
+  at = up(at + out);
+  const tx = <usize>cfgU32(C_TXBUF_BYTES);
+  setRegion(R_TXBUF, at, tx);
+  return up(at + tx);
 }
 
 export function detectCapacity(): u32 {
@@ -116,6 +174,8 @@ export function plan(): i64 {
   const io = up(snapshotBound(lcCap, l1Cap, cfgU32(C_L1_BYTES), l2Cap, cfgU32(C_L2_SLOT_BYTES)));
   setRegion(R_IO, at, io);
   at = up(at + io);
+
+  at = planProxy(at);
 
   store<u32>(HEADER_BASE + H_TOTAL, <u32>at);
   store<u32>(HEADER_BASE + H_STATE, HS_PLANNED);

@@ -28,6 +28,10 @@ export const H_CONFIG_VERSION = 20;
 export const H_CLOCK = 24; // u64 nanoseconds, written by the host once per burst
 export const H_REGION_COUNT = 32;
 export const H_VERSION = 40; // u64, the last version handed to a write
+export const H_OUT_COUNT = 48; // u32, datagrams the last process()/tick() queued in the out ring
+export const H_NAT_NEXT = 52; // u32, the next request id to try
+export const H_NAT_USED = 56; // u32, NAT entries in use
+export const H_TX_USED = 60; // u32, bytes of R_TXBUF used since the last process()
 export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
 
 export const HS_EMPTY = 0;
@@ -43,7 +47,13 @@ export const R_DETECT = 4;
 export const R_L1 = 5;
 export const R_L2 = 6;
 export const R_IO = 7;
-export const REGION_COUNT = 8;
+export const R_ROUTE = 8; // backend table and ketama ring
+export const R_NAT = 9; // request-id NAT table
+export const R_BARRIER = 10; // write barrier buckets
+export const R_PKT = 11; // rx datagram slots
+export const R_OUT = 12; // out descriptors
+export const R_TXBUF = 13; // datagrams the core builds (cache hits, split requests, errors)
+export const REGION_COUNT = 14;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -58,6 +68,33 @@ export const C_L2_SLOT_BYTES = 48; // u32, key plus reply bytes per L2 entry
 export const C_BURST_MAX = 52; // u32
 export const C_WEIGHTED = 56; // u32, 1: the descriptor's aux field is the observation's weight
 export const C_SEED = 60; // u32
+export const C_RX_SLOTS = 64; // u32, datagram slots in R_PKT
+export const C_SLOT_BYTES = 68; // u32, bytes per slot (a larger datagram is dropped as too large)
+export const C_OUT_MAX = 72; // u32, out descriptors per burst
+export const C_TXBUF_BYTES = 76; // u32
+export const C_NAT_ENTRIES = 80; // u32, a power of two up to 65536
+export const C_NAT_TIMEOUT_MS = 84; // u32
+export const C_BARRIER_BUCKETS = 88; // u32, a power of two
+
+// The route region: a control block, the backend table and the ring.
+export const RT_COUNT = 0; // u32, backends
+export const RT_POINTS = 4; // u32, points on the ring
+export const ROUTE_BACKENDS = 512;
+export const MAX_BACKENDS = 64;
+export const BACKEND_BYTES = 128;
+export const ROUTE_RING = 8704; // ROUTE_BACKENDS + MAX_BACKENDS * BACKEND_BYTES
+export const MAX_POINTS = 10240; // 160 per server
+export const ROUTE_BYTES = 90624; // ROUTE_RING + MAX_POINTS * 8
+// A backend entry: the host writes the first five fields, the core the counters.
+export const B_ADDR = 0; // u32, IPv4 address as it sits in sockaddr_in (network order)
+export const B_PORT = 4; // u16
+export const B_WEIGHT = 8; // u32
+export const B_NAME_LEN = 12; // u8
+export const B_NAME = 16; // up to 64 bytes: the host string ketama hashes
+export const B_REQUESTS = 80; // u64
+export const B_REPLIES = 88; // u64, requests answered
+export const B_TIMEOUTS = 96; // u64
+export const B_OUTSTANDING = 104; // u32
 
 // A burst descriptor, in the rx ring (input) and the tx ring (result): four u32 fields.
 export const DESC_BYTES = 16;
@@ -68,6 +105,14 @@ export const D_FLAGS = 12; // rx: DK_* kind; tx: RF_* result flags, error code i
 
 export const DK_KEY = 1; // count the key and look it up in L1/L2
 export const DK_OBSERVE = 2; // count it only (a write's key: it heats the key but is never served)
+// Datagram kinds: aux is the peer's IPv4 address, the flags' top half its port.
+export const DK_CLIENT = 3; // a request from a client
+export const DK_BACKEND = 4; // a reply from a backend
+export const RXF_TRUNC = 0x100; // the datagram was larger than its slot
+
+// Out descriptors (R_OUT): address, length, peer IPv4, flags = OUT_* | port << 16.
+export const OUT_CLIENT = 0; // send from the listening socket
+export const OUT_BACKEND = 1; // send from the backend socket
 
 export const RF_HOT = 1;
 export const RF_TRACKED = 2;
@@ -134,4 +179,21 @@ export const S_RESTORES = 20;
 export const S_RESTORE_REFUSED = 21;
 export const S_WRITES_BEGUN = 22;
 export const S_STALE_FILLS = 23;
-export const STATS_USED = 24;
+export const S_CLIENT_DATAGRAMS = 24;
+export const S_BACKEND_DATAGRAMS = 25;
+export const S_DROP_FRAME = 26; // short header, total != 1 or reserved != 0
+export const S_DROP_TOO_LARGE = 27;
+export const S_CLIENT_ERRORS = 28; // answered CLIENT_ERROR (bad key, bad line)
+export const S_UNKNOWN_COMMANDS = 29; // answered ERROR
+export const S_NAT_OVERFLOW = 30;
+export const S_NAT_TIMEOUTS = 31;
+export const S_DROP_STRAY = 32; // a reply with an unknown request id or source
+export const S_CACHE_REPLIES = 33; // keys answered from L1/L2
+export const S_FORWARDED = 34; // datagrams sent to backends
+export const S_DROP_OUT_FULL = 35; // the out ring or tx buffer was full
+export const S_FILLS = 36; // values taken into a cache from a reply
+export const S_WRITES_DONE = 37;
+export const S_NO_BACKEND = 38;
+export const S_KEYS = 39; // keys requested by clients
+export const S_DROP_INCOMPLETE = 40; // a request without its line end
+export const STATS_USED = 41;

@@ -19,6 +19,20 @@ export interface CoreConfig {
   /** Each observation carries its weight (bytes or cost) in the descriptor. */
   weighted: boolean;
   seed: number;
+  /** Datagram slots for the socket data path (half for clients, half for backends). */
+  rxSlots: number;
+  /** Bytes per datagram slot; a larger datagram is dropped and counted. */
+  slotBytes: number;
+  /** Datagrams the core may queue per burst. */
+  outMax: number;
+  /** Bytes for the datagrams the core builds in one burst. */
+  txBytes: number;
+  /** Requests in flight to backends (request ids): a power of two up to 65536. */
+  natEntries: number;
+  /** A request no backend answered within this many milliseconds is counted as a timeout. */
+  natTimeoutMs: number;
+  /** Write-barrier buckets: a power of two. */
+  barrierBuckets: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -34,6 +48,13 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   burstMax: 256,
   weighted: false,
   seed: 0x9e3779b9,
+  rxSlots: 128,
+  slotBytes: 65536,
+  outMax: 2048,
+  txBytes: 2 << 20,
+  natEntries: 8192,
+  natTimeoutMs: 1000,
+  barrierBuckets: 16384,
 });
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
@@ -56,5 +77,17 @@ export function describeConfigError(c: CoreConfig): string | undefined {
   for (const k of ["window", "detectCapacity", "l1Entries", "l1Bytes", "l2Entries", "l2SlotBytes"] as const) {
     if (!Number.isInteger(c[k]) || c[k] < 0) return `${k} ${c[k]}: must be a whole number`;
   }
+  const pow2 = (n: number): boolean => Number.isInteger(n) && n > 0 && (n & (n - 1)) === 0;
+  if (!pow2(c.natEntries) || c.natEntries < 16 || c.natEntries > 65536) {
+    return `natEntries ${c.natEntries}: must be a power of two from 16 to 65536`;
+  }
+  if (!pow2(c.barrierBuckets)) return `barrierBuckets ${c.barrierBuckets}: must be a power of two`;
+  if (c.rxSlots > c.burstMax) return `rxSlots ${c.rxSlots}: must not exceed burstMax (${c.burstMax})`;
+  if (c.rxSlots > 0 && !(c.slotBytes >= 64 && c.slotBytes <= 65536)) {
+    return `slotBytes ${c.slotBytes}: must be from 64 to 65536`;
+  }
+  if (!(c.natTimeoutMs >= 1)) return `natTimeoutMs ${c.natTimeoutMs}: must be at least 1`;
+  if (!(c.outMax >= 1 && c.outMax <= 65536)) return `outMax ${c.outMax}: must be from 1 to 65536`;
+  if (!(c.txBytes >= 4096)) return `txBytes ${c.txBytes}: must be at least 4096`;
   return undefined;
 }

@@ -54,6 +54,10 @@ export interface CoreExports {
   complete_write: Fn<[number, number, bigint, number, number], number>;
   offer: Fn<[number, number, bigint, number, number], number>;
   read_version: Fn<[number, number], bigint>;
+  set_backends: Fn<[number], number>;
+  route_key: Fn<[number, number], number>;
+  nat_used: Fn<[], number>;
+  out_count: Fn<[], number>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -108,6 +112,10 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "complete_write",
   "offer",
   "read_version",
+  "set_backends",
+  "route_key",
+  "nat_used",
+  "out_count",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

@@ -39,6 +39,13 @@ function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   view.setUint32(abi.C_BURST_MAX, c.burstMax, true);
   view.setUint32(abi.C_WEIGHTED, c.weighted ? 1 : 0, true);
   view.setUint32(abi.C_SEED, c.seed >>> 0, true);
+  view.setUint32(abi.C_RX_SLOTS, c.rxSlots, true);
+  view.setUint32(abi.C_SLOT_BYTES, c.slotBytes, true);
+  view.setUint32(abi.C_OUT_MAX, c.outMax, true);
+  view.setUint32(abi.C_TXBUF_BYTES, c.txBytes, true);
+  view.setUint32(abi.C_NAT_ENTRIES, c.natEntries, true);
+  view.setUint32(abi.C_NAT_TIMEOUT_MS, c.natTimeoutMs, true);
+  view.setUint32(abi.C_BARRIER_BUCKETS, c.barrierBuckets, true);
 }
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {

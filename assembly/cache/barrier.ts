@@ -1,0 +1,68 @@
+// The write barrier: what lets a read reply fill a cache safely even for a key no cache holds
+// yet. Keys hash to buckets; each bucket records the version of its last write event and how
+// many writes are in flight. A read stamps the global version when it is forwarded; its reply
+// may fill only if no write has touched the bucket since and none is in flight. Two keys that
+// share a bucket only cost each other a refused fill, never a stale one.
+import { regionOffset, cfgU32 } from "../layout/header";
+import { nextVersion } from "../state";
+import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../shared/abi";
+
+const BUCKET: usize = 16;
+const CHANGED: usize = 0; // u64, version of the last write begun or finished
+const PENDING: usize = 8; // u32, writes in flight
+const CONTENDED: usize = 12; // u32, 1 when writes overlapped since the bucket was last idle
+
+@inline function bucket(h: u64): usize {
+  const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
+  return regionOffset(R_BARRIER) + (<usize>(<u32>(h >> 32) & mask)) * BUCKET;
+}
+
+export function barrierBytes(buckets: u32): usize {
+  return (<usize>buckets) * BUCKET;
+}
+
+export function barrierClear(): void {
+  memory.fill(regionOffset(R_BARRIER), 0, barrierBytes(cfgU32(C_BARRIER_BUCKETS)));
+}
+
+// The stamp a read carries: the newest version handed out so far.
+@inline export function readStamp(): u64 {
+  return load<u64>(HEADER_BASE + H_VERSION);
+}
+
+// A write is about to be forwarded; returns its version.
+export function barrierBegin(h: u64): u64 {
+  const b = bucket(h);
+  const v = nextVersion();
+  const pending = load<u32>(b + PENDING);
+  if (pending != 0) store<u32>(b + CONTENDED, 1);
+  store<u32>(b + PENDING, pending + 1);
+  store<u64>(b + CHANGED, v);
+  return v;
+}
+
+// The write finished (answered or timed out). Returns true when it ran alone, so that the
+// value it wrote is known to be the backend's.
+export function barrierEnd(h: u64): bool {
+  const b = bucket(h);
+  const pending = load<u32>(b + PENDING);
+  const alone = load<u32>(b + CONTENDED) == 0;
+  store<u64>(b + CHANGED, nextVersion());
+  if (pending <= 1) {
+    store<u32>(b + PENDING, 0);
+    store<u32>(b + CONTENDED, 0);
+  } else {
+    store<u32>(b + PENDING, pending - 1);
+  }
+  return alone;
+}
+
+@inline export function barrierPending(h: u64): bool {
+  return load<u32>(bucket(h) + PENDING) != 0;
+}
+
+// A read forwarded at `stamp` may fill the caches now.
+@inline export function barrierAllows(h: u64, stamp: u64): bool {
+  const b = bucket(h);
+  return load<u32>(b + PENDING) == 0 && load<u64>(b + CHANGED) <= stamp;
+}

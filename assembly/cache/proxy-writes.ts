@@ -1,0 +1,91 @@
+// The caches' side of forwarded traffic (DESIGN.md, "Consistency"): a write marks the cached
+// copy PENDING under its version before it is forwarded (a set stages its new value there);
+// its reply makes the staged value servable only if the write succeeded and overlapped no
+// other write, and otherwise drops the copy. A read reply fills a cache only if the write
+// barrier shows no write since the read was forwarded.
+import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State } from "./l1";
+import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
+import { barrierBegin, barrierEnd, barrierAllows } from "./barrier";
+import { NONE } from "../util/index";
+import { l1, l2, detector } from "../state";
+import { lcEstimate, lcIsHot, lcIsWarm } from "../detect/lossy";
+import { statInc } from "../layout/header";
+import { ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
+
+// Starts a write of key (hash h). With a staged block (stagedLen > 0), a cached copy takes it
+// as PENDING. Returns the write's version; *staged (u8 at `stagedOut`) says whether a copy
+// holds the new value.
+export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, blockLen: usize,
+  stagedOut: usize): u64 {
+  const v = barrierBegin(h);
+  statInc(S_WRITES_BEGUN);
+  let staged: u8 = 0;
+  const a = l1();
+  const i = l1Find(a, h, key, keyLen);
+  if (i != NONE) {
+    if (blockLen > 0 && l1Put(a, h, key, keyLen, block, blockLen, ST_PENDING, v) >= 0) staged = 1;
+    else {
+      l1SetState(a, i, ST_PENDING);
+      l1SetVersion(a, i, v);
+    }
+  }
+  const s = l2();
+  const j = slFind(s, h, key, keyLen);
+  if (j != NONE) {
+    if (blockLen > 0 && slPut(s, h, key, keyLen, slFreq(s, j), block, blockLen, ST_PENDING, v) >= 0)
+      staged = 1;
+    else {
+      slSetState(s, j, ST_PENDING);
+      slSetVersion(s, j, v);
+    }
+  }
+  store<u8>(stagedOut, staged);
+  return v;
+}
+
+// The write of version v to hash h is over: answered (ok says whether it succeeded) or timed out.
+export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
+  const alone = barrierEnd(h);
+  statInc(S_WRITES_DONE);
+  const keep = ok && staged && alone;
+  const a = l1();
+  const i = l1FindHash(a, h);
+  if (i != NONE && l1Version(a, i) == v && l1State(a, i) == ST_PENDING) {
+    if (keep) l1SetState(a, i, ST_VALID);
+    else l1Remove(a, i);
+  }
+  const s = l2();
+  const j = slFindHash(s, h);
+  if (j != NONE && slVersion(s, j) == v && slState(s, j) == ST_PENDING) {
+    if (keep) slSetState(s, j, ST_VALID);
+    else slRemove(s, j);
+  }
+}
+
+// A value block from a get reply, for a read forwarded at `stamp`: hot keys go to L1, warm ones
+// to L2. Refused when a write touched the key's bucket since the stamp.
+export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, block: usize,
+  blockLen: usize): void {
+  const d = detector();
+  const f = lcEstimate(d, h);
+  const hot = lcIsHot(d, f);
+  const s = l2();
+  const j = slFind(s, h, key, keyLen);
+  if (!hot && j == NONE && !lcIsWarm(d, f)) return;
+  if (!barrierAllows(h, stamp)) {
+    statInc(S_STALE_FILLS);
+    return;
+  }
+  if (hot) {
+    if (j != NONE) slRemove(s, j);
+    if (l1Put(l1(), h, key, keyLen, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+    return;
+  }
+  const a = l1();
+  const i = l1Find(a, h, key, keyLen);
+  if (i != NONE) {
+    if (l1Put(a, h, key, keyLen, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+    return;
+  }
+  if (slPut(s, h, key, keyLen, f, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+}

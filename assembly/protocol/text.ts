@@ -1,0 +1,67 @@
+// Reading memcached's text protocol in place: lines, space-separated tokens, decimals, keys.
+// Nothing is copied or allocated; positions are absolute addresses.
+
+export const NOT_FOUND: usize = 0;
+
+// The address of the '\n' that ends the line starting at p, or NOT_FOUND.
+export function findNewline(p: usize, end: usize): usize {
+  while (p < end) {
+    if (load<u8>(p) == 0x0a) return p;
+    p++;
+  }
+  return NOT_FOUND;
+}
+
+// The end of a line's content: before "\r\n" or a bare "\n".
+@inline export function contentEnd(start: usize, newline: usize): usize {
+  return newline > start && load<u8>(newline - 1) == 0x0d ? newline - 1 : newline;
+}
+
+@inline export function skipSpaces(p: usize, end: usize): usize {
+  while (p < end && load<u8>(p) == 0x20) p++;
+  return p;
+}
+
+@inline export function tokenEnd(p: usize, end: usize): usize {
+  while (p < end && load<u8>(p) != 0x20) p++;
+  return p;
+}
+
+// A key memcached accepts: 1..250 bytes, none of them a control character or a space.
+export function keyValid(p: usize, len: usize): bool {
+  if (len == 0 || len > 250) return false;
+  for (let i: usize = 0; i < len; i++) {
+    const c = load<u8>(p + i);
+    if (c <= 0x20 || c == 0x7f) return false;
+  }
+  return true;
+}
+
+// A decimal of at most 10 digits, or -1.
+export function parseDecimal(p: usize, end: usize): i64 {
+  if (p >= end || end - p > 20) return -1;
+  let v: u64 = 0;
+  for (let q = p; q < end; q++) {
+    const c = load<u8>(q);
+    if (c < 0x30 || c > 0x39) return -1;
+    v = v * 10 + <u64>(c - 0x30);
+    if (v > 0xffffffff) return -1;
+  }
+  return <i64>v;
+}
+
+// Whether the bytes [p, end) spell `word` exactly.
+export function isWord(p: usize, end: usize, word: string): bool {
+  const n = <usize>word.length;
+  if (end - p != n) return false;
+  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>word.charCodeAt(<i32>i)) return false;
+  return true;
+}
+
+// Whether [p, end) starts with `prefix`.
+export function startsWith(p: usize, end: usize, prefix: string): bool {
+  const n = <usize>prefix.length;
+  if (end - p < n) return false;
+  for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>prefix.charCodeAt(<i32>i)) return false;
+  return true;
+}

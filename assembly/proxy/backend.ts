@@ -1,0 +1,136 @@
+// A datagram from a backend: found in the NAT table by its request id, given back the client's
+// id, read as far as its kind needs (a get's values fill the caches, its END may be swallowed
+// for a group; a write's answer closes the write), and sent on to the client.
+import { statInc } from "../layout/header";
+import { keyHash } from "../util/hash";
+import { writeEnd, fillFromRead } from "../cache/proxy-writes";
+import { backendFrom, backendDone } from "../route/backends";
+import { findNewline, skipSpaces, tokenEnd, parseDecimal, startsWith, isWord, contentEnd,
+  NOT_FOUND } from "../protocol/text";
+import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY } from "../shared/abi";
+import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "./frame";
+import { natEntry, natMask, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
+  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, NK_GET, NK_GETS, NK_WRITE, NK_META_WRITE,
+  NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG } from "./nat";
+import { childDone, DONE_PASS_END, DONE_SEND_MN } from "./context";
+import { outPush, replyText } from "./out";
+
+export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
+  statInc(S_BACKEND_DATAGRAMS);
+  if (truncated) {
+    statInc(S_DROP_TOO_LARGE);
+    return;
+  }
+  if (len < FRAME_HEADER) {
+    statInc(S_DROP_FRAME);
+    return;
+  }
+  const b = backendFrom(addr, port);
+  const id = frameId(slot);
+  if (b == 0xffffffff || id > natMask()) {
+    statInc(S_DROP_STRAY);
+    return;
+  }
+  const e = natEntry(id);
+  if (load<u8>(e + N_STATE) != NS_CHILD || <u32>load<u8>(e + N_BACKEND) != b) {
+    statInc(S_DROP_STRAY);
+    return;
+  }
+  const kind = load<u8>(e + N_KIND);
+  const flags = load<u8>(e + N_FLAGS);
+  const cAddr = load<u32>(e + N_CLIENT_ADDR);
+  const cPort = <u32>load<u16>(e + N_CLIENT_PORT);
+  const cId = <u32>load<u16>(e + N_CLIENT_ID);
+  const p = slot + FRAME_HEADER;
+  const end = slot + len;
+  let sendLen = len;
+  let done: u32 = 0;
+  let finished = false;
+  let forward = true;
+  if (kind == NK_GET || kind == NK_GETS) {
+    if (frameTotal(slot) == 1) {
+      // VALUE blocks, then maybe END; memcached 1.6 sends each in a message of its own
+      let q = p;
+      while (startsWith(q, end, "VALUE ")) {
+        const next = valueBlockEnd(q, end);
+        if (next == 0) break;
+        if (kind == NK_GET) fillValue(q, next, load<u64>(e + N_STAMP));
+        q = next;
+      }
+      if (end - q == 5 && startsWith(q, end, "END\r\n")) {
+        finished = true;
+        done = childDone(e, false);
+        if ((done & DONE_PASS_END) == 0) {
+          if (q == p) forward = false;
+          else sendLen -= 5;
+        }
+      } else if (q == p) {
+        finished = true; // an error line instead of values: the request is over
+        done = childDone(e, false);
+      }
+    }
+  } else {
+    const seen = load<u16>(e + N_SEEN) + 1;
+    store<u16>(e + N_SEEN, seen);
+    if (<u32>seen >= frameTotal(slot) || frameSeq(slot) + 1 == frameTotal(slot)) {
+      finished = true;
+      done = childDone(e, false);
+      if (kind == NK_WRITE || kind == NK_META_WRITE) {
+        writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), replyOk(kind, p, end),
+          (flags & NF_STAGED) != 0);
+      }
+      if ((flags & NF_NOREPLY) != 0) forward = false;
+      if ((flags & NF_QUIET) != 0 && quietSwallows(flags, p, end)) forward = false;
+    }
+  }
+  if (forward) {
+    setFrameId(slot, cId);
+    outPush(slot, sendLen, cAddr, cPort, 0);
+  }
+  if ((done & DONE_SEND_MN) != 0) replyText("MN\r\n", cAddr, cPort, cId);
+  if (finished) {
+    backendDone(b, false);
+    natFree(id);
+  }
+}
+
+// The end of the "VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n" block at q, or 0.
+function valueBlockEnd(q: usize, end: usize): usize {
+  const newline = findNewline(q, end);
+  if (newline == NOT_FOUND) return 0;
+  const lineEnd = contentEnd(q, newline);
+  let t = skipSpaces(q + 6, lineEnd); // key
+  t = skipSpaces(tokenEnd(t, lineEnd), lineEnd); // flags
+  t = skipSpaces(tokenEnd(t, lineEnd), lineEnd); // bytes
+  const bytes = parseDecimal(t, tokenEnd(t, lineEnd));
+  if (bytes < 0) return 0;
+  const dataEnd = newline + 1 + <usize>bytes;
+  if (dataEnd + 2 > end || load<u16>(dataEnd) != 0x0a0d) return 0;
+  return dataEnd + 2;
+}
+
+function fillValue(q: usize, blockEnd: usize, stamp: u64): void {
+  const key = q + 6;
+  const lineEnd = findNewline(q, blockEnd);
+  const keyEnd = tokenEnd(key, lineEnd);
+  const keyLen = keyEnd - key;
+  if (keyLen == 0 || keyLen > 250) return;
+  fillFromRead(keyHash(key, keyLen), key, keyLen, stamp, q, blockEnd - q);
+}
+
+// Whether a write's answer says it took effect.
+function replyOk(kind: u8, p: usize, end: usize): bool {
+  if (p < end && load<u8>(p) == 0x81) return end - p >= 8 && load<u16>(p + 6) == 0; // binary: status 0
+  if (kind == NK_META_WRITE) return startsWith(p, end, "HD") || startsWith(p, end, "OK");
+  if (startsWith(p, end, "STORED") || startsWith(p, end, "DELETED") || startsWith(p, end, "TOUCHED"))
+    return true;
+  return p < end && load<u8>(p) >= 0x30 && load<u8>(p) <= 0x39; // incr/decr: the new value
+}
+
+// What a meta "q" hides: EN for mg; HD (and NF for md) for the writes.
+function quietSwallows(flags: u8, p: usize, end: usize): bool {
+  if (end - p < 2) return false;
+  const code = tokenEnd(p, min(end, p + 3));
+  if ((flags & NF_MG) != 0) return isWord(p, code, "EN") || startsWith(p, end, "EN\r");
+  return startsWith(p, end, "HD") || startsWith(p, end, "NF");
+}

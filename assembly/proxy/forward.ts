@@ -1,0 +1,56 @@
+// Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
+// client's datagram can go as it is, or as a datagram built in the tx buffer.
+import { statInc } from "../layout/header";
+import { S_FORWARDED, OUT_BACKEND } from "../shared/abi";
+import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH, NK_GET,
+  NK_GETS } from "./nat";
+import { work, workU32, workChild, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN } from "./context";
+import { backendAddr, backendPort, backendSent } from "../route/backends";
+import { outPush, txAlloc, replyText } from "./out";
+import { frameWrite, setFrameId, FRAME_HEADER } from "./frame";
+
+// Returns the child's request id, or NAT_NONE when the table is full (the request is dropped).
+export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
+  const id = natTake(NS_CHILD, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+  if (id == NAT_NONE) return NAT_NONE;
+  const e = natEntry(id);
+  store<u8>(e + N_KIND, kind);
+  store<u8>(e + N_BACKEND, <u8>b);
+  store<u8>(e + N_FLAGS, flags);
+  store<u64>(e + N_STAMP, stamp);
+  store<u64>(e + N_HASH, h);
+  workChild(id, kind == NK_GET || kind == NK_GETS);
+  return id;
+}
+
+// The client's own datagram, with the child's id in its header.
+export function sendInPlace(id: u32, b: u32): void {
+  const slot = <usize>workU32(W_SLOT);
+  setFrameId(slot, id);
+  if (outPush(slot, <usize>workU32(W_LEN), backendAddr(b), backendPort(b), OUT_BACKEND)) {
+    backendSent(b);
+    statInc(S_FORWARDED);
+  }
+}
+
+// A request datagram to build: returns where its payload goes (after the frame header), or 0.
+export function buildBegin(payloadBytes: usize): usize {
+  const buf = txAlloc(payloadBytes + FRAME_HEADER);
+  return buf == 0 ? 0 : buf + FRAME_HEADER;
+}
+
+export function sendBuilt(id: u32, b: u32, payload: usize, payloadLen: usize): void {
+  const buf = payload - FRAME_HEADER;
+  frameWrite(buf, id, 0, 1);
+  if (outPush(buf, payloadLen + FRAME_HEADER, backendAddr(b), backendPort(b), OUT_BACKEND)) {
+    backendSent(b);
+    statInc(S_FORWARDED);
+  }
+}
+
+// A local answer to the datagram's client.
+export function answer(text: string): void {
+  replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+}
+
+export { work };

@@ -1,0 +1,159 @@
+// get, gets, gat and gats: every key is counted by the detector; a plain get of a key that a
+// cache holds, with no write in flight, is answered here; the other keys go to their ketama
+// backends, one request per backend, and the client sees a single END.
+import { statInc } from "../layout/header";
+import { keyHash } from "../util/hash";
+import { lcObserve, lcIsHot } from "../detect/lossy";
+import { lookup } from "../cache/layers";
+import { barrierPending, readStamp } from "../cache/barrier";
+import { detector } from "../state";
+import { ketamaRoute } from "../route/ketama";
+import { skipSpaces, tokenEnd, keyValid, startsWith } from "../protocol/text";
+import { replyMessage } from "./out";
+import { work, workU32, workFlag, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, MAX_GET_KEYS } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer } from "./forward";
+import { NAT_NONE, NK_GET, GF_END } from "./nat";
+import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
+  S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
+
+const NO_BACKEND: u32 = 0xffffffff;
+const DONE: u16 = 0xffff;
+
+// [cmd, cmdEnd) is the command word, the line's content ends at lineEnd. `inPlace` says the
+// datagram holds nothing but this command. Returns false when the datagram must stop here.
+export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, hasExptime: bool,
+  inPlace: bool): bool {
+  let p = skipSpaces(cmdEnd, lineEnd);
+  let expStart: usize = 0;
+  let expEnd: usize = 0;
+  if (hasExptime) {
+    expStart = p;
+    expEnd = tokenEnd(p, lineEnd);
+    if (expEnd == expStart || !exptimeValid(expStart, expEnd)) {
+      statInc(S_CLIENT_ERRORS);
+      answer("CLIENT_ERROR invalid exptime argument\r\n");
+      return true;
+    }
+    p = skipSpaces(expEnd, lineEnd);
+  }
+  let keys: u32 = 0;
+  for (let q = p; q < lineEnd; ) {
+    const te = tokenEnd(q, lineEnd);
+    if (!keyValid(q, te - q)) {
+      statInc(S_CLIENT_ERRORS);
+      answer("CLIENT_ERROR bad command line format\r\n");
+      return true;
+    }
+    keys++;
+    q = skipSpaces(te, lineEnd);
+  }
+  if (keys == 0) {
+    statInc(S_UNKNOWN_COMMANDS);
+    answer("ERROR\r\n");
+    return true;
+  }
+  if (keys > MAX_GET_KEYS) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR too many keys in one get (kvlb takes 512)\r\n");
+    return true;
+  }
+  workFlag(<u32>GF_END);
+  const w = work();
+  const d = detector();
+  const misses = w + W_MISSES;
+  let missCount: u32 = 0;
+  let oneBackend = true;
+  for (let q = p; q < lineEnd; ) {
+    const te = tokenEnd(q, lineEnd);
+    const len = te - q;
+    const h = keyHash(q, len);
+    const f = lcObserve(d, h, 1);
+    statInc(S_KEYS);
+    if (kind == NK_GET && !barrierPending(h)) {
+      const layer = lookup(h, q, len, f, lcIsHot(d, f), w + W_LOOKUP);
+      if (layer == LAYER_L1 || layer == LAYER_L2) {
+        statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
+        if (layer == LAYER_L2) statInc(S_L1_MISSES);
+        statInc(S_CACHE_REPLIES);
+        replyMessage(<usize>load<u32>(w + W_LOOKUP), <usize>load<u32>(w + W_LOOKUP + 4),
+          workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+        q = skipSpaces(te, lineEnd);
+        continue;
+      }
+      statInc(S_L1_MISSES);
+      statInc(S_L2_MISSES);
+    }
+    const b = ketamaRoute(q, len);
+    if (b == NO_BACKEND) {
+      statInc(S_NO_BACKEND);
+    } else {
+      const m = misses + (<usize>missCount << 3);
+      store<u32>(m, <u32>q);
+      store<u16>(m + 4, <u16>len);
+      store<u16>(m + 6, <u16>b);
+      if (missCount != 0 && <u32>load<u16>(misses + 6) != b) oneBackend = false;
+      missCount++;
+    }
+    q = skipSpaces(te, lineEnd);
+  }
+  if (missCount == 0) return true;
+  const stamp = readStamp();
+  if (inPlace && oneBackend && missCount == keys) {
+    const b = <u32>load<u16>(misses + 6);
+    const id = newChild(kind, b, 0, stamp, 0);
+    if (id != NAT_NONE) sendInPlace(id, b);
+    return true;
+  }
+  const word = cmdEnd - cmd;
+  for (let i: u32 = 0; i < missCount; i++) {
+    const first = misses + (<usize>i << 3);
+    const b = load<u16>(first + 6);
+    if (b == DONE) continue;
+    let bytes: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
+    for (let j = i; j < missCount; j++) {
+      const m = misses + (<usize>j << 3);
+      if (load<u16>(m + 6) == b) bytes += <usize>load<u16>(m + 4) + 1;
+    }
+    const payload = buildBegin(bytes);
+    if (payload == 0) {
+      statInc(S_DROP_OUT_FULL);
+      return true;
+    }
+    let at = payload;
+    memory.copy(at, cmd, word);
+    at += word;
+    if (hasExptime) {
+      store<u8>(at++, 0x20);
+      memory.copy(at, expStart, expEnd - expStart);
+      at += expEnd - expStart;
+    }
+    for (let j = i; j < missCount; j++) {
+      const m = misses + (<usize>j << 3);
+      if (load<u16>(m + 6) != b) continue;
+      const len = <usize>load<u16>(m + 4);
+      store<u8>(at++, 0x20);
+      memory.copy(at, <usize>load<u32>(m), len);
+      at += len;
+      store<u16>(m + 6, DONE);
+    }
+    store<u16>(at, 0x0a0d); // "\r\n"
+    at += 2;
+    const id = newChild(kind, <u32>b, 0, stamp, 0);
+    if (id != NAT_NONE) sendBuilt(id, <u32>b, payload, at - payload);
+  }
+  return true;
+}
+
+// memcached takes a signed decimal exptime.
+function exptimeValid(p: usize, end: usize): bool {
+  let q = p;
+  if (startsWith(q, end, "-")) q++;
+  if (q == end || end - q > 10) return false;
+  for (; q < end; q++) {
+    const c = load<u8>(q);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  return true;
+}
+
+export { exptimeValid };

@@ -1,0 +1,15 @@
+// Clears the proxy's tables at init(): no backends, no requests in flight, no writes open.
+import { md5Init } from "../route/md5";
+import { routeScratch, setBackendCount, setRingPoints } from "../route/backends";
+import { natClear } from "./nat";
+import { barrierClear } from "../cache/barrier";
+import { outReset } from "./out";
+
+export function initProxy(): void {
+  md5Init(routeScratch());
+  setBackendCount(0);
+  setRingPoints(0);
+  natClear();
+  barrierClear();
+  outReset();
+}

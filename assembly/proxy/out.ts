@@ -1,0 +1,100 @@
+// The out ring and the tx buffer. Forwarded datagrams go out from where they arrived (their
+// header rewritten in place); the datagrams the core writes itself (cache hits, split
+// requests, local answers) are built in the tx buffer, which empties at each process().
+import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
+import { R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
+  D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
+import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "./frame";
+
+export function outReset(): void {
+  store<u32>(HEADER_BASE + H_OUT_COUNT, 0);
+  store<u32>(HEADER_BASE + H_TX_USED, 0);
+}
+
+@inline export function outCount(): u32 {
+  return load<u32>(HEADER_BASE + H_OUT_COUNT);
+}
+
+@inline export function outRoom(n: u32): bool {
+  return outCount() + n <= cfgU32(C_OUT_MAX);
+}
+
+// Queues one datagram; false (and counted) when the ring is full.
+export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32): bool {
+  const n = outCount();
+  if (n >= cfgU32(C_OUT_MAX)) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  const d = regionOffset(R_OUT) + (<usize>n) * DESC_BYTES;
+  store<u32>(d + D_OFF, <u32>ptr);
+  store<u32>(d + D_LEN, <u32>len);
+  store<u32>(d + D_AUX, addr);
+  store<u32>(d + D_FLAGS, sock | (port << 16));
+  store<u32>(HEADER_BASE + H_OUT_COUNT, n + 1);
+  return true;
+}
+
+// Bytes in the tx buffer, or 0 when it is full.
+export function txAlloc(bytes: usize): usize {
+  const used = <usize>load<u32>(HEADER_BASE + H_TX_USED);
+  const size = regionSize(R_TXBUF);
+  const aligned = (bytes + 7) & ~(<usize>7);
+  if (used + aligned > size) return 0;
+  store<u32>(HEADER_BASE + H_TX_USED, <u32>(used + aligned));
+  return regionOffset(R_TXBUF) + used;
+}
+
+// Returns the unused tail of the last allocation, so a buffer sized for the worst case costs
+// only what was written.
+export function txTrim(ptr: usize, allocated: usize, used: usize): void {
+  const end = ptr + ((allocated + 7) & ~(<usize>7));
+  const top = regionOffset(R_TXBUF) + <usize>load<u32>(HEADER_BASE + H_TX_USED);
+  if (end == top) store<u32>(HEADER_BASE + H_TX_USED, <u32>(ptr + ((used + 7) & ~(<usize>7)) - regionOffset(R_TXBUF)));
+}
+
+// Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
+// datagrams of at most 1400 bytes with their sequence numbers. False when out of room.
+export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32): bool {
+  const total: u32 = len == 0 ? 1 : <u32>((len + MAX_DATAGRAM_PAYLOAD - 1) / MAX_DATAGRAM_PAYLOAD);
+  if (total > 0xffff || !outRoom(total)) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  const buf = txAlloc(len + <usize>total * FRAME_HEADER);
+  if (buf == 0) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  let at = buf;
+  for (let seq: u32 = 0; seq < total; seq++) {
+    const from = <usize>seq * MAX_DATAGRAM_PAYLOAD;
+    const chunk = min(MAX_DATAGRAM_PAYLOAD, len - from);
+    frameWrite(at, id, seq, total);
+    memory.copy(at + FRAME_HEADER, payload + from, chunk);
+    outPush(at, chunk + FRAME_HEADER, addr, port, 0);
+    at += chunk + FRAME_HEADER;
+  }
+  return true;
+}
+
+// A short local answer ("END\r\n", "ERROR\r\n", ...) in one datagram.
+export function replyText(text: string, addr: u32, port: u32, id: u32): bool {
+  const len = <usize>text.length;
+  const buf = txAlloc(len + FRAME_HEADER);
+  if (buf == 0 || !outRoom(1)) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  frameWrite(buf, id, 0, 1);
+  writeAscii(buf + FRAME_HEADER, text);
+  return outPush(buf, len + FRAME_HEADER, addr, port, 0);
+}
+
+// Writes an ASCII string literal's bytes; string literals are static data, so nothing is
+// allocated.
+export function writeAscii(p: usize, text: string): usize {
+  const n = text.length;
+  for (let i = 0; i < n; i++) store<u8>(p + <usize>i, <u8>text.charCodeAt(i));
+  return p + <usize>n;
+}

@@ -1,0 +1,35 @@
+// Expiry of NAT entries whose backend never answered: the backend's timeout is counted, an
+// open write is closed as failed (its cached copy dropped), and a get's client still gets its
+// END, so that the keys that did answer reach it.
+import { cfgU32, clock, statInc } from "../layout/header";
+import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
+import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP,
+  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE } from "./nat";
+import { childDone, DONE_SEND_MN } from "./context";
+import { writeEnd } from "../cache/proxy-writes";
+import { backendDone } from "../route/backends";
+import { replyText } from "./out";
+
+export function expireRequests(): u32 {
+  const now = clock();
+  const timeout = <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
+  const n = cfgU32(C_NAT_ENTRIES);
+  let expired: u32 = 0;
+  for (let id: u32 = 0; id < n; id++) {
+    const e = natEntry(id);
+    if (load<u8>(e + N_STATE) != NS_CHILD) continue;
+    if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;
+    const kind = load<u8>(e + N_KIND);
+    if (kind == NK_WRITE || kind == NK_META_WRITE) writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), false, false);
+    const done = childDone(e, true);
+    if ((done & DONE_SEND_MN) != 0) {
+      replyText("MN\r\n", load<u32>(e + N_CLIENT_ADDR), <u32>load<u16>(e + N_CLIENT_PORT),
+        <u32>load<u16>(e + N_CLIENT_ID));
+    }
+    backendDone(<u32>load<u8>(e + N_BACKEND), true);
+    statInc(S_NAT_TIMEOUTS);
+    natFree(id);
+    expired++;
+  }
+  return expired;
+}

@@ -1,0 +1,183 @@
+// The ASCII writes: set, add, replace, append, prepend, cas, delete, incr, decr, touch. Each is
+// counted by the detector, opens a write on the barrier (a set stages its value in a cache that
+// holds the key), and goes to the key's backend. A "noreply" is stripped before forwarding, so
+// the backend's answer still closes the write, and kvlb swallows it.
+import { statInc } from "../layout/header";
+import { keyHash } from "../util/hash";
+import { lcObserve } from "../detect/lossy";
+import { detector } from "../state";
+import { writeBegin, writeEnd } from "../cache/proxy-writes";
+import { ketamaRoute, writeDecimal } from "../route/ketama";
+import { skipSpaces, tokenEnd, keyValid, parseDecimal, isWord } from "../protocol/text";
+import { txAlloc, txTrim, writeAscii } from "./out";
+import { work, workFull, W_STAGED, W_TOKENS } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer } from "./forward";
+import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
+import { exptimeValid } from "./get";
+import { S_KEYS, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_NO_BACKEND, S_DROP_OUT_FULL } from "../shared/abi";
+
+const MAX_TOKENS: u32 = 8;
+const NO_BACKEND: u32 = 0xffffffff;
+
+// Splits [p, lineEnd) into token spans; returns how many (MAX_TOKENS + 1 when too many).
+function tokenize(p: usize, lineEnd: usize): u32 {
+  const spans = work() + W_TOKENS;
+  let n: u32 = 0;
+  let q = skipSpaces(p, lineEnd);
+  while (q < lineEnd) {
+    if (n == MAX_TOKENS) return n + 1;
+    const te = tokenEnd(q, lineEnd);
+    store<u32>(spans + (<usize>n << 3), <u32>q);
+    store<u32>(spans + (<usize>n << 3) + 4, <u32>te);
+    n++;
+    q = skipSpaces(te, lineEnd);
+  }
+  return n;
+}
+
+@inline function tokStart(i: u32): usize {
+  return <usize>load<u32>(work() + W_TOKENS + (<usize>i << 3));
+}
+@inline function tokEnd(i: u32): usize {
+  return <usize>load<u32>(work() + W_TOKENS + (<usize>i << 3) + 4);
+}
+
+// A storage command; returns where the next command starts, or 0 when the datagram must stop.
+export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: usize, end: usize,
+  isCas: bool, isSet: bool, first: bool): usize {
+  const n = tokenize(cmdEnd, lineEnd);
+  const expected: u32 = isCas ? 5 : 4;
+  const noreply = n == expected + 1 && isWord(tokStart(n - 1), tokEnd(n - 1), "noreply");
+  if (n != expected && !noreply) {
+    statInc(S_UNKNOWN_COMMANDS);
+    answer("ERROR\r\n");
+    return 0;
+  }
+  const bytes = parseDecimal(tokStart(3), tokEnd(3));
+  if (bytes < 0 || parseDecimal(tokStart(1), tokEnd(1)) < 0 || !exptimeValid(tokStart(2), tokEnd(2))) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR bad command line format\r\n");
+    return 0;
+  }
+  const data = newline + 1;
+  const dataEnd = data + <usize>bytes;
+  if (dataEnd + 2 > end || load<u16>(dataEnd) != 0x0a0d) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR bad data chunk\r\n");
+    return 0;
+  }
+  const next = dataEnd + 2;
+  const key = tokStart(0);
+  const keyLen = tokEnd(0) - key;
+  if (!keyValid(key, keyLen)) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR bad command line format\r\n");
+    return next;
+  }
+  // The staged copy: "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply would carry it.
+  let block: usize = 0;
+  let blockLen: usize = 0;
+  let blockRoom: usize = 0;
+  if (isSet) {
+    const flagsLen = tokEnd(1) - tokStart(1);
+    const bytesLen = tokEnd(3) - tokStart(3);
+    blockRoom = 6 + keyLen + 1 + flagsLen + 1 + bytesLen + 2 + <usize>bytes + 2;
+    block = txAlloc(blockRoom);
+    if (block != 0) {
+      let at = writeAscii(block, "VALUE ");
+      memory.copy(at, key, keyLen);
+      at += keyLen;
+      store<u8>(at++, 0x20);
+      memory.copy(at, tokStart(1), flagsLen);
+      at += flagsLen;
+      store<u8>(at++, 0x20);
+      memory.copy(at, tokStart(3), bytesLen);
+      at += bytesLen;
+      store<u16>(at, 0x0a0d);
+      at += 2;
+      memory.copy(at, data, <usize>bytes + 2);
+      blockLen = at + <usize>bytes + 2 - block;
+    }
+  }
+  const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
+  const sent = forwardWrite(cmd, lineKeep, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply,
+    first && next == end);
+  if (block != 0) txTrim(block, blockRoom, 0);
+  if (!sent) return next;
+  return next;
+}
+
+// delete <key> [0] [noreply], incr|decr <key> <value> [noreply], touch <key> <exptime> [noreply].
+export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usize, end: usize,
+  args: u32, first: bool): void {
+  const n = tokenize(cmdEnd, lineEnd);
+  const noreply = n >= 2 && isWord(tokStart(n - 1), tokEnd(n - 1), "noreply");
+  const given = n - (noreply ? 1 : 0);
+  const isDelete = args == 0;
+  const countOk = isDelete ? given == 1 || (given == 2 && isWord(tokStart(1), tokEnd(1), "0")) : given == 1 + args;
+  if (n == 0 || !countOk) {
+    statInc(S_UNKNOWN_COMMANDS);
+    answer(isDelete && given > 1
+      ? "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
+      : "ERROR\r\n");
+    return;
+  }
+  const key = tokStart(0);
+  const keyLen = tokEnd(0) - key;
+  if (!keyValid(key, keyLen)) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR bad command line format\r\n");
+    return;
+  }
+  if (!isDelete && parseDecimal(tokStart(1), tokEnd(1)) < 0 && !exptimeValid(tokStart(1), tokEnd(1))) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR invalid numeric delta argument\r\n");
+    return;
+  }
+  const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
+  forwardWrite(cmd, lineKeep, key, keyLen, 0, 0, 0, 0, noreply, first && next == end);
+}
+
+// Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0).
+function forwardWrite(cmd: usize, lineKeep: usize, key: usize, keyLen: usize, block: usize,
+  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool): bool {
+  const h = keyHash(key, keyLen);
+  lcObserve(detector(), h, 1);
+  statInc(S_KEYS);
+  const b = ketamaRoute(key, keyLen);
+  if (b == NO_BACKEND) {
+    statInc(S_NO_BACKEND);
+    answer("SERVER_ERROR kvlb has no backends\r\n");
+    return false;
+  }
+  if (workFull()) {
+    answer("SERVER_ERROR too many commands in one datagram\r\n");
+    return false;
+  }
+  const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED);
+  const staged = load<u8>(work() + W_STAGED) != 0;
+  let flags: u8 = staged ? NF_STAGED : 0;
+  if (noreply) flags |= NF_NOREPLY;
+  const id = newChild(NK_WRITE, b, flags, v, h);
+  if (id == NAT_NONE) {
+    writeEnd(h, v, false, staged);
+    return false;
+  }
+  if (inPlace && !noreply) {
+    sendInPlace(id, b);
+    return true;
+  }
+  const lineLen = lineKeep - cmd;
+  const payload = buildBegin(lineLen + 2 + dataLen);
+  if (payload == 0) {
+    statInc(S_DROP_OUT_FULL);
+    return false; // the write stays open until its entry times out, which ends it as failed
+  }
+  memory.copy(payload, cmd, lineLen);
+  store<u16>(payload + lineLen, 0x0a0d);
+  if (dataLen > 0) memory.copy(payload + lineLen + 2, data, dataLen);
+  sendBuilt(id, b, payload, lineLen + 2 + dataLen);
+  return true;
+}
+
+export { writeDecimal };

@@ -1,0 +1,105 @@
+// The backend table and the ketama ring, in the route region. The host writes each backend's
+// address, port, weight and configured name, then calls set_backends(n); the core keeps the
+// per-backend counters that /stats reports.
+import { regionOffset } from "../layout/header";
+import { R_ROUTE, MAX_BACKENDS, BACKEND_BYTES, B_ADDR, B_PORT, B_WEIGHT, B_NAME_LEN, B_NAME,
+  B_REQUESTS, B_REPLIES, B_TIMEOUTS, B_OUTSTANDING, ROUTE_BACKENDS, ROUTE_RING, RT_COUNT,
+  RT_POINTS } from "../shared/abi";
+
+const SCRATCH: usize = 64; // md5 block and constants (MD5_SCRATCH bytes)
+const DIGEST: usize = 384;
+const TEXT: usize = 400; // a point's name: up to 64 + ":65535-" + digits
+
+@inline export function routeBase(): usize {
+  return regionOffset(R_ROUTE);
+}
+@inline export function routeScratch(): usize {
+  return routeBase() + SCRATCH;
+}
+@inline export function routeDigest(): usize {
+  return routeBase() + DIGEST;
+}
+@inline export function routeText(): usize {
+  return routeBase() + TEXT;
+}
+@inline export function ringBase(): usize {
+  return routeBase() + ROUTE_RING;
+}
+@inline export function ringPoints(): u32 {
+  return load<u32>(routeBase() + RT_POINTS);
+}
+@inline export function setRingPoints(n: u32): void {
+  store<u32>(routeBase() + RT_POINTS, n);
+}
+@inline export function backendCount(): u32 {
+  return load<u32>(routeBase() + RT_COUNT);
+}
+@inline export function setBackendCount(n: u32): void {
+  store<u32>(routeBase() + RT_COUNT, n);
+}
+@inline export function backend(i: u32): usize {
+  return routeBase() + ROUTE_BACKENDS + (<usize>i) * BACKEND_BYTES;
+}
+@inline export function backendAddr(i: u32): u32 {
+  return load<u32>(backend(i) + B_ADDR);
+}
+@inline export function backendPort(i: u32): u32 {
+  return <u32>load<u16>(backend(i) + B_PORT);
+}
+@inline export function backendWeight(i: u32): u32 {
+  const w = load<u32>(backend(i) + B_WEIGHT);
+  return w == 0 ? 1 : w; // libmemcached treats weight 0 as 1
+}
+@inline export function backendNameLen(i: u32): usize {
+  return <usize>load<u8>(backend(i) + B_NAME_LEN);
+}
+@inline export function backendNamePtr(i: u32): usize {
+  return backend(i) + B_NAME;
+}
+
+// The backend a datagram came from, or 0xffffffff.
+export function backendFrom(addr: u32, port: u32): u32 {
+  const n = backendCount();
+  for (let i: u32 = 0; i < n; i++) {
+    const b = backend(i);
+    if (load<u32>(b + B_ADDR) == addr && <u32>load<u16>(b + B_PORT) == port) return i;
+  }
+  return 0xffffffff;
+}
+
+@inline export function backendAdd(i: u32, field: usize, amount: u64): void {
+  const p = backend(i) + field;
+  store<u64>(p, load<u64>(p) + amount);
+}
+
+@inline export function backendSent(i: u32): void {
+  backendAdd(i, B_REQUESTS, 1);
+  const p = backend(i) + B_OUTSTANDING;
+  store<u32>(p, load<u32>(p) + 1);
+}
+
+@inline export function backendDone(i: u32, timedOut: bool): void {
+  backendAdd(i, timedOut ? B_TIMEOUTS : B_REPLIES, 1);
+  const p = backend(i) + B_OUTSTANDING;
+  const o = load<u32>(p);
+  if (o != 0) store<u32>(p, o - 1);
+}
+
+export function backendsValid(n: u32): bool {
+  if (n > <u32>MAX_BACKENDS) return false;
+  for (let i: u32 = 0; i < n; i++) {
+    const len = backendNameLen(i);
+    if (len == 0 || len > 64 || backendPort(i) == 0) return false;
+  }
+  return true;
+}
+
+export function backendsReset(n: u32): void {
+  for (let i: u32 = 0; i < n; i++) {
+    const b = backend(i);
+    store<u64>(b + B_REQUESTS, 0);
+    store<u64>(b + B_REPLIES, 0);
+    store<u64>(b + B_TIMEOUTS, 0);
+    store<u32>(b + B_OUTSTANDING, 0);
+  }
+}
