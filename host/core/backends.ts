@@ -1,0 +1,85 @@
+// The backend table in the core's route region: written by the control plane, read back for
+// /stats. Addresses are kept as the core and the socket addon see them: the four bytes of
+// sin_addr read as a little-endian u32.
+import * as abi from "../../assembly/shared/abi.js";
+import { CoreError, describeCoreError } from "./errors.js";
+import { keyBytes, type Core, type Key } from "./core.js";
+
+export interface Backend {
+  /** The host string ketama hashes, as configured ("10.0.0.5", "cache-1"). */
+  host: string;
+  /** Its IPv4 address, dotted. */
+  address: string;
+  port: number;
+  weight: number;
+}
+
+export interface BackendCounters {
+  requests: bigint;
+  replies: bigint;
+  timeouts: bigint;
+  outstanding: number;
+}
+
+export function ipv4ToWire(address: string): number {
+  const parts = address.split(".").map(Number);
+  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
+    throw new Error(`${address}: not an IPv4 address`);
+  }
+  const [a = 0, b = 0, c = 0, d = 0] = parts;
+  return (a | (b << 8) | (c << 16) | (d << 24)) >>> 0;
+}
+
+export function wireToIpv4(wire: number): string {
+  return [wire & 0xff, (wire >>> 8) & 0xff, (wire >>> 16) & 0xff, wire >>> 24].join(".");
+}
+
+function entry(core: Core, i: number): number {
+  return core.region(abi.R_ROUTE).offset + abi.ROUTE_BACKENDS + i * abi.BACKEND_BYTES;
+}
+
+/** Writes the table and rebuilds the ketama ring; returns the ring's points. */
+export function setBackends(core: Core, backends: readonly Backend[]): number {
+  if (backends.length > abi.MAX_BACKENDS) throw new Error(`${backends.length} backends: kvlb takes at most 64`);
+  const view = new DataView(core.memory.buffer);
+  backends.forEach((b, i) => {
+    const at = entry(core, i);
+    const name = new TextEncoder().encode(b.host);
+    if (name.length === 0 || name.length > 64) throw new Error(`${b.host}: a backend name has 1 to 64 bytes`);
+    core.u8.fill(0, at, at + abi.BACKEND_BYTES);
+    view.setUint32(at + abi.B_ADDR, ipv4ToWire(b.address), true);
+    view.setUint16(at + abi.B_PORT, b.port, true);
+    view.setUint32(at + abi.B_WEIGHT, b.weight, true);
+    view.setUint8(at + abi.B_NAME_LEN, name.length);
+    core.u8.set(name, at + abi.B_NAME);
+  });
+  const r = core.exports.set_backends(backends.length);
+  if (r < 0) throw new CoreError(r, `backend table: ${describeCoreError(r)}`);
+  return r;
+}
+
+export function backendCounters(core: Core, count: number): BackendCounters[] {
+  const view = new DataView(core.memory.buffer);
+  return Array.from({ length: count }, (_, i) => {
+    const at = entry(core, i);
+    return {
+      requests: view.getBigUint64(at + abi.B_REQUESTS, true),
+      replies: view.getBigUint64(at + abi.B_REPLIES, true),
+      timeouts: view.getBigUint64(at + abi.B_TIMEOUTS, true),
+      outstanding: view.getUint32(at + abi.B_OUTSTANDING, true),
+    };
+  });
+}
+
+/** The backend index ketama picks for a key (-1 with no backends). */
+export function routeKey(core: Core, key: Key): number {
+  const k = keyBytes(key);
+  const at = core.hostArea.offset;
+  core.u8.set(k, at);
+  return core.exports.route_key(at, k.length);
+}
+
+/** The clock the core reads for timeouts, in nanoseconds. */
+export function setClock(core: Core, ns: bigint): void {
+  new DataView(core.memory.buffer).setBigUint64(abi.HEADER_BASE + abi.H_CLOCK, ns, true);
+}
