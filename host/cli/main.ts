@@ -5,10 +5,13 @@ import { join } from "node:path";
 import { createLogger } from "../log.js";
 import { projectRoot } from "../util/paths.js";
 import { runStreamDemo, streamDemoDefaults, type StreamDemoOptions } from "../demo/stream-demo.js";
+import { runCommand, runUsage } from "./run.js";
+import { ConfigError } from "../config/endpoints.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
 
 Usage:
+  kvlb run [options]      balance memcached UDP traffic over --backend servers
   kvlb demo [options]     stream a Zipf key load through the core and show the hot keys found
   kvlb --help             this text
   kvlb --version          the version
@@ -20,7 +23,8 @@ demo options:
   --support s     lossy counting support (default ${streamDemoDefaults.support})
   --epsilon ε     lossy counting error (default ${streamDemoDefaults.epsilon})
   --top N         hot keys to list (default ${streamDemoDefaults.top})
-`;
+
+${runUsage}`;
 
 class UsageError extends Error {}
 
@@ -69,6 +73,7 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(`kvlb ${pkg.version}\n`);
     return 0;
   }
+  if (command === "run") return runCommand(rest, createLogger());
   if (command === "demo") {
     const options = demoOptions(rest);
     const ok = await runStreamDemo(options, createLogger(), (line) => process.stdout.write(`${line}\n`));
@@ -77,13 +82,25 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command '${command}' (see kvlb --help)`);
 }
 
+// Socket errors the addon words for an operator (address in use, not a local address).
+function isOperatorError(e: unknown): boolean {
+  return (
+    e instanceof Error &&
+    /: (address in use|not an address of this machine|ports below 1024|not an IPv4 address)/.test(e.message)
+  );
+}
+
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const message = e instanceof Error ? e.message : String(e);
     const expected =
-      e instanceof UsageError || (e instanceof Error && /ERR_PARSE_ARGS/.test((e as NodeJS.ErrnoException).code ?? ""));
-    process.stderr.write(`kvlb: ${message}${expected && !(e instanceof UsageError) ? " (see kvlb --help)" : ""}\n`);
+      e instanceof UsageError ||
+      e instanceof ConfigError ||
+      isOperatorError(e) ||
+      (e instanceof Error && /ERR_PARSE_ARGS/.test((e as NodeJS.ErrnoException).code ?? ""));
+    const hint = expected && !(e instanceof UsageError) && !(e instanceof ConfigError) && !isOperatorError(e);
+    process.stderr.write(`kvlb: ${message}${hint ? " (see kvlb --help)" : ""}\n`);
     if (!expected && process.env["KVLB_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
     process.exit(expected ? 2 : 1);
   },

@@ -1,0 +1,66 @@
+// The control plane's handle on a running balancer: it starts the data-path worker, keeps the
+// latest stats it reports, and stops it.
+import { Worker } from "node:worker_threads";
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { projectRoot } from "../util/paths.js";
+import type { WorkerSetup, WorkerReport, StatsReport, ToWorker } from "../worker/messages.js";
+
+export interface Balancer {
+  ports: { listen: number; backend: number };
+  setup: WorkerSetup;
+  /** The newest stats, at most half a second old. */
+  latest(): StatsReport | undefined;
+  /** Waits for the next report, so that it includes everything sent before the call. */
+  fresh(): Promise<StatsReport>;
+  stop(): Promise<void>;
+  /** Resolves with an error message if the worker dies. */
+  failed: Promise<string>;
+}
+
+const workerPath = (): string => join(projectRoot(), "dist/host/worker/socket-worker.js");
+
+export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
+  const path = workerPath();
+  if (!existsSync(path)) return Promise.reject(new Error("kvlb is not built (run: bash scripts/setup)"));
+  const worker = new Worker(path, { workerData: setup });
+  let latest: StatsReport | undefined;
+  const waiting: ((r: StatsReport) => void)[] = [];
+  let failWith: (m: string) => void = () => undefined;
+  const failed = new Promise<string>((resolve) => (failWith = resolve));
+  let stopped: () => void = () => undefined;
+  const done = new Promise<void>((resolve) => (stopped = resolve));
+  return new Promise((resolve, reject) => {
+    let ready = false;
+    worker.on("message", (m: WorkerReport) => {
+      if (m.type === "ready") {
+        ready = true;
+        resolve({
+          ports: m.ports,
+          setup,
+          latest: () => latest,
+          fresh: () => new Promise((r) => waiting.push(r)),
+          stop: async () => {
+            worker.postMessage({ type: "stop" } satisfies ToWorker);
+            await Promise.race([done, new Promise((r) => setTimeout(r, 2000))]);
+            await worker.terminate();
+          },
+          failed,
+        });
+      } else if (m.type === "stats") {
+        latest = m;
+        waiting.splice(0).forEach((r) => r(m));
+      } else if (m.type === "error") {
+        if (!ready) reject(new Error(m.message));
+        else failWith(m.message);
+      } else if (m.type === "stopped") {
+        stopped();
+      }
+    });
+    worker.on("error", (e) => (ready ? failWith(e.message) : reject(e)));
+    worker.on("exit", () => {
+      stopped();
+      if (!ready) reject(new Error("the data-path worker exited before it was ready"));
+    });
+  });
+}

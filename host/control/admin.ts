@@ -1,0 +1,36 @@
+// The admin API: GET /stats (JSON), /metrics (Prometheus text) and /hotkeys, served from the
+// stats the data-path worker last reported.
+import { createServer, type Server } from "node:http";
+import type { Balancer } from "../balancer/balancer.js";
+import { statsView } from "./stats-view.js";
+import { metricsText } from "./metrics.js";
+
+export function startAdmin(balancer: Balancer, address: string, port: number): Promise<Server> {
+  const server = createServer((req, res) => {
+    const report = balancer.latest();
+    const send = (status: number, type: string, body: string): void => {
+      res.writeHead(status, { "content-type": type });
+      res.end(body);
+    };
+    if (req.method !== "GET") return send(405, "text/plain", "only GET\n");
+    if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
+    const path = (req.url ?? "/").split("?")[0];
+    if (path === "/stats")
+      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
+    if (path === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));
+    if (path === "/metrics") return send(200, "text/plain; version=0.0.4", metricsText(balancer.setup, report));
+    return send(404, "text/plain", "try /stats, /metrics or /hotkeys\n");
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          e.code === "EADDRINUSE"
+            ? `admin ${address}:${port}: address in use`
+            : `admin ${address}:${port}: ${e.message}`,
+        ),
+      ),
+    );
+    server.listen(port, address, () => resolve(server));
+  });
+}

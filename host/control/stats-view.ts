@@ -1,0 +1,84 @@
+// /stats: the worker's report shaped for an operator: per backend, the caches, the NAT table,
+// and the drops by reason.
+import type { StatsReport, WorkerSetup } from "../worker/messages.js";
+
+export interface StatsView {
+  listen: string;
+  backends: {
+    backend: string;
+    weight: number;
+    requests: number;
+    replies: number;
+    timeouts: number;
+    outstanding: number;
+  }[];
+  cache: {
+    l1Hits: number;
+    l1Misses: number;
+    l2Hits: number;
+    l2Misses: number;
+    hitRatio: number;
+    l1Keys: number;
+    l1Bytes: number;
+    l2Keys: number;
+    fills: number;
+    staleFillsRefused: number;
+  };
+  hotKeys: number;
+  keysObserved: number;
+  nat: { used: number; capacity: number; overflow: number; timeouts: number };
+  datagrams: {
+    fromClients: number;
+    fromBackends: number;
+    forwarded: number;
+    answeredFromCache: number;
+    sent: number;
+    sendFailed: number;
+  };
+  drops: Record<string, number>;
+  errors: { clientErrors: number; unknownCommands: number; noBackend: number };
+}
+
+export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
+  const s = (k: string): number => r.stats[k] ?? 0;
+  const keys = s("keys");
+  return {
+    listen: `${setup.listen.address}:${setup.listen.port}`,
+    backends: setup.backends.map((b, i) => ({
+      backend: `${b.host}:${b.port}`,
+      weight: b.weight,
+      ...(r.backends[i] ?? { requests: 0, replies: 0, timeouts: 0, outstanding: 0 }),
+    })),
+    cache: {
+      l1Hits: s("l1_hits"),
+      l1Misses: s("l1_misses"),
+      l2Hits: s("l2_hits"),
+      l2Misses: s("l2_misses"),
+      hitRatio: keys === 0 ? 0 : s("cache_replies") / keys,
+      l1Keys: r.l1Count,
+      l1Bytes: r.l1Bytes,
+      l2Keys: r.l2Count,
+      fills: s("fills"),
+      staleFillsRefused: s("stale_fills"),
+    },
+    hotKeys: r.hotKeys.filter((k) => k.layer === "L1").length,
+    keysObserved: keys,
+    nat: { used: r.natUsed, capacity: r.natEntries, overflow: s("nat_overflow"), timeouts: s("nat_timeouts") },
+    datagrams: {
+      fromClients: s("client_datagrams"),
+      fromBackends: s("backend_datagrams"),
+      forwarded: s("forwarded"),
+      answeredFromCache: s("cache_replies"),
+      sent: s("datagrams_sent"),
+      sendFailed: s("send_failed"),
+    },
+    drops: {
+      frame: s("drop_frame"),
+      tooLarge: s("drop_too_large"),
+      incomplete: s("drop_incomplete"),
+      stray: s("drop_stray"),
+      outFull: s("drop_out_full"),
+    },
+    errors: { clientErrors: s("client_errors"), unknownCommands: s("unknown_commands"), noBackend: s("no_backend") },
+  };
+}

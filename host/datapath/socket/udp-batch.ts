@@ -1,0 +1,41 @@
+// The typed face of the udp_batch addon (udp_batch.cc).
+import { createRequire } from "node:module";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { projectRoot } from "../../util/paths.js";
+
+export interface BatchLayout {
+  rxDesc: number;
+  slots: number;
+  slotBytes: number;
+  slotCount: number;
+  outDesc: number;
+  outMax: number;
+}
+
+export interface UdpBatch {
+  /** recvmmsg from both sockets into the slots; returns the descriptors written. */
+  receive(): number;
+  /** sendmmsg of the first n out descriptors; returns the datagrams sent. */
+  send(n: number): number;
+  /** poll() for input, at most timeoutMs; 1 when a socket is readable. */
+  wait(timeoutMs: number): number;
+  ports(): { listen: number; backend: number };
+  close(): void;
+}
+
+type UdpBatchClass = new (
+  memory: Uint8Array,
+  layout: BatchLayout,
+  listenAddress: string,
+  listenPort: number,
+  backendAddress: string,
+) => UdpBatch;
+
+const addonPath = join(projectRoot(), "host/datapath/socket/build/Release/udp_batch.node");
+
+export function loadUdpBatch(): UdpBatchClass {
+  if (!existsSync(addonPath)) throw new Error("the socket addon is not built (run: bash scripts/setup)");
+  const mod = createRequire(import.meta.url)(addonPath) as { UdpBatch: UdpBatchClass };
+  return mod.UdpBatch;
+}

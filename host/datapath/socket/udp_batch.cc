@@ -1,0 +1,255 @@
+// Batched UDP I/O for the socket data path: recvmmsg straight into the core's datagram slots
+// and sendmmsg straight out of its memory, with descriptors in its rings. One call moves a
+// whole burst; JavaScript never touches a packet.
+#include <napi.h>
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <poll.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+constexpr int kMaxBurst = 4096;
+constexpr uint32_t kClientKind = 3;  // DK_CLIENT
+constexpr uint32_t kBackendKind = 4; // DK_BACKEND
+constexpr uint32_t kTruncated = 0x100;
+
+struct Desc {
+  uint32_t off, len, addr, flags;
+};
+
+std::string Endpoint(const std::string &addr, int port) { return addr + ":" + std::to_string(port); }
+
+std::string BindError(const std::string &where, int err) {
+  switch (err) {
+  case EADDRINUSE: return where + ": address in use (is another kvlb or memcached listening there?)";
+  case EADDRNOTAVAIL: return where + ": not an address of this machine";
+  case EACCES: return where + ": ports below 1024 need root (CAP_NET_BIND_SERVICE)";
+  default: return where + ": " + strerror(err);
+  }
+}
+
+class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
+public:
+  static Napi::Object Init(Napi::Env env, Napi::Object exports) {
+    Napi::Function fn = DefineClass(env, "UdpBatch",
+                                    {InstanceMethod("receive", &UdpBatch::Receive),
+                                     InstanceMethod("send", &UdpBatch::Send),
+                                     InstanceMethod("wait", &UdpBatch::Wait),
+                                     InstanceMethod("close", &UdpBatch::Close),
+                                     InstanceMethod("ports", &UdpBatch::Ports)});
+    exports.Set("UdpBatch", fn);
+    return exports;
+  }
+
+  // new UdpBatch(memory: Uint8Array, layout, listenAddress, listenPort, backendAddress)
+  explicit UdpBatch(const Napi::CallbackInfo &info) : Napi::ObjectWrap<UdpBatch>(info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 5 || !info[0].IsTypedArray() || !info[1].IsObject() || !info[2].IsString() ||
+        !info[3].IsNumber() || !info[4].IsString()) {
+      Napi::TypeError::New(env, "UdpBatch(memory, layout, listenAddress, listenPort, backendAddress)")
+          .ThrowAsJavaScriptException();
+      return;
+    }
+    auto view = info[0].As<Napi::Uint8Array>();
+    memory_ = view.Data();
+    memorySize_ = view.ByteLength();
+    memoryRef_ = Napi::Persistent(view.As<Napi::Object>());
+    auto layout = info[1].As<Napi::Object>();
+    rxDesc_ = layout.Get("rxDesc").As<Napi::Number>().Uint32Value();
+    slots_ = layout.Get("slots").As<Napi::Number>().Uint32Value();
+    slotBytes_ = layout.Get("slotBytes").As<Napi::Number>().Uint32Value();
+    slotCount_ = layout.Get("slotCount").As<Napi::Number>().Uint32Value();
+    outDesc_ = layout.Get("outDesc").As<Napi::Number>().Uint32Value();
+    outMax_ = layout.Get("outMax").As<Napi::Number>().Uint32Value();
+    if (slotCount_ < 2 || slotCount_ > kMaxBurst || outMax_ > kMaxBurst ||
+        uint64_t(slots_) + uint64_t(slotCount_) * slotBytes_ > memorySize_) {
+      Napi::RangeError::New(env, "UdpBatch: the layout does not fit the memory").ThrowAsJavaScriptException();
+      return;
+    }
+    std::string listenAddr = info[2].As<Napi::String>();
+    int listenPort = info[3].As<Napi::Number>().Int32Value();
+    std::string backendAddr = info[4].As<Napi::String>();
+    std::string err;
+    client_ = Open(listenAddr, listenPort, &err);
+    if (client_ < 0) {
+      Napi::Error::New(env, err).ThrowAsJavaScriptException();
+      return;
+    }
+    backend_ = Open(backendAddr, 0, &err);
+    if (backend_ < 0) {
+      ::close(client_);
+      client_ = -1;
+      Napi::Error::New(env, err).ThrowAsJavaScriptException();
+    }
+  }
+
+  ~UdpBatch() override { CloseFds(); }
+
+private:
+  static int Open(const std::string &addr, int port, std::string *err) {
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) {
+      *err = addr + ": not an IPv4 address";
+      return -1;
+    }
+    int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      *err = std::string("socket: ") + strerror(errno);
+      return -1;
+    }
+    // Bursts from many clients must not overflow the default 208 KiB buffer.
+    int size = 8 << 20;
+    if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+      setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+      setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0) {
+      *err = BindError(Endpoint(addr, port), errno);
+      ::close(fd);
+      return -1;
+    }
+    return fd;
+  }
+
+  void CloseFds() {
+    if (client_ >= 0) ::close(client_);
+    if (backend_ >= 0) ::close(backend_);
+    client_ = backend_ = -1;
+  }
+
+  // Receives into slots [first, first + count) and descriptors from `at`; returns how many.
+  int ReceiveFrom(int fd, uint32_t first, uint32_t count, uint32_t at, uint32_t kind) {
+    for (uint32_t i = 0; i < count; i++) {
+      iov_[i].iov_base = memory_ + slots_ + size_t(first + i) * slotBytes_;
+      iov_[i].iov_len = slotBytes_;
+      msgs_[i].msg_hdr = {};
+      msgs_[i].msg_hdr.msg_iov = &iov_[i];
+      msgs_[i].msg_hdr.msg_iovlen = 1;
+      msgs_[i].msg_hdr.msg_name = &names_[i];
+      msgs_[i].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+    }
+    int n = recvmmsg(fd, msgs_, count, MSG_DONTWAIT, nullptr);
+    if (n <= 0) return 0;
+    auto *desc = reinterpret_cast<Desc *>(memory_ + rxDesc_) + at;
+    for (int i = 0; i < n; i++) {
+      uint32_t len = msgs_[i].msg_len;
+      bool truncated = (msgs_[i].msg_hdr.msg_flags & MSG_TRUNC) != 0 || len > slotBytes_;
+      desc[i].off = slots_ + (first + i) * slotBytes_;
+      desc[i].len = truncated ? 0 : len;
+      desc[i].addr = names_[i].sin_addr.s_addr;
+      desc[i].flags = kind | (truncated ? kTruncated : 0) | (uint32_t(ntohs(names_[i].sin_port)) << 16);
+    }
+    return n;
+  }
+
+  Napi::Value Receive(const Napi::CallbackInfo &info) {
+    if (client_ < 0) return Napi::Number::New(info.Env(), 0);
+    uint32_t half = slotCount_ / 2;
+    int a = ReceiveFrom(backend_, 0, half, 0, kBackendKind);
+    int b = ReceiveFrom(client_, half, slotCount_ - half, a, kClientKind);
+    return Napi::Number::New(info.Env(), a + b);
+  }
+
+  // Sends the n out descriptors: a flags low bit of 0 goes from the listening socket, 1 from
+  // the backend socket. Returns the datagrams the kernel took.
+  Napi::Value Send(const Napi::CallbackInfo &info) {
+    uint32_t n = info[0].As<Napi::Number>().Uint32Value();
+    if (n > outMax_ || client_ < 0) return Napi::Number::New(info.Env(), 0);
+    const auto *desc = reinterpret_cast<const Desc *>(memory_ + outDesc_);
+    int sent = 0;
+    for (int sock = 0; sock < 2; sock++) {
+      uint32_t m = 0;
+      for (uint32_t i = 0; i < n; i++) {
+        if ((desc[i].flags & 0xff) != uint32_t(sock)) continue;
+        if (uint64_t(desc[i].off) + desc[i].len > memorySize_) continue;
+        iov_[m].iov_base = memory_ + desc[i].off;
+        iov_[m].iov_len = desc[i].len;
+        names_[m] = {};
+        names_[m].sin_family = AF_INET;
+        names_[m].sin_addr.s_addr = desc[i].addr;
+        names_[m].sin_port = htons(uint16_t(desc[i].flags >> 16));
+        msgs_[m].msg_hdr = {};
+        msgs_[m].msg_hdr.msg_iov = &iov_[m];
+        msgs_[m].msg_hdr.msg_iovlen = 1;
+        msgs_[m].msg_hdr.msg_name = &names_[m];
+        msgs_[m].msg_hdr.msg_namelen = sizeof(sockaddr_in);
+        m++;
+      }
+      sent += SendAll(sock == 0 ? client_ : backend_, m);
+    }
+    return Napi::Number::New(info.Env(), sent);
+  }
+
+  int SendAll(int fd, uint32_t m) {
+    uint32_t done = 0;
+    int spins = 0;
+    while (done < m) {
+      int r = sendmmsg(fd, msgs_ + done, m - done, MSG_DONTWAIT);
+      if (r > 0) {
+        done += r;
+        continue;
+      }
+      if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS) && spins++ < 100) {
+        pollfd p{fd, POLLOUT, 0};
+        poll(&p, 1, 1);
+        continue;
+      }
+      if (r < 0 && errno != EAGAIN) {
+        done++; // an unreachable peer (ECONNREFUSED and the like) fails one datagram only
+        continue;
+      }
+      break;
+    }
+    return int(done);
+  }
+
+  // Blocks until either socket is readable or timeoutMs passes: the idle backoff.
+  Napi::Value Wait(const Napi::CallbackInfo &info) {
+    int timeout = info[0].As<Napi::Number>().Int32Value();
+    pollfd fds[2] = {{client_, POLLIN, 0}, {backend_, POLLIN, 0}};
+    int r = poll(fds, 2, timeout);
+    return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
+  }
+
+  Napi::Value Ports(const Napi::CallbackInfo &info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    o.Set("listen", Port(client_));
+    o.Set("backend", Port(backend_));
+    return o;
+  }
+
+  static int Port(int fd) {
+    sockaddr_in sa{};
+    socklen_t len = sizeof(sa);
+    if (fd < 0 || getsockname(fd, reinterpret_cast<sockaddr *>(&sa), &len) < 0) return 0;
+    return ntohs(sa.sin_port);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo &info) {
+    CloseFds();
+    return info.Env().Undefined();
+  }
+
+  uint8_t *memory_ = nullptr;
+  size_t memorySize_ = 0;
+  Napi::ObjectReference memoryRef_;
+  uint32_t rxDesc_ = 0, slots_ = 0, slotBytes_ = 0, slotCount_ = 0, outDesc_ = 0, outMax_ = 0;
+  int client_ = -1, backend_ = -1;
+  mmsghdr msgs_[kMaxBurst];
+  iovec iov_[kMaxBurst];
+  sockaddr_in names_[kMaxBurst];
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) { return UdpBatch::Init(env, exports); }
+
+} // namespace
+
+NODE_API_MODULE(udp_batch, Init)
