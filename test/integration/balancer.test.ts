@@ -1,0 +1,162 @@
+// kvlb run in front of three real memcached servers: libmemcached's own client, ketama
+// placement, multi-datagram values, multi-key gets, hot keys answered from the cache, writes
+// that are never followed by stale reads, malformed datagrams, and a backend that dies.
+import test from "ava";
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { UdpClient } from "../support/udp-client.js";
+import { makeCore } from "../support/core.js";
+import { setBackends, routeKey } from "../../host/core/backends.js";
+
+const END = /END\r\n$/;
+let cluster: Cluster;
+let client: UdpClient;
+const dir = mkdtempSync(join(tmpdir(), "kvlb-it-"));
+
+test.before(async () => {
+  cluster = await startCluster(31000 + (process.pid % 200) * 100, 3, ["--timeout", "300"]);
+  client = new UdpClient(cluster.kvlbPort);
+});
+test.after.always(async () => {
+  client?.close();
+  await cluster?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function get(c: UdpClient, payload: string): Promise<string> {
+  const m = await c.request(payload, END);
+  return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
+}
+
+async function backendOf(key: string): Promise<number> {
+  const core = await makeCore();
+  setBackends(
+    core,
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  );
+  return routeKey(core, key);
+}
+
+async function backendStat(port: number, name: string): Promise<number> {
+  const c = new UdpClient(port);
+  const text = Buffer.concat((await c.request("stats\r\n", END)).map((m) => m.payload)).toString();
+  c.close();
+  const m = new RegExp(`STAT ${name} (\\d+)`).exec(text);
+  return Number(m?.[1] ?? NaN);
+}
+
+test.serial("memccp --udp sets through kvlb, gets return it, and each key sits on its ketama backend", async (t) => {
+  const names = Array.from({ length: 12 }, (_, i) => `lm-key-${i}`);
+  for (const name of names) writeFileSync(join(dir, name), `value of ${name}`);
+  execFileSync("memccp", ["--udp", `--servers=127.0.0.1:${cluster.kvlbPort}`, ...names.map((n) => join(dir, n))]);
+  for (const name of names) {
+    t.is(
+      await get(client, `get ${name}\r\n`),
+      `VALUE ${name} 0 ${`value of ${name}`.length}\r\nvalue of ${name}\r\nEND\r\n`,
+    );
+    const home = await backendOf(name);
+    for (const [i, port] of cluster.backendPorts.entries()) {
+      const direct = new UdpClient(port);
+      const reply = await get(direct, `get ${name}\r\n`);
+      direct.close();
+      t.is(reply.startsWith("VALUE"), i === home, `${name} on backend ${i}`);
+    }
+  }
+});
+
+test.serial("a 20 KB value comes back over several datagrams, byte for byte", async (t) => {
+  const value = Buffer.alloc(20_000, 0).map((_, i) => 33 + ((i * 7) % 90));
+  const set = Buffer.concat([Buffer.from(`set big 5 0 ${value.length}\r\n`), value, Buffer.from("\r\n")]);
+  t.is(await client.text(set), "STORED\r\n");
+  const messages = await client.request("get big\r\n", END);
+  const joined = Buffer.concat(messages.map((m) => m.payload));
+  const header = Buffer.from(`VALUE big 5 ${value.length}\r\n`);
+  t.true(joined.subarray(0, header.length).equals(header));
+  t.true(joined.subarray(header.length, header.length + value.length).equals(value));
+  t.is(joined.subarray(header.length + value.length).toString(), "\r\nEND\r\n");
+});
+
+test.serial("a multi-key get across backends answers every key and one END", async (t) => {
+  const keys = Array.from({ length: 9 }, (_, i) => `multi-${i}`);
+  const homes = new Set(await Promise.all(keys.map(backendOf)));
+  t.true(homes.size >= 2, "the keys span backends");
+  for (const k of keys) t.is(await client.text(`set ${k} 0 0 ${k.length}\r\n${k}\r\n`), "STORED\r\n");
+  const reply = await get(client, `get ${keys.join(" ")} missing-key\r\n`);
+  for (const k of keys) t.true(reply.includes(`VALUE ${k} 0 ${k.length}\r\n${k}\r\n`), k);
+  t.is(reply.match(/END\r\n/g)?.length, 1);
+  t.true(reply.endsWith("END\r\n"));
+});
+
+test.serial("a hot key is answered from the cache: its backend's get_hits stays the same", async (t) => {
+  t.is(await client.text("set hot-key 0 0 5\r\nhello\r\n"), "STORED\r\n");
+  for (let i = 0; i < 200; i++) await get(client, "get hot-key\r\n");
+  const port = cluster.backendPorts[await backendOf("hot-key")] ?? 0;
+  const before = await backendStat(port, "get_hits");
+  for (let i = 0; i < 100; i++) t.is(await get(client, "get hot-key\r\n"), "VALUE hot-key 0 5\r\nhello\r\nEND\r\n");
+  t.is(await backendStat(port, "get_hits"), before);
+  await new Promise((r) => setTimeout(r, 600)); // the worker reports twice a second
+  const hot = (await (await fetch(`http://127.0.0.1:${cluster.adminPort}/hotkeys`)).json()) as { key: string }[];
+  t.true(hot.some((h) => h.key === "hot-key"));
+});
+
+test.serial("a set on a hot key, then a get, returns the new value", async (t) => {
+  for (let round = 0; round < 20; round++) {
+    const value = `v${round}-${"x".repeat(round)}`;
+    t.is(await client.text(`set hot-key 0 0 ${value.length}\r\n${value}\r\n`), "STORED\r\n");
+    t.is(await get(client, "get hot-key\r\n"), `VALUE hot-key 0 ${value.length}\r\n${value}\r\nEND\r\n`);
+  }
+  t.is(await client.text("delete hot-key\r\n"), "DELETED\r\n");
+  t.is(await get(client, "get hot-key\r\n"), "END\r\n");
+});
+
+test.serial(
+  "malformed datagrams are dropped or answered as memcached would, counted, and kvlb keeps serving",
+  async (t) => {
+    const before = (await cluster.stats()) as unknown as {
+      drops: Record<string, number>;
+      errors: Record<string, number>;
+    };
+    client.sendRaw(Buffer.from([1, 2, 3])); // short header
+    client.sendRaw(client.frame("get a\r\n", 99, 2)); // total != 1
+    client.sendRaw(client.frame("get a\r\n", 98, 1, 7)); // reserved != 0
+    client.sendRaw(client.frame(Buffer.alloc(60_000, 0x41))); // 60 KB of junk, no line end
+    t.is(await client.text("frobnicate the cache\r\n"), "ERROR\r\n");
+    t.is(await client.text(`get ${"k".repeat(251)}\r\n`), "CLIENT_ERROR bad command line format\r\n");
+    await new Promise((r) => setTimeout(r, 700));
+    const after = (await cluster.stats()) as unknown as typeof before;
+    t.is((after.drops["frame"] ?? 0) - (before.drops["frame"] ?? 0), 3);
+    t.is((after.drops["incomplete"] ?? 0) - (before.drops["incomplete"] ?? 0), 1);
+    t.true((after.errors["unknownCommands"] ?? 0) > (before.errors["unknownCommands"] ?? 0));
+    t.true((after.errors["clientErrors"] ?? 0) > (before.errors["clientErrors"] ?? 0));
+    t.is(await client.text("set after-junk 0 0 2\r\nok\r\n"), "STORED\r\n");
+    t.is(await get(client, "get after-junk\r\n"), "VALUE after-junk 0 2\r\nok\r\nEND\r\n");
+  },
+);
+
+test.serial("a killed backend: its requests time out and are counted, other keys keep flowing", async (t) => {
+  const victim = 2;
+  const keys = Array.from({ length: 30 }, (_, i) => `kill-${i}`);
+  const homes = await Promise.all(keys.map(backendOf));
+  for (const k of keys) await client.text(`set ${k} 0 0 1\r\nx\r\n`);
+  cluster.memcached[victim]?.kill("SIGKILL");
+  await new Promise((r) => setTimeout(r, 200));
+  const before = (await cluster.stats()).backends[victim]?.timeouts ?? 0;
+  let answered = 0;
+  let lost = 0;
+  for (const [i, k] of keys.entries()) {
+    const reply = await get(client, `get ${k}\r\n`);
+    if (homes[i] === victim) {
+      if (!reply.startsWith("VALUE")) lost++;
+    } else if (reply === `VALUE ${k} 0 1\r\nx\r\nEND\r\n`) answered++;
+  }
+  const onVictim = homes.filter((h) => h === victim).length;
+  t.true(onVictim > 0);
+  t.is(answered, keys.length - onVictim);
+  t.is(lost, onVictim);
+  await new Promise((r) => setTimeout(r, 900));
+  const after = (await cluster.stats()).backends[victim]?.timeouts ?? 0;
+  t.is(after - before, onVictim);
+});

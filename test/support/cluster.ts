@@ -1,0 +1,77 @@
+// Real memcached servers (UDP only, on loopback) and a real kvlb process in front of them,
+// started by a test and always stopped by it.
+import { spawn, type ChildProcess } from "node:child_process";
+import { once } from "node:events";
+import { UdpClient } from "./udp-client.js";
+
+export interface Cluster {
+  kvlbPort: number;
+  adminPort: number;
+  backendPorts: number[];
+  memcached: ChildProcess[];
+  kvlb: ChildProcess;
+  stats(): Promise<Record<string, unknown> & { backends: { requests: number; timeouts: number }[] }>;
+  stop(): Promise<void>;
+}
+
+async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    if (await check().catch(() => false)) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export async function startCluster(base: number, backends = 3, extra: string[] = []): Promise<Cluster> {
+  const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
+  const memcached = backendPorts.map((port) =>
+    spawn("memcached", ["-U", String(port), "-p", "0", "-l", "127.0.0.1", "-u", "root", "-m", "64"], {
+      stdio: "ignore",
+    }),
+  );
+  const kvlbPort = base + 50;
+  const adminPort = base + 51;
+  const kvlb = spawn(
+    process.execPath,
+    [
+      "bin/kvlb.js",
+      "run",
+      "--listen",
+      `127.0.0.1:${kvlbPort}`,
+      ...backendPorts.flatMap((p) => ["--backend", `127.0.0.1:${p}`]),
+      "--admin",
+      `127.0.0.1:${adminPort}`,
+      ...extra,
+    ],
+    { stdio: ["ignore", "ignore", "pipe"] },
+  );
+  let stderr = "";
+  kvlb.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  const stats = async (): Promise<Cluster["stats"] extends () => Promise<infer T> ? T : never> => {
+    const r = await fetch(`http://127.0.0.1:${adminPort}/stats`);
+    if (!r.ok) throw new Error(`/stats: ${r.status}`);
+    return (await r.json()) as never;
+  };
+  const stop = async (): Promise<void> => {
+    for (const p of [kvlb, ...memcached]) {
+      if (p.exitCode === null && p.signalCode === null) {
+        p.kill("SIGTERM");
+        await Promise.race([once(p, "exit"), new Promise((r) => setTimeout(r, 3000))]);
+        if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
+      }
+    }
+  };
+  try {
+    for (const port of backendPorts) {
+      const c = new UdpClient(port);
+      await until(async () => (await c.text("version\r\n")).startsWith("VERSION"), `memcached on ${port}`);
+      c.close();
+    }
+    await until(async () => (await stats()) !== undefined, `kvlb (stderr: ${stderr})`);
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+  return { kvlbPort, adminPort, backendPorts, memcached, kvlb, stats, stop };
+}
