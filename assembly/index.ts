@@ -128,7 +128,7 @@ export function tick(now: u64): i32 {
   return <i32>demoteCold();
 }
 
-export { set_backends, route_key, nat_used, out_count } from "./proxy/exports";
+export { set_backends, route_key, nat_used } from "./proxy/exports";
 
 export function snapshot(): i32 {
   if (!ready()) return E_NOT_READY;

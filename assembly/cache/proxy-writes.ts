@@ -12,6 +12,11 @@ import { lcEstimate, lcIsHot, lcIsWarm } from "../detect/lossy";
 import { statInc } from "../layout/header";
 import { ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
 
+// Whether either layer holds the key (a set then stages its value there).
+export function isCached(h: u64, key: usize, keyLen: usize): bool {
+  return l1Find(l1(), h, key, keyLen) != NONE || slFind(l2(), h, key, keyLen) != NONE;
+}
+
 // Starts a write of key (hash h). With a staged block (stagedLen > 0), a cached copy takes it
 // as PENDING. Returns the write's version; *staged (u8 at `stagedOut`) says whether a copy
 // holds the new value.

@@ -3,7 +3,6 @@ import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY } from "../shared
 import { backendsValid, backendsReset, setBackendCount, setRingPoints } from "../route/backends";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";
-import { outCount } from "./out";
 
 // The host has written n backend entries; rebuilds the ring. Returns its points, or E_CONFIG.
 export function set_backends(n: u32): i32 {
@@ -22,8 +21,4 @@ export function route_key(key: usize, keyLen: usize): i32 {
 
 export function nat_used(): u32 {
   return natUsed();
-}
-
-export function out_count(): u32 {
-  return outCount();
 }

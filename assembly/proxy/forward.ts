@@ -1,13 +1,42 @@
 // Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
 // client's datagram can go as it is, or as a datagram built in the tx buffer.
 import { statInc } from "../layout/header";
-import { S_FORWARDED, OUT_BACKEND } from "../shared/abi";
+import { S_FORWARDED, S_KEYS, S_NO_BACKEND, OUT_BACKEND } from "../shared/abi";
+import { keyHash } from "../util/hash";
+import { lcObserve } from "../detect/lossy";
+import { detector } from "../state";
+import { ketamaRoute } from "../route/ketama";
 import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH, NK_GET,
   NK_GETS } from "./nat";
-import { work, workU32, workChild, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN } from "./context";
+import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, txAlloc, replyText } from "./out";
 import { frameWrite, setFrameId, FRAME_HEADER } from "./frame";
+
+export const NO_BACKEND: u32 = 0xffffffff;
+
+// Hashes a requested key and counts it in the detector; returns the hash.
+export function countKey(key: usize, keyLen: usize): u64 {
+  const h = keyHash(key, keyLen);
+  lcObserve(detector(), h, 1);
+  statInc(S_KEYS);
+  return h;
+}
+
+// The key's backend, or NO_BACKEND after answering the client why it cannot be forwarded.
+export function backendFor(key: usize, keyLen: usize): u32 {
+  const b = ketamaRoute(key, keyLen);
+  if (b == NO_BACKEND) {
+    statInc(S_NO_BACKEND);
+    answer("SERVER_ERROR kvlb has no backends\r\n");
+    return NO_BACKEND;
+  }
+  if (workFull()) {
+    answer("SERVER_ERROR too many commands in one datagram\r\n");
+    return NO_BACKEND;
+  }
+  return b;
+}
 
 // Returns the child's request id, or NAT_NONE when the table is full (the request is dropped).
 export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
@@ -52,5 +81,3 @@ export function sendBuilt(id: u32, b: u32, payload: usize, payloadLen: usize): v
 export function answer(text: string): void {
   replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
 }
-
-export { work };

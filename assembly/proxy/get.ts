@@ -11,12 +11,11 @@ import { ketamaRoute } from "../route/ketama";
 import { skipSpaces, tokenEnd, keyValid, startsWith } from "../protocol/text";
 import { replyMessage } from "./out";
 import { work, workU32, workFlag, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, MAX_GET_KEYS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer } from "./forward";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_GET, GF_END } from "./nat";
 import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
   S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
 
-const NO_BACKEND: u32 = 0xffffffff;
 const DONE: u16 = 0xffff;
 
 // [cmd, cmdEnd) is the command word, the line's content ends at lineEnd. `inPlace` says the
@@ -145,7 +144,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
 }
 
 // memcached takes a signed decimal exptime.
-function exptimeValid(p: usize, end: usize): bool {
+export function exptimeValid(p: usize, end: usize): bool {
   let q = p;
   if (startsWith(q, end, "-")) q++;
   if (q == end || end - q > 10) return false;
@@ -155,5 +154,3 @@ function exptimeValid(p: usize, end: usize): bool {
   }
   return true;
 }
-
-export { exptimeValid };

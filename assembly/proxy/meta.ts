@@ -2,20 +2,16 @@
 // binary writes open a write on the barrier. A meta "q" flag is stripped before forwarding, so
 // every request gets an answer that closes its entry, and kvlb swallows what q would hide.
 import { statInc } from "../layout/header";
-import { keyHash } from "../util/hash";
-import { lcObserve } from "../detect/lossy";
-import { detector } from "../state";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { readStamp } from "../cache/barrier";
 import { ketamaRoute } from "../route/ketama";
 import { skipSpaces, tokenEnd, parseDecimal, isWord } from "../protocol/text";
-import { work, workFull, workFlag, W_STAGED } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer } from "./forward";
+import { work, workFlag, W_STAGED } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
 import { be16 } from "./frame";
-import { S_KEYS, S_CLIENT_ERRORS, S_NO_BACKEND, S_DROP_OUT_FULL, S_DROP_FRAME } from "../shared/abi";
+import { S_CLIENT_ERRORS, S_NO_BACKEND, S_DROP_OUT_FULL, S_DROP_FRAME } from "../shared/abi";
 
-const NO_BACKEND: u32 = 0xffffffff;
 
 export function handleMn(): void {
   workFlag(<u32>GF_MN);
@@ -56,19 +52,9 @@ export function handleMeta(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: u
     if (isWord(p, te, "q")) qAt = p;
     p = skipSpaces(te, lineEnd);
   }
-  const h = keyHash(key, keyLen);
-  lcObserve(detector(), h, 1);
-  statInc(S_KEYS);
-  const b = ketamaRoute(key, keyLen);
-  if (b == NO_BACKEND) {
-    statInc(S_NO_BACKEND);
-    answer("SERVER_ERROR kvlb has no backends\r\n");
-    return next;
-  }
-  if (workFull()) {
-    answer("SERVER_ERROR too many commands in one datagram\r\n");
-    return next;
-  }
+  const h = countKey(key, keyLen);
+  const b = backendFor(key, keyLen);
+  if (b == NO_BACKEND) return next;
   const isWrite = op == 0x73 || op == 0x64; // ms, md
   let flags: u8 = qAt != 0 ? NF_QUIET : 0;
   if (op == 0x67) flags |= NF_MG;
@@ -116,14 +102,12 @@ export function handleBinary(p: usize, end: usize): void {
   let b: u32 = 0;
   let h: u64 = 0;
   if (keyLen > 0) {
-    h = keyHash(key, keyLen);
-    lcObserve(detector(), h, 1);
-    statInc(S_KEYS);
+    h = countKey(key, keyLen);
     b = ketamaRoute(key, keyLen);
   }
   if (b == NO_BACKEND) {
     statInc(S_NO_BACKEND);
-    return;
+    return; // a binary client gets no text answer: it times out, as on a lost datagram
   }
   // get, getq, getk, getkq, noop, version and stat read; every other opcode may write
   const isRead = opcode == 0x00 || opcode == 0x09 || opcode == 0x0c || opcode == 0x0d || opcode == 0x0a ||

@@ -45,14 +45,6 @@ export function txAlloc(bytes: usize): usize {
   return regionOffset(R_TXBUF) + used;
 }
 
-// Returns the unused tail of the last allocation, so a buffer sized for the worst case costs
-// only what was written.
-export function txTrim(ptr: usize, allocated: usize, used: usize): void {
-  const end = ptr + ((allocated + 7) & ~(<usize>7));
-  const top = regionOffset(R_TXBUF) + <usize>load<u32>(HEADER_BASE + H_TX_USED);
-  if (end == top) store<u32>(HEADER_BASE + H_TX_USED, <u32>(ptr + ((used + 7) & ~(<usize>7)) - regionOffset(R_TXBUF)));
-}
-
 // Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
 // datagrams of at most 1400 bytes with their sequence numbers. False when out of room.
 export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32): bool {

@@ -3,21 +3,16 @@
 // holds the key), and goes to the key's backend. A "noreply" is stripped before forwarding, so
 // the backend's answer still closes the write, and kvlb swallows it.
 import { statInc } from "../layout/header";
-import { keyHash } from "../util/hash";
-import { lcObserve } from "../detect/lossy";
-import { detector } from "../state";
-import { writeBegin, writeEnd } from "../cache/proxy-writes";
-import { ketamaRoute, writeDecimal } from "../route/ketama";
+import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
 import { skipSpaces, tokenEnd, keyValid, parseDecimal, isWord } from "../protocol/text";
-import { txAlloc, txTrim, writeAscii } from "./out";
-import { work, workFull, W_STAGED, W_TOKENS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer } from "./forward";
+import { txAlloc, writeAscii } from "./out";
+import { work, W_STAGED, W_TOKENS, W_LOOKUP } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
-import { S_KEYS, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_NO_BACKEND, S_DROP_OUT_FULL } from "../shared/abi";
+import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
 
 const MAX_TOKENS: u32 = 8;
-const NO_BACKEND: u32 = 0xffffffff;
 
 // Splits [p, lineEnd) into token spans; returns how many (MAX_TOKENS + 1 when too many).
 function tokenize(p: usize, lineEnd: usize): u32 {
@@ -74,37 +69,41 @@ export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: 
     answer("CLIENT_ERROR bad command line format\r\n");
     return next;
   }
-  // The staged copy: "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply would carry it.
+  const h = countKey(key, keyLen);
+  // A set's value is staged only where a cache holds the key: it is copied on no other write.
   let block: usize = 0;
   let blockLen: usize = 0;
-  let blockRoom: usize = 0;
-  if (isSet) {
-    const flagsLen = tokEnd(1) - tokStart(1);
-    const bytesLen = tokEnd(3) - tokStart(3);
-    blockRoom = 6 + keyLen + 1 + flagsLen + 1 + bytesLen + 2 + <usize>bytes + 2;
-    block = txAlloc(blockRoom);
-    if (block != 0) {
-      let at = writeAscii(block, "VALUE ");
-      memory.copy(at, key, keyLen);
-      at += keyLen;
-      store<u8>(at++, 0x20);
-      memory.copy(at, tokStart(1), flagsLen);
-      at += flagsLen;
-      store<u8>(at++, 0x20);
-      memory.copy(at, tokStart(3), bytesLen);
-      at += bytesLen;
-      store<u16>(at, 0x0a0d);
-      at += 2;
-      memory.copy(at, data, <usize>bytes + 2);
-      blockLen = at + <usize>bytes + 2 - block;
-    }
+  if (isSet && isCached(h, key, keyLen)) {
+    blockLen = valueBlock(key, keyLen, tokStart(1), tokEnd(1), tokStart(3), tokEnd(3), data, <usize>bytes);
+    block = blockLen == 0 ? 0 : <usize>load<u32>(work() + W_LOOKUP);
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
-  const sent = forwardWrite(cmd, lineKeep, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply,
-    first && next == end);
-  if (block != 0) txTrim(block, blockRoom, 0);
-  if (!sent) return next;
+  forwardWrite(cmd, lineKeep, h, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply, first && next == end);
   return next;
+}
+
+// Builds "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply would carry it, in the tx
+// buffer; its address goes to the work area's W_LOOKUP. Returns its length, 0 when out of room.
+function valueBlock(key: usize, keyLen: usize, flags: usize, flagsEnd: usize, count: usize, countEnd: usize,
+  data: usize, bytes: usize): usize {
+  const flagsLen = flagsEnd - flags;
+  const countLen = countEnd - count;
+  const room: usize = keyLen + flagsLen + countLen + bytes + 12; // "VALUE " + 2 spaces + 2 line ends
+  const block = txAlloc(room);
+  if (block == 0) return 0;
+  let at = writeAscii(block, "VALUE ");
+  memory.copy(at, key, keyLen);
+  at += keyLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, flags, flagsLen);
+  at += flagsLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, count, countLen);
+  at += countLen;
+  store<u16>(at, 0x0a0d);
+  memory.copy(at + 2, data, bytes + 2);
+  store<u32>(work() + W_LOOKUP, <u32>block);
+  return room;
 }
 
 // delete <key> [0] [noreply], incr|decr <key> <value> [noreply], touch <key> <exptime> [noreply].
@@ -135,25 +134,14 @@ export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usi
     return;
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
-  forwardWrite(cmd, lineKeep, key, keyLen, 0, 0, 0, 0, noreply, first && next == end);
+  forwardWrite(cmd, lineKeep, countKey(key, keyLen), key, keyLen, 0, 0, 0, 0, noreply, first && next == end);
 }
 
 // Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0).
-function forwardWrite(cmd: usize, lineKeep: usize, key: usize, keyLen: usize, block: usize,
-  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool): bool {
-  const h = keyHash(key, keyLen);
-  lcObserve(detector(), h, 1);
-  statInc(S_KEYS);
-  const b = ketamaRoute(key, keyLen);
-  if (b == NO_BACKEND) {
-    statInc(S_NO_BACKEND);
-    answer("SERVER_ERROR kvlb has no backends\r\n");
-    return false;
-  }
-  if (workFull()) {
-    answer("SERVER_ERROR too many commands in one datagram\r\n");
-    return false;
-  }
+function forwardWrite(cmd: usize, lineKeep: usize, h: u64, key: usize, keyLen: usize, block: usize,
+  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool): void {
+  const b = backendFor(key, keyLen);
+  if (b == NO_BACKEND) return;
   const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED);
   const staged = load<u8>(work() + W_STAGED) != 0;
   let flags: u8 = staged ? NF_STAGED : 0;
@@ -161,23 +149,20 @@ function forwardWrite(cmd: usize, lineKeep: usize, key: usize, keyLen: usize, bl
   const id = newChild(NK_WRITE, b, flags, v, h);
   if (id == NAT_NONE) {
     writeEnd(h, v, false, staged);
-    return false;
+    return;
   }
   if (inPlace && !noreply) {
     sendInPlace(id, b);
-    return true;
+    return;
   }
   const lineLen = lineKeep - cmd;
   const payload = buildBegin(lineLen + 2 + dataLen);
   if (payload == 0) {
     statInc(S_DROP_OUT_FULL);
-    return false; // the write stays open until its entry times out, which ends it as failed
+    return; // the write stays open until its entry times out, which ends it as failed
   }
   memory.copy(payload, cmd, lineLen);
   store<u16>(payload + lineLen, 0x0a0d);
   if (dataLen > 0) memory.copy(payload + lineLen + 2, data, dataLen);
   sendBuilt(id, b, payload, lineLen + 2 + dataLen);
-  return true;
 }
-
-export { writeDecimal };

@@ -19,34 +19,10 @@ const P5: u64 = 0x27d4eb2f165667c5;
 
 export function xxh64(ptr: usize, len: usize): u64 {
   const end = ptr + len;
-  let h: u64;
-  if (len >= 32) {
-    const limit = end - 32;
-    let v1: u64 = P1 + P2;
-    let v2: u64 = P2;
-    let v3: u64 = 0;
-    let v4: u64 = 0 - P1;
-    do {
-      v1 = round(v1, load<u64>(ptr));
-      v2 = round(v2, load<u64>(ptr, 8));
-      v3 = round(v3, load<u64>(ptr, 16));
-      v4 = round(v4, load<u64>(ptr, 24));
-      ptr += 32;
-    } while (ptr <= limit);
-    h = rotl<u64>(v1, 1) + rotl<u64>(v2, 7) + rotl<u64>(v3, 12) + rotl<u64>(v4, 18);
-    h = merge(h, v1);
-    h = merge(h, v2);
-    h = merge(h, v3);
-    h = merge(h, v4);
-  } else {
-    h = P5;
-  }
-  h += <u64>len;
-  while (ptr + 8 <= end) {
-    h ^= round(0, load<u64>(ptr));
-    h = rotl<u64>(h, 27) * P1 + P4;
-    ptr += 8;
-  }
+  let h = (len >= 32 ? stripes(ptr, len) : P5) + <u64>len;
+  ptr += len & ~(<usize>31);
+  h = words(h, ptr, end);
+  ptr += (end - ptr) & ~(<usize>7);
   if (ptr + 4 <= end) {
     h ^= <u64>load<u32>(ptr) * P1;
     h = rotl<u64>(h, 23) * P2 + P3;
@@ -57,54 +33,61 @@ export function xxh64(ptr: usize, len: usize): u64 {
     h = rotl<u64>(h, 11) * P1;
     ptr++;
   }
-  h ^= h >> 33;
-  h *= P2;
-  h ^= h >> 29;
-  h *= P3;
-  h ^= h >> 32;
-  return h;
+  return avalanche(h);
 }
 
 // The bytes after a key may be read, never used: the tail word is masked to the key's length.
 export function keyHash(ptr: usize, len: usize): u64 {
   const end = ptr + len;
-  let h: u64 = P5 + <u64>len;
-  if (len >= 64) {
-    const limit = end - 32;
-    let v1: u64 = P1 + P2;
-    let v2: u64 = P2;
-    let v3: u64 = 0;
-    let v4: u64 = 0 - P1;
-    do {
-      v1 = round(v1, load<u64>(ptr));
-      v2 = round(v2, load<u64>(ptr, 8));
-      v3 = round(v3, load<u64>(ptr, 16));
-      v4 = round(v4, load<u64>(ptr, 24));
-      ptr += 32;
-    } while (ptr <= limit);
-    h = rotl<u64>(v1, 1) + rotl<u64>(v2, 7) + rotl<u64>(v3, 12) + rotl<u64>(v4, 18);
-    h = merge(h, v1);
-    h = merge(h, v2);
-    h = merge(h, v3);
-    h = merge(h, v4);
-    h += <u64>len;
-  }
-  while (ptr + 8 <= end) {
-    h ^= round(0, load<u64>(ptr));
-    h = rotl<u64>(h, 27) * P1 + P4;
-    ptr += 8;
-  }
+  let h = (len >= 64 ? stripes(ptr, len) : P5) + <u64>len;
+  if (len >= 64) ptr += len & ~(<usize>31);
+  h = words(h, ptr, end);
+  ptr += (end - ptr) & ~(<usize>7);
   const rest = end - ptr;
   if (rest != 0) {
     h ^= tailWord(ptr, rest) * P1;
     h = rotl<u64>(h, 23) * P2 + P3;
   }
+  return avalanche(h);
+}
+
+// XXH64's four lanes over the first floor(len / 32) stripes of 32 bytes, merged.
+function stripes(ptr: usize, len: usize): u64 {
+  const limit = ptr + len - 32;
+  let v1: u64 = P1 + P2;
+  let v2: u64 = P2;
+  let v3: u64 = 0;
+  let v4: u64 = 0 - P1;
+  do {
+    v1 = round(v1, load<u64>(ptr));
+    v2 = round(v2, load<u64>(ptr, 8));
+    v3 = round(v3, load<u64>(ptr, 16));
+    v4 = round(v4, load<u64>(ptr, 24));
+    ptr += 32;
+  } while (ptr <= limit);
+  let h = rotl<u64>(v1, 1) + rotl<u64>(v2, 7) + rotl<u64>(v3, 12) + rotl<u64>(v4, 18);
+  h = merge(h, v1);
+  h = merge(h, v2);
+  h = merge(h, v3);
+  return merge(h, v4);
+}
+
+// Mixes in the whole 8-byte words of [ptr, end).
+@inline function words(h: u64, ptr: usize, end: usize): u64 {
+  while (ptr + 8 <= end) {
+    h ^= round(0, load<u64>(ptr));
+    h = rotl<u64>(h, 27) * P1 + P4;
+    ptr += 8;
+  }
+  return h;
+}
+
+@inline function avalanche(h: u64): u64 {
   h ^= h >> 33;
   h *= P2;
   h ^= h >> 29;
   h *= P3;
-  h ^= h >> 32;
-  return h;
+  return h ^ (h >> 32);
 }
 
 // The `rest` (1-7) bytes at ptr as a little-endian word; bytewise only at the very end of memory.

@@ -78,8 +78,3 @@ export function routeKey(core: Core, key: Key): number {
   core.u8.set(k, at);
   return core.exports.route_key(at, k.length);
 }
-
-/** The clock the core reads for timeouts, in nanoseconds. */
-export function setClock(core: Core, ns: bigint): void {
-  new DataView(core.memory.buffer).setBigUint64(abi.HEADER_BASE + abi.H_CLOCK, ns, true);
-}

@@ -57,7 +57,6 @@ export interface CoreExports {
   set_backends: Fn<[number], number>;
   route_key: Fn<[number, number], number>;
   nat_used: Fn<[], number>;
-  out_count: Fn<[], number>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -115,7 +114,6 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "set_backends",
   "route_key",
   "nat_used",
-  "out_count",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

@@ -4,7 +4,7 @@
 import { parentPort, workerData, receiveMessageOnPort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
-import { setBackends, setClock, backendCounters } from "../core/backends.js";
+import { setBackends, backendCounters } from "../core/backends.js";
 import { loadUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker, HotKey } from "./messages.js";
 
@@ -37,6 +37,10 @@ async function main(): Promise<void> {
   );
   port.postMessage({ type: "ready", ports: io.ports() } satisfies WorkerReport);
 
+  // Views made once: the loop writes the clock and reads the out count without a call or an
+  // allocation per burst.
+  const clock = new BigUint64Array(core.memory.buffer, abi.HEADER_BASE + abi.H_CLOCK, 1);
+  const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
   let nextTick = 0n;
   let nextReport = 0n;
   let sent = 0n;
@@ -44,13 +48,13 @@ async function main(): Promise<void> {
   for (;;) {
     const n = io.receive();
     const now = process.hrtime.bigint();
-    setClock(core, now);
+    clock[0] = now;
     core.process(n);
     if (now >= nextTick) {
       core.exports.tick(now);
       nextTick = now + TICK_NS;
     }
-    const out = core.exports.out_count();
+    const out = core.u32[outCountAt] ?? 0;
     if (out > 0) {
       const s = io.send(out);
       sent += BigInt(s);
