@@ -27,12 +27,14 @@ export function findNewline(p: usize, end: usize): usize {
   return p;
 }
 
-// A key memcached accepts: 1..250 bytes, none of them a control character or a space.
+// A key memcached 1.6 accepts: 1..250 bytes. Its tokenizer splits only on spaces, so other
+// control bytes are legal (memcaslap sends keys that start with 0x10); NUL, CR and LF are refused
+// because no client can send them back in a text reply.
 export function keyValid(p: usize, len: usize): bool {
   if (len == 0 || len > 250) return false;
   for (let i: usize = 0; i < len; i++) {
     const c = load<u8>(p + i);
-    if (c <= 0x20 || c == 0x7f) return false;
+    if (c == 0x20 || c == 0x0d || c == 0x0a || c == 0) return false;
   }
   return true;
 }

@@ -1,7 +1,7 @@
 // A datagram from a client: its frame header is checked as memcached checks it, then each
 // command in it is routed, answered from a cache, or answered here.
 import { statInc } from "../layout/header";
-import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE,
+import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE, S_FRAME_RESERVED,
   S_NO_BACKEND } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "./frame";
 import { findNewline, contentEnd, tokenEnd, isWord, NOT_FOUND } from "../protocol/text";
@@ -20,10 +20,12 @@ export function handleClient(slot: usize, len: usize, addr: u32, port: u32, trun
     statInc(S_DROP_TOO_LARGE);
     return;
   }
-  if (len < FRAME_HEADER || frameTotal(slot) != 1 || frameReserved(slot) != 0) {
+  if (len < FRAME_HEADER || frameTotal(slot) != 1) {
     statInc(S_DROP_FRAME);
     return;
   }
+  // memcached ignores the reserved field, and memcaslap fills it; count it, serve it.
+  if (frameReserved(slot) != 0) statInc(S_FRAME_RESERVED);
   workBegin(slot, len, addr, port, frameId(slot));
   const end = slot + len;
   let p = slot + FRAME_HEADER;

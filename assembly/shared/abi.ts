@@ -181,7 +181,7 @@ export const S_WRITES_BEGUN = 22;
 export const S_STALE_FILLS = 23;
 export const S_CLIENT_DATAGRAMS = 24;
 export const S_BACKEND_DATAGRAMS = 25;
-export const S_DROP_FRAME = 26; // short header, total != 1 or reserved != 0
+export const S_DROP_FRAME = 26; // short header or total != 1
 export const S_DROP_TOO_LARGE = 27;
 export const S_CLIENT_ERRORS = 28; // answered CLIENT_ERROR (bad key, bad line)
 export const S_UNKNOWN_COMMANDS = 29; // answered ERROR
@@ -196,4 +196,5 @@ export const S_WRITES_DONE = 37;
 export const S_NO_BACKEND = 38;
 export const S_KEYS = 39; // keys requested by clients
 export const S_DROP_INCOMPLETE = 40; // a request without its line end
-export const STATS_USED = 41;
+export const S_FRAME_RESERVED = 41; // served, but the reserved field was not zero
+export const STATS_USED = 42;

@@ -34,6 +34,7 @@ export interface StatsView {
     answeredFromCache: number;
     sent: number;
     sendFailed: number;
+    reservedNotZero: number;
   };
   drops: Record<string, number>;
   errors: { clientErrors: number; unknownCommands: number; noBackend: number };
@@ -71,6 +72,7 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       answeredFromCache: s("cache_replies"),
       sent: s("datagrams_sent"),
       sendFailed: s("send_failed"),
+      reservedNotZero: s("frame_reserved"),
     },
     drops: {
       frame: s("drop_frame"),

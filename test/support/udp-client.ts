@@ -40,7 +40,11 @@ export class UdpClient {
     until: RegExp | undefined = /(END|STORED|DELETED|NOT_FOUND|ERROR[^\r]*|EXISTS|NOT_STORED|TOUCHED|\d+|MN)\r\n$/,
     quietMs = 300,
   ): Promise<Message[]> {
-    const bytes = this.frame(payload);
+    return this.exchange(this.frame(payload), until, quietMs);
+  }
+
+  /** As request, for a datagram framed by the caller. */
+  async exchange(bytes: Buffer, until: RegExp | undefined, quietMs = 300): Promise<Message[]> {
     const id = bytes.readUInt16BE(0);
     this.inbox = [];
     this.sendRaw(bytes);
