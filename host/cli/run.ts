@@ -3,34 +3,37 @@ import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { startAdmin } from "../control/admin.js";
-import { parseListen, parseBackend, resolveBackends, ConfigError } from "../config/endpoints.js";
+import { resolveBackends, ConfigError } from "../config/endpoints.js";
+import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { statsView } from "../control/stats-view.js";
 
-export const runUsage = `run options:
+export const runUsage = `run options (flags override the file given by --config):
+  --config FILE             a kvlb.yaml (see kvlb.example.yaml)
   --listen ADDR:PORT        client address (default 127.0.0.1:11311)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --timeout MS              a backend request times out after MS (default 1000)
+  --cache on|off            answer hot keys from kvlb's caches (default on)
 `;
 
 export async function runCommand(args: string[], log: Logger): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      listen: { type: "string", default: "127.0.0.1:11311" },
+      config: { type: "string" },
+      listen: { type: "string" },
       backend: { type: "string", multiple: true, default: [] },
-      admin: { type: "string", default: "127.0.0.1:9911" },
+      admin: { type: "string" },
       timeout: { type: "string" },
+      cache: { type: "string" },
     },
     strict: true,
   });
-  const listen = parseListen(values.listen);
-  const backends = await resolveBackends(values.backend.map(parseBackend));
-  const timeout = values.timeout === undefined ? 1000 : Number(values.timeout);
-  if (!Number.isInteger(timeout) || timeout < 1)
-    throw new ConfigError(`--timeout ${values.timeout}: milliseconds, at least 1`);
-  const balancer = await startBalancer({ core: { natTimeoutMs: timeout }, backends, listen, backendBind: "0.0.0.0" });
-  const admin = values.admin === "off" ? undefined : parseListen(values.admin);
+  const file = values.config === undefined ? {} : loadConfigFile(values.config);
+  const config = resolveRunConfig(file, values, values.config);
+  const { listen, admin } = config;
+  const backends = await resolveBackends(config.backends);
+  const balancer = await startBalancer({ core: config.core, backends, listen, backendBind: "0.0.0.0" });
   const server = admin
     ? await startAdmin(balancer, admin.address, admin.port).catch(async (e: unknown) => {
         await balancer.stop();
@@ -41,7 +44,8 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     {
       listen: `${listen.address}:${listen.port}`,
       backends: backends.map((b) => `${b.host}:${b.port}:${b.weight}`),
-      admin: values.admin,
+      admin: admin ? `${admin.address}:${admin.port}` : "off",
+      cache: config.cache ? "on" : "off",
     },
     "kvlb is balancing",
   );

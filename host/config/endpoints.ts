@@ -39,7 +39,8 @@ export function parseBackend(text: string): BackendSpec {
 
 /** Resolves names to IPv4 addresses; ketama still hashes the name as written. */
 export async function resolveBackends(specs: readonly BackendSpec[]): Promise<Backend[]> {
-  if (specs.length === 0) throw new ConfigError("no backends: give at least one --backend host:port");
+  if (specs.length === 0)
+    throw new ConfigError("no backends: give --backend host:port, or list backends in the --config file");
   if (specs.length > 64) throw new ConfigError(`${specs.length} backends: kvlb takes at most 64`);
   return Promise.all(
     specs.map(async (s) => {

@@ -1,0 +1,108 @@
+// What `kvlb run` runs with: the built-in defaults, then kvlb.yaml, then the command-line flags.
+// The file is checked against its schema on load, and each mistake is named with its path.
+import { readFileSync } from "node:fs";
+import { parse as parseYaml, YAMLParseError } from "yaml";
+import { Ajv, type ErrorObject } from "ajv";
+import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
+import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec } from "./endpoints.js";
+import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
+
+export interface RunFlags {
+  listen?: string;
+  admin?: string;
+  backend: string[];
+  timeout?: string;
+  cache?: string;
+}
+
+export interface RunConfig {
+  listen: Endpoint;
+  admin: Endpoint | undefined;
+  backends: BackendSpec[];
+  core: Partial<CoreConfig>;
+  cache: boolean;
+}
+
+const validate = new Ajv({ allErrors: false }).compile(configSchema);
+
+function describe(e: ErrorObject): string {
+  const where = e.instancePath === "" ? "top level" : e.instancePath;
+  if (e.keyword === "additionalProperties") {
+    return `${where}: unknown setting '${String(e.params["additionalProperty"])}'`;
+  }
+  if (e.keyword === "anyOf") return `${where}: expected "host:port[:weight]" or {host, port, weight}`;
+  return `${where}: ${e.message ?? "invalid"}`;
+}
+
+export function loadConfigFile(path: string): ConfigFile {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new ConfigError(`${path}: ${code === "ENOENT" ? "no such file" : `cannot read it (${code ?? "error"})`}`);
+  }
+  let data: unknown;
+  try {
+    data = parseYaml(text) ?? {};
+  } catch (e) {
+    if (e instanceof YAMLParseError) {
+      const line = e.linePos?.[0].line;
+      throw new ConfigError(`${path}${line ? ` line ${line}` : ""}: not valid YAML (${e.code})`);
+    }
+    throw e;
+  }
+  if (!validate(data)) {
+    // A backend that fits neither form reports each form's complaint before the anyOf one.
+    const errors = validate.errors ?? [];
+    const first = errors.find((e) => e.keyword === "anyOf") ?? errors[0];
+    throw new ConfigError(`${path}: ${first ? describe(first) : "does not match the schema"}`);
+  }
+  return data;
+}
+
+function backendOf(entry: string | BackendEntry): BackendSpec {
+  if (typeof entry === "string") return parseBackend(entry);
+  return { host: entry.host, port: entry.port, weight: entry.weight ?? 1 };
+}
+
+function defined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "config"): RunConfig {
+  const listen = parseListen(flags.listen ?? file.listen ?? "127.0.0.1:11311");
+  const adminText = flags.admin ?? file.admin ?? "127.0.0.1:9911";
+  const admin = adminText === "off" ? undefined : parseListen(adminText);
+  const backends = flags.backend.length > 0 ? flags.backend.map(parseBackend) : (file.backends ?? []).map(backendOf);
+
+  let timeoutMs = file.requests?.timeoutMs;
+  if (flags.timeout !== undefined) {
+    timeoutMs = Number(flags.timeout);
+    if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
+      throw new ConfigError(`--timeout ${flags.timeout}: milliseconds, at least 1`);
+  }
+  let cache = file.cache?.enabled ?? true;
+  if (flags.cache !== undefined) {
+    if (flags.cache !== "on" && flags.cache !== "off") throw new ConfigError(`--cache ${flags.cache}: on or off`);
+    cache = flags.cache === "on";
+  }
+  const d = file.detector ?? {};
+  const c = file.cache ?? {};
+  const core: Partial<CoreConfig> = defined({
+    support: d.support,
+    epsilon: d.epsilon,
+    warm: d.warm,
+    window: d.window,
+    detectCapacity: d.capacity,
+    l1Entries: cache ? c.l1Entries : 0,
+    l1Bytes: c.l1Bytes,
+    l2Entries: cache ? c.l2Entries : 0,
+    l2SlotBytes: c.l2SlotBytes,
+    natTimeoutMs: timeoutMs,
+    natEntries: file.requests?.natEntries,
+  });
+  const problem = describeConfigError(withDefaults(core));
+  if (problem) throw new ConfigError(`${source}: ${problem}`);
+  return { listen, admin, backends, core, cache };
+}

@@ -1,0 +1,82 @@
+// The JSON schema of kvlb.yaml. Every section is optional; what is left out keeps its default.
+import type { JSONSchemaType } from "ajv";
+
+export interface BackendEntry {
+  host: string;
+  port: number;
+  weight?: number;
+}
+
+export interface ConfigFile {
+  listen?: string;
+  /** "ADDR:PORT", or "off". */
+  admin?: string;
+  /** "host:port[:weight]" strings or objects. */
+  backends?: (string | BackendEntry)[];
+  detector?: { support?: number; epsilon?: number; warm?: number; window?: number; capacity?: number };
+  cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
+  requests?: { timeoutMs?: number; natEntries?: number };
+}
+
+const whole = { type: "integer", minimum: 0, nullable: true } as const;
+
+export const configSchema: JSONSchemaType<ConfigFile> = {
+  type: "object",
+  additionalProperties: false,
+  properties: {
+    listen: { type: "string", nullable: true },
+    admin: { type: "string", nullable: true },
+    backends: {
+      type: "array",
+      nullable: true,
+      items: {
+        anyOf: [
+          { type: "string" },
+          {
+            type: "object",
+            additionalProperties: false,
+            required: ["host", "port"],
+            properties: {
+              host: { type: "string" },
+              port: { type: "integer", minimum: 1, maximum: 65535 },
+              weight: { type: "integer", minimum: 1, nullable: true },
+            },
+          },
+        ],
+      },
+    },
+    detector: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        support: { type: "number", exclusiveMinimum: 0, maximum: 1, nullable: true },
+        epsilon: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1, nullable: true },
+        warm: { type: "number", minimum: 0, maximum: 1, nullable: true },
+        window: whole,
+        capacity: whole,
+      },
+    },
+    cache: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        enabled: { type: "boolean", nullable: true },
+        l1Entries: whole,
+        l1Bytes: whole,
+        l2Entries: whole,
+        l2SlotBytes: whole,
+      },
+    },
+    requests: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        timeoutMs: { type: "integer", minimum: 1, nullable: true },
+        natEntries: { type: "integer", minimum: 16, maximum: 65536, nullable: true },
+      },
+    },
+  },
+};

@@ -1,0 +1,78 @@
+// kvlb.yaml: loaded, checked against its schema with each mistake named, and overridden by flags.
+import test from "ava";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnSync } from "node:child_process";
+import { loadConfigFile, resolveRunConfig } from "../../host/config/run-config.js";
+
+const dir = mkdtempSync(join(tmpdir(), "kvlb-config-"));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, text: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, text);
+  return path;
+}
+
+test("the example config loads, and its values reach the core", (t) => {
+  const c = resolveRunConfig(loadConfigFile("kvlb.example.yaml"), { backend: [] });
+  t.deepEqual(c.listen, { address: "127.0.0.1", port: 11311 });
+  t.deepEqual(c.backends, [
+    { host: "127.0.0.1", port: 11211, weight: 1 },
+    { host: "127.0.0.1", port: 11212, weight: 2 },
+  ]);
+  t.is(c.core.support, 0.01);
+  t.is(c.core.natTimeoutMs, 1000);
+  t.true(c.cache);
+});
+
+test("flags override the file", (t) => {
+  const path = file("a.yaml", "listen: 127.0.0.1:1000\nbackends: [127.0.0.1:1]\nrequests: { timeoutMs: 50 }\n");
+  const c = resolveRunConfig(loadConfigFile(path), {
+    backend: ["127.0.0.1:2:3"],
+    listen: "127.0.0.1:2000",
+    timeout: "70",
+    admin: "off",
+  });
+  t.is(c.listen.port, 2000);
+  t.deepEqual(c.backends, [{ host: "127.0.0.1", port: 2, weight: 3 }]);
+  t.is(c.core.natTimeoutMs, 70);
+  t.is(c.admin, undefined);
+});
+
+test("cache off leaves the detector but gives the caches no entries", (t) => {
+  const off = resolveRunConfig(loadConfigFile(file("b.yaml", "cache: { enabled: false, l1Entries: 99 }\n")), {
+    backend: [],
+  });
+  t.false(off.cache);
+  t.is(off.core.l1Entries, 0);
+  t.is(off.core.l2Entries, 0);
+  t.is(resolveRunConfig({}, { backend: [], cache: "off" }).core.l1Entries, 0);
+});
+
+test("each mistake is named with where it is", (t) => {
+  const err = (text: string): string =>
+    t.throws(() => resolveRunConfig(loadConfigFile(file("bad.yaml", text)), { backend: [] }))?.message ?? "";
+  t.regex(err("cache: { l1Entrys: 5 }\n"), /bad\.yaml: \/cache: unknown setting 'l1Entrys'/);
+  t.regex(err("detector: { support: 2 }\n"), /bad\.yaml: \/detector\/support: must be <= 1/);
+  t.regex(err("backends: [ {host: a} ]\n"), /\/backends\/0: expected "host:port\[:weight\]"/);
+  t.regex(err("listen: [\n"), /bad\.yaml line \d: not valid YAML/);
+  t.regex(err("backends: [ 'x:99999' ]\n"), /x:99999: port must be 1-65535/);
+  t.regex(err("detector: { support: 0.01, epsilon: 0.05 }\n"), /support 0.01: must be above epsilon/);
+  t.regex(t.throws(() => loadConfigFile(join(dir, "missing.yaml")))?.message ?? "", /missing\.yaml: no such file/);
+  t.regex(t.throws(() => resolveRunConfig({}, { backend: [], cache: "maybe" }))?.message ?? "", /--cache maybe/);
+});
+
+test("kvlb run with a bad config prints one line and exits 2", (t) => {
+  const path = file("cli.yaml", "requests: { natEntries: 100 }\n");
+  const r = spawnSync(process.execPath, ["bin/kvlb.js", "run", "--config", path, "--admin", "off"], {
+    encoding: "utf8",
+  });
+  t.is(r.status, 2);
+  t.is(r.stderr.trim().split("\n").length, 1);
+  t.regex(r.stderr, /natEntries 100: must be a power of two/);
+  const none = spawnSync(process.execPath, ["bin/kvlb.js", "run", "--admin", "off"], { encoding: "utf8" });
+  t.is(none.status, 2);
+  t.regex(none.stderr, /^kvlb: no backends/);
+});
