@@ -3,9 +3,10 @@
 import { createServer, type Server } from "node:http";
 import type { Balancer } from "../balancer/balancer.js";
 import { statsView } from "./stats-view.js";
-import { metricsText } from "./metrics.js";
+import { createMetrics } from "./metrics.js";
 
 export function startAdmin(balancer: Balancer, address: string, port: number): Promise<Server> {
+  const metrics = createMetrics(balancer.setup, () => balancer.latest());
   const server = createServer((req, res) => {
     const report = balancer.latest();
     const send = (status: number, type: string, body: string): void => {
@@ -18,7 +19,13 @@ export function startAdmin(balancer: Balancer, address: string, port: number): P
     if (path === "/stats")
       return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
     if (path === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));
-    if (path === "/metrics") return send(200, "text/plain; version=0.0.4", metricsText(balancer.setup, report));
+    if (path === "/metrics") {
+      metrics.text().then(
+        (body) => send(200, metrics.registry.contentType, body),
+        (e: unknown) => send(500, "text/plain", `metrics: ${(e as Error).message}\n`),
+      );
+      return;
+    }
     return send(404, "text/plain", "try /stats, /metrics or /hotkeys\n");
   });
   return new Promise((resolve, reject) => {

@@ -1,37 +1,83 @@
-// /metrics in Prometheus' text format: the core's counters, per-backend load and gauges.
+// /metrics through prom-client. The worker owns the counters; each scrape copies its latest report
+// into the registry, so a scrape never reaches into the data path.
+import { Registry, Counter, Gauge, collectDefaultMetrics } from "prom-client";
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
+import { statsView } from "./stats-view.js";
 
-export function metricsText(setup: WorkerSetup, r: StatsReport): string {
-  const lines: string[] = [];
-  const metric = (name: string, type: string, help: string, samples: [string, number][]): void => {
-    lines.push(`# HELP kvlb_${name} ${help}`, `# TYPE kvlb_${name} ${type}`);
-    for (const [labels, v] of samples) lines.push(`kvlb_${name}${labels} ${v}`);
+type Labels = Record<string, string>;
+type Samples = [Labels, number][];
+
+export interface Metrics {
+  registry: Registry;
+  text(): Promise<string>;
+}
+
+export function createMetrics(setup: WorkerSetup, latest: () => StatsReport | undefined): Metrics {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: "kvlb_" });
+
+  const family = (
+    kind: "counter" | "gauge",
+    name: string,
+    help: string,
+    labelNames: string[],
+    samples: (r: StatsReport) => Samples,
+  ): void => {
+    const collect = function (this: Counter | Gauge): void {
+      const r = latest();
+      if (!r) return;
+      this.reset();
+      for (const [labels, v] of samples(r)) {
+        if (this instanceof Counter) this.inc(labels, v);
+        else this.set(labels, v);
+      }
+    };
+    const options = { name: `kvlb_${name}`, help, labelNames, registers: [registry], collect };
+    if (kind === "counter") new Counter(options);
+    else new Gauge(options);
   };
-  for (const [k, v] of Object.entries(r.stats).sort()) metric(`${k}_total`, "counter", `core counter ${k}`, [["", v]]);
-  const label = (i: number): string => {
-    const b = setup.backends[i];
-    return b ? `{backend="${b.host}:${b.port}"}` : `{backend="${i}"}`;
-  };
-  metric(
-    "backend_requests_total",
-    "counter",
-    "requests sent to each backend",
-    r.backends.map((b, i) => [label(i), b.requests]),
+  const view = (r: StatsReport): ReturnType<typeof statsView> => statsView(setup, r);
+  const perBackend =
+    (field: "requests" | "replies" | "timeouts" | "outstanding") =>
+    (r: StatsReport): Samples =>
+      view(r).backends.map((b) => [{ backend: b.backend }, b[field]]);
+  const entries = (o: Record<string, number>, label: string): Samples =>
+    Object.entries(o).map(([k, v]) => [{ [label]: k }, v]);
+
+  family("counter", "backend_requests_total", "requests sent to each backend", ["backend"], perBackend("requests"));
+  family("counter", "backend_replies_total", "replies from each backend", ["backend"], perBackend("replies"));
+  family("counter", "backend_timeouts_total", "requests a backend did not answer in time", ["backend"], (r) =>
+    perBackend("timeouts")(r),
   );
-  metric(
-    "backend_timeouts_total",
-    "counter",
-    "requests a backend did not answer in time",
-    r.backends.map((b, i) => [label(i), b.timeouts]),
+  family("gauge", "backend_outstanding", "requests waiting for each backend", ["backend"], perBackend("outstanding"));
+  family("counter", "cache_hits_total", "keys answered from a cache layer", ["layer"], (r) => [
+    [{ layer: "l1" }, view(r).cache.l1Hits],
+    [{ layer: "l2" }, view(r).cache.l2Hits],
+  ]);
+  family("counter", "cache_misses_total", "key lookups a cache layer missed", ["layer"], (r) => [
+    [{ layer: "l1" }, view(r).cache.l1Misses],
+    [{ layer: "l2" }, view(r).cache.l2Misses],
+  ]);
+  family("gauge", "cache_keys", "keys held by each cache layer", ["layer"], (r) => [
+    [{ layer: "l1" }, r.l1Count],
+    [{ layer: "l2" }, r.l2Count],
+  ]);
+  family("gauge", "hot_keys", "keys the detector reports hot", [], (r) => [[{}, view(r).hotKeys]]);
+  family("gauge", "nat_entries_used", "request-id NAT entries in use", [], (r) => [[{}, r.natUsed]]);
+  family("gauge", "nat_entries", "request-id NAT entries in all", [], (r) => [[{}, r.natEntries]]);
+  family("counter", "nat_overflow_total", "requests refused because the NAT table was full", [], (r) => [
+    [{}, view(r).nat.overflow],
+  ]);
+  family("counter", "datagrams_total", "datagrams by where they came from or went", ["path"], (r) =>
+    entries(view(r).datagrams, "path"),
   );
-  metric(
-    "backend_outstanding",
-    "gauge",
-    "requests waiting for each backend",
-    r.backends.map((b, i) => [label(i), b.outstanding]),
+  family("counter", "drops_total", "datagrams dropped, by reason", ["reason"], (r) => entries(view(r).drops, "reason"));
+  family("counter", "errors_total", "requests answered with an error, by kind", ["kind"], (r) =>
+    entries(view(r).errors, "kind"),
   );
-  metric("nat_entries_used", "gauge", "request-id NAT entries in use", [["", r.natUsed]]);
-  metric("l1_keys", "gauge", "keys in the L1 hot-key table", [["", r.l1Count]]);
-  metric("l2_keys", "gauge", "keys in the L2 skip list", [["", r.l2Count]]);
-  return lines.join("\n") + "\n";
+  family("counter", "core_events_total", "every counter of the WebAssembly core", ["counter"], (r) =>
+    entries(r.stats, "counter"),
+  );
+
+  return { registry, text: () => registry.metrics() };
 }

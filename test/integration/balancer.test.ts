@@ -135,6 +135,23 @@ test.serial(
   },
 );
 
+test.serial("/metrics is Prometheus text that agrees with /stats", async (t) => {
+  for (let i = 0; i < 30; i++) await get(client, `get metrics-${i}\r\n`);
+  await new Promise((r) => setTimeout(r, 700));
+  const stats = await cluster.stats();
+  const r = await fetch(`http://127.0.0.1:${cluster.adminPort}/metrics`);
+  t.regex(r.headers.get("content-type") ?? "", /^text\/plain; version=0\.0\.4/);
+  const text = await r.text();
+  t.regex(text, /^# TYPE kvlb_backend_requests_total counter$/m);
+  t.regex(text, /^kvlb_process_cpu_seconds_total /m);
+  cluster.backendPorts.forEach((port, i) => {
+    const m = new RegExp(`^kvlb_backend_requests_total\\{backend="127\\.0\\.0\\.1:${port}"\\} (\\d+)$`, "m").exec(text);
+    t.is(Number(m?.[1]), stats.backends[i]?.requests, `backend ${port}`);
+  });
+  const keys = /^kvlb_core_events_total\{counter="keys"\} (\d+)$/m.exec(text);
+  t.true(Number(keys?.[1]) >= 30);
+});
+
 test.serial("a killed backend: its requests time out and are counted, other keys keep flowing", async (t) => {
   const victim = 2;
   const keys = Array.from({ length: 30 }, (_, i) => `kill-${i}`);
