@@ -6,12 +6,16 @@ import { createLogger } from "../log.js";
 import { projectRoot } from "../util/paths.js";
 import { runStreamDemo, streamDemoDefaults, type StreamDemoOptions } from "../demo/stream-demo.js";
 import { runCommand, runUsage } from "./run.js";
+import { statsCommand, statsUsage } from "./stats.js";
+import { topCommand } from "./top.js";
 import { ConfigError } from "../config/endpoints.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
 
 Usage:
   kvlb run [options]      balance memcached UDP traffic over --backend servers
+  kvlb stats [options]    a running kvlb's counters, for a person
+  kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
   kvlb demo [options]     stream a Zipf key load through the core and show the hot keys found
   kvlb --help             this text
   kvlb --version          the version
@@ -24,7 +28,8 @@ demo options:
   --epsilon ε     lossy counting error (default ${streamDemoDefaults.epsilon})
   --top N         hot keys to list (default ${streamDemoDefaults.top})
 
-${runUsage}`;
+${runUsage}
+${statsUsage}`;
 
 class UsageError extends Error {}
 
@@ -74,6 +79,8 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "run") return runCommand(rest, createLogger());
+  if (command === "stats") return statsCommand(rest);
+  if (command === "top") return topCommand(rest);
   if (command === "demo") {
     const options = demoOptions(rest);
     const ok = await runStreamDemo(options, createLogger(), (line) => process.stdout.write(`${line}\n`));

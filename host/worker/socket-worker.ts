@@ -85,7 +85,11 @@ function report(
 ): WorkerReport {
   const hot: HotKey[] = [];
   for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
-  for (const { key } of core.l2Entries()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L2" });
+  // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
+  for (const { key } of core.l2Entries()) {
+    const estimate = Number(core.estimate(key));
+    if (estimate > 0) hot.push({ key, estimate, layer: "L2" });
+  }
   hot.sort((a, b) => b.estimate - a.estimate);
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);

@@ -2,7 +2,8 @@
 // placement, multi-datagram values, multi-key gets, hot keys answered from the cache, writes
 // that are never followed by stale reads, malformed datagrams, and a backend that dies.
 import test from "ava";
-import { execFileSync } from "node:child_process";
+import { execFileSync, execFile } from "node:child_process";
+import { promisify } from "node:util";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -146,10 +147,46 @@ test.serial("/metrics is Prometheus text that agrees with /stats", async (t) => 
   t.regex(text, /^kvlb_process_cpu_seconds_total /m);
   cluster.backendPorts.forEach((port, i) => {
     const m = new RegExp(`^kvlb_backend_requests_total\\{backend="127\\.0\\.0\\.1:${port}"\\} (\\d+)$`, "m").exec(text);
-    t.is(Number(m?.[1]), stats.backends[i]?.requests, `backend ${port}`);
+    t.is(Number(m?.[1]), stats.backends[i]?.requests ?? -1, `backend ${port}`);
   });
   const keys = /^kvlb_core_events_total\{counter="keys"\} (\d+)$/m.exec(text);
   t.true(Number(keys?.[1]) >= 30);
+});
+
+test.serial("kvlb stats and kvlb top show each backend's load and the hot keys", async (t) => {
+  const kvlb = (...args: string[]): Promise<string> =>
+    promisify(execFile)(process.execPath, ["bin/kvlb.js", ...args, "--admin", `127.0.0.1:${cluster.adminPort}`], {
+      timeout: 20_000,
+    }).then((r) => r.stdout);
+  t.is(await client.text("set top-key 0 0 1\r\nx\r\n"), "STORED\r\n");
+  let driving = true;
+  const load = (async () => {
+    for (let i = 0; driving; i++) await get(client, i % 4 === 0 ? `get top-miss-${i}\r\n` : "get top-key\r\n");
+  })();
+  const [top] = await Promise.all([
+    kvlb("top", "--count", "3", "--interval", "600"),
+    new Promise((r) => setTimeout(r, 700)),
+  ]);
+  driving = false;
+  await load;
+  const stats = await kvlb("stats");
+  for (const port of cluster.backendPorts) {
+    t.regex(stats, new RegExp(`^127\\.0\\.0\\.1:${port} +1 +[\\d,]+ +[\\d.]+%`, "m"));
+    t.regex(top, new RegExp(`^127\\.0\\.0\\.1:${port} +[\\d,]+ +[\\d.]+% +[#.]{30}`, "m"));
+  }
+  t.regex(stats, /^cache +[\d.]+% of [\d,]+ keys answered by kvlb$/m);
+  t.regex(top, /^top-key +[\d,]+ +L1$/m, "the hammered key is listed hot");
+  t.regex(top, /^imbalance \(max\/mean\) \d+\.\d\d$/m);
+  t.regex(top, /answered by kvlb (?!0\.0%)[\d.]+%/, "most gets of the hot key came from the cache");
+  const json = JSON.parse(await kvlb("stats", "--json")) as { backends: unknown[] };
+  t.is(json.backends.length, 3);
+  const down = await promisify(execFile)(process.execPath, ["bin/kvlb.js", "stats", "--admin", "127.0.0.1:1"]).catch(
+    (e: { code: number; stderr: string }) => e,
+  );
+  t.like(down, {
+    code: 2,
+    stderr: "kvlb: 127.0.0.1:1: no kvlb admin API answers there (is kvlb run up? pass --admin ADDR:PORT)\n",
+  });
 });
 
 test.serial("a killed backend: its requests time out and are counted, other keys keep flowing", async (t) => {

@@ -1,0 +1,35 @@
+// Reading a running kvlb's admin API, with errors an operator can act on.
+import type { StatsView } from "../control/stats-view.js";
+import type { HotKey } from "../worker/messages.js";
+import { parseListen, ConfigError } from "../config/endpoints.js";
+
+export class AdminClient {
+  private readonly base: string;
+
+  constructor(readonly address: string) {
+    const e = parseListen(address);
+    this.base = `http://${e.address}:${e.port}`;
+  }
+
+  private async get(path: string): Promise<unknown> {
+    let r: Response;
+    try {
+      r = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(3000) });
+    } catch {
+      throw new ConfigError(
+        `${this.address}: no kvlb admin API answers there (is kvlb run up? pass --admin ADDR:PORT)`,
+      );
+    }
+    if (r.status === 503) throw new ConfigError(`${this.address}: kvlb is starting, try again in a second`);
+    if (!r.ok) throw new ConfigError(`${this.address}${path}: HTTP ${r.status} (is this a kvlb admin API?)`);
+    return r.json();
+  }
+
+  stats(): Promise<StatsView> {
+    return this.get("/stats") as Promise<StatsView>;
+  }
+
+  hotKeys(): Promise<HotKey[]> {
+    return this.get("/hotkeys") as Promise<HotKey[]>;
+  }
+}

@@ -1,0 +1,59 @@
+// kvlb stats: a running balancer's /stats, laid out for a person (--json for the raw document).
+import { parseArgs } from "node:util";
+import type { StatsView } from "../control/stats-view.js";
+import { AdminClient } from "./admin-client.js";
+import { count, percent, bytes, table } from "./table.js";
+
+export const statsUsage = `stats and top options:
+  --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
+  --json                    stats: print /stats as JSON
+  --interval MS             top: refresh period (default 1000)
+  --count N                 top: stop after N screens (default: until q or Ctrl-C)
+`;
+
+const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
+const pairs = (o: Record<string, number>): string =>
+  Object.entries(o)
+    .map(([k, v]) => `${k} ${count(v)}`)
+    .join(", ");
+
+export function statsText(s: StatsView): string[] {
+  const total = s.backends.reduce((a, b) => a + b.requests, 0);
+  return [
+    `kvlb balancing ${s.listen}`,
+    "",
+    ...table(
+      ["backend", "weight", "requests", "share", "replies", "timeouts", "in flight"],
+      s.backends.map((b) => [
+        b.backend,
+        String(b.weight),
+        count(b.requests),
+        percent(total === 0 ? 0 : b.requests / total),
+        count(b.replies),
+        count(b.timeouts),
+        count(b.outstanding),
+      ]),
+    ),
+    "",
+    `cache      ${percent(s.cache.hitRatio)} of ${count(s.keysObserved)} keys answered by kvlb`,
+    `  L1       ${count(s.cache.l1Hits)} hits, ${count(s.cache.l1Misses)} misses, ${count(s.cache.l1Keys)} keys in ${bytes(s.cache.l1Bytes)}`,
+    `  L2       ${count(s.cache.l2Hits)} hits, ${count(s.cache.l2Misses)} misses, ${count(s.cache.l2Keys)} keys`,
+    `  fills    ${count(s.cache.fills)} from replies, ${count(s.cache.staleFillsRefused)} refused as stale`,
+    `hot keys   ${count(s.hotKeys)}`,
+    `NAT        ${count(s.nat.used)} of ${count(s.nat.capacity)} in use, ${count(s.nat.overflow)} overflows, ${count(s.nat.timeouts)} timeouts`,
+    `datagrams  ${pairs(s.datagrams)}`,
+    `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
+    `errors     ${pairs(s.errors)}`,
+  ];
+}
+
+export async function statsCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { admin: { type: "string", default: "127.0.0.1:9911" }, json: { type: "boolean", default: false } },
+    strict: true,
+  });
+  const stats = await new AdminClient(values.admin).stats();
+  process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${statsText(stats).join("\n")}\n`);
+  return 0;
+}
