@@ -6,6 +6,7 @@ import { createLogger } from "../log.js";
 import { projectRoot } from "../util/paths.js";
 import { runStreamDemo, streamDemoDefaults, type StreamDemoOptions } from "../demo/stream-demo.js";
 import { runCommand, runUsage } from "./run.js";
+import { runClusterDemo, clusterDemoDefaults, type ClusterDemoOptions } from "../demo/cluster-demo.js";
 import { statsCommand, statsUsage } from "./stats.js";
 import { topCommand } from "./top.js";
 import { ConfigError } from "../config/endpoints.js";
@@ -16,11 +17,18 @@ Usage:
   kvlb run [options]      balance memcached UDP traffic over --backend servers
   kvlb stats [options]    a running kvlb's counters, for a person
   kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
-  kvlb demo [options]     stream a Zipf key load through the core and show the hot keys found
+  kvlb demo [options]     3 memcached servers, kvlb in front, a Zipf load with the cache off then on
+  kvlb detect-demo [options]  stream Zipf keys through the core alone and show the hot keys found
   kvlb --help             this text
   kvlb --version          the version
 
 demo options:
+  --seconds N     load time, split between cache off and on (default ${clusterDemoDefaults.seconds})
+  --keys N        distinct keys (default ${clusterDemoDefaults.keys})
+  --zipf θ        Zipf skew (default ${clusterDemoDefaults.zipf})
+  --port N        memcached UDP ports N..N+2 (default ${clusterDemoDefaults.basePort})
+
+detect-demo options:
   --keys N        keys to stream (default ${streamDemoDefaults.keys})
   --distinct N    distinct keys (default ${streamDemoDefaults.distinct})
   --zipf θ        Zipf skew (default ${streamDemoDefaults.zipf})
@@ -40,7 +48,29 @@ function number(name: string, raw: string | undefined, fallback: number, check: 
   return n;
 }
 
-function demoOptions(args: string[]): StreamDemoOptions {
+function clusterDemoOptions(args: string[]): ClusterDemoOptions {
+  const { values } = parseArgs({
+    args,
+    options: {
+      seconds: { type: "string" },
+      keys: { type: "string" },
+      zipf: { type: "string" },
+      port: { type: "string" },
+    },
+    strict: true,
+  });
+  const d = clusterDemoDefaults;
+  const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
+  return {
+    ...d,
+    seconds: number("seconds", values.seconds, d.seconds, (n) => n >= 2 && n <= 3600),
+    keys: number("keys", values.keys, d.keys, whole),
+    zipf: number("zipf", values.zipf, d.zipf, (n) => n >= 0 && n <= 5),
+    basePort: number("port", values.port, d.basePort, (n) => Number.isInteger(n) && n >= 1024 && n <= 65533),
+  };
+}
+
+function detectDemoOptions(args: string[]): StreamDemoOptions {
   const { values } = parseArgs({
     args,
     options: {
@@ -82,7 +112,13 @@ async function main(argv: string[]): Promise<number> {
   if (command === "stats") return statsCommand(rest);
   if (command === "top") return topCommand(rest);
   if (command === "demo") {
-    const options = demoOptions(rest);
+    const ok = await runClusterDemo(clusterDemoOptions(rest), createLogger(), (line) =>
+      process.stdout.write(`${line}\n`),
+    );
+    return ok ? 0 : 1;
+  }
+  if (command === "detect-demo") {
+    const options = detectDemoOptions(rest);
     const ok = await runStreamDemo(options, createLogger(), (line) => process.stdout.write(`${line}\n`));
     return ok ? 0 : 1;
   }

@@ -12,8 +12,8 @@ export function rng(seed: number): () => number {
   };
 }
 
-/** `count` ranks in [0, n) drawn from Zipf(theta): rank r has weight 1 / (r + 1)^theta. */
-export function zipfDraws(n: number, theta: number, count: number, seed: number): Uint32Array {
+/** A seeded sampler of ranks in [0, n) from Zipf(theta): rank r has weight 1 / (r + 1)^theta. */
+export function zipfSampler(n: number, theta: number, seed: number): () => number {
   const cdf = new Float64Array(n);
   let sum = 0;
   for (let r = 0; r < n; r++) {
@@ -21,8 +21,7 @@ export function zipfDraws(n: number, theta: number, count: number, seed: number)
     cdf[r] = sum;
   }
   const random = rng(seed);
-  const out = new Uint32Array(count);
-  for (let i = 0; i < count; i++) {
+  return () => {
     const u = random() * sum;
     let lo = 0;
     let hi = n - 1;
@@ -31,8 +30,15 @@ export function zipfDraws(n: number, theta: number, count: number, seed: number)
       if ((cdf[mid] ?? 0) < u) lo = mid + 1;
       else hi = mid;
     }
-    out[i] = lo;
-  }
+    return lo;
+  };
+}
+
+/** `count` ranks in [0, n) drawn from Zipf(theta). */
+export function zipfDraws(n: number, theta: number, count: number, seed: number): Uint32Array {
+  const next = zipfSampler(n, theta, seed);
+  const out = new Uint32Array(count);
+  for (let i = 0; i < count; i++) out[i] = next();
   return out;
 }
 

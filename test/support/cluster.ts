@@ -1,8 +1,7 @@
 // Real memcached servers (UDP only, on loopback) and a real kvlb process in front of them,
 // started by a test and always stopped by it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { once } from "node:events";
-import { UdpClient } from "./udp-client.js";
+import { startMemcached, stopProcesses } from "../../host/cluster/memcached.js";
 
 export interface Cluster {
   kvlbPort: number;
@@ -25,11 +24,8 @@ async function until(check: () => Promise<boolean>, what: string, ms = 5000): Pr
 
 export async function startCluster(base: number, backends = 3, extra: string[] = []): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
-  const memcached = backendPorts.map((port) =>
-    spawn("memcached", ["-U", String(port), "-p", "0", "-l", "127.0.0.1", "-u", "root", "-m", "64"], {
-      stdio: "ignore",
-    }),
-  );
+  const servers = await startMemcached(backendPorts);
+  const memcached = servers.processes;
   const kvlbPort = base + 50;
   const adminPort = base + 51;
   const kvlb = spawn(
@@ -54,20 +50,10 @@ export async function startCluster(base: number, backends = 3, extra: string[] =
     return (await r.json()) as never;
   };
   const stop = async (): Promise<void> => {
-    for (const p of [kvlb, ...memcached]) {
-      if (p.exitCode === null && p.signalCode === null) {
-        p.kill("SIGTERM");
-        await Promise.race([once(p, "exit"), new Promise((r) => setTimeout(r, 3000))]);
-        if (p.exitCode === null && p.signalCode === null) p.kill("SIGKILL");
-      }
-    }
+    await stopProcesses([kvlb]);
+    await servers.stop();
   };
   try {
-    for (const port of backendPorts) {
-      const c = new UdpClient(port);
-      await until(async () => (await c.text("version\r\n")).startsWith("VERSION"), `memcached on ${port}`);
-      c.close();
-    }
     await until(async () => (await stats()) !== undefined, `kvlb (stderr: ${stderr})`);
   } catch (e) {
     await stop();
