@@ -2,9 +2,8 @@
 // kvlb, first with its cache off and then on, to show what the cache does to per-backend load.
 import type { Logger } from "pino";
 import { startMemcached } from "../cluster/memcached.js";
-import { startBalancer, type Balancer } from "../balancer/balancer.js";
-import { makeKeys, zipfSampler, rng } from "../load/zipf.js";
-import { runLoad, type LoadResult, type Endpoint } from "../load/udp-load.js";
+import { makeKeys } from "../load/zipf.js";
+import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.js";
 import type { CoreConfig } from "../core/config.js";
 import { count, percent } from "../cli/table.js";
 import { phaseReport, type Phase } from "./phase-report.js";
@@ -34,25 +33,6 @@ const demoCore: Partial<CoreConfig> = { support: 0.01, epsilon: 0.001, warm: 0.0
 
 type Print = (line: string) => void;
 
-async function withBalancer<T>(
-  backends: readonly number[],
-  cache: boolean,
-  body: (b: Balancer, at: Endpoint) => Promise<T>,
-): Promise<T> {
-  const core: Partial<CoreConfig> = cache ? demoCore : { ...demoCore, l1Entries: 0, l2Entries: 0 };
-  const b = await startBalancer({
-    core,
-    backends: backends.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
-    listen: { address: "127.0.0.1", port: 0 },
-    backendBind: "127.0.0.1",
-  });
-  try {
-    return await body(b, { address: "127.0.0.1", port: b.ports.listen });
-  } finally {
-    await b.stop();
-  }
-}
-
 function progressLine(print: Print, label: string, seconds: number): (p: { ops: number; elapsed: number }) => void {
   const tty = process.stdout.isTTY;
   return (p) => {
@@ -71,47 +51,17 @@ async function phase(
 ): Promise<Phase> {
   const label = cache ? "cache on " : "cache off";
   const seconds = o.seconds / 2;
-  return withBalancer(ports, cache, async (b, at) => {
-    const before = await b.fresh();
-    const rank = zipfSampler(keys.length, o.zipf, cache ? 2 : 1);
-    const coin = rng(cache ? 4 : 3);
-    const load: LoadResult = await runLoad({
-      target: at,
-      next: () => ({ key: keys[rank()] ?? "", set: coin() < o.sets }),
-      seconds,
-      valueBytes: o.valueBytes,
-      progress: progressLine(print, label, seconds),
-    });
-    if (process.stdout.isTTY) process.stdout.write("\n");
-    const after = await b.fresh();
-    const requests = after.backends.map((x, i) => x.requests - (before.backends[i]?.requests ?? 0));
-    const keysSeen = (after.stats["keys"] ?? 0) - (before.stats["keys"] ?? 0);
-    const answered = (after.stats["cache_replies"] ?? 0) - (before.stats["cache_replies"] ?? 0);
-    return { cache, load, requests, hitRatio: keysSeen === 0 ? 0 : answered / keysSeen, hotKeys: after.hotKeys };
+  const p = await balancedPhase(ports, cache ? demoCore : cacheOff(demoCore), {
+    keys,
+    zipf: o.zipf,
+    seconds,
+    sets: o.sets,
+    valueBytes: o.valueBytes,
+    seed: cache ? 2 : 1,
+    progress: progressLine(print, label, seconds),
   });
-}
-
-async function preload(
-  print: Print,
-  ports: readonly number[],
-  keys: readonly string[],
-  valueBytes: number,
-): Promise<void> {
-  const started = performance.now();
-  let i = 0;
-  const r = await withBalancer(ports, false, (_b, at) =>
-    runLoad({
-      target: at,
-      next: () => (i < keys.length ? { key: keys[i++] ?? "", set: true } : undefined),
-      seconds: Infinity,
-      valueBytes,
-    }),
-  );
-  if (r.stored !== keys.length)
-    throw new Error(`loading keys: ${r.stored} of ${keys.length} stored (${r.timeouts} timed out)`);
-  print(
-    `loaded ${count(keys.length)} keys of ${valueBytes} bytes through kvlb in ${((performance.now() - started) / 1000).toFixed(1)} s`,
-  );
+  if (process.stdout.isTTY) process.stdout.write("\n");
+  return p;
 }
 
 export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: Print): Promise<boolean> {
@@ -127,7 +77,10 @@ export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: 
       `detector: support ${demoCore.support}, epsilon ${demoCore.epsilon}; ${o.seconds / 2} s with the cache off, then on`,
     );
     const keys = makeKeys(o.keys, 16, 40, 7);
-    await preload(print, ports, keys, o.valueBytes);
+    const started = performance.now();
+    await withBalancer(ports, cacheOff(demoCore), (_b, at) => preload(at, keys, o.valueBytes));
+    const took = ((performance.now() - started) / 1000).toFixed(1);
+    print(`loaded ${count(keys.length)} keys of ${o.valueBytes} bytes through kvlb in ${took} s`);
     const off = await phase(print, ports, o, keys, false);
     const on = await phase(print, ports, o, keys, true);
     print("");
