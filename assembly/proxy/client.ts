@@ -5,7 +5,7 @@ import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS,
   S_NO_BACKEND } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "./frame";
 import { findNewline, contentEnd, tokenEnd, isWord, NOT_FOUND } from "../protocol/text";
-import { workBegin, workFinish } from "./context";
+import { workBegin, workFinish, workSplit } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn, handleBinary } from "./meta";
@@ -55,14 +55,13 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   const next = newline + 1;
   const alone = first && next == end;
   const n = cmdEnd - p;
-  if (n == 3 && isWord(p, cmdEnd, "get")) {
-    handleGet(p, cmdEnd, lineEnd, NK_GET, false, alone);
-  } else if (n == 4 && isWord(p, cmdEnd, "gets")) {
-    handleGet(p, cmdEnd, lineEnd, NK_GETS, false, alone);
-  } else if (n == 3 && isWord(p, cmdEnd, "gat")) {
-    handleGet(p, cmdEnd, lineEnd, NK_GETS, true, alone);
-  } else if (n == 4 && isWord(p, cmdEnd, "gats")) {
-    handleGet(p, cmdEnd, lineEnd, NK_GETS, true, alone);
+  const isGet = n == 3 && isWord(p, cmdEnd, "get");
+  const isGets = n == 4 && isWord(p, cmdEnd, "gets");
+  const isGat = n == 3 && isWord(p, cmdEnd, "gat");
+  const isGats = n == 4 && isWord(p, cmdEnd, "gats");
+  if (isGet || isGets || isGat || isGats) {
+    handleGet(p, cmdEnd, lineEnd, isGet ? NK_GET : NK_GETS, isGat || isGats, alone);
+    if (next < end) workSplit(); // each get of a datagram has its own END
   } else if (isWord(p, cmdEnd, "set")) {
     return handleStore(p, cmdEnd, lineEnd, newline, end, false, true, first);
   } else if (isWord(p, cmdEnd, "add") || isWord(p, cmdEnd, "replace") || isWord(p, cmdEnd, "append") ||

@@ -93,6 +93,16 @@ export function workFinish(): void {
   }
 }
 
+// Closes the commands so far as one group and starts the next, as memcached answers each get
+// of a datagram with its own END.
+export function workSplit(): void {
+  workFinish();
+  const w = work();
+  store<u32>(w + W_COUNT, 0);
+  store<u32>(w + W_FLAGS, 0);
+  store<u32>(w + W_GETS, 0);
+}
+
 @inline function isGetKind(kind: u8): bool {
   return kind == NK_GET || kind == NK_GETS;
 }

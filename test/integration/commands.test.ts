@@ -84,3 +84,18 @@ test.serial("a non-zero reserved field and control bytes in a key are served, as
   const stats = (await cluster.stats()) as unknown as { datagrams: Record<string, number> };
   t.true((stats.datagrams["reservedNotZero"] ?? 0) >= 1, "the odd header is counted");
 });
+
+test.serial("several gets in one datagram: each gets its own END, as memcached answers them", async (t) => {
+  const keys = ["pipe-a", "pipe-b", "pipe-c", "pipe-d"];
+  for (const k of keys) t.is(await text(`set ${k} 0 0 ${k.length}\r\n${k}\r\n`), "STORED\r\n");
+  const messages = await client.request(
+    `get pipe-a\r\nget pipe-b pipe-c\r\nget pipe-none\r\ngets pipe-d\r\n`,
+    undefined,
+    400,
+  );
+  const all = messages.map((m) => m.payload.toString("latin1")).join("");
+  t.is(all.match(/END\r\n/g)?.length, 4);
+  for (const k of ["pipe-a", "pipe-b", "pipe-c"]) t.true(all.includes(`VALUE ${k} 0 ${k.length}\r\n${k}\r\n`), k);
+  t.regex(all, /VALUE pipe-d 0 6 \d+\r\npipe-d\r\n/);
+  t.true(messages.every((m) => m.payload.toString("latin1").endsWith("\r\n")));
+});
