@@ -3,7 +3,6 @@ import test from "ava";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnSync } from "node:child_process";
 import { loadConfigFile, resolveRunConfig } from "../../host/config/run-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-config-"));
@@ -62,17 +61,4 @@ test("each mistake is named with where it is", (t) => {
   t.regex(err("detector: { support: 0.01, epsilon: 0.05 }\n"), /support 0.01: must be above epsilon/);
   t.regex(t.throws(() => loadConfigFile(join(dir, "missing.yaml")))?.message ?? "", /missing\.yaml: no such file/);
   t.regex(t.throws(() => resolveRunConfig({}, { backend: [], cache: "maybe" }))?.message ?? "", /--cache maybe/);
-});
-
-test("kvlb run with a bad config prints one line and exits 2", (t) => {
-  const path = file("cli.yaml", "requests: { natEntries: 100 }\n");
-  const r = spawnSync(process.execPath, ["bin/kvlb.js", "run", "--config", path, "--admin", "off"], {
-    encoding: "utf8",
-  });
-  t.is(r.status, 2);
-  t.is(r.stderr.trim().split("\n").length, 1);
-  t.regex(r.stderr, /natEntries 100: must be a power of two/);
-  const none = spawnSync(process.execPath, ["bin/kvlb.js", "run", "--admin", "off"], { encoding: "utf8" });
-  t.is(none.status, 2);
-  t.regex(none.stderr, /^kvlb: no backends/);
 });

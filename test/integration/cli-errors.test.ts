@@ -1,0 +1,53 @@
+// Operator mistakes: each gets one line on stderr naming what is wrong, and exit code 2.
+import test from "ava";
+import { spawnSync } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+const dir = mkdtempSync(join(tmpdir(), "kvlb-cli-"));
+test.after.always(() => rmSync(dir, { recursive: true, force: true }));
+
+function kvlb(...args: string[]): { status: number | null; stderr: string } {
+  return spawnSync(process.execPath, ["bin/kvlb.js", ...args], { encoding: "utf8", timeout: 20_000 });
+}
+
+function oneLine(
+  t: import("ava").ExecutionContext,
+  r: { status: number | null; stderr: string },
+  pattern: RegExp,
+): void {
+  t.is(r.status, 2, r.stderr);
+  t.is(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
+  t.regex(r.stderr, pattern);
+}
+
+test("a bad config file, no backends, and a bad flag", (t) => {
+  const path = join(dir, "cli.yaml");
+  writeFileSync(path, "requests: { natEntries: 100 }\n");
+  oneLine(
+    t,
+    kvlb("run", "--config", path, "--admin", "off"),
+    /^kvlb: .*cli\.yaml: natEntries 100: must be a power of two/,
+  );
+  oneLine(t, kvlb("run", "--admin", "off"), /^kvlb: no backends: give --backend host:port/);
+  oneLine(t, kvlb("run", "--bogus"), /^kvlb: Unknown option '--bogus'/);
+  oneLine(t, kvlb("run", "--backend", "127.0.0.1:99999"), /^kvlb: 127\.0\.0\.1:99999: port must be 1-65535/);
+  oneLine(t, kvlb("frobnicate"), /^kvlb: unknown command 'frobnicate'/);
+});
+
+test("a listen address already in use", async (t) => {
+  const taken = createSocket("udp4");
+  await new Promise<void>((resolve) => taken.bind(0, "127.0.0.1", resolve));
+  const port = taken.address().port;
+  try {
+    oneLine(
+      t,
+      kvlb("run", "--listen", `127.0.0.1:${port}`, "--backend", "127.0.0.1:11211", "--admin", "off"),
+      new RegExp(`^kvlb: 127\\.0\\.0\\.1:${port}: address in use`),
+    );
+  } finally {
+    taken.close();
+  }
+});
