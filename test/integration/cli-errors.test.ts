@@ -1,5 +1,5 @@
 // Operator mistakes: each gets one line on stderr naming what is wrong, and exit code 2.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { spawnSync } from "node:child_process";
 import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
@@ -13,11 +13,7 @@ function kvlb(...args: string[]): { status: number | null; stderr: string } {
   return spawnSync(process.execPath, ["bin/kvlb.js", ...args], { encoding: "utf8", timeout: 20_000 });
 }
 
-function oneLine(
-  t: import("ava").ExecutionContext,
-  r: { status: number | null; stderr: string },
-  pattern: RegExp,
-): void {
+function oneLine(t: ExecutionContext, r: { status: number | null; stderr: string }, pattern: RegExp): void {
   t.is(r.status, 2, r.stderr);
   t.is(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
   t.regex(r.stderr, pattern);
