@@ -9,6 +9,7 @@ import { runCommand, runUsage } from "./run.js";
 import { runClusterDemo, clusterDemoDefaults, type ClusterDemoOptions } from "../demo/cluster-demo.js";
 import { statsCommand, statsUsage } from "./stats.js";
 import { topCommand } from "./top.js";
+import { loadCommand, loadUsage } from "./load.js";
 import { ConfigError } from "../config/endpoints.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
@@ -17,6 +18,7 @@ Usage:
   kvlb run [options]      balance memcached UDP traffic over --backend servers
   kvlb stats [options]    a running kvlb's counters, for a person
   kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
+  kvlb load [options]     drive a Zipf memcached UDP load at kvlb (or any memcached)
   kvlb demo [options]     3 memcached servers, kvlb in front, a Zipf load with the cache off then on
   kvlb detect-demo [options]  stream Zipf keys through the core alone and show the hot keys found
   kvlb --help             this text
@@ -37,7 +39,8 @@ detect-demo options:
   --top N         hot keys to list (default ${streamDemoDefaults.top})
 
 ${runUsage}
-${statsUsage}`;
+${statsUsage}
+${loadUsage}`;
 
 class UsageError extends Error {}
 
@@ -111,6 +114,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "run") return runCommand(rest, createLogger());
   if (command === "stats") return statsCommand(rest);
   if (command === "top") return topCommand(rest);
+  if (command === "load") return loadCommand(rest);
   if (command === "demo") {
     const ok = await runClusterDemo(clusterDemoOptions(rest), createLogger(), (line) =>
       process.stdout.write(`${line}\n`),

@@ -189,6 +189,34 @@ test.serial("kvlb stats and kvlb top show each backend's load and the hot keys",
   });
 });
 
+test.serial("kvlb load drives a Zipf load through kvlb; its figures match what kvlb counted", async (t) => {
+  const before = await cluster.stats();
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    [
+      "bin/kvlb.js",
+      "load",
+      "--target",
+      `127.0.0.1:${cluster.kvlbPort}`,
+      "--seconds",
+      "2",
+      "--keys",
+      "300",
+      "--preload",
+    ],
+    { timeout: 30_000 },
+  );
+  const m = /^([\d,]+) ops in [\d.]+ s: [\d,]+ ops\/s, .* gets ([\d.]+)% hit; 0 errors, (\d+) timeouts$/m.exec(stdout);
+  t.truthy(m, stdout);
+  const ops = Number((m?.[1] ?? "").replace(/,/g, ""));
+  t.true(ops > 1000, `${ops} ops`);
+  t.is(m?.[2], "100.0", "every key was preloaded, so every get hits");
+  await new Promise((r) => setTimeout(r, 700));
+  const after = (await cluster.stats()) as unknown as { keysObserved: number };
+  const seen = after.keysObserved - (before as unknown as typeof after).keysObserved;
+  t.true(seen >= ops + 300, `kvlb saw ${seen} keys for ${ops} ops and 300 preloads`);
+});
+
 test.serial("a killed backend: its requests time out and are counted, other keys keep flowing", async (t) => {
   const victim = 2;
   const keys = Array.from({ length: 30 }, (_, i) => `kill-${i}`);
