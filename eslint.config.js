@@ -2,7 +2,7 @@ import js from "@eslint/js";
 import tseslint from "typescript-eslint";
 
 export default tseslint.config(
-  { ignores: ["node_modules/", "build/", "dist/", "assembly/**", "!assembly/shared/**"] },
+  { ignores: ["node_modules/", "**/build/", "**/dist/", "assembly/**", "!assembly/shared/**"] },
   js.configs.recommended,
   ...tseslint.configs.strict,
   {

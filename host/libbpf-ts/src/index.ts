@@ -1,0 +1,16 @@
+// libbpf-ts: TypeScript over libbpf and libxdp.
+export { BpfObject, BpfProgram, BpfMap, TypedMap, MapUpdate } from "./object.js";
+export { LibbpfError } from "./errors.js";
+export { u8, u16, be16, u32, u64, bytes, type Codec } from "./codecs.js";
+export {
+  attachXdp,
+  detachXdp,
+  queryXdp,
+  ifIndex,
+  progTestRun,
+  XdpAction,
+  xdpActionName,
+  type XdpMode,
+  type XdpAttachment,
+  type TestRun,
+} from "./xdp.js";

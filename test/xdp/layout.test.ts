@@ -1,0 +1,41 @@
+// host/xdp/layout.ts against xdp/kvlb.h: the counter order, the sizes and the limits.
+import test from "ava";
+import { readFileSync } from "node:fs";
+import {
+  xdpCounters,
+  ENDPOINT_BYTES,
+  MAX_PORTS,
+  MAX_BACKENDS,
+  MAX_QUEUES,
+  endpointKey,
+} from "../../host/xdp/layout.js";
+
+const header = readFileSync("xdp/kvlb.h", "utf8");
+
+test("the counters are named and numbered as in kvlb.h", (t) => {
+  const entries = [...header.matchAll(/^\s*KVLB_([A-Z0-9_]+) = (\d+),/gm)].map(
+    (m) => [m[1] ?? "", Number(m[2])] as const,
+  );
+  const counters = entries.filter(([name]) => name !== "COUNTERS");
+  t.deepEqual(
+    counters.map(([name]) => name.toLowerCase()),
+    [...xdpCounters],
+  );
+  t.deepEqual(
+    counters.map(([, n]) => n),
+    xdpCounters.map((_, i) => i),
+  );
+  t.is(entries.find(([name]) => name === "COUNTERS")?.[1], xdpCounters.length);
+});
+
+test("limits and the endpoint key match kvlb.h", (t) => {
+  const define = (name: string): number => Number(new RegExp(`#define ${name} (\\d+)`).exec(header)?.[1]);
+  t.is(define("KVLB_MAX_PORTS"), MAX_PORTS);
+  t.is(define("KVLB_MAX_BACKENDS"), MAX_BACKENDS);
+  t.is(define("KVLB_MAX_QUEUES"), MAX_QUEUES);
+  t.regex(header, /struct kvlb_endpoint \{\s*__u8 addr\[16\];[^}]*__u16 port;[^}]*__u8 family;[^}]*__u8 pad;/s);
+  t.is(ENDPOINT_BYTES, 16 + 2 + 1 + 1);
+  t.deepEqual([...endpointKey("10.0.0.2", 11211)], [10, 0, 0, 2, ...new Array(12).fill(0), 0x2b, 0xcb, 4, 0]);
+  t.deepEqual([...endpointKey("fd00::2", 80).subarray(0, 2)], [0xfd, 0x00]);
+  t.is(endpointKey("fd00::2", 80)[15], 2);
+});
