@@ -1,6 +1,7 @@
 // host/xdp/layout.ts against xdp/kvlb.h: the counter order, the sizes and the limits.
 import test from "ava";
 import { readFileSync } from "node:fs";
+import { execFileSync } from "node:child_process";
 import {
   xdpCounters,
   ENDPOINT_BYTES,
@@ -38,4 +39,13 @@ test("limits and the endpoint key match kvlb.h", (t) => {
   t.deepEqual([...endpointKey("10.0.0.2", 11211)], [10, 0, 0, 2, ...new Array(12).fill(0), 0x2b, 0xcb, 4, 0]);
   t.deepEqual([...endpointKey("fd00::2", 80).subarray(0, 2)], [0xfd, 0x00]);
   t.is(endpointKey("fd00::2", 80)[15], 2);
+});
+
+test("the program calls only helpers that Linux 6.1 has (Debian 12's kernel)", (t) => {
+  const dump = execFileSync("llvm-objdump", ["-d", "build/xdp/kvlb.bpf.o"], { encoding: "utf8" });
+  const helpers = new Set([...dump.matchAll(/\bcall (\d+)\b/g)].map((m) => Number(m[1])));
+  t.true(helpers.size > 0, "the disassembly shows the helper calls");
+  // 209, bpf_user_ringbuf_drain, is the last helper of Linux 6.1; 6.2 starts at 210.
+  for (const id of helpers) t.true(id <= 209, `helper ${id} is newer than Linux 6.1`);
+  t.false(/call -1|kfunc/.test(dump), "no kfuncs");
 });
