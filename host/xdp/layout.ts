@@ -1,6 +1,7 @@
 // The layouts of xdp/kvlb.h as the host reads them. test/xdp/layout.test.ts checks this file
 // against the header, so the two cannot drift apart.
 import { isIPv4, isIPv6 } from "node:net";
+import { ipv4Bytes, ipv6Bytes } from "../util/ip.js";
 
 /** The per-CPU `counters` array, in kvlb_counter order. */
 export const xdpCounters = [
@@ -22,25 +23,11 @@ export const MAX_PORTS = 64;
 export const MAX_BACKENDS = 256;
 export const MAX_QUEUES = 64;
 
-function ipv6Bytes(address: string): Uint8Array {
-  const [head = "", tail = ""] = address.split("::");
-  const part = (s: string): number[] => (s === "" ? [] : s.split(":").map((h) => parseInt(h, 16)));
-  const a = part(head);
-  const b = part(tail);
-  const groups = address.includes("::") ? [...a, ...new Array<number>(8 - a.length - b.length).fill(0), ...b] : a;
-  const out = new Uint8Array(16);
-  groups.forEach((g, i) => {
-    out[i * 2] = g >> 8;
-    out[i * 2 + 1] = g & 0xff;
-  });
-  return out;
-}
-
 /** struct kvlb_endpoint for an address and port: the key of the `backends` map. */
 export function endpointKey(address: string, port: number): Uint8Array {
   const key = new Uint8Array(ENDPOINT_BYTES);
   if (isIPv4(address)) {
-    key.set(address.split(".").map(Number), 0);
+    key.set(ipv4Bytes(address), 0);
     key[18] = 4;
   } else if (isIPv6(address)) {
     key.set(ipv6Bytes(address), 0);

@@ -1,5 +1,7 @@
 // Crafted Ethernet frames for XDP tests: IPv4 (with options and fragments), IPv6 (with extension
 // headers), one 802.1Q tag, UDP, TCP, ICMP and ARP, each as short or as long as a test needs.
+import { ipv4Bytes, ipv6Bytes } from "../../host/util/ip.js";
+
 export interface FrameSpec {
   v6?: boolean;
   vlan?: number;
@@ -20,19 +22,6 @@ export interface FrameSpec {
 
 const MAC_A = [0x02, 0, 0, 0, 0, 0x0a];
 const MAC_B = [0x02, 0, 0, 0, 0, 0x0b];
-
-function ipv4Bytes(a: string): number[] {
-  return a.split(".").map(Number);
-}
-
-function ipv6Bytes(a: string): number[] {
-  const [head = "", tail = ""] = a.split("::");
-  const part = (s: string): number[] => (s === "" ? [] : s.split(":").map((h) => parseInt(h, 16)));
-  const x = part(head);
-  const y = part(tail);
-  const groups = a.includes("::") ? [...x, ...new Array<number>(8 - x.length - y.length).fill(0), ...y] : x;
-  return groups.flatMap((g) => [g >> 8, g & 0xff]);
-}
 
 function l4(spec: FrameSpec): Buffer {
   const payload = spec.payload ?? Buffer.from("\x00\x01\x00\x00\x00\x01\x00\x00get k\r\n", "latin1");
