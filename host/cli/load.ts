@@ -5,6 +5,8 @@ import { parseListen, ConfigError } from "../config/endpoints.js";
 import { makeKeys } from "../load/zipf.js";
 import { preload, zipfLoad } from "../load/phases.js";
 import { count, percent } from "./table.js";
+import { numberFlag } from "./flags.js";
+import { progressPrinter, progressDone } from "../load/progress.js";
 
 export const loadUsage = `load options:
   --target ADDR:PORT        where to send memcached UDP (default 127.0.0.1:11311)
@@ -16,11 +18,7 @@ export const loadUsage = `load options:
   --preload                 set every key once before the load
 `;
 
-function num(name: string, raw: string, ok: (n: number) => boolean): number {
-  const n = Number(raw);
-  if (!Number.isFinite(n) || !ok(n)) throw new ConfigError(`--${name} ${raw}: not a valid value (see kvlb --help)`);
-  return n;
-}
+const num = (name: string, raw: string, ok: (n: number) => boolean): number => numberFlag(name, raw, NaN, ok);
 
 export async function loadCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -49,7 +47,6 @@ export async function loadCommand(args: string[]): Promise<number> {
     await preload(target, keys, valueBytes);
   }
   process.stdout.write(`Zipf(${zipf}) over ${count(keyCount)} keys, ${percent(sets)} sets, ${seconds} s at ${where}\n`);
-  const tty = process.stdout.isTTY;
   const r = await zipfLoad(target, {
     keys,
     zipf,
@@ -57,12 +54,9 @@ export async function loadCommand(args: string[]): Promise<number> {
     sets,
     valueBytes,
     seed: 1,
-    progress: (p) => {
-      const line = `  ${p.elapsed.toFixed(0).padStart(4)} s  ${count(p.ops).padStart(10)} ops  ${count(p.ops / p.elapsed).padStart(8)} ops/s  ${count(p.timeouts)} timeouts`;
-      process.stdout.write(tty ? `\r${line}` : `${line}\n`);
-    },
+    progress: progressPrinter("", seconds),
   });
-  if (tty) process.stdout.write("\n");
+  progressDone();
   const gets = r.hits + r.misses;
   process.stdout.write(
     `${count(r.ops)} ops in ${r.seconds.toFixed(1)} s: ${count(r.opsPerSecond)} ops/s, ` +

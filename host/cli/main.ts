@@ -6,6 +6,7 @@ import { createLogger } from "../log.js";
 import { projectRoot } from "../util/paths.js";
 import { runStreamDemo, streamDemoDefaults, type StreamDemoOptions } from "../demo/stream-demo.js";
 import { runCommand, runUsage } from "./run.js";
+import { numberFlag as number, whole } from "./flags.js";
 import { runClusterDemo, clusterDemoDefaults, type ClusterDemoOptions } from "../demo/cluster-demo.js";
 import { statsCommand, statsUsage } from "./stats.js";
 import { topCommand } from "./top.js";
@@ -44,13 +45,6 @@ ${loadUsage}`;
 
 class UsageError extends Error {}
 
-function number(name: string, raw: string | undefined, fallback: number, check: (n: number) => boolean): number {
-  if (raw === undefined) return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || !check(n)) throw new UsageError(`--${name} ${raw}: not a valid value (see kvlb --help)`);
-  return n;
-}
-
 function clusterDemoOptions(args: string[]): ClusterDemoOptions {
   const { values } = parseArgs({
     args,
@@ -63,7 +57,6 @@ function clusterDemoOptions(args: string[]): ClusterDemoOptions {
     strict: true,
   });
   const d = clusterDemoDefaults;
-  const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
   return {
     ...d,
     seconds: number("seconds", values.seconds, d.seconds, (n) => n >= 2 && n <= 3600),
@@ -87,7 +80,6 @@ function detectDemoOptions(args: string[]): StreamDemoOptions {
     strict: true,
   });
   const d = streamDemoDefaults;
-  const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
   const o: StreamDemoOptions = {
     keys: number("keys", values.keys, d.keys, whole),
     distinct: number("distinct", values.distinct, d.distinct, whole),

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
 import { AdminClient } from "./admin-client.js";
-import { ConfigError } from "../config/endpoints.js";
+import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "./table.js";
 
 interface Sample {
@@ -68,11 +68,8 @@ export async function topCommand(args: string[]): Promise<number> {
     },
     strict: true,
   });
-  const interval = Number(values.interval);
-  if (!Number.isInteger(interval) || interval < 100)
-    throw new ConfigError(`--interval ${values.interval}: at least 100 ms`);
-  const screens = values.count === undefined ? Infinity : Number(values.count);
-  if (!(screens >= 1)) throw new ConfigError(`--count ${values.count}: at least 1`);
+  const interval = numberFlag("interval", values.interval, 1000, (n) => Number.isInteger(n) && n >= 100);
+  const screens = numberFlag("count", values.count, Infinity, whole);
   const admin = new AdminClient(values.admin);
   const sample = async (): Promise<Sample> => {
     const [stats, hot] = await Promise.all([admin.stats(), admin.hotKeys()]);

@@ -36,7 +36,12 @@ export function createMetrics(setup: WorkerSetup, latest: () => StatsReport | un
     if (kind === "counter") new Counter(options);
     else new Gauge(options);
   };
-  const view = (r: StatsReport): ReturnType<typeof statsView> => statsView(setup, r);
+  // One view per report, not one per metric family of a scrape.
+  let viewed: { report: StatsReport; view: ReturnType<typeof statsView> } | undefined;
+  const view = (r: StatsReport): ReturnType<typeof statsView> => {
+    if (viewed?.report !== r) viewed = { report: r, view: statsView(setup, r) };
+    return viewed.view;
+  };
   const perBackend =
     (field: "requests" | "replies" | "timeouts" | "outstanding") =>
     (r: StatsReport): Samples =>

@@ -7,6 +7,7 @@ import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.j
 import type { CoreConfig } from "../core/config.js";
 import { count, percent } from "../cli/table.js";
 import { phaseReport, type Phase } from "./phase-report.js";
+import { progressPrinter, progressDone } from "../load/progress.js";
 
 export interface ClusterDemoOptions {
   seconds: number;
@@ -33,17 +34,7 @@ const demoCore: Partial<CoreConfig> = { support: 0.01, epsilon: 0.001, warm: 0.0
 
 type Print = (line: string) => void;
 
-function progressLine(print: Print, label: string, seconds: number): (p: { ops: number; elapsed: number }) => void {
-  const tty = process.stdout.isTTY;
-  return (p) => {
-    const line = `  ${label}: ${p.elapsed.toFixed(0).padStart(3)} s of ${seconds}  ${count(p.ops).padStart(10)} ops  ${count(p.ops / p.elapsed).padStart(8)} ops/s`;
-    if (tty) process.stdout.write(`\r${line}`);
-    else print(line);
-  };
-}
-
 async function phase(
-  print: Print,
   ports: readonly number[],
   o: ClusterDemoOptions,
   keys: readonly string[],
@@ -58,9 +49,9 @@ async function phase(
     sets: o.sets,
     valueBytes: o.valueBytes,
     seed: cache ? 2 : 1,
-    progress: progressLine(print, label, seconds),
+    progress: progressPrinter(`${label}: `, seconds),
   });
-  if (process.stdout.isTTY) process.stdout.write("\n");
+  progressDone();
   return p;
 }
 
@@ -81,8 +72,8 @@ export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: 
     await withBalancer(ports, cacheOff(demoCore), (_b, at) => preload(at, keys, o.valueBytes));
     const took = ((performance.now() - started) / 1000).toFixed(1);
     print(`loaded ${count(keys.length)} keys of ${o.valueBytes} bytes through kvlb in ${took} s`);
-    const off = await phase(print, ports, o, keys, false);
-    const on = await phase(print, ports, o, keys, true);
+    const off = await phase(ports, o, keys, false);
+    const on = await phase(ports, o, keys, true);
     print("");
     for (const line of phaseReport(ports, off, on)) print(line);
     const failed = [off, on].some((p) => p.load.errors > 0 || p.load.timeouts > p.load.ops / 1000);
