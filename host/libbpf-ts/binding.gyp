@@ -2,7 +2,7 @@
   "targets": [
     {
       "target_name": "bpf_addon",
-      "sources": ["src/addon.cc"],
+      "sources": ["src/addon.cc", "src/xsk.cc"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_DISABLE_CPP_EXCEPTIONS"],
       "cflags_cc": ["-O2", "-std=c++17", "-Wall", "-Wextra"],

@@ -2,6 +2,8 @@
 // the TypeScript layer (src/index.ts) gives them types and sentences.
 #include <napi.h>
 
+#include "xsk.h"
+
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <errno.h>
@@ -279,9 +281,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
+  InitXsk(env, exports);
   return exports;
 }
 
 }  // namespace
+
+Napi::Value XskFail(Napi::Env env, const std::string &op, int err) { return Fail(env, op, err); }
 
 NODE_API_MODULE(bpf_addon, Init)

@@ -14,3 +14,13 @@ export {
   type XdpAttachment,
   type TestRun,
 } from "./xdp.js";
+export {
+  XskSet,
+  XDP_DESC_BYTES,
+  POOL_HEADER_BYTES,
+  type UmemLayout,
+  type XskOptions,
+  type XskBind,
+  type XskSocketInfo,
+  type XskStats,
+} from "./xsk.js";
