@@ -3,6 +3,10 @@
 // Key arguments are (address, length) pairs in linear memory, validated here.
 import { expireRequests } from "./proxy/timers";
 import { initProxy } from "./proxy/init";
+import { outReset } from "./proxy/out";
+import { framesOn, poolInit } from "./frame/pool";
+import { framesFinish } from "./frame/tx";
+import { neighClear } from "./frame/neigh";
 import {
   ABI_VERSION,
   HEADER_BASE,
@@ -106,6 +110,10 @@ export function init(): i32 {
   memory.fill(STATS_BASE, 0, STATS_SLOTS * 8);
   initTables();
   initProxy();
+  if (framesOn()) {
+    poolInit();
+    neighClear();
+  }
   store<u32>(HEADER_BASE + H_STATE, HS_READY);
   return 0;
 }
@@ -116,7 +124,9 @@ export function init(): i32 {
 
 export function process(n: u32): i32 {
   if (!ready()) return E_NOT_READY;
-  return processBurst(n);
+  const r = processBurst(n);
+  if (framesOn()) framesFinish();
+  return r;
 }
 
 // Timers: expire requests no backend answered (their out datagrams are appended to the
@@ -124,11 +134,16 @@ export function process(n: u32): i32 {
 export function tick(now: u64): i32 {
   if (!ready()) return E_NOT_READY;
   store<u64>(HEADER_BASE + H_CLOCK, now);
+  // on the frame layer, the host sends each burst's output before it ticks
+  if (framesOn()) outReset();
   expireRequests();
-  return <i32>demoteCold();
+  const demoted = <i32>demoteCold();
+  if (framesOn()) framesFinish();
+  return demoted;
 }
 
 export { set_backends, route_key, nat_used } from "./proxy/exports";
+export { process_frames, frame_port, neigh_static, neigh_clear } from "./frame/exports";
 
 export function snapshot(): i32 {
   if (!ready()) return E_NOT_READY;

@@ -32,6 +32,13 @@ import {
   R_PKT,
   R_OUT,
   R_TXBUF,
+  R_UMEM,
+  R_FPOOL,
+  R_FRAME,
+  R_FTX,
+  FR_HELD_LIST,
+  C_FRAMES,
+  C_FRAME_BYTES,
   ROUTE_BYTES,
   C_RX_SLOTS,
   C_SLOT_BYTES,
@@ -100,6 +107,9 @@ function proxyConfigValid(): bool {
   if (cfgU32(C_RX_SLOTS) > 0 && (slot < 64 || slot > 65536)) return false;
   if (cfgU32(C_OUT_MAX) == 0 || cfgU32(C_OUT_MAX) > 65536) return false;
   if (cfgU32(C_TXBUF_BYTES) < 4096 || cfgU32(C_TXBUF_BYTES) > 0x10000000) return false;
+  const frames = cfgU32(C_FRAMES);
+  const frameBytes = cfgU32(C_FRAME_BYTES);
+  if (frames > 0 && (frames > 0x100000 || (frameBytes != 2048 && frameBytes != 4096))) return false;
   return cfgU32(C_NAT_TIMEOUT_MS) > 0;
 }
 
@@ -125,7 +135,27 @@ function planProxy(start: usize): usize {
   at = up(at + out);
   const tx = <usize>cfgU32(C_TXBUF_BYTES);
   setRegion(R_TXBUF, at, tx);
-  return up(at + tx);
+  at = up(at + tx);
+  return planFrames(at);
+}
+
+// The frame layer's regions: the UMEM (page-aligned, as AF_XDP requires), the free-frame pool,
+// the port and neighbour tables with the held list, and the frame tx ring.
+function planFrames(start: usize): usize {
+  const frames = <usize>cfgU32(C_FRAMES);
+  let at = (start + 4095) & ~(<usize>4095);
+  const umem = frames * <usize>cfgU32(C_FRAME_BYTES);
+  setRegion(R_UMEM, at, umem);
+  at = up(at + umem);
+  const pool: usize = frames == 0 ? 0 : 8 + frames * 4;
+  setRegion(R_FPOOL, at, pool);
+  at = up(at + pool);
+  const frame: usize = frames == 0 ? 0 : <usize>FR_HELD_LIST + frames * 5;
+  setRegion(R_FRAME, at, frame);
+  at = up(at + frame);
+  const ftx: usize = frames == 0 ? 0 : <usize>cfgU32(C_OUT_MAX) * DESC_BYTES;
+  setRegion(R_FTX, at, ftx);
+  return up(at + ftx);
 }
 
 export function detectCapacity(): u32 {

@@ -10,7 +10,7 @@ import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_ST
   NK_GETS } from "./nat";
 import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
-import { outPush, txAlloc, replyText } from "./out";
+import { outPush, datagramAlloc, replyText } from "./out";
 import { frameWrite, setFrameId, FRAME_HEADER } from "./frame";
 
 export const NO_BACKEND: u32 = 0xffffffff;
@@ -64,7 +64,7 @@ export function sendInPlace(id: u32, b: u32): void {
 
 // A request datagram to build: returns where its payload goes (after the frame header), or 0.
 export function buildBegin(payloadBytes: usize): usize {
-  const buf = txAlloc(payloadBytes + FRAME_HEADER);
+  const buf = datagramAlloc(payloadBytes + FRAME_HEADER);
   return buf == 0 ? 0 : buf + FRAME_HEADER;
 }
 

@@ -2,13 +2,18 @@
 // header rewritten in place); the datagrams the core writes itself (cache hits, split
 // requests, local answers) are built in the tx buffer, which empties at each process().
 import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
-import { R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
+import { H_FTX_COUNT, R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
   D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "./frame";
+import { framesOn, frameBytes, frameAlloc } from "../frame/pool";
+import { FRAME_HEADROOM } from "../shared/abi";
+
+const FRAME_PAYLOAD_MAX: usize = 1472; // a 1500-byte MTU less the IPv4 and UDP headers
 
 export function outReset(): void {
   store<u32>(HEADER_BASE + H_OUT_COUNT, 0);
   store<u32>(HEADER_BASE + H_TX_USED, 0);
+  store<u32>(HEADER_BASE + H_FTX_COUNT, 0);
 }
 
 @inline export function outCount(): u32 {
@@ -45,6 +50,16 @@ export function txAlloc(bytes: usize): usize {
   return regionOffset(R_TXBUF) + used;
 }
 
+// Room for one datagram to send: in a frame of its own when the frame layer is on (headers are
+// written in front of it later, no copy), otherwise in the tx buffer.
+export function datagramAlloc(bytes: usize): usize {
+  if (framesOn() && bytes <= FRAME_PAYLOAD_MAX && bytes + FRAME_HEADROOM <= frameBytes()) {
+    const p = frameAlloc();
+    if (p != 0) return p;
+  }
+  return txAlloc(bytes);
+}
+
 // Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
 // datagrams of at most 1400 bytes with their sequence numbers. False when out of room.
 export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32): bool {
@@ -53,19 +68,17 @@ export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, i
     statInc(S_DROP_OUT_FULL);
     return false;
   }
-  const buf = txAlloc(len + <usize>total * FRAME_HEADER);
-  if (buf == 0) {
-    statInc(S_DROP_OUT_FULL);
-    return false;
-  }
-  let at = buf;
   for (let seq: u32 = 0; seq < total; seq++) {
     const from = <usize>seq * MAX_DATAGRAM_PAYLOAD;
     const chunk = min(MAX_DATAGRAM_PAYLOAD, len - from);
+    const at = datagramAlloc(chunk + FRAME_HEADER);
+    if (at == 0) {
+      statInc(S_DROP_OUT_FULL);
+      return false;
+    }
     frameWrite(at, id, seq, total);
     memory.copy(at + FRAME_HEADER, payload + from, chunk);
     outPush(at, chunk + FRAME_HEADER, addr, port, 0);
-    at += chunk + FRAME_HEADER;
   }
   return true;
 }
@@ -73,8 +86,12 @@ export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, i
 // A short local answer ("END\r\n", "ERROR\r\n", ...) in one datagram.
 export function replyText(text: string, addr: u32, port: u32, id: u32): bool {
   const len = <usize>text.length;
-  const buf = txAlloc(len + FRAME_HEADER);
-  if (buf == 0 || !outRoom(1)) {
+  if (!outRoom(1)) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  const buf = datagramAlloc(len + FRAME_HEADER);
+  if (buf == 0) {
     statInc(S_DROP_OUT_FULL);
     return false;
   }

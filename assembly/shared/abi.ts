@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 export const SNAPSHOT_FORMAT = 1;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -32,6 +32,7 @@ export const H_OUT_COUNT = 48; // u32, datagrams the last process()/tick() queue
 export const H_NAT_NEXT = 52; // u32, the next request id to try
 export const H_NAT_USED = 56; // u32, NAT entries in use
 export const H_TX_USED = 60; // u32, bytes of R_TXBUF used since the last process()
+export const H_FTX_COUNT = 36; // u32, frames the last process*()/tick() queued in R_FTX
 export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
 
 export const HS_EMPTY = 0;
@@ -53,7 +54,11 @@ export const R_BARRIER = 10; // write barrier buckets
 export const R_PKT = 11; // rx datagram slots
 export const R_OUT = 12; // out descriptors
 export const R_TXBUF = 13; // datagrams the core builds (cache hits, split requests, errors)
-export const REGION_COUNT = 14;
+export const R_UMEM = 14; // AF_XDP frames, C_FRAMES of C_FRAME_BYTES, page-aligned
+export const R_FPOOL = 15; // free frames: u32 count, u32 capacity, u32 frame offsets
+export const R_FRAME = 16; // the frame layer: ports, neighbours, frames held in a burst
+export const R_FTX = 17; // frames to transmit: struct xdp_desc, options = port
+export const REGION_COUNT = 18;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -75,6 +80,35 @@ export const C_TXBUF_BYTES = 76; // u32
 export const C_NAT_ENTRIES = 80; // u32, a power of two up to 65536
 export const C_NAT_TIMEOUT_MS = 84; // u32
 export const C_BARRIER_BUCKETS = 88; // u32, a power of two
+export const C_FRAMES = 92; // u32, AF_XDP frames in R_UMEM (0: no frame layer)
+export const C_FRAME_BYTES = 96; // u32, 2048 or 4096
+export const C_LISTEN_ADDR = 100; // u32, the balancer's IPv4 address (network order); 0: any
+export const C_LISTEN_PORT = 104; // u32, the balancer's port
+export const C_BACKEND_PORT = 108; // u32, the source port of frames sent to backends
+
+// The frame region: a control block, the port table, the neighbour table, the held list.
+export const FR_PORTS = 0; // u32, ports (AF_XDP sockets) in the table
+export const FR_HELD = 4; // u32, frames held in the current burst
+export const FR_IP_ID = 8; // u32, the next IPv4 identification
+export const FR_PORT_TABLE = 64;
+export const MAX_FRAME_PORTS = 8;
+export const PORT_BYTES = 16; // mac[6], pad[2], IPv4 u32 (network order), ifindex u32
+export const P_MAC = 0;
+export const P_ADDR = 8;
+export const P_IFINDEX = 12;
+export const FR_NEIGH = 192;
+export const NEIGH_SLOTS = 1024; // a power of two
+export const NEIGH_BYTES = 16; // IPv4 u32, mac[6], port u8, state u8, vlan u16, pad[2]
+export const NB_ADDR = 0;
+export const NB_MAC = 4;
+export const NB_PORT = 10;
+export const NB_STATE = 11;
+export const NB_VLAN = 12;
+export const NBS_FREE = 0;
+export const NBS_LEARNED = 1; // from a client's frame
+export const NBS_STATIC = 2; // from the host (the kernel's neighbour table)
+export const FR_HELD_LIST = 16576; // FR_NEIGH + NEIGH_SLOTS * NEIGH_BYTES; then u8 state per frame
+export const FRAME_HEADROOM = 64; // where the core starts a datagram it builds in a frame
 
 // The route region: a control block, the backend table and the ring.
 export const RT_COUNT = 0; // u32, backends
@@ -197,4 +231,13 @@ export const S_NO_BACKEND = 38;
 export const S_KEYS = 39; // keys requested by clients
 export const S_DROP_INCOMPLETE = 40; // a request without its line end
 export const S_FRAME_RESERVED = 41; // served, but the reserved field was not zero
-export const STATS_USED = 42;
+export const S_FRAMES_RX = 42; // Ethernet frames received
+export const S_FRAMES_TX = 43; // Ethernet frames queued to send
+export const S_FRAME_MALFORMED = 44; // bad Ethernet/IPv4/UDP headers or lengths
+export const S_FRAME_BAD_CHECKSUM = 45; // IPv4 header checksum
+export const S_FRAME_NOT_OURS = 46; // neither to the balancer's address and port nor from a backend
+export const S_FRAME_IPV6 = 47; // IPv6 is served on the socket path only
+export const S_FRAME_NO_NEIGH = 48; // no next hop known: sent through the kernel instead
+export const S_FRAME_POOL_EMPTY = 49; // no free frame to build a datagram in
+export const S_FRAME_VIA_SOCKET = 50; // too large for one frame: sent through the kernel
+export const STATS_USED = 51;

@@ -33,6 +33,10 @@ export interface CoreConfig {
   natTimeoutMs: number;
   /** Write-barrier buckets: a power of two. */
   barrierBuckets: number;
+  /** AF_XDP frames in the core's UMEM; 0 leaves the frame layer out. */
+  frames: number;
+  /** Bytes per AF_XDP frame: 2048 or 4096. */
+  frameBytes: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -55,6 +59,8 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   natEntries: 8192,
   natTimeoutMs: 1000,
   barrierBuckets: 16384,
+  frames: 0,
+  frameBytes: 2048,
 });
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
@@ -89,5 +95,9 @@ export function describeConfigError(c: CoreConfig): string | undefined {
   if (!(c.natTimeoutMs >= 1)) return `natTimeoutMs ${c.natTimeoutMs}: must be at least 1`;
   if (!(c.outMax >= 1 && c.outMax <= 65536)) return `outMax ${c.outMax}: must be from 1 to 65536`;
   if (!(c.txBytes >= 4096)) return `txBytes ${c.txBytes}: must be at least 4096`;
+  if (!Number.isInteger(c.frames) || c.frames < 0 || c.frames > 1 << 20) {
+    return `frames ${c.frames}: must be a whole number up to ${1 << 20}`;
+  }
+  if (c.frameBytes !== 2048 && c.frameBytes !== 4096) return `frameBytes ${c.frameBytes}: must be 2048 or 4096`;
   return undefined;
 }

@@ -57,6 +57,10 @@ export interface CoreExports {
   set_backends: Fn<[number], number>;
   route_key: Fn<[number, number], number>;
   nat_used: Fn<[], number>;
+  process_frames: Fn<[number], number>;
+  frame_port: Fn<[number, number, number, number], number>;
+  neigh_static: Fn<[number, number, number, number], number>;
+  neigh_clear: Fn<[], void>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -114,6 +118,10 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "set_backends",
   "route_key",
   "nat_used",
+  "process_frames",
+  "frame_port",
+  "neigh_static",
+  "neigh_clear",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

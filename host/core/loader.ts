@@ -46,6 +46,8 @@ function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   view.setUint32(abi.C_NAT_ENTRIES, c.natEntries, true);
   view.setUint32(abi.C_NAT_TIMEOUT_MS, c.natTimeoutMs, true);
   view.setUint32(abi.C_BARRIER_BUCKETS, c.barrierBuckets, true);
+  view.setUint32(abi.C_FRAMES, c.frames, true);
+  view.setUint32(abi.C_FRAME_BYTES, c.frameBytes, true);
 }
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {

@@ -57,6 +57,7 @@ function ipv4(spec: FrameSpec, body: Buffer): Buffer {
   h.writeUInt16BE(0, 10);
   Buffer.from(ipv4Bytes(spec.src ?? "10.0.1.2")).copy(h, 12);
   Buffer.from(ipv4Bytes(spec.dst ?? "10.0.1.1")).copy(h, 16);
+  h.writeUInt16BE(inetChecksum(h), 10);
   return Buffer.concat([h, body]);
 }
 
@@ -100,4 +101,55 @@ export function arp(): Buffer {
   body[5] = 4;
   body.writeUInt16BE(1, 6);
   return ethernet(0x0806, body);
+}
+
+/** The Internet checksum (RFC 1071) of bytes, as the value to write big-endian. */
+export function inetChecksum(bytes: Uint8Array, initial = 0): number {
+  let sum = initial;
+  for (let i = 0; i < bytes.length; i += 2) sum += ((bytes[i] ?? 0) << 8) | (bytes[i + 1] ?? 0);
+  while (sum > 0xffff) sum = (sum & 0xffff) + (sum >>> 16);
+  return ~sum & 0xffff;
+}
+
+export interface ParsedFrame {
+  dstMac: string;
+  srcMac: string;
+  vlan?: number;
+  src: string;
+  dst: string;
+  sport: number;
+  dport: number;
+  payload: Buffer;
+  ipChecksumOk: boolean;
+  udpChecksumOk: boolean;
+}
+
+const macText = (b: Buffer): string => [...b].map((x) => x.toString(16).padStart(2, "0")).join(":");
+
+/** Reads an IPv4/UDP frame back, checking both checksums from scratch. */
+export function parseFrame(f: Buffer): ParsedFrame {
+  let l3 = 14;
+  let vlan: number | undefined;
+  if (f.readUInt16BE(12) === 0x8100) {
+    vlan = f.readUInt16BE(14) & 0xfff;
+    l3 = 18;
+  }
+  const ihl = ((f[l3] ?? 0) & 0x0f) * 4;
+  const ip = f.subarray(l3, l3 + ihl);
+  const udp = f.subarray(l3 + ihl, l3 + f.readUInt16BE(l3 + 2));
+  const pseudo = Buffer.concat([ip.subarray(12, 20), Buffer.from([0, 17, udp.length >> 8, udp.length & 0xff])]);
+  let pseudoSum = 0;
+  for (let i = 0; i < pseudo.length; i += 2) pseudoSum += pseudo.readUInt16BE(i);
+  return {
+    dstMac: macText(f.subarray(0, 6)),
+    srcMac: macText(f.subarray(6, 12)),
+    vlan,
+    src: [...ip.subarray(12, 16)].join("."),
+    dst: [...ip.subarray(16, 20)].join("."),
+    sport: udp.readUInt16BE(0),
+    dport: udp.readUInt16BE(2),
+    payload: Buffer.from(udp.subarray(8)),
+    ipChecksumOk: inetChecksum(ip) === 0,
+    udpChecksumOk: inetChecksum(udp, pseudoSum) === 0,
+  };
 }

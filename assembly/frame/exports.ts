@@ -1,0 +1,45 @@
+// The frame layer's exports: a burst of received frames, and the host's port and neighbour
+// tables (written at start and whenever the kernel's neighbour table changes).
+import { regionOffset, headerState, statInc } from "../layout/header";
+import { HS_READY, E_NOT_READY, E_CONFIG, R_FRAME, FR_PORTS, MAX_FRAME_PORTS, P_MAC, P_ADDR, P_IFINDEX,
+  S_BURST_REFUSED } from "../shared/abi";
+import { outReset } from "../proxy/out";
+import { processFrames } from "./rx";
+import { framesFinish } from "./tx";
+import { framesOn } from "./pool";
+import { portEntry, neighSetStatic, neighClear } from "./neigh";
+
+// One burst of frames described (struct xdp_desc) in the rx ring. The frames to send are in
+// R_FTX (H_FTX_COUNT), the datagrams for the kernel's sockets in the out ring (H_OUT_COUNT).
+export function process_frames(n: u32): i32 {
+  if (headerState() != HS_READY) return E_NOT_READY;
+  if (!framesOn()) {
+    statInc(S_BURST_REFUSED);
+    return E_CONFIG;
+  }
+  outReset();
+  const r = processFrames(n);
+  framesFinish();
+  return r;
+}
+
+// Port i: its MAC (6 bytes at mac), IPv4 address (network order) and ifindex.
+export function frame_port(i: u32, mac: usize, addr: u32, ifindex: u32): i32 {
+  if (i >= <u32>MAX_FRAME_PORTS) return E_CONFIG;
+  const e = portEntry(i);
+  memory.copy(e + P_MAC, mac, 6);
+  store<u32>(e + P_ADDR, addr);
+  store<u32>(e + P_IFINDEX, ifindex);
+  const count = regionOffset(R_FRAME) + FR_PORTS;
+  if (load<u32>(count) <= i) store<u32>(count, i + 1);
+  return 0;
+}
+
+export function neigh_static(addr: u32, mac: usize, port: u32, vlan: u32): i32 {
+  if (port >= <u32>MAX_FRAME_PORTS) return E_CONFIG;
+  return neighSetStatic(addr, mac, port, vlan) ? 0 : E_CONFIG;
+}
+
+export function neigh_clear(): void {
+  neighClear();
+}

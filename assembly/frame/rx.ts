@@ -1,0 +1,105 @@
+// Received frames: Ethernet (one VLAN tag), IPv4 and UDP are checked, the sender's next hop is
+// learned, and the UDP payload goes to the proxy as a client request or a backend reply, in
+// place. IPv6 and anything malformed is counted and dropped: the XDP program already let
+// through to the kernel what the kernel must see.
+import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/header";
+import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, S_FRAMES_RX, S_FRAME_MALFORMED,
+  S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6, S_BURST_REFUSED, E_BURST } from "../shared/abi";
+import { handleClient } from "../proxy/client";
+import { handleBackend } from "../proxy/backend";
+import { backendFrom } from "../route/backends";
+import { umemBase, hold } from "./pool";
+import { neighLearn } from "./neigh";
+import { sumBytes, finish, bswap16 } from "./checksum";
+
+// struct xdp_desc, as the AF_XDP driver writes it
+const XD_ADDR: usize = 0;
+const XD_LEN: usize = 8;
+const XD_PORT: usize = 12;
+const XD_BYTES: usize = 16;
+
+export function processFrames(n: u32): i32 {
+  const rx = regionOffset(R_RX);
+  if (<usize>n * XD_BYTES > regionSize(R_RX)) {
+    statInc(S_BURST_REFUSED);
+    return E_BURST;
+  }
+  const frames = <u64>cfgU32(C_FRAMES);
+  const fsize = <u64>cfgU32(C_FRAME_BYTES);
+  const base = umemBase();
+  for (let k: u32 = 0; k < n; k++) {
+    const d = rx + (<usize>k) * XD_BYTES;
+    const addr = load<u64>(d + XD_ADDR);
+    const len = <u64>load<u32>(d + XD_LEN);
+    const frame = addr / fsize;
+    // a descriptor the driver wrote wrong is dropped; its frame is not ours to free
+    if (frame >= frames || (addr % fsize) + len > fsize) {
+      statInc(S_FRAME_MALFORMED);
+      continue;
+    }
+    hold(<u32>frame);
+    frameIn(base + <usize>addr, <usize>len, load<u32>(d + XD_PORT));
+  }
+  statAdd(S_FRAMES_RX, n);
+  return <i32>n;
+}
+
+function frameIn(f: usize, len: usize, port: u32): void {
+  if (len < 14 + 20 + 8) {
+    statInc(S_FRAME_MALFORMED);
+    return;
+  }
+  let type = bswap16(<u32>load<u16>(f + 12));
+  let l3: usize = 14;
+  let vlan: u32 = 0;
+  if (type == 0x8100 || type == 0x88a8) {
+    vlan = bswap16(<u32>load<u16>(f + 14)) & 0x0fff;
+    type = bswap16(<u32>load<u16>(f + 16));
+    l3 = 18;
+  }
+  if (type == 0x86dd) {
+    statInc(S_FRAME_IPV6);
+    return;
+  }
+  const ip = f + l3;
+  const vihl = <u32>load<u8>(ip);
+  const ihl = <usize>(vihl & 0x0f) << 2;
+  if (type != 0x0800 || vihl >> 4 != 4 || ihl < 20 || l3 + ihl + 8 > len) {
+    statInc(S_FRAME_MALFORMED);
+    return;
+  }
+  const total = <usize>bswap16(<u32>load<u16>(ip + 2));
+  const fragment = bswap16(<u32>load<u16>(ip + 6)) & 0x3fff;
+  if (total < ihl + 8 || l3 + total > len || fragment != 0 || load<u8>(ip + 9) != 17) {
+    statInc(S_FRAME_MALFORMED);
+    return;
+  }
+  if (finish(sumBytes(ip, ihl, 0)) != 0) {
+    statInc(S_FRAME_BAD_CHECKSUM);
+    return;
+  }
+  const udp = ip + ihl;
+  const udpLen = <usize>bswap16(<u32>load<u16>(udp + 4));
+  if (udpLen < 8 || udpLen > total - ihl) {
+    statInc(S_FRAME_MALFORMED);
+    return;
+  }
+  // UDP checksums are not checked: a veth sender with tx offload leaves them partial
+  const src = load<u32>(ip + 12);
+  const dst = load<u32>(ip + 16);
+  const sport = bswap16(<u32>load<u16>(udp));
+  const dport = bswap16(<u32>load<u16>(udp + 2));
+  const payload = udp + 8;
+  const payloadLen = udpLen - 8;
+  if (backendFrom(src, sport) != 0xffffffff) {
+    handleBackend(payload, payloadLen, src, sport, false);
+    return;
+  }
+  const listen = cfgU32(C_LISTEN_ADDR);
+  if (dport != cfgU32(C_LISTEN_PORT) || (listen != 0 && dst != listen)) {
+    statInc(S_FRAME_NOT_OURS);
+    return;
+  }
+  neighLearn(src, f + 6, port, vlan);
+  handleClient(payload, payloadLen, src, sport, false);
+}

@@ -1,0 +1,135 @@
+// The end of a burst on the frame layer: each datagram in the out ring that sits in a UMEM
+// frame, with room for its headers and a known next hop, gets Ethernet, IPv4 and UDP headers
+// written in front of it (checksums computed from scratch) and goes to R_FTX. The rest stay in
+// the out ring for the kernel's sockets: datagrams too large for one frame, and those whose
+// next hop the kernel has yet to resolve.
+import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
+import { R_OUT, R_FTX, HEADER_BASE, H_OUT_COUNT, H_FTX_COUNT, DESC_BYTES, D_OFF, D_LEN, D_AUX, D_FLAGS,
+  OUT_BACKEND, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, R_FRAME, FR_IP_ID, P_MAC, P_ADDR, NB_MAC,
+  NB_PORT, NB_VLAN, S_FRAMES_TX, S_FRAME_NO_NEIGH, S_FRAME_VIA_SOCKET } from "../shared/abi";
+import { umemBase, frameAt, frameStart, frameBytes, frameState, setFrameState, frameAlloc, releaseHeld,
+  NO_FRAME, SENDING } from "./pool";
+import { neighFind, portEntry, NO_NEIGH } from "./neigh";
+import { sumBytes, finish, bswap16 } from "./checksum";
+
+const MTU: usize = 1500;
+const IP_UDP: usize = 28;
+
+export function framesFinish(): void {
+  const out = regionOffset(R_OUT);
+  const n = load<u32>(HEADER_BASE + H_OUT_COUNT);
+  const ftx = regionOffset(R_FTX);
+  const room = <u32>(regionSize(R_FTX) / DESC_BYTES);
+  let kept: u32 = 0;
+  let sent: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) {
+    const d = out + (<usize>i) * DESC_BYTES;
+    if (sent < room && toFrame(d, ftx + (<usize>sent) * DESC_BYTES)) {
+      sent++;
+      continue;
+    }
+    if (kept != i) memory.copy(out + (<usize>kept) * DESC_BYTES, d, DESC_BYTES);
+    kept++;
+  }
+  store<u32>(HEADER_BASE + H_OUT_COUNT, kept);
+  store<u32>(HEADER_BASE + H_FTX_COUNT, sent);
+  // frames left for the sockets are free again once the host has sent them, before it next
+  // takes from the pool
+  releaseHeld();
+}
+
+function toFrame(d: usize, x: usize): bool {
+  let ptr = <usize>load<u32>(d + D_OFF);
+  const len = <usize>load<u32>(d + D_LEN);
+  let frame = frameAt(ptr);
+  if (frame == NO_FRAME) return false;
+  const dst = load<u32>(d + D_AUX);
+  const flags = load<u32>(d + D_FLAGS);
+  const nb = neighFind(dst);
+  if (nb == NO_NEIGH) {
+    statInc(S_FRAME_NO_NEIGH);
+    return false;
+  }
+  const vlan = <u32>load<u16>(nb + NB_VLAN);
+  const l2: usize = vlan != 0 ? 18 : 14;
+  const start = ptr - l2 - IP_UDP;
+  const fs = frameStart(frame);
+  if (len + IP_UDP > MTU || start < fs || ptr + len > fs + frameBytes()) {
+    statInc(S_FRAME_VIA_SOCKET);
+    return false;
+  }
+  if (frameState(frame) == SENDING) {
+    // a second datagram in a frame that is already going out: it gets a frame of its own
+    const copy = frameAlloc();
+    if (copy == 0) return false;
+    memory.copy(copy, ptr, len);
+    return toFrame(rewrite(d, copy), x);
+  }
+  const port = <u32>load<u8>(nb + NB_PORT);
+  const pe = portEntry(port);
+  const toBackend = (flags & 0xffff) == OUT_BACKEND;
+  const listen = cfgU32(C_LISTEN_ADDR);
+  const src = toBackend || listen == 0 ? load<u32>(pe + P_ADDR) : listen;
+  const sport = toBackend ? cfgU32(C_BACKEND_PORT) : cfgU32(C_LISTEN_PORT);
+  ethernet(start, nb + NB_MAC, pe + P_MAC, vlan);
+  const ip = start + l2;
+  ipv4(ip, src, dst, len);
+  udp(ip, ip + 20, sport, flags >> 16, len);
+  store<u64>(x, <u64>(start - umemBase()));
+  store<u32>(x + 8, <u32>(l2 + IP_UDP + len));
+  store<u32>(x + 12, port);
+  setFrameState(frame, SENDING);
+  statInc(S_FRAMES_TX);
+  return true;
+}
+
+function rewrite(d: usize, ptr: usize): usize {
+  store<u32>(d + D_OFF, <u32>ptr);
+  return d;
+}
+
+@inline function be16(p: usize, v: u32): void {
+  store<u16>(p, <u16>bswap16(v));
+}
+
+function ethernet(p: usize, dstMac: usize, srcMac: usize, vlan: u32): void {
+  memory.copy(p, dstMac, 6);
+  memory.copy(p + 6, srcMac, 6);
+  if (vlan != 0) {
+    be16(p + 12, 0x8100);
+    be16(p + 14, vlan);
+    be16(p + 16, 0x0800);
+  } else {
+    be16(p + 12, 0x0800);
+  }
+}
+
+function ipv4(ip: usize, src: u32, dst: u32, payloadLen: usize): void {
+  const idAt = regionOffset(R_FRAME) + FR_IP_ID;
+  const id = load<u32>(idAt);
+  store<u32>(idAt, id + 1);
+  store<u8>(ip, 0x45);
+  store<u8>(ip + 1, 0);
+  be16(ip + 2, <u32>(payloadLen + IP_UDP));
+  be16(ip + 4, id & 0xffff);
+  be16(ip + 6, 0x4000); // DF: a frame is never larger than the MTU
+  store<u8>(ip + 8, 64);
+  store<u8>(ip + 9, 17);
+  store<u16>(ip + 10, 0);
+  store<u32>(ip + 12, src);
+  store<u32>(ip + 16, dst);
+  store<u16>(ip + 10, finish(sumBytes(ip, 20, 0)));
+}
+
+function udp(ip: usize, u: usize, sport: u32, dport: u32, payloadLen: usize): void {
+  const udpLen = <u32>(payloadLen + 8);
+  be16(u, sport);
+  be16(u + 2, dport);
+  be16(u + 4, udpLen);
+  store<u16>(u + 6, 0);
+  // pseudo header: addresses, protocol and length, as little-endian words
+  let sum: u64 = <u64>load<u32>(ip + 12) + <u64>load<u32>(ip + 16) + 0x1100 + <u64>bswap16(udpLen);
+  sum = sumBytes(u, <usize>udpLen, sum);
+  const c = finish(sum);
+  store<u16>(u + 6, c == 0 ? 0xffff : c);
+}

@@ -1,0 +1,55 @@
+// The host's side of the core's frame layer: the balancer's addresses, the AF_XDP ports and
+// the neighbour (next hop) table, written through the core's exports.
+import * as abi from "../../assembly/shared/abi.js";
+import type { Core } from "./core.js";
+import { CoreError } from "./errors.js";
+import { ipv4ToWire } from "./backends.js";
+
+export interface FramePort {
+  mac: Uint8Array;
+  /** The port's own IPv4 address: the source of frames to backends behind it. */
+  address: string;
+  ifindex: number;
+}
+
+export interface Neighbour {
+  address: string;
+  mac: Uint8Array;
+  port: number;
+  vlan?: number;
+}
+
+export function setFrameAddresses(core: Core, listen: { address: string; port: number }, backendPort: number): void {
+  const view = new DataView(core.memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
+  const any = listen.address === "0.0.0.0";
+  view.setUint32(abi.C_LISTEN_ADDR, any ? 0 : ipv4ToWire(listen.address), true);
+  view.setUint32(abi.C_LISTEN_PORT, listen.port, true);
+  view.setUint32(abi.C_BACKEND_PORT, backendPort, true);
+}
+
+function withMac(core: Core, mac: Uint8Array, call: (at: number) => number): void {
+  if (mac.length !== 6) throw new Error(`a MAC address has 6 bytes, not ${mac.length}`);
+  const at = core.hostArea.offset;
+  core.u8.set(mac, at);
+  const r = call(at);
+  if (r < 0) throw new CoreError(r, "frame table");
+}
+
+export function setFramePort(core: Core, index: number, port: FramePort): void {
+  withMac(core, port.mac, (at) => core.exports.frame_port(index, at, ipv4ToWire(port.address), port.ifindex));
+}
+
+export function setNeighbours(core: Core, neighbours: readonly Neighbour[]): void {
+  for (const n of neighbours) {
+    withMac(core, n.mac, (at) => core.exports.neigh_static(ipv4ToWire(n.address), at, n.port, n.vlan ?? 0));
+  }
+}
+
+/** Parses "aa:bb:cc:dd:ee:ff". */
+export function macBytes(text: string): Uint8Array {
+  const parts = text.split(":");
+  if (parts.length !== 6 || parts.some((p) => !/^[0-9a-fA-F]{1,2}$/.test(p))) {
+    throw new Error(`${text}: not a MAC address`);
+  }
+  return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}

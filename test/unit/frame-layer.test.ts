@@ -1,0 +1,174 @@
+// The core's frame layer on its own, with the AF_XDP driver's part played by FrameDriver:
+// received frames are validated and steered, forwarded frames get fresh headers and correct
+// checksums, clients' next hops are learned, and every frame goes back to the pool.
+import test from "ava";
+import { makeCore } from "../support/core.js";
+import { FrameDriver, type SentFrame } from "../support/frame-driver.js";
+import { frame, parseFrame } from "../support/frames.js";
+import { setBackends, routeKey } from "../../host/core/backends.js";
+import { setFrameAddresses, setFramePort, setNeighbours, macBytes } from "../../host/core/frame-tables.js";
+import type { Core } from "../../host/core/core.js";
+
+const FRAMES = 256;
+const backends = [
+  { host: "10.0.2.1", address: "10.0.2.1", port: 11211, weight: 1 },
+  { host: "10.0.2.2", address: "10.0.2.2", port: 11211, weight: 1 },
+];
+const backendMacs = ["02:00:00:00:02:01", "02:00:00:00:02:02"];
+const CLIENT_MAC = "02:00:00:00:00:0a"; // the frame builder's source MAC
+
+async function balancer(): Promise<{ core: Core; io: FrameDriver }> {
+  const core = await makeCore({ frames: FRAMES, frameBytes: 2048 }, 4096);
+  setBackends(core, backends);
+  setFrameAddresses(core, { address: "10.0.1.1", port: 11211 }, 40001);
+  setFramePort(core, 0, { mac: macBytes("02:00:00:00:01:01"), address: "10.0.1.1", ifindex: 2 });
+  setFramePort(core, 1, { mac: macBytes("02:00:00:00:01:02"), address: "10.0.2.254", ifindex: 3 });
+  setNeighbours(
+    core,
+    backends.map((b, i) => ({ address: b.address, mac: macBytes(backendMacs[i] ?? ""), port: 1 })),
+  );
+  return { core, io: new FrameDriver(core) };
+}
+
+function at(frames: readonly SentFrame[], i: number): SentFrame {
+  const f = frames[i];
+  if (!f) throw new Error(`no frame ${i} of ${frames.length}`);
+  return f;
+}
+
+function backendAt(i: number): (typeof backends)[number] {
+  const b = backends[i];
+  if (!b) throw new Error(`no backend ${i}`);
+  return b;
+}
+
+const request = (id: number, body: string): Buffer =>
+  Buffer.concat([Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0]), Buffer.from(body, "latin1")]);
+
+test("a get goes to its backend and the reply comes back to the client, with fresh headers", async (t) => {
+  const { core, io } = await balancer();
+  const owner = routeKey(core, "k");
+  const out = io.burst([frame({ src: "10.0.1.2", dst: "10.0.1.1", sport: 40000, payload: request(7, "get k\r\n") })]);
+  t.is(out.length, 1);
+  t.is(at(out, 0).port, 1, "backends are behind port 1");
+  const fwd = parseFrame(at(out, 0).bytes);
+  t.is(fwd.dstMac, backendMacs[owner] ?? "");
+  t.is(fwd.srcMac, "02:00:00:00:01:02");
+  t.is(fwd.src, "10.0.2.254");
+  t.is(fwd.dst, backendAt(owner).address);
+  t.is(fwd.sport, 40001);
+  t.is(fwd.dport, 11211);
+  t.true(fwd.ipChecksumOk, "IPv4 header checksum");
+  t.true(fwd.udpChecksumOk, "UDP checksum");
+  t.is(fwd.payload.subarray(8).toString(), "get k\r\n");
+  const natId = fwd.payload.readUInt16BE(0);
+
+  const reply = io.burst(
+    [
+      frame({
+        src: backendAt(owner).address,
+        dst: "10.0.2.254",
+        sport: 11211,
+        dport: 40001,
+        payload: request(natId, "VALUE k 0 1\r\nv\r\nEND\r\n"),
+      }),
+    ],
+    1,
+  );
+  t.is(reply.length, 1);
+  t.is(at(reply, 0).port, 0);
+  const back = parseFrame(at(reply, 0).bytes);
+  t.is(back.dstMac, CLIENT_MAC, "the client's MAC was learned from its request");
+  t.is(back.srcMac, "02:00:00:00:01:01");
+  t.is(back.src, "10.0.1.1");
+  t.is(back.dst, "10.0.1.2");
+  t.is(back.sport, 11211);
+  t.is(back.dport, 40000);
+  t.true(back.ipChecksumOk && back.udpChecksumOk);
+  t.is(back.payload.readUInt16BE(0), 7, "the client's request id");
+  t.is(back.payload.subarray(8).toString(), "VALUE k 0 1\r\nv\r\nEND\r\n");
+  t.is(io.poolCount, FRAMES, "every frame is back in the pool");
+  t.is(core.stats()["frames_rx"], 2n);
+  t.is(core.stats()["frames_tx"], 2n);
+});
+
+test("local answers are built in a frame of their own; a VLAN client gets a tagged reply", async (t) => {
+  const { io } = await balancer();
+  const out = io.burst([frame({ src: "10.0.1.3", sport: 40002, vlan: 5, payload: request(9, "bogus\r\n") })]);
+  t.is(out.length, 1);
+  const f = parseFrame(at(out, 0).bytes);
+  t.is(f.vlan, 5);
+  t.is(f.dst, "10.0.1.3");
+  t.is(f.dport, 40002);
+  t.true(f.ipChecksumOk && f.udpChecksumOk);
+  t.is(f.payload.subarray(8).toString(), "ERROR\r\n");
+  t.is(io.poolCount, FRAMES);
+});
+
+test("bad frames are counted and dropped, and their frames go back to the pool", async (t) => {
+  const { core, io } = await balancer();
+  const good = frame({ payload: request(1, "get k\r\n") });
+  const badChecksum = Buffer.from(good);
+  badChecksum[14 + 10] = (badChecksum[14 + 10] ?? 0) ^ 0xff;
+  const out = io.burst([
+    good.subarray(0, 40),
+    badChecksum,
+    frame({ v6: true }),
+    frame({ dport: 11311 }),
+    frame({ dst: "10.0.1.9" }),
+    frame({ fragment: "more" }),
+  ]);
+  t.is(out.length, 0);
+  const s = core.stats();
+  t.is(s["frame_malformed"], 2n, "the truncated frame and the fragment");
+  t.is(s["frame_bad_checksum"], 1n);
+  t.is(s["frame_ipv6"], 1n);
+  t.is(s["frame_not_ours"], 2n, "another port, another address");
+  t.is(s["client_datagrams"], 0n);
+  t.is(io.poolCount, FRAMES);
+});
+
+test("a backend with no known next hop is reached through the kernel's socket", async (t) => {
+  const { core, io } = await balancer();
+  core.exports.neigh_clear();
+  const out = io.burst([frame({ payload: request(3, "get k\r\n") })]);
+  t.is(out.length, 0);
+  t.is(io.socketCount, 1, "left in the out ring for the socket");
+  t.is(core.stats()["frame_no_neigh"], 1n);
+  t.is(io.poolCount, FRAMES, "the frame is free once the socket has sent it");
+});
+
+test("a cache hit of a near-MTU value leaves as frames built straight from the cache", async (t) => {
+  const { core, io } = await balancer();
+  const big = "x".repeat(1370); // the largest VALUE block that fits one datagram
+  const owner = routeKey(core, "big");
+  const backend = { src: backendAt(owner).address, sport: 11211, dport: 40001 };
+  const ask = (): ReturnType<FrameDriver["burst"]> => io.burst([frame({ payload: request(11, "get big\r\n") })]);
+  let hit = ask();
+  for (let i = 0; i < 50 && hit.length === 1 && parseFrame(at(hit, 0).bytes).dport === 11211; i++) {
+    const id = parseFrame(at(hit, 0).bytes).payload.readUInt16BE(0);
+    io.burst(
+      [
+        frame({ ...backend, payload: request(id, `VALUE big 0 ${big.length}\r\n${big}\r\n`) }),
+        frame({ ...backend, payload: request(id, "END\r\n") }),
+      ],
+      1,
+    );
+    hit = ask();
+  }
+  t.is(hit.length, 2, "the value, then END, each a message of its own as memcached sends them");
+  const parts = hit.map((f) => parseFrame(f.bytes));
+  t.true(parts.every((p) => p.udpChecksumOk && p.ipChecksumOk && p.dport === 40000));
+  t.deepEqual(
+    parts.map((p) => [p.payload.readUInt16BE(2), p.payload.readUInt16BE(4)]),
+    [
+      [0, 1],
+      [0, 1],
+    ],
+    "sequence number and datagram count",
+  );
+  const payload = Buffer.concat(parts.map((p) => p.payload.subarray(8)));
+  t.is(payload.toString(), `VALUE big 0 ${big.length}\r\n${big}\r\nEND\r\n`);
+  t.true((core.stats()["cache_replies"] ?? 0n) > 0n);
+  t.is(io.poolCount, FRAMES);
+});
