@@ -24,7 +24,8 @@ struct {
 	__type(value, __u32);
 } xsks_map SEC(".maps");
 
-/* Destination ports (network byte order) that are memcached requests. */
+/* Destination ports (network byte order) that are memcached requests; the value is a mask of
+ * KVLB_PORT_V4 and KVLB_PORT_V6. */
 struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, KVLB_MAX_PORTS);
@@ -64,14 +65,17 @@ static __always_inline int count(__u32 reason, int verdict)
 static __always_inline int steer(struct xdp_md *ctx, struct udphdr *udp, void *data_end,
 				 struct kvlb_endpoint *ep)
 {
+	__u8 family = ep->family == 4 ? KVLB_PORT_V4 : KVLB_PORT_V6;
 	__u32 reason;
+	__u8 *steered;
 	int verdict;
 
 	if ((void *)(udp + 1) > data_end)
 		return count(KVLB_PASS_TRUNCATED, XDP_PASS);
 	if (bpf_ntohs(udp->len) < sizeof(*udp))
 		return count(KVLB_PASS_MALFORMED, XDP_PASS);
-	if (bpf_map_lookup_elem(&ports, &udp->dest)) {
+	steered = bpf_map_lookup_elem(&ports, &udp->dest);
+	if (steered && (*steered & family)) {
 		reason = KVLB_REDIRECT_REQUEST;
 	} else {
 		ep->port = udp->source;

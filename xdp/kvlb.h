@@ -28,6 +28,10 @@ struct kvlb_endpoint {
 	__u8 pad;
 };
 
+/* The value of a `ports` entry: which families are steered to that port. */
+#define KVLB_PORT_V4 1
+#define KVLB_PORT_V6 2
+
 #define KVLB_MAX_PORTS 64
 #define KVLB_MAX_BACKENDS 256
 #define KVLB_MAX_QUEUES 64

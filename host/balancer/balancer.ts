@@ -8,6 +8,10 @@ import type { WorkerSetup, WorkerReport, StatsReport, ToWorker } from "../worker
 
 export interface Balancer {
   ports: { listen: number; backend: number };
+  /** The AF_XDP sockets, one per port, for the XDP program's xsks_map. */
+  xskFds: number[];
+  /** A control message, applied by the worker between bursts. */
+  send(message: ToWorker): void;
   setup: WorkerSetup;
   /** The newest stats, at most half a second old. */
   latest(): StatsReport | undefined;
@@ -18,10 +22,11 @@ export interface Balancer {
   failed: Promise<string>;
 }
 
-const workerPath = (): string => join(projectRoot(), "dist/host/worker/socket-worker.js");
+const workerPath = (afxdp: boolean): string =>
+  join(projectRoot(), "dist/host/worker", afxdp ? "afxdp-worker.js" : "socket-worker.js");
 
 export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
-  const path = workerPath();
+  const path = workerPath(setup.afxdp !== undefined);
   if (!existsSync(path)) return Promise.reject(new Error("kvlb is not built (run: bash scripts/setup)"));
   const worker = new Worker(path, { workerData: setup });
   let latest: StatsReport | undefined;
@@ -37,6 +42,8 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
         ready = true;
         resolve({
           ports: m.ports,
+          xskFds: m.xskFds ?? [],
+          send: (message) => worker.postMessage(message),
           setup,
           latest: () => latest,
           fresh: () => new Promise((r) => waiting.push(r)),

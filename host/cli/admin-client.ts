@@ -3,6 +3,17 @@ import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
 import { parseListen, ConfigError } from "../config/endpoints.js";
 
+export interface XdpStatus {
+  interfaces: {
+    ifname: string;
+    mode: string;
+    programId: number;
+    programName: string;
+    counters: Record<string, number>;
+    socket?: Record<string, number>;
+  }[];
+}
+
 export class AdminClient {
   private readonly base: string;
 
@@ -17,7 +28,7 @@ export class AdminClient {
       r = await fetch(`${this.base}${path}`, { signal: AbortSignal.timeout(3000) });
     } catch {
       throw new ConfigError(
-        `${this.address}: no kvlb admin API answers there (is kvlb run up? pass --admin ADDR:PORT)`,
+        `${this.address}: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)`,
       );
     }
     if (r.status === 503) throw new ConfigError(`${this.address}: kvlb is starting, try again in a second`);
@@ -27,6 +38,10 @@ export class AdminClient {
 
   stats(): Promise<StatsView> {
     return this.get("/stats") as Promise<StatsView>;
+  }
+
+  xdp(): Promise<XdpStatus> {
+    return this.get("/xdp") as Promise<XdpStatus>;
   }
 
   hotKeys(): Promise<HotKey[]> {

@@ -12,11 +12,18 @@ import { statsCommand, statsUsage } from "./stats.js";
 import { topCommand } from "./top.js";
 import { loadCommand, loadUsage } from "./load.js";
 import { ConfigError } from "../config/endpoints.js";
+import { LibbpfError } from "libbpf-ts";
+import { attachCommand, attachUsage } from "./attach.js";
+import { statusCommand, detachCommand, statusUsage } from "./xdp-status.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
 
 Usage:
   kvlb run [options]      balance memcached UDP traffic over --backend servers
+  kvlb attach <iface>[,<iface>...] [options]
+                          the same, on AF_XDP: kvlb's XDP program steers memcached UDP to it
+  kvlb detach <iface>     remove kvlb's XDP program (kvlb attach does this itself on exit)
+  kvlb status [options]   the XDP program, its mode and its counters on each interface
   kvlb stats [options]    a running kvlb's counters, for a person
   kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
   kvlb load [options]     drive a Zipf memcached UDP load at kvlb (or any memcached)
@@ -40,6 +47,8 @@ detect-demo options:
   --top N         hot keys to list (default ${streamDemoDefaults.top})
 
 ${runUsage}
+${attachUsage}
+${statusUsage}
 ${statsUsage}
 ${loadUsage}`;
 
@@ -104,6 +113,9 @@ async function main(argv: string[]): Promise<number> {
     return 0;
   }
   if (command === "run") return runCommand(rest, createLogger());
+  if (command === "attach") return attachCommand(rest, createLogger());
+  if (command === "detach") return detachCommand(rest);
+  if (command === "status") return statusCommand(rest);
   if (command === "stats") return statsCommand(rest);
   if (command === "top") return topCommand(rest);
   if (command === "load") return loadCommand(rest);
@@ -136,9 +148,15 @@ main(process.argv.slice(2)).then(
     const expected =
       e instanceof UsageError ||
       e instanceof ConfigError ||
+      e instanceof LibbpfError ||
       isOperatorError(e) ||
       (e instanceof Error && /ERR_PARSE_ARGS/.test((e as NodeJS.ErrnoException).code ?? ""));
-    const hint = expected && !(e instanceof UsageError) && !(e instanceof ConfigError) && !isOperatorError(e);
+    const hint =
+      expected &&
+      !(e instanceof UsageError) &&
+      !(e instanceof ConfigError) &&
+      !(e instanceof LibbpfError) &&
+      !isOperatorError(e);
     process.stderr.write(`kvlb: ${message}${hint ? " (see kvlb --help)" : ""}\n`);
     if (!expected && process.env["KVLB_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
     process.exit(expected ? 2 : 1);

@@ -1,11 +1,14 @@
-// The admin API: GET /stats (JSON), /metrics (Prometheus text) and /hotkeys, served from the
+// The admin API: GET /stats (JSON), /metrics (Prometheus text), /hotkeys and /xdp, served from the
 // stats the data-path worker last reported.
 import { createServer, type Server } from "node:http";
 import type { Balancer } from "../balancer/balancer.js";
 import { statsView } from "./stats-view.js";
 import { createMetrics } from "./metrics.js";
 
-export function startAdmin(balancer: Balancer, address: string, port: number): Promise<Server> {
+/** The XDP side of a balancer attached to interfaces, for GET /xdp. */
+export type XdpStatusSource = () => unknown;
+
+export function startAdmin(balancer: Balancer, address: string, port: number, xdp?: XdpStatusSource): Promise<Server> {
   const metrics = createMetrics(balancer.setup, () => balancer.latest());
   const server = createServer((req, res) => {
     const report = balancer.latest();
@@ -18,6 +21,10 @@ export function startAdmin(balancer: Balancer, address: string, port: number): P
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/stats")
       return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
+    if (path === "/xdp") {
+      if (!xdp) return send(404, "text/plain", "this kvlb is not attached to an interface (kvlb run)\n");
+      return send(200, "application/json", JSON.stringify(xdp(), null, 2));
+    }
     if (path === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));
     if (path === "/metrics") {
       metrics.text().then(

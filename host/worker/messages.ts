@@ -1,6 +1,16 @@
 // What the control plane and a data-path worker say to each other.
 import type { CoreConfig } from "../core/config.js";
 import type { Backend } from "../core/backends.js";
+import type { Neighbour } from "../core/frame-tables.js";
+
+/** One AF_XDP port: an interface's queue, with the addresses the frame layer writes from. */
+export interface FramePortSetup {
+  name: string;
+  queue: number;
+  ifindex: number;
+  mac: string;
+  address: string;
+}
 
 export interface WorkerSetup {
   core: Partial<CoreConfig>;
@@ -8,6 +18,8 @@ export interface WorkerSetup {
   listen: { address: string; port: number };
   /** The address the backend socket binds (port chosen by the kernel). */
   backendBind: string;
+  /** The AF_XDP data path: one socket per port, all on one UMEM in the core's memory. */
+  afxdp?: { ports: FramePortSetup[]; neighbours: Neighbour[] };
 }
 
 export interface HotKey {
@@ -34,12 +46,14 @@ export interface StatsReport {
   l2Count: number;
   observed: number;
   hotKeys: HotKey[];
+  /** The AF_XDP sockets' kernel counters, one entry per port. */
+  xsk?: Record<string, number>[];
 }
 
 export type WorkerReport =
-  | { type: "ready"; ports: { listen: number; backend: number } }
+  | { type: "ready"; ports: { listen: number; backend: number }; xskFds?: number[] }
   | StatsReport
   | { type: "error"; message: string }
   | { type: "stopped" };
 
-export type ToWorker = { type: "stop" };
+export type ToWorker = { type: "stop" } | { type: "neighbours"; neighbours: Neighbour[] };

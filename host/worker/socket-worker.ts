@@ -4,14 +4,14 @@
 import { parentPort, workerData, receiveMessageOnPort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
-import { setBackends, backendCounters } from "../core/backends.js";
+import { setBackends } from "../core/backends.js";
 import { loadUdpBatch } from "../datapath/socket/udp-batch.js";
-import type { WorkerSetup, WorkerReport, ToWorker, HotKey } from "./messages.js";
+import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
+import { report } from "./report.js";
 
 const TICK_NS = 10_000_000n;
 const REPORT_NS = 500_000_000n;
 const IDLE_WAIT_MS = 10;
-const HOT_KEYS_REPORTED = 20;
 
 async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
@@ -75,43 +75,6 @@ async function main(): Promise<void> {
   port.postMessage(report(core, setup, sent, sendShort));
   io.close();
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
-}
-
-function report(
-  core: Awaited<ReturnType<typeof loadCore>>,
-  setup: WorkerSetup,
-  sent: bigint,
-  sendShort: bigint,
-): WorkerReport {
-  const hot: HotKey[] = [];
-  for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
-  // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
-  for (const { key } of core.l2Entries()) {
-    const estimate = Number(core.estimate(key));
-    if (estimate > 0) hot.push({ key, estimate, layer: "L2" });
-  }
-  hot.sort((a, b) => b.estimate - a.estimate);
-  const stats: Record<string, number> = {};
-  for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
-  stats["datagrams_sent"] = Number(sent);
-  stats["send_failed"] = Number(sendShort);
-  return {
-    type: "stats",
-    stats,
-    backends: backendCounters(core, setup.backends.length).map((c) => ({
-      requests: Number(c.requests),
-      replies: Number(c.replies),
-      timeouts: Number(c.timeouts),
-      outstanding: c.outstanding,
-    })),
-    natUsed: core.exports.nat_used(),
-    natEntries: core.config.natEntries,
-    l1Count: core.l1Count,
-    l1Bytes: core.l1Bytes,
-    l2Count: core.l2Count,
-    observed: Number(core.total),
-    hotKeys: hot.slice(0, HOT_KEYS_REPORTED),
-  };
 }
 
 main().catch((e: unknown) => {

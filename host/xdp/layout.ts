@@ -19,6 +19,9 @@ export const xdpCounters = [
 export type XdpCounter = (typeof xdpCounters)[number];
 
 export const ENDPOINT_BYTES = 20;
+/** The value of a `ports` entry: the families steered to that port. */
+export const PORT_V4 = 1;
+export const PORT_V6 = 2;
 export const MAX_PORTS = 64;
 export const MAX_BACKENDS = 256;
 export const MAX_QUEUES = 64;

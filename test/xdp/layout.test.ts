@@ -6,6 +6,8 @@ import {
   xdpCounters,
   ENDPOINT_BYTES,
   MAX_PORTS,
+  PORT_V4,
+  PORT_V6,
   MAX_BACKENDS,
   MAX_QUEUES,
   endpointKey,
@@ -32,6 +34,8 @@ test("the counters are named and numbered as in kvlb.h", (t) => {
 test("limits and the endpoint key match kvlb.h", (t) => {
   const define = (name: string): number => Number(new RegExp(`#define ${name} (\\d+)`).exec(header)?.[1]);
   t.is(define("KVLB_MAX_PORTS"), MAX_PORTS);
+  t.is(define("KVLB_PORT_V4"), PORT_V4);
+  t.is(define("KVLB_PORT_V6"), PORT_V6);
   t.is(define("KVLB_MAX_BACKENDS"), MAX_BACKENDS);
   t.is(define("KVLB_MAX_QUEUES"), MAX_QUEUES);
   t.regex(header, /struct kvlb_endpoint \{\s*__u8 addr\[16\];[^}]*__u16 port;[^}]*__u8 family;[^}]*__u8 pad;/s);

@@ -13,7 +13,7 @@ import {
   type BpfProgram,
   type TypedMap,
 } from "libbpf-ts";
-import { xdpCounters, endpointKey, ENDPOINT_BYTES, type XdpCounter } from "../../host/xdp/layout.js";
+import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_V6, type XdpCounter } from "../../host/xdp/layout.js";
 import { frame, arp } from "../support/frames.js";
 
 let obj: BpfObject;
@@ -23,7 +23,7 @@ let counters: TypedMap<number, bigint>;
 test.before(() => {
   obj = BpfObject.open("build/xdp/kvlb.bpf.o").load();
   prog = obj.program("kvlb_steer");
-  obj.map("ports").typed(be16, u8).set(11211, 1);
+  obj.map("ports").typed(be16, u8).set(11211, PORT_V4 | PORT_V6);
   const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
   backends.set(endpointKey("10.0.2.2", 11211), 1);
   backends.set(endpointKey("fd00:2::2", 11211), 1);
@@ -103,8 +103,12 @@ test.serial("a passed frame leaves the program unchanged", (t) => {
 test.serial("ports and backends are configured through the maps", (t) => {
   const ports = obj.map("ports").typed(be16, u8);
   t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n });
-  ports.set(11311, 1);
+  ports.set(11311, PORT_V4);
   t.deepEqual(run(frame({ dport: 11311 })).moved, steered);
+  t.deepEqual(run(frame({ dport: 11311, v6: true })).moved, { pass_other_port: 1n }, "IPv4 only");
+  ports.set(11311, PORT_V6);
+  t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n }, "IPv6 only");
+  t.deepEqual(run(frame({ dport: 11311, v6: true })).moved, steered);
   t.true(ports.delete(11311));
   t.deepEqual([...ports.keys()], [11211]);
   t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n });

@@ -1,0 +1,120 @@
+// kvlb attach: the balancer on the AF_XDP data path. kvlb's XDP program steers memcached UDP on
+// the given interfaces into AF_XDP sockets whose frames live in the core's memory; everything
+// else goes on to the kernel. Runs until SIGINT or SIGTERM, then detaches.
+import { parseArgs } from "node:util";
+import type { Logger } from "pino";
+import type { XdpMode } from "libbpf-ts";
+import { startBalancer, type Balancer } from "../balancer/balancer.js";
+import { startAdmin } from "../control/admin.js";
+import { resolveBackends, ConfigError } from "../config/endpoints.js";
+import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
+import { statsView } from "../control/stats-view.js";
+import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
+import { Steering } from "../datapath/afxdp/steering.js";
+import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+
+export const attachUsage = `attach <iface>[,<iface>...] options (and those of run):
+  --mode native|generic|auto  XDP mode; auto tries native, then generic (default auto)
+  --force                   replace an XDP program that another process attached
+  --listen ADDR:PORT        the balancer's address (default: the first interface's IPv4, port 11211)
+`;
+
+const NEIGHBOUR_REFRESH_MS = 1000;
+
+export async function attachCommand(args: string[], log: Logger): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    options: {
+      config: { type: "string" },
+      listen: { type: "string" },
+      backend: { type: "string", multiple: true, default: [] },
+      admin: { type: "string" },
+      timeout: { type: "string" },
+      cache: { type: "string" },
+      mode: { type: "string", default: "auto" },
+      force: { type: "boolean", default: false },
+    },
+    allowPositionals: true,
+    strict: true,
+  });
+  const names = (positionals[0] ?? "").split(",").filter((n) => n !== "");
+  if (names.length === 0 || positionals.length > 1) {
+    throw new ConfigError("attach: name the interfaces, as in: kvlb attach eth0[,eth1] --backend HOST:PORT");
+  }
+  const mode = values.mode as XdpMode;
+  if (!["native", "generic", "auto"].includes(mode)) throw new ConfigError(`--mode ${values.mode}: native, generic or auto`);
+  const interfaces: InterfaceInfo[] = names.map(interfaceInfo);
+  const first = interfaces[0];
+  const file = values.config === undefined ? {} : loadConfigFile(values.config);
+  const listenText = values.listen ?? file.listen ?? (first?.address ? `${first.address}:11211` : undefined);
+  if (!listenText) throw new ConfigError(`${names[0]}: has no IPv4 address; give one, or --listen ADDR:PORT`);
+  const config = resolveRunConfig(file, { ...values, listen: listenText }, values.config);
+  const backends = await resolveBackends(config.backends);
+  if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
+  const steering = Steering.attach(names, { port: config.listen.port, backends, mode, force: values.force });
+  let balancer: Balancer | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  try {
+    const ports = interfaces.map((i) => ({
+      name: i.name,
+      queue: 0,
+      ifindex: i.ifindex,
+      mac: i.mac,
+      address: i.address ?? config.listen.address,
+    }));
+    const backendAddresses = backends.map((b) => b.address);
+    let hops = nextHops(names, backendAddresses);
+    balancer = await startBalancer({
+      core: config.core,
+      backends,
+      listen: config.listen,
+      backendBind: "0.0.0.0",
+      afxdp: { ports, neighbours: hops },
+    });
+    const b = balancer;
+    steering.interfaces.forEach((s, i) => s.setSocket(0, b.xskFds[i] ?? -1));
+    refresh = setInterval(() => {
+      const now = nextHops(names, backendAddresses);
+      if (nextHopsKey(now) === nextHopsKey(hops)) return;
+      hops = now;
+      b.send({ type: "neighbours", neighbours: now });
+      log.debug({ nextHops: now.length }, "next hops changed");
+    }, NEIGHBOUR_REFRESH_MS);
+    const xdpStatus = (): unknown => ({
+      interfaces: steering.interfaces.map((s, i) => ({
+        ...s.attachment,
+        counters: s.counters(),
+        socket: b.latest()?.xsk?.[i],
+      })),
+    });
+    const server = config.admin
+      ? await startAdmin(b, config.admin.address, config.admin.port, xdpStatus).catch((e: unknown) => {
+          throw new ConfigError((e as Error).message);
+        })
+      : undefined;
+    log.info(
+      {
+        interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),
+        listen: `${config.listen.address}:${config.listen.port}`,
+        backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
+        admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
+      },
+      "kvlb is attached and balancing",
+    );
+    const stop = await new Promise<string>((resolve) => {
+      process.once("SIGINT", () => resolve("SIGINT"));
+      process.once("SIGTERM", () => resolve("SIGTERM"));
+      void b.failed.then((m) => resolve(`worker failed: ${m}`));
+    });
+    log.info({ reason: stop }, "stopping");
+    const last = b.latest();
+    server?.close();
+    if (last) log.info({ stats: statsView(b.setup, last).datagrams }, "stopped");
+    return stop.startsWith("worker failed") ? 1 : 0;
+  } finally {
+    if (refresh) clearInterval(refresh);
+    await balancer?.stop();
+    const detached = steering.detach();
+    log.info({ interfaces: detached }, "detached");
+  }
+}

@@ -1,0 +1,95 @@
+// kvlb status and kvlb detach: what kvlb's XDP program is doing on which interfaces, and
+// removing it by hand when a kvlb that attached it is gone.
+import { parseArgs } from "node:util";
+import { readdirSync } from "node:fs";
+import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
+import { AdminClient, type XdpStatus } from "./admin-client.js";
+import { ConfigError } from "../config/endpoints.js";
+import { table, count } from "./table.js";
+
+export const statusUsage = `status options:
+  --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)
+  --json              the document instead of the tables
+
+detach <iface> options:
+  --force             remove an XDP program that is not kvlb's
+`;
+
+const PROGRAM = "kvlb_steer";
+
+export function statusText(s: XdpStatus): string {
+  const lines: string[] = [];
+  for (const i of s.interfaces) {
+    lines.push(`${i.ifname}: ${i.programName} (id ${i.programId}), ${i.mode} mode`);
+    const counters = Object.entries(i.counters).filter(([, v]) => v > 0);
+    lines.push(...table(["xdp verdict", "frames"], counters.map(([k, v]) => [k, count(v)])).map((l) => `  ${l}`));
+    const sock = Object.entries(i.socket ?? {}).filter(([, v]) => v > 0);
+    if (sock.length > 0) lines.push(`  AF_XDP socket: ${sock.map(([k, v]) => `${k} ${count(v)}`).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+/** Interfaces that carry kvlb's program now, found by asking the kernel. */
+function kernelView(): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync("/sys/class/net")) {
+    try {
+      const a = queryXdp(name);
+      if (a) out.push(`${name}: ${a.programName} (id ${a.programId}), ${a.mode} mode`);
+    } catch {
+      // gone while we looked
+    }
+  }
+  return out;
+}
+
+export async function statusCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { admin: { type: "string", default: "127.0.0.1:9911" }, json: { type: "boolean", default: false } },
+    strict: true,
+  });
+  let s: XdpStatus;
+  try {
+    s = await new AdminClient(values.admin).xdp();
+  } catch (e) {
+    const seen = kernelView();
+    const lines = seen.length > 0 ? seen.join("\n") : "no XDP program is attached to any interface";
+    console.log(`${(e as Error).message}\nwhat the kernel shows:\n${lines}`);
+    return 1;
+  }
+  console.log(values.json ? JSON.stringify(s, null, 2) : statusText(s));
+  return 0;
+}
+
+export function detachCommand(args: string[]): number {
+  const { values, positionals } = parseArgs({
+    args,
+    options: { force: { type: "boolean", default: false } },
+    allowPositionals: true,
+    strict: true,
+  });
+  const name = positionals[0];
+  if (!name || positionals.length > 1) throw new ConfigError("detach: name one interface, as in: kvlb detach eth0");
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new ConfigError("detaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)");
+  }
+  try {
+    const present = queryXdp(name);
+    if (!present) {
+      console.log(`${name}: no XDP program attached`);
+      return 0;
+    }
+    if (present.programName !== PROGRAM && !values.force) {
+      throw new ConfigError(
+        `${name}: the XDP program there is '${present.programName}' (id ${present.programId}), not kvlb's; --force removes it`,
+      );
+    }
+    detachXdp(name);
+    console.log(`${name}: detached ${present.programName} (id ${present.programId}, ${present.mode} mode)`);
+    return 0;
+  } catch (e) {
+    if (e instanceof LibbpfError) throw new ConfigError(e.message);
+    throw e;
+  }
+}

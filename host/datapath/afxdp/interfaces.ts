@@ -1,0 +1,74 @@
+// What kvlb needs to know about an interface it attaches to: its index, MAC and IPv4 address,
+// read from the kernel through iproute2's JSON output.
+import { execFileSync } from "node:child_process";
+import { ConfigError } from "../../config/endpoints.js";
+
+export interface InterfaceInfo {
+  name: string;
+  ifindex: number;
+  mac: string;
+  /** Its first IPv4 address, if it has one. */
+  address?: string;
+}
+
+interface IpAddrJson {
+  ifindex: number;
+  ifname: string;
+  address?: string;
+  addr_info?: { family: string; local: string }[];
+}
+
+function ipJson<T>(args: string[]): T {
+  try {
+    return JSON.parse(execFileSync("ip", ["-j", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as T;
+  } catch (e) {
+    const err = e as { code?: string; stderr?: string };
+    if (err.code === "ENOENT") throw new ConfigError("the ip command is missing (apt-get install iproute2)");
+    throw new Error((err.stderr ?? String(e)).trim());
+  }
+}
+
+export function interfaceInfo(name: string): InterfaceInfo {
+  let list: IpAddrJson[];
+  try {
+    list = ipJson<IpAddrJson[]>(["addr", "show", "dev", name]);
+  } catch {
+    throw new ConfigError(`${name}: no such interface`);
+  }
+  const it = list[0];
+  if (!it) throw new ConfigError(`${name}: no such interface`);
+  const v4 = it.addr_info?.find((a) => a.family === "inet");
+  return { name: it.ifname, ifindex: it.ifindex, mac: it.address ?? "00:00:00:00:00:00", address: v4?.local };
+}
+
+interface NeighJson {
+  dst: string;
+  dev: string;
+  lladdr?: string;
+  state?: string[];
+}
+
+interface RouteJson {
+  dst: string;
+  dev: string;
+  gateway?: string;
+  prefsrc?: string;
+}
+
+/** The kernel's IPv4 neighbours with a known MAC, on the given interfaces. */
+export function kernelNeighbours(devs: readonly string[]): { address: string; dev: string; mac: string }[] {
+  const all = ipJson<NeighJson[]>(["-4", "neigh", "show"]);
+  return all
+    .filter((n) => n.lladdr && devs.includes(n.dev) && !(n.state ?? []).some((s) => s === "FAILED" || s === "INCOMPLETE"))
+    .map((n) => ({ address: n.dst, dev: n.dev, mac: n.lladdr ?? "" }));
+}
+
+/** The kernel's route to an address: the device, and the gateway if it is not on a link. */
+export function routeTo(address: string): { dev: string; via?: string } | undefined {
+  try {
+    const r = ipJson<RouteJson[]>(["-4", "route", "get", address])[0];
+    return r ? { dev: r.dev, via: r.gateway } : undefined;
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,85 @@
+// kvlb's XDP program on the attached interfaces: one loaded copy per interface (each has its
+// own xsks_map, since every veth's socket sits at rx queue 0), configured with the memcached
+// port and the backends, attached, given the AF_XDP socket, and detached on the way out.
+import { join } from "node:path";
+import { existsSync } from "node:fs";
+import { BpfObject, attachXdp, detachXdp, be16, u8, u32, u64, bytes, type XdpMode, type XdpAttachment } from "libbpf-ts";
+import { projectRoot } from "../../util/paths.js";
+import { ConfigError } from "../../config/endpoints.js";
+import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, type XdpCounter } from "../../xdp/layout.js";
+
+export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");
+
+export interface SteeredInterface {
+  attachment: XdpAttachment;
+  setSocket(queue: number, fd: number): void;
+  counters(): Record<XdpCounter, number>;
+}
+
+export class Steering {
+  private readonly attached: { name: string; obj: BpfObject; attachment: XdpAttachment }[] = [];
+
+  /** Attaches to every interface, or to none: a failure undoes the ones already done. */
+  static attach(
+    interfaces: readonly string[],
+    config: { port: number; backends: readonly { address: string; port: number }[]; mode: XdpMode; force: boolean },
+  ): Steering {
+    if (typeof process.getuid === "function" && process.getuid() !== 0) {
+      throw new ConfigError("attaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)");
+    }
+    if (!existsSync(xdpObjectPath())) throw new ConfigError("the XDP program is not built (run: bash scripts/setup)");
+    const s = new Steering();
+    try {
+      for (const name of interfaces) s.attachOne(name, config);
+    } catch (e) {
+      s.detach();
+      throw e;
+    }
+    return s;
+  }
+
+  private attachOne(
+    name: string,
+    config: { port: number; backends: readonly { address: string; port: number }[]; mode: XdpMode; force: boolean },
+  ): void {
+    const obj = BpfObject.open(xdpObjectPath()).load();
+    try {
+      // the frame layer serves IPv4; IPv6 memcached traffic stays with the kernel
+      obj.map("ports").typed(be16, u8).set(config.port, PORT_V4);
+      const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
+      for (const b of config.backends) backends.set(endpointKey(b.address, b.port), 1);
+      const attachment = attachXdp(name, obj.program("kvlb_steer"), { mode: config.mode, force: config.force });
+      this.attached.push({ name, obj, attachment });
+    } catch (e) {
+      obj.close();
+      throw e;
+    }
+  }
+
+  get interfaces(): SteeredInterface[] {
+    return this.attached.map(({ obj, attachment }) => ({
+      attachment,
+      setSocket: (queue, fd) => obj.map("xsks_map").typed(u32, u32).set(queue, fd),
+      counters: () => {
+        const map = obj.map("counters").typed(u32, u64);
+        const out = {} as Record<XdpCounter, number>;
+        xdpCounters.forEach((name, i) => (out[name] = map.getPerCpu(i).reduce((a, b) => a + Number(b), 0)));
+        return out;
+      },
+    }));
+  }
+
+  /** Detaches every program this process attached; safe to call twice. */
+  detach(): string[] {
+    const done: string[] = [];
+    for (const { name, obj } of this.attached.splice(0)) {
+      try {
+        if (detachXdp(name)) done.push(name);
+      } catch {
+        // the interface is gone, and its program with it
+      }
+      obj.close();
+    }
+    return done;
+  }
+}

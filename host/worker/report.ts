@@ -1,0 +1,44 @@
+// The stats a data-path worker reports to the control plane, twice a second.
+import type { Core } from "../core/core.js";
+import { backendCounters } from "../core/backends.js";
+import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
+
+const HOT_KEYS_REPORTED = 20;
+
+export function report(
+  core: Core,
+  setup: WorkerSetup,
+  sent: bigint,
+  sendShort: bigint,
+): StatsReport {
+  const hot: HotKey[] = [];
+  for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
+  // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
+  for (const { key } of core.l2Entries()) {
+    const estimate = Number(core.estimate(key));
+    if (estimate > 0) hot.push({ key, estimate, layer: "L2" });
+  }
+  hot.sort((a, b) => b.estimate - a.estimate);
+  const stats: Record<string, number> = {};
+  for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
+  stats["datagrams_sent"] = Number(sent);
+  stats["send_failed"] = Number(sendShort);
+  return {
+    type: "stats",
+    stats,
+    backends: backendCounters(core, setup.backends.length).map((c) => ({
+      requests: Number(c.requests),
+      replies: Number(c.replies),
+      timeouts: Number(c.timeouts),
+      outstanding: c.outstanding,
+    })),
+    natUsed: core.exports.nat_used(),
+    natEntries: core.config.natEntries,
+    l1Count: core.l1Count,
+    l1Bytes: core.l1Bytes,
+    l2Count: core.l2Count,
+    observed: Number(core.total),
+    hotKeys: hot.slice(0, HOT_KEYS_REPORTED),
+  };
+}
+
