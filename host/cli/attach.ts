@@ -42,7 +42,8 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     throw new ConfigError("attach: name the interfaces, as in: kvlb attach eth0[,eth1] --backend HOST:PORT");
   }
   const mode = values.mode as XdpMode;
-  if (!["native", "generic", "auto"].includes(mode)) throw new ConfigError(`--mode ${values.mode}: native, generic or auto`);
+  if (!["native", "generic", "auto"].includes(mode))
+    throw new ConfigError(`--mode ${values.mode}: native, generic or auto`);
   const interfaces: InterfaceInfo[] = names.map(interfaceInfo);
   const first = interfaces[0];
   const file = values.config === undefined ? {} : loadConfigFile(values.config);

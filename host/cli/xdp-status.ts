@@ -22,7 +22,12 @@ export function statusText(s: XdpStatus): string {
   for (const i of s.interfaces) {
     lines.push(`${i.ifname}: ${i.programName} (id ${i.programId}), ${i.mode} mode`);
     const counters = Object.entries(i.counters).filter(([, v]) => v > 0);
-    lines.push(...table(["xdp verdict", "frames"], counters.map(([k, v]) => [k, count(v)])).map((l) => `  ${l}`));
+    lines.push(
+      ...table(
+        ["xdp verdict", "frames"],
+        counters.map(([k, v]) => [k, count(v)]),
+      ).map((l) => `  ${l}`),
+    );
     const sock = Object.entries(i.socket ?? {}).filter(([, v]) => v > 0);
     if (sock.length > 0) lines.push(`  AF_XDP socket: ${sock.map(([k, v]) => `${k} ${count(v)}`).join(", ")}`);
   }

@@ -38,6 +38,18 @@ export interface StatsView {
   };
   drops: Record<string, number>;
   errors: { clientErrors: number; unknownCommands: number; noBackend: number };
+  /** The AF_XDP frame layer (kvlb attach); absent on the socket path. */
+  frames?: {
+    received: number;
+    sent: number;
+    malformed: number;
+    badChecksum: number;
+    notOurs: number;
+    ipv6: number;
+    noNextHop: number;
+    viaSocket: number;
+    poolEmpty: number;
+  };
 }
 
 export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
@@ -82,5 +94,20 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       outFull: s("drop_out_full"),
     },
     errors: { clientErrors: s("client_errors"), unknownCommands: s("unknown_commands"), noBackend: s("no_backend") },
+    ...(setup.afxdp
+      ? {
+          frames: {
+            received: s("frames_rx"),
+            sent: s("frames_tx"),
+            malformed: s("frame_malformed"),
+            badChecksum: s("frame_bad_checksum"),
+            notOurs: s("frame_not_ours"),
+            ipv6: s("frame_ipv6"),
+            noNextHop: s("frame_no_neigh"),
+            viaSocket: s("frame_via_socket"),
+            poolEmpty: s("frame_pool_empty"),
+          },
+        }
+      : {}),
   };
 }

@@ -45,9 +45,7 @@ async function main(): Promise<void> {
   );
   const ports = io.ports();
   setFrameAddresses(core, setup.listen, ports.backend);
-  xdp.ports.forEach((p, i) =>
-    setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }),
-  );
+  xdp.ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, xdp.neighbours);
 
   const umem = core.region(abi.R_UMEM);

@@ -5,12 +5,7 @@ import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
 
-export function report(
-  core: Core,
-  setup: WorkerSetup,
-  sent: bigint,
-  sendShort: bigint,
-): StatsReport {
+export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: bigint): StatsReport {
   const hot: HotKey[] = [];
   for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
   // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
@@ -41,4 +36,3 @@ export function report(
     hotKeys: hot.slice(0, HOT_KEYS_REPORTED),
   };
 }
-

@@ -13,7 +13,10 @@ export class UdpClient {
   private inbox: Buffer[] = [];
   private wake: (() => void) | undefined;
 
-  constructor(private readonly port: number) {
+  constructor(
+    private readonly port: number,
+    private readonly host = "127.0.0.1",
+  ) {
     this.socket.on("message", (d) => {
       this.inbox.push(d);
       this.wake?.();
@@ -22,7 +25,7 @@ export class UdpClient {
 
   /** Sends raw bytes as they are (frame header included). */
   sendRaw(bytes: Buffer): void {
-    this.socket.send(bytes, this.port, "127.0.0.1");
+    this.socket.send(bytes, this.port, this.host);
   }
 
   frame(payload: string | Buffer, id = this.nextId++ & 0xffff, total = 1, reserved = 0): Buffer {

@@ -23,7 +23,10 @@ let counters: TypedMap<number, bigint>;
 test.before(() => {
   obj = BpfObject.open("build/xdp/kvlb.bpf.o").load();
   prog = obj.program("kvlb_steer");
-  obj.map("ports").typed(be16, u8).set(11211, PORT_V4 | PORT_V6);
+  obj
+    .map("ports")
+    .typed(be16, u8)
+    .set(11211, PORT_V4 | PORT_V6);
   const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
   backends.set(endpointKey("10.0.2.2", 11211), 1);
   backends.set(endpointKey("fd00:2::2", 11211), 1);

@@ -20,7 +20,9 @@ interface IpAddrJson {
 
 function ipJson<T>(args: string[]): T {
   try {
-    return JSON.parse(execFileSync("ip", ["-j", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] })) as T;
+    return JSON.parse(
+      execFileSync("ip", ["-j", ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] }),
+    ) as T;
   } catch (e) {
     const err = e as { code?: string; stderr?: string };
     if (err.code === "ENOENT") throw new ConfigError("the ip command is missing (apt-get install iproute2)");
@@ -59,7 +61,9 @@ interface RouteJson {
 export function kernelNeighbours(devs: readonly string[]): { address: string; dev: string; mac: string }[] {
   const all = ipJson<NeighJson[]>(["-4", "neigh", "show"]);
   return all
-    .filter((n) => n.lladdr && devs.includes(n.dev) && !(n.state ?? []).some((s) => s === "FAILED" || s === "INCOMPLETE"))
+    .filter(
+      (n) => n.lladdr && devs.includes(n.dev) && !(n.state ?? []).some((s) => s === "FAILED" || s === "INCOMPLETE"),
+    )
     .map((n) => ({ address: n.dst, dev: n.dev, mac: n.lladdr ?? "" }));
 }
 

@@ -3,7 +3,18 @@
 // port and the backends, attached, given the AF_XDP socket, and detached on the way out.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import { BpfObject, attachXdp, detachXdp, be16, u8, u32, u64, bytes, type XdpMode, type XdpAttachment } from "libbpf-ts";
+import {
+  BpfObject,
+  attachXdp,
+  detachXdp,
+  be16,
+  u8,
+  u32,
+  u64,
+  bytes,
+  type XdpMode,
+  type XdpAttachment,
+} from "libbpf-ts";
 import { projectRoot } from "../../util/paths.js";
 import { ConfigError } from "../../config/endpoints.js";
 import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, type XdpCounter } from "../../xdp/layout.js";

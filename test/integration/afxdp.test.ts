@@ -1,0 +1,190 @@
+// kvlb attach end to end: a client namespace, the balancer's namespace with kvlb's XDP program
+// on both veths (native, then generic), and a backend namespace with two real memcached
+// servers. The checks of the socket path pass over AF_XDP, other traffic still reaches the
+// balancer's kernel, and nothing is left attached afterwards.
+import test from "ava";
+import { spawnSync, type ChildProcess } from "node:child_process";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../support/netns.js";
+import type { StatsView } from "../../host/control/stats-view.js";
+import type { XdpStatus } from "../../host/cli/admin-client.js";
+
+const topo = new Topology(String(process.pid));
+const node = process.execPath;
+const cli = "dist/host/cli/main.js";
+const ADMIN = "127.0.0.1:9911";
+
+test.before(() => {
+  topo.create();
+  for (const port of ["11211", "11212"]) {
+    topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", port, "-p", "0", "-l", BACKEND_ADDR, "-t", "1"]);
+  }
+  // a TCP service in the balancer's namespace, to show that XDP leaves TCP to the kernel
+  topo.spawn(topo.lb, [node, "-e", `require("net").createServer((s) => s.end("hello")).listen(7000, "${LB_ADDR}")`]);
+});
+test.after.always(() => topo.destroy());
+
+function client(requests: string[]): string[] {
+  const out = topo.exec(topo.client, [
+    node,
+    "--import=tsx",
+    "test/support/ns-client.ts",
+    LB_ADDR,
+    "11211",
+    JSON.stringify(requests),
+  ]);
+  return JSON.parse(out.trim().split("\n").pop() ?? "[]") as string[];
+}
+
+function inLb<T>(args: string[]): T {
+  return JSON.parse(topo.exec(topo.lb, [node, cli, ...args, "--admin", ADMIN, "--json"])) as T;
+}
+
+function xdpModeOf(dev: string): string {
+  const line = topo.exec(topo.lb, ["ip", "link", "show", "dev", dev]);
+  return /xdpgeneric/.test(line) ? "generic" : /xdp/.test(line) ? "native" : "none";
+}
+
+async function attach(mode: "native" | "generic"): Promise<ChildProcess> {
+  const kvlb = topo.spawn(topo.lb, [
+    node,
+    cli,
+    "attach",
+    "l0,l1",
+    "--mode",
+    mode,
+    "--backend",
+    `${BACKEND_ADDR}:11211`,
+    "--backend",
+    `${BACKEND_ADDR}:11212`,
+    "--admin",
+    ADMIN,
+  ]);
+  await waitForOutput(kvlb, /kvlb is attached and balancing/);
+  return kvlb;
+}
+
+async function detach(kvlb: ChildProcess): Promise<{ code: number | null; output: string }> {
+  let output = "";
+  kvlb.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => kvlb.once("exit", resolve));
+  for (const pid of topo.pids(topo.lb)) {
+    // kvlb's node process, not the TCP service's
+    try {
+      const cmd = topo.exec(topo.lb, ["cat", `/proc/${pid}/cmdline`]);
+      if (cmd.includes("attach")) process.kill(pid, "SIGTERM");
+    } catch {
+      // gone
+    }
+  }
+  return { code: await exited, output };
+}
+
+for (const mode of ["native", "generic"] as const) {
+  test.serial(`over AF_XDP in ${mode} mode: get, set, multi-get, 20 KB, hot keys, then a clean detach`, async (t) => {
+    const kvlb = await attach(mode);
+    try {
+      t.is(xdpModeOf("l0"), mode);
+      t.is(xdpModeOf("l1"), mode);
+      const big = "z".repeat(20_000);
+      const r = client([
+        `set k-${mode} 0 0 5\r\nhello\r\n`,
+        `get k-${mode}\r\n`,
+        `set j-${mode} 0 0 2\r\nhi\r\n`,
+        `get k-${mode} j-${mode} nothing\r\n`,
+        `set big-${mode} 0 0 ${big.length}\r\n${big}\r\n`,
+        `get big-${mode}\r\n`,
+        "tcp:7000",
+      ]);
+      t.deepEqual(r.slice(0, 4), [
+        "STORED\r\n",
+        `VALUE k-${mode} 0 5\r\nhello\r\nEND\r\n`,
+        "STORED\r\n",
+        `VALUE k-${mode} 0 5\r\nhello\r\nVALUE j-${mode} 0 2\r\nhi\r\nEND\r\n`,
+      ]);
+      t.is(r[4], "STORED\r\n", "a 20 KB set arrives in IP fragments: the kernel reassembles it for kvlb's socket");
+      t.is(r[5], `VALUE big-${mode} 0 ${big.length}\r\n${big}\r\nEND\r\n`);
+      t.is(r[6], "tcp ok: hello", "TCP into the balancer's namespace still works");
+      topo.exec(topo.client, ["ping", "-c", "1", "-W", "2", LB_ADDR]);
+      t.pass("ping into the balancer's namespace still works");
+
+      const hot = client([
+        ...Array<string>(300).fill(`get k-${mode}\r\n`),
+        `set k-${mode} 0 0 3\r\nnew\r\n`,
+        `get k-${mode}\r\n`,
+      ]);
+      t.true(hot.slice(0, 300).every((x) => x === `VALUE k-${mode} 0 5\r\nhello\r\nEND\r\n`));
+      t.is(hot[301], `VALUE k-${mode} 0 3\r\nnew\r\nEND\r\n`, "a read after an acknowledged write sees it");
+      await new Promise((r) => setTimeout(r, 700)); // the worker reports twice a second
+      const stats = inLb<StatsView>(["stats"]);
+      t.true(stats.datagrams.answeredFromCache > 150, `answered from cache: ${stats.datagrams.answeredFromCache}`);
+      t.true((stats.frames?.received ?? 0) > 300);
+      t.true((stats.frames?.sent ?? 0) > 300);
+      t.is(stats.frames?.malformed, 0);
+      const xdp = inLb<XdpStatus>(["status"]);
+      const [l0, l1] = xdp.interfaces;
+      t.is(l0?.mode, mode);
+      t.true((l0?.counters["redirect_request"] ?? 0) > 300, "requests went through AF_XDP");
+      t.true((l1?.counters["redirect_reply"] ?? 0) > 0, "backend replies came back through XDP");
+    } finally {
+      const { code, output } = await detach(kvlb);
+      t.is(code, 0, output);
+    }
+    t.is(xdpModeOf("l0"), "none", "no program left on l0");
+    t.is(xdpModeOf("l1"), "none", "no program left on l1");
+  });
+}
+
+function kvlbIn(
+  ns: string,
+  args: string[],
+  prefix: string[] = [],
+): { status: number | null; stderr: string; stdout: string } {
+  const r = spawnSync("ip", ["netns", "exec", ns, ...prefix, node, cli, ...args], {
+    encoding: "utf8",
+    timeout: 30_000,
+  });
+  return { status: r.status, stderr: r.stderr, stdout: r.stdout };
+}
+
+test.serial("attach errors: no such interface, another program attached, not root", (t) => {
+  const backend = ["--backend", `${BACKEND_ADDR}:11211`, "--admin", "off"];
+  const none = kvlbIn(topo.lb, ["attach", "eth9", ...backend]);
+  t.is(none.status, 2);
+  t.is(none.stderr, "kvlb: eth9: no such interface\n");
+
+  topo.exec(topo.lb, [
+    "ip",
+    "link",
+    "set",
+    "dev",
+    "l0",
+    "xdpgeneric",
+    "obj",
+    "build/xdp/kvlb.bpf.o",
+    "sec",
+    "xdp",
+    "program",
+    "kvlb_pass",
+  ]);
+  const taken = kvlbIn(topo.lb, ["attach", "l0", ...backend]);
+  t.is(taken.status, 2);
+  t.regex(
+    taken.stderr,
+    /^kvlb: l0: XDP program 'kvlb_pass' \(id \d+\) is already attached in generic mode; detach it, or force/,
+  );
+  const refused = kvlbIn(topo.lb, ["detach", "l0"]);
+  t.is(refused.status, 2);
+  t.regex(refused.stderr, /l0: the XDP program there is 'kvlb_pass' .* not kvlb's; --force removes it/);
+  const forced = kvlbIn(topo.lb, ["detach", "l0", "--force"]);
+  t.is(forced.status, 0, forced.stderr);
+  t.regex(forced.stdout, /^l0: detached kvlb_pass \(id \d+, generic mode\)/);
+  t.is(xdpModeOf("l0"), "none");
+
+  const user = kvlbIn(
+    topo.lb,
+    ["attach", "l0", ...backend],
+    ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+  );
+  t.is(user.status, 2);
+  t.is(user.stderr, "kvlb: attaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)\n");
+});

@@ -1,0 +1,115 @@
+// Three network namespaces for end-to-end tests of the AF_XDP path, created per test run and
+// always removed: client (c0 10.10.1.2) -- lb (l0 10.10.1.1, l1 10.10.2.1) -- backends (b0
+// 10.10.2.2). The peers carry kvlb's pass-through XDP program, which native XDP on veth needs
+// to deliver redirected frames, and send with tx checksum offload off.
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+
+export const CLIENT_ADDR = "10.10.1.2";
+export const LB_ADDR = "10.10.1.1";
+export const LB_BACKEND_ADDR = "10.10.2.1";
+export const BACKEND_ADDR = "10.10.2.2";
+const XDP_OBJECT = "build/xdp/kvlb.bpf.o";
+
+const ip = (...args: string[]): string =>
+  execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+
+export class Topology {
+  readonly client: string;
+  readonly lb: string;
+  readonly backends: string;
+
+  constructor(tag: string) {
+    this.client = `kvlbt-c-${tag}`;
+    this.lb = `kvlbt-l-${tag}`;
+    this.backends = `kvlbt-b-${tag}`;
+  }
+
+  create(): this {
+    for (const ns of [this.client, this.lb, this.backends]) ip("netns", "add", ns);
+    ip("link", "add", "c0", "netns", this.client, "type", "veth", "peer", "name", "l0", "netns", this.lb);
+    ip("link", "add", "l1", "netns", this.lb, "type", "veth", "peer", "name", "b0", "netns", this.backends);
+    const up: [string, string, string][] = [
+      [this.client, "c0", `${CLIENT_ADDR}/24`],
+      [this.lb, "l0", `${LB_ADDR}/24`],
+      [this.lb, "l1", `${LB_BACKEND_ADDR}/24`],
+      [this.backends, "b0", `${BACKEND_ADDR}/24`],
+    ];
+    for (const [ns, dev, addr] of up) {
+      ip("-n", ns, "addr", "add", addr, "dev", dev);
+      ip("-n", ns, "link", "set", dev, "up");
+      ip("-n", ns, "link", "set", "lo", "up");
+    }
+    for (const [ns, dev] of [
+      [this.client, "c0"],
+      [this.backends, "b0"],
+    ] as const) {
+      ip("-n", ns, "link", "set", "dev", dev, "xdpdrv", "obj", XDP_OBJECT, "sec", "xdp", "program", "kvlb_pass");
+      this.exec(ns, ["ethtool", "-K", dev, "tx", "off"]);
+    }
+    return this;
+  }
+
+  exec(ns: string, args: string[], timeoutMs = 30_000): string {
+    return execFileSync("ip", ["netns", "exec", ns, ...args], {
+      encoding: "utf8",
+      timeout: timeoutMs,
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+  }
+
+  spawn(ns: string, args: string[]): ChildProcess {
+    return spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  }
+
+  /** PIDs of the processes running in a namespace (ip netns exec forks them). */
+  pids(ns: string): number[] {
+    try {
+      return ip("netns", "pids", ns).split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  }
+
+  signal(ns: string, signal: NodeJS.Signals): void {
+    for (const pid of this.pids(ns)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // already gone
+      }
+    }
+  }
+
+  /** Kills what runs in the namespaces and deletes them; safe to call twice. */
+  destroy(): void {
+    for (const ns of [this.client, this.lb, this.backends]) {
+      this.signal(ns, "SIGKILL");
+      try {
+        ip("netns", "del", ns);
+      } catch {
+        // not there
+      }
+    }
+  }
+}
+
+/** Resolves with the child's output once `pattern` appears in it; rejects when it exits first. */
+export function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 20_000): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let seen = "";
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}: ${seen}`)), timeoutMs);
+    const look = (d: Buffer): void => {
+      seen += d.toString();
+      if (pattern.test(seen)) {
+        clearTimeout(timer);
+        resolve(seen);
+      }
+    };
+    child.stdout?.on("data", look);
+    child.stderr?.on("data", look);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code}: ${seen}`));
+    });
+  });
+}
