@@ -4,7 +4,7 @@
 // balancer's kernel, and nothing is left attached afterwards.
 import test from "ava";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../support/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
 
@@ -67,15 +67,7 @@ async function detach(kvlb: ChildProcess): Promise<{ code: number | null; output
   let output = "";
   kvlb.stdout?.on("data", (d: Buffer) => (output += d.toString()));
   const exited = new Promise<number | null>((resolve) => kvlb.once("exit", resolve));
-  for (const pid of topo.pids(topo.lb)) {
-    // kvlb's node process, not the TCP service's
-    try {
-      const cmd = topo.exec(topo.lb, ["cat", `/proc/${pid}/cmdline`]);
-      if (cmd.includes("attach")) process.kill(pid, "SIGTERM");
-    } catch {
-      // gone
-    }
-  }
+  topo.signalMatching(topo.lb, "attach", "SIGTERM");
   return { code: await exited, output };
 }
 

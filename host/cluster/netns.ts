@@ -1,14 +1,17 @@
-// Three network namespaces for end-to-end tests of the AF_XDP path, created per test run and
-// always removed: client (c0 10.10.1.2) -- lb (l0 10.10.1.1, l1 10.10.2.1) -- backends (b0
+// Three network namespaces for the AF_XDP path (its tests, its benchmark and the demo), created
+// per run and always removed: client (c0 10.10.1.2) -- lb (l0 10.10.1.1, l1 10.10.2.1) -- backends (b0
 // 10.10.2.2). The peers carry kvlb's pass-through XDP program, which native XDP on veth needs
 // to deliver redirected frames, and send with tx checksum offload off.
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
+import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { projectRoot } from "../util/paths.js";
 
 export const CLIENT_ADDR = "10.10.1.2";
 export const LB_ADDR = "10.10.1.1";
 export const LB_BACKEND_ADDR = "10.10.2.1";
 export const BACKEND_ADDR = "10.10.2.2";
-const XDP_OBJECT = "build/xdp/kvlb.bpf.o";
+const XDP_OBJECT = join(projectRoot(), "build/xdp/kvlb.bpf.o");
 
 const ip = (...args: string[]): string =>
   execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
@@ -78,6 +81,22 @@ export class Topology {
         // already gone
       }
     }
+  }
+
+  /** Signals the processes in a namespace whose command line contains `match`. */
+  signalMatching(ns: string, match: string, signal: NodeJS.Signals): number {
+    let n = 0;
+    for (const pid of this.pids(ns)) {
+      try {
+        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(match)) {
+          process.kill(pid, signal);
+          n++;
+        }
+      } catch {
+        // gone
+      }
+    }
+    return n;
   }
 
   /** Kills what runs in the namespaces and deletes them; safe to call twice. */
