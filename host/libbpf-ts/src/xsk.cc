@@ -201,8 +201,11 @@ Napi::Value XskSet::Receive(const Napi::CallbackInfo &info) {
       xsk_ring_cons__release(&s.rx, n);
       s.fill_held -= n;
     }
-    // with need_wakeup, a fill ring the kernel found empty must be kicked
-    if (xsk_ring_prod__needs_wakeup(&s.fill)) recvfrom(xsk_socket__fd(s.xsk), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    // with need_wakeup, a driver that found the fill ring empty waits for a kick; only an idle
+    // socket needs one (as xdpsock does it), not one that is receiving
+    if (!n && xsk_ring_prod__needs_wakeup(&s.fill)) {
+      recvfrom(xsk_socket__fd(s.xsk), nullptr, 0, MSG_DONTWAIT, nullptr, nullptr);
+    }
   }
   return Napi::Number::New(info.Env(), total);
 }
