@@ -16,6 +16,7 @@ export const loadUsage = `load options:
   --sets R                  share of sets, 0 to 1 (default 0.02)
   --value-bytes N           value size for sets (default 200)
   --preload                 set every key once before the load
+  --json                    end with the result as one line of JSON
 `;
 
 const num = (name: string, raw: string, ok: (n: number) => boolean): number => numberFlag(name, raw, NaN, ok);
@@ -31,6 +32,7 @@ export async function loadCommand(args: string[]): Promise<number> {
       sets: { type: "string", default: "0.02" },
       "value-bytes": { type: "string", default: "200" },
       preload: { type: "boolean", default: false },
+      json: { type: "boolean", default: false },
     },
     strict: true,
   });
@@ -63,6 +65,7 @@ export async function loadCommand(args: string[]): Promise<number> {
       `p50 ${count(r.latencyUs.p50)} µs, p99 ${count(r.latencyUs.p99)} µs; ` +
       `gets ${percent(gets === 0 ? 0 : r.hits / gets)} hit; ${count(r.errors)} errors, ${count(r.timeouts)} timeouts\n`,
   );
+  if (values.json) process.stdout.write(`${JSON.stringify(r)}\n`);
   if (r.ops === 0) throw new ConfigError(`${where}: nothing answered (is kvlb or memcached listening there?)`);
   return r.errors > 0 ? 1 : 0;
 }

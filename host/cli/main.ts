@@ -37,6 +37,7 @@ demo options:
   --keys N        distinct keys (default ${clusterDemoDefaults.keys})
   --zipf θ        Zipf skew (default ${clusterDemoDefaults.zipf})
   --port N        memcached UDP ports N..N+2 (default ${clusterDemoDefaults.basePort})
+  --datapath D    afxdp (network namespaces, XDP), socket (loopback) or auto: XDP as root (default auto)
 
 detect-demo options:
   --keys N        keys to stream (default ${streamDemoDefaults.keys})
@@ -62,16 +63,22 @@ function clusterDemoOptions(args: string[]): ClusterDemoOptions {
       keys: { type: "string" },
       zipf: { type: "string" },
       port: { type: "string" },
+      datapath: { type: "string" },
     },
     strict: true,
   });
   const d = clusterDemoDefaults;
+  const datapath = values.datapath ?? d.datapath;
+  if (datapath !== "auto" && datapath !== "afxdp" && datapath !== "socket") {
+    throw new UsageError(`--datapath ${datapath}: auto, afxdp or socket`);
+  }
   return {
     ...d,
     seconds: number("seconds", values.seconds, d.seconds, (n) => n >= 2 && n <= 3600),
     keys: number("keys", values.keys, d.keys, whole),
     zipf: number("zipf", values.zipf, d.zipf, (n) => n >= 0 && n <= 5),
     basePort: number("port", values.port, d.basePort, (n) => Number.isInteger(n) && n >= 1024 && n <= 65533),
+    datapath,
   };
 }
 

@@ -8,6 +8,8 @@ import type { CoreConfig } from "../core/config.js";
 import { count, percent } from "../cli/table.js";
 import { phaseReport, type Phase } from "./phase-report.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
+import { runXdpDemo, xdpUnavailable } from "./xdp-demo.js";
+import { ConfigError } from "../config/endpoints.js";
 
 export interface ClusterDemoOptions {
   seconds: number;
@@ -17,6 +19,8 @@ export interface ClusterDemoOptions {
   /** Share of operations that are sets. */
   sets: number;
   basePort: number;
+  /** afxdp: in namespaces, over XDP; socket: on loopback; auto: XDP when the machine allows it. */
+  datapath: "auto" | "afxdp" | "socket";
 }
 
 export const clusterDemoDefaults: Readonly<ClusterDemoOptions> = Object.freeze({
@@ -26,11 +30,12 @@ export const clusterDemoDefaults: Readonly<ClusterDemoOptions> = Object.freeze({
   valueBytes: 200,
   sets: 0.02,
   basePort: 21211,
+  datapath: "auto",
 });
 
 // A detector tuned to the demo's load: with ten thousand keys under Zipf(0.99) the top key draws
 // about 10% of the traffic, below the design's default support of 20%.
-const demoCore: Partial<CoreConfig> = { support: 0.01, epsilon: 0.001, warm: 0.001 };
+export const demoCore: Partial<CoreConfig> = { support: 0.01, epsilon: 0.001, warm: 0.001 };
 
 type Print = (line: string) => void;
 
@@ -56,6 +61,24 @@ async function phase(
 }
 
 export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: Print): Promise<boolean> {
+  if (o.datapath !== "socket") {
+    const why = xdpUnavailable();
+    if (why && o.datapath === "afxdp") throw new ConfigError(`demo over XDP: ${why}`);
+    if (!why) {
+      try {
+        return await runXdpDemo(o, log, print);
+      } catch (e) {
+        if (o.datapath === "afxdp") throw e;
+        print(`kvlb demo: over XDP it failed (${(e as Error).message.split("\n")[0]}); falling back to the socket path`);
+      }
+    } else {
+      print(`kvlb demo: on the socket path, since ${why} (the XDP demo runs as root)`);
+    }
+  }
+  return runSocketDemo(o, log, print);
+}
+
+async function runSocketDemo(o: ClusterDemoOptions, log: Logger, print: Print): Promise<boolean> {
   const ports = [o.basePort, o.basePort + 1, o.basePort + 2];
   const servers = await startMemcached(ports);
   log.debug({ ports }, "memcached started");

@@ -20,7 +20,7 @@ export function imbalance(requests: readonly number[]): number {
   return mean === 0 ? 0 : Math.max(...requests) / mean;
 }
 
-export function phaseReport(ports: readonly number[], off: Phase, on: Phase): string[] {
+export function phaseReport(ports: readonly number[], off: Phase, on: Phase, host = "127.0.0.1"): string[] {
   const rate = (p: Phase, i: number): string => count((p.requests[i] ?? 0) / p.load.seconds);
   const share = (p: Phase, i: number): string => {
     const total = p.requests.reduce((a, b) => a + b, 0);
@@ -29,7 +29,7 @@ export function phaseReport(ports: readonly number[], off: Phase, on: Phase): st
   const both = (f: (p: Phase) => string): [string, string] => [f(off), f(on)];
   const rows: string[][] = [
     ...ports.map((port, i) => [
-      `127.0.0.1:${port} req/s (share)`,
+      `${host}:${port} req/s (share)`,
       `${rate(off, i)} (${share(off, i)})`,
       `${rate(on, i)} (${share(on, i)})`,
     ]),

@@ -1,24 +1,35 @@
 // The README's main job, shortened: it must finish cleanly, show the cache at work, and leave
 // no memcached behind.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 
 const memcachedOn = (port: number): boolean => {
   try {
-    return execFileSync("pgrep", ["-f", `memcached -U ${port} `], { encoding: "utf8" }).trim() !== "";
+    return execFileSync("pgrep", ["-f", `memcached.* -U ${port} `], { encoding: "utf8" }).trim() !== "";
   } catch {
     return false;
   }
 };
 
-test("kvlb demo runs the load with the cache off then on, reports both, and exits cleanly", async (t) => {
-  const port = 23000 + (process.pid % 300) * 3;
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["bin/kvlb.js", "demo", "--seconds", "4", "--keys", "2000", "--port", String(port)],
-    { timeout: 60_000 },
-  );
+for (const datapath of ["socket", "afxdp"] as const) {
+  test.serial(`kvlb demo on the ${datapath} path: cache off then on, both reported, a clean exit`, async (t) => {
+    const port = 23000 + (process.pid % 300) * 3;
+    const { stdout } = await promisify(execFile)(
+      process.execPath,
+      ["bin/kvlb.js", "demo", "--seconds", "4", "--keys", "2000", "--port", String(port), "--datapath", datapath],
+      { timeout: 90_000 },
+    );
+    check(t, stdout, port, datapath === "socket" ? "127\\.0\\.0\\.1" : "10\\.10\\.2\\.2");
+    if (datapath === "afxdp") {
+      t.regex(stdout, /^kvlb demo over XDP/m);
+      const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+      t.notRegex(left, new RegExp(`demo-\\d+`), "the demo's namespaces are gone");
+    }
+  });
+}
+
+function check(t: ExecutionContext, stdout: string, port: number, host: string): void {
   const row = (label: string): [string, string] => {
     const m = new RegExp(`^${label} +(\\S.*?)  +(\\S.*)$`, "m").exec(stdout);
     if (!m) throw new Error(`no '${label}' row in:\n${stdout}`);
@@ -30,7 +41,7 @@ test("kvlb demo runs the load with the cache off then on, reports both, and exit
   const [offImb, onImb] = row("imbalance, max/mean").map(Number);
   t.true((offImb ?? 0) >= 1 && (onImb ?? 0) >= 1);
   t.deepEqual(row("errors / timeouts"), ["0 / 0", "0 / 0"]);
-  for (let i = 0; i < 3; i++) t.regex(stdout, new RegExp(`^127\\.0\\.0\\.1:${port + i} req/s`, "m"));
+  for (let i = 0; i < 3; i++) t.regex(stdout, new RegExp(`^${host}:${port + i} req/s`, "m"));
   t.regex(stdout, /^loaded 2,000 keys/m);
   for (let i = 0; i < 3; i++) t.false(memcachedOn(port + i), `memcached on ${port + i} was stopped`);
-});
+}
