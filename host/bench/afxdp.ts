@@ -50,9 +50,21 @@ async function withKvlb<T>(topo: Topology, args: string[], run: () => T): Promis
 
 async function arm(topo: Topology, which: Arm, first: boolean): Promise<Blast> {
   if (which === "direct") return send(topo, 11311, first);
-  if (which === "socket") return withKvlb(topo, ["run", "--listen", `${LB_ADDR}:11211`], () => send(topo, 11211, first));
+  if (which === "socket")
+    return withKvlb(topo, ["run", "--listen", `${LB_ADDR}:11211`], () => send(topo, 11211, first));
   if (which === "afxdp") return withKvlb(topo, ["attach", "l0,l1", "--mode", "native"], () => send(topo, 11211));
-  topo.exec(topo.lb, ["ip", "link", "set", "dev", "l0", "xdpdrv", "obj", join(root, "build/xdp/reflect.bpf.o"), "sec", "xdp"]);
+  topo.exec(topo.lb, [
+    "ip",
+    "link",
+    "set",
+    "dev",
+    "l0",
+    "xdpdrv",
+    "obj",
+    join(root, "build/xdp/reflect.bpf.o"),
+    "sec",
+    "xdp",
+  ]);
   try {
     return send(topo, 11211);
   } finally {

@@ -69,7 +69,9 @@ export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: 
         return await runXdpDemo(o, log, print);
       } catch (e) {
         if (o.datapath === "afxdp") throw e;
-        print(`kvlb demo: over XDP it failed (${(e as Error).message.split("\n")[0]}); falling back to the socket path`);
+        print(
+          `kvlb demo: over XDP it failed (${(e as Error).message.split("\n")[0]}); falling back to the socket path`,
+        );
       }
     } else {
       print(`kvlb demo: on the socket path, since ${why} (the XDP demo runs as root)`);

@@ -56,7 +56,19 @@ const detectorFile = join(tmpdir(), `kvlb-demo-${process.pid}.yaml`);
 
 async function attached(topo: Topology, ports: readonly number[], cache: boolean): Promise<ChildProcess> {
   const backends = ports.flatMap((p) => ["--backend", `${BACKEND_ADDR}:${p}`]);
-  const kvlb = topo.spawn(topo.lb, [node, cli, "attach", "l0,l1", "--config", detectorFile, ...backends, "--admin", ADMIN, "--cache", cache ? "on" : "off"]);
+  const kvlb = topo.spawn(topo.lb, [
+    node,
+    cli,
+    "attach",
+    "l0,l1",
+    "--config",
+    detectorFile,
+    ...backends,
+    "--admin",
+    ADMIN,
+    "--cache",
+    cache ? "on" : "off",
+  ]);
   await waitForOutput(kvlb, /kvlb is attached and balancing/);
   return kvlb;
 }
@@ -67,18 +79,40 @@ async function stop(topo: Topology, kvlb: ChildProcess): Promise<void> {
   await exited;
 }
 
-async function phase(topo: Topology, ports: readonly number[], o: ClusterDemoOptions, cache: boolean, print: Print): Promise<Phase> {
+async function phase(
+  topo: Topology,
+  ports: readonly number[],
+  o: ClusterDemoOptions,
+  cache: boolean,
+  print: Print,
+): Promise<Phase> {
   const kvlb = await attached(topo, ports, cache);
   try {
-    const common = ["--keys", String(o.keys), "--zipf", String(o.zipf), "--sets", String(o.sets), "--value-bytes", String(o.valueBytes)];
+    const common = [
+      "--keys",
+      String(o.keys),
+      "--zipf",
+      String(o.zipf),
+      "--sets",
+      String(o.sets),
+      "--value-bytes",
+      String(o.valueBytes),
+    ];
     if (!cache) {
       const started = performance.now();
       await load(topo, [...common, "--preload", "--seconds", "0.1"], "", () => undefined);
-      print(`loaded ${count(o.keys)} keys of ${o.valueBytes} bytes through kvlb in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      print(
+        `loaded ${count(o.keys)} keys of ${o.valueBytes} bytes through kvlb in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
     }
     await new Promise((r) => setTimeout(r, 600)); // a fresh report: the baseline
     const before = statsOf(topo);
-    const result = await load(topo, [...common, "--seconds", String(o.seconds / 2)], cache ? "cache on : " : "cache off: ", print);
+    const result = await load(
+      topo,
+      [...common, "--seconds", String(o.seconds / 2)],
+      cache ? "cache on : " : "cache off: ",
+      print,
+    );
     await new Promise((r) => setTimeout(r, 600));
     const after = statsOf(topo);
     const keys = after.keysObserved - before.keysObserved;
@@ -111,7 +145,9 @@ export async function runXdpDemo(o: ClusterDemoOptions, log: Logger, print: Prin
       `kvlb demo over XDP: clients in one network namespace, kvlb attached (XDP + AF_XDP) in the next, ` +
         `3 memcached servers on UDP ${BACKEND_ADDR}:${ports[0]}-${ports[2]} in a third`,
     );
-    print(`Zipf(${o.zipf}) over ${count(o.keys)} keys, ${percent(o.sets)} sets; ${o.seconds / 2} s with the cache off, then on`);
+    print(
+      `Zipf(${o.zipf}) over ${count(o.keys)} keys, ${percent(o.sets)} sets; ${o.seconds / 2} s with the cache off, then on`,
+    );
     const off = await phase(topo, ports, o, false, print);
     const on = await phase(topo, ports, o, true, print);
     print("");
