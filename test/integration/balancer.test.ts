@@ -185,7 +185,8 @@ test.serial("kvlb stats and kvlb top show each backend's load and the hot keys",
   );
   t.like(down, {
     code: 2,
-    stderr: "kvlb: 127.0.0.1:1: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)\n",
+    stderr:
+      "kvlb: 127.0.0.1:1: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)\n",
   });
 });
 
