@@ -20,7 +20,8 @@ export interface UdpBatch {
   send(n: number): number;
   /** poll() for input, at most timeoutMs; 1 when a socket is readable. */
   wait(timeoutMs: number): number;
-  ports(): { listen: number; backend: number };
+  /** The bound ports, and the two sockets' fds (for a poll() that also watches other fds). */
+  ports(): { listen: number; backend: number; fds: number[] };
   close(): void;
 }
 

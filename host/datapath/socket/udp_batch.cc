@@ -223,6 +223,9 @@ private:
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("listen", Port(client_));
     o.Set("backend", Port(backend_));
+    o.Set("fds", Napi::Array::New(info.Env()));
+    o.Get("fds").As<Napi::Array>().Set(0u, Napi::Number::New(info.Env(), client_));
+    o.Get("fds").As<Napi::Array>().Set(1u, Napi::Number::New(info.Env(), backend_));
     return o;
   }
 

@@ -254,12 +254,19 @@ Napi::Value XskSet::Transmit(const Napi::CallbackInfo &info) {
   return Napi::Number::New(info.Env(), queued);
 }
 
-// wait(timeoutMs): poll() on every socket; > 0 when one has something to read.
+// wait(timeoutMs, extraFds?): poll() on every socket and on the caller's other fds; > 0 when
+// one of them has something to read.
 Napi::Value XskSet::Wait(const Napi::CallbackInfo &info) {
   int timeout = info[0].As<Napi::Number>().Int32Value();
-  pollfd fds[kMaxSockets];
+  pollfd fds[kMaxSockets + 8];
   nfds_t n = 0;
   for (Socket &s : sockets_) fds[n++] = pollfd{xsk_socket__fd(s.xsk), POLLIN, 0};
+  if (info.Length() > 1 && info[1].IsArray()) {
+    Napi::Array extra = info[1].As<Napi::Array>();
+    for (uint32_t i = 0; i < extra.Length() && i < 8; i++) {
+      fds[n++] = pollfd{extra.Get(i).As<Napi::Number>().Int32Value(), POLLIN, 0};
+    }
+  }
   int r = poll(fds, n, timeout);
   return Napi::Number::New(info.Env(), r < 0 ? 0 : r);
 }

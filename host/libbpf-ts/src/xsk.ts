@@ -51,7 +51,7 @@ interface NativeXskSet {
   add(ifname: string, queue: number, opts: { rxSize?: number; txSize?: number; bindFlags: number }): XskSocketInfo;
   receive(descOffset: number, max: number): number;
   transmit(descOffset: number, n: number): number;
-  wait(timeoutMs: number): number;
+  wait(timeoutMs: number, extraFds?: number[]): number;
   stats(index: number): XskStats;
   close(): void;
 }
@@ -110,9 +110,12 @@ export class XskSet {
     return this.raw.transmit(descOffset, n);
   }
 
-  /** poll() on every socket for at most timeoutMs; > 0 when there is something to receive. */
-  wait(timeoutMs: number): number {
-    return this.raw.wait(timeoutMs);
+  /**
+   * poll() on every socket, and on up to 8 other fds of the caller's, for at most timeoutMs;
+   * > 0 when one of them has something to read.
+   */
+  wait(timeoutMs: number, extraFds: number[] = []): number {
+    return this.raw.wait(timeoutMs, extraFds);
   }
 
   stats(index: number): XskStats {
