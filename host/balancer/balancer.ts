@@ -22,6 +22,15 @@ export interface Balancer {
   failed: Promise<string>;
 }
 
+/** Resolves with why the balancer should stop: SIGINT, SIGTERM, or its worker failing. */
+export function untilStopped(balancer: Balancer): Promise<string> {
+  return new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+    void balancer.failed.then((m) => resolve(`worker failed: ${m}`));
+  });
+}
+
 const workerPath = (afxdp: boolean): string =>
   join(projectRoot(), "dist/host/worker", afxdp ? "afxdp-worker.js" : "socket-worker.js");
 

@@ -4,7 +4,7 @@
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import type { XdpMode } from "libbpf-ts";
-import { startBalancer, type Balancer } from "../balancer/balancer.js";
+import { startBalancer, untilStopped, type Balancer } from "../balancer/balancer.js";
 import { startAdmin } from "../control/admin.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
@@ -102,11 +102,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       },
       "kvlb is attached and balancing",
     );
-    const stop = await new Promise<string>((resolve) => {
-      process.once("SIGINT", () => resolve("SIGINT"));
-      process.once("SIGTERM", () => resolve("SIGTERM"));
-      void b.failed.then((m) => resolve(`worker failed: ${m}`));
-    });
+    const stop = await untilStopped(b);
     log.info({ reason: stop }, "stopping");
     const last = b.latest();
     server?.close();

@@ -1,7 +1,7 @@
 // kvlb run: the balancer on kernel UDP sockets, until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
-import { startBalancer } from "../balancer/balancer.js";
+import { startBalancer, untilStopped } from "../balancer/balancer.js";
 import { startAdmin } from "../control/admin.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
@@ -49,11 +49,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     },
     "kvlb is balancing",
   );
-  const stop = await new Promise<string>((resolve) => {
-    process.once("SIGINT", () => resolve("SIGINT"));
-    process.once("SIGTERM", () => resolve("SIGTERM"));
-    void balancer.failed.then((m) => resolve(`worker failed: ${m}`));
-  });
+  const stop = await untilStopped(balancer);
   log.info({ reason: stop }, "stopping");
   const last = balancer.latest();
   await balancer.stop();

@@ -6,6 +6,7 @@ import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
 import { AdminClient, type XdpStatus } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
 import { table, count } from "./table.js";
+import { requireRoot } from "../datapath/afxdp/steering.js";
 
 export const statusUsage = `status options:
   --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)
@@ -76,9 +77,7 @@ export function detachCommand(args: string[]): number {
   });
   const name = positionals[0];
   if (!name || positionals.length > 1) throw new ConfigError("detach: name one interface, as in: kvlb detach eth0");
-  if (typeof process.getuid === "function" && process.getuid() !== 0) {
-    throw new ConfigError("detaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)");
-  }
+  requireRoot("detaching");
   try {
     const present = queryXdp(name);
     if (!present) {

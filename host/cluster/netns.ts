@@ -46,10 +46,33 @@ export class Topology {
       [this.client, "c0"],
       [this.backends, "b0"],
     ] as const) {
-      ip("-n", ns, "link", "set", "dev", dev, "xdpdrv", "obj", XDP_OBJECT, "sec", "xdp", "program", "kvlb_pass");
+      this.setXdp(ns, dev, "native", XDP_OBJECT, "kvlb_pass");
       this.exec(ns, ["ethtool", "-K", dev, "tx", "off"]);
     }
     return this;
+  }
+
+  /** Attaches `program` (the object's first one if not named) with iproute2, or detaches. */
+  setXdp(ns: string, dev: string, mode: "native" | "generic", object: string, program?: string): void {
+    const flag = mode === "native" ? "xdpdrv" : "xdpgeneric";
+    ip(
+      "-n",
+      ns,
+      "link",
+      "set",
+      "dev",
+      dev,
+      flag,
+      "obj",
+      object,
+      "sec",
+      "xdp",
+      ...(program ? ["program", program] : []),
+    );
+  }
+
+  clearXdp(ns: string, dev: string, mode: "native" | "generic"): void {
+    ip("-n", ns, "link", "set", "dev", dev, mode === "native" ? "xdpdrv" : "xdpgeneric", "off");
   }
 
   exec(ns: string, args: string[], timeoutMs = 30_000): string {

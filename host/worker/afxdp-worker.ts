@@ -8,7 +8,7 @@ import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
 import { setFrameAddresses, setFramePort, setNeighbours, macBytes } from "../core/frame-tables.js";
-import { loadUdpBatch } from "../datapath/socket/udp-batch.js";
+import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { report } from "./report.js";
 
@@ -31,22 +31,7 @@ async function main(): Promise<void> {
   const frames = Math.max(setup.core.frames ?? 0, xdp.ports.length * RING * 2 + 1024);
   const core = await loadCore({ config: { ...setup.core, frames, frameBytes: 2048 }, hostBytes: 4096 });
   setBackends(core, setup.backends);
-  const UdpBatch = loadUdpBatch();
-  const pkt = core.region(abi.R_PKT);
-  const io = new UdpBatch(
-    core.u8,
-    {
-      rxDesc: core.rx,
-      slots: pkt.offset,
-      slotBytes: core.config.slotBytes,
-      slotCount: core.config.rxSlots,
-      outDesc: core.region(abi.R_OUT).offset,
-      outMax: core.config.outMax,
-    },
-    setup.listen.address,
-    setup.listen.port,
-    setup.backendBind,
-  );
+  const io = openUdpBatch(core, setup.listen, setup.backendBind);
   const ports = io.ports();
   setFrameAddresses(core, setup.listen, ports.backend);
   xdp.ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));

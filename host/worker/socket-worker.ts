@@ -5,7 +5,7 @@ import { parentPort, workerData, receiveMessageOnPort } from "node:worker_thread
 import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
-import { loadUdpBatch } from "../datapath/socket/udp-batch.js";
+import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { report } from "./report.js";
 
@@ -19,22 +19,7 @@ async function main(): Promise<void> {
   if (!port) throw new Error("socket-worker must run as a worker thread");
   const core = await loadCore({ config: setup.core });
   setBackends(core, setup.backends);
-  const UdpBatch = loadUdpBatch();
-  const pkt = core.region(abi.R_PKT);
-  const io = new UdpBatch(
-    core.u8,
-    {
-      rxDesc: core.rx,
-      slots: pkt.offset,
-      slotBytes: core.config.slotBytes,
-      slotCount: core.config.rxSlots,
-      outDesc: core.region(abi.R_OUT).offset,
-      outMax: core.config.outMax,
-    },
-    setup.listen.address,
-    setup.listen.port,
-    setup.backendBind,
-  );
+  const io = openUdpBatch(core, setup.listen, setup.backendBind);
   port.postMessage({ type: "ready", ports: io.ports() } satisfies WorkerReport);
 
   // Views made once: the loop writes the clock and reads the out count without a call or an

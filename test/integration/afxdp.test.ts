@@ -144,20 +144,7 @@ test.serial("attach errors: no such interface, another program attached, not roo
   t.is(none.status, 2);
   t.is(none.stderr, "kvlb: eth9: no such interface\n");
 
-  topo.exec(topo.lb, [
-    "ip",
-    "link",
-    "set",
-    "dev",
-    "l0",
-    "xdpgeneric",
-    "obj",
-    "build/xdp/kvlb.bpf.o",
-    "sec",
-    "xdp",
-    "program",
-    "kvlb_pass",
-  ]);
+  topo.setXdp(topo.lb, "l0", "generic", "build/xdp/kvlb.bpf.o", "kvlb_pass");
   const taken = kvlbIn(topo.lb, ["attach", "l0", ...backend]);
   t.is(taken.status, 2);
   t.regex(

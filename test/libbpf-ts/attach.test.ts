@@ -3,23 +3,9 @@
 // detaching. Each step runs in a separate process, as separate kvlb runs would.
 import test from "ava";
 import { execFileSync } from "node:child_process";
+import { vethNamespace } from "../support/veth-namespace.js";
 
-const ns = `kvlbt-attach-${process.pid}`;
-const ip = (...args: string[]): string => execFileSync("ip", args, { encoding: "utf8" });
-
-test.before(() => {
-  ip("netns", "add", ns);
-  ip("-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb");
-  ip("-n", ns, "link", "set", "va", "up");
-  ip("-n", ns, "link", "set", "vb", "up");
-});
-test.after.always(() => {
-  try {
-    ip("netns", "del", ns);
-  } catch {
-    // already gone
-  }
-});
+const ns = vethNamespace(test, "attach");
 
 interface Probe {
   ok: boolean;

@@ -2,23 +2,9 @@
 // WebAssembly memory) in xsks_map, on a veth in a namespace the test creates and removes.
 import test from "ava";
 import { execFileSync } from "node:child_process";
+import { vethNamespace } from "../support/veth-namespace.js";
 
-const ns = `kvlbt-xsk-${process.pid}`;
-const ip = (...args: string[]): string => execFileSync("ip", args, { encoding: "utf8" });
-
-test.before(() => {
-  ip("netns", "add", ns);
-  ip("-n", ns, "link", "add", "va", "type", "veth", "peer", "name", "vb");
-  ip("-n", ns, "link", "set", "va", "up");
-  ip("-n", ns, "link", "set", "vb", "up");
-});
-test.after.always(() => {
-  try {
-    ip("netns", "del", ns);
-  } catch {
-    // already gone
-  }
-});
+const ns = vethNamespace(test, "xsk");
 
 interface Probe {
   withSocket: Record<string, string>;

@@ -21,6 +21,13 @@ import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, type XdpCounter } fr
 
 export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");
 
+/** Throws the operator's sentence when this process cannot change XDP programs. */
+export function requireRoot(action: string): void {
+  if (typeof process.getuid === "function" && process.getuid() !== 0) {
+    throw new ConfigError(`${action} XDP needs root (CAP_NET_ADMIN, CAP_BPF)`);
+  }
+}
+
 export interface SteeredInterface {
   attachment: XdpAttachment;
   setSocket(queue: number, fd: number): void;
@@ -35,9 +42,7 @@ export class Steering {
     interfaces: readonly string[],
     config: { port: number; backends: readonly { address: string; port: number }[]; mode: XdpMode; force: boolean },
   ): Steering {
-    if (typeof process.getuid === "function" && process.getuid() !== 0) {
-      throw new ConfigError("attaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)");
-    }
+    requireRoot("attaching");
     if (!existsSync(xdpObjectPath())) throw new ConfigError("the XDP program is not built (run: bash scripts/setup)");
     const s = new Steering();
     try {

@@ -3,6 +3,8 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../util/paths.js";
+import * as abi from "../../../assembly/shared/abi.js";
+import type { Core } from "../../core/core.js";
 
 export interface BatchLayout {
   rxDesc: number;
@@ -33,9 +35,28 @@ type UdpBatchClass = new (
   backendAddress: string,
 ) => UdpBatch;
 
+/** The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says. */
+export function openUdpBatch(core: Core, listen: { address: string; port: number }, backendBind: string): UdpBatch {
+  const UdpBatch = loadUdpBatch();
+  return new UdpBatch(
+    core.u8,
+    {
+      rxDesc: core.rx,
+      slots: core.region(abi.R_PKT).offset,
+      slotBytes: core.config.slotBytes,
+      slotCount: core.config.rxSlots,
+      outDesc: core.region(abi.R_OUT).offset,
+      outMax: core.config.outMax,
+    },
+    listen.address,
+    listen.port,
+    backendBind,
+  );
+}
+
 const addonPath = join(projectRoot(), "host/datapath/socket/build/Release/udp_batch.node");
 
-export function loadUdpBatch(): UdpBatchClass {
+function loadUdpBatch(): UdpBatchClass {
   if (!existsSync(addonPath)) throw new Error("the socket addon is not built (run: bash scripts/setup)");
   const mod = createRequire(import.meta.url)(addonPath) as { UdpBatch: UdpBatchClass };
   return mod.UdpBatch;
