@@ -106,7 +106,7 @@ for (const mode of ["native", "generic"] as const) {
       ]);
       t.true(hot.slice(0, 300).every((x) => x === `VALUE k-${mode} 0 5\r\nhello\r\nEND\r\n`));
       t.is(hot[301], `VALUE k-${mode} 0 3\r\nnew\r\nEND\r\n`, "a read after an acknowledged write sees it");
-      await new Promise((r) => setTimeout(r, 700)); // the worker reports twice a second
+      await new Promise((r) => setTimeout(r, 1200)); // a report, and a next-hop refresh, have run
       const stats = inLb<StatsView>(["stats"]);
       t.true(stats.datagrams.answeredFromCache > 150, `answered from cache: ${stats.datagrams.answeredFromCache}`);
       t.true((stats.frames?.received ?? 0) > 300);
@@ -117,6 +117,15 @@ for (const mode of ["native", "generic"] as const) {
       t.is(l0?.mode, mode);
       t.true((l0?.counters["redirect_request"] ?? 0) > 300, "requests went through AF_XDP");
       t.true((l1?.counters["redirect_reply"] ?? 0) > 0, "backend replies came back through XDP");
+
+      // By now the kernel has resolved the backend (the first forwards went through its socket)
+      // and the host has handed that next hop to the core: misses leave as frames.
+      const misses = Array.from({ length: 20 }, (_, i) => `get miss-${mode}-${i}\r\n`);
+      t.true(client(misses).every((x) => x === "END\r\n"));
+      await new Promise((r) => setTimeout(r, 700));
+      const later = inLb<StatsView>(["stats"]);
+      t.is(later.frames?.noNextHop, stats.frames?.noNextHop, "no forward lacked a next hop");
+      t.true(later.datagrams.forwarded >= stats.datagrams.forwarded + 20);
     } finally {
       const { code, output } = await detach(kvlb);
       t.is(code, 0, output);
