@@ -62,22 +62,29 @@ export function datagramAlloc(bytes: usize): usize {
 
 // Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
 // datagrams of at most 1400 bytes with their sequence numbers. False when out of room.
-export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32): bool {
-  const total: u32 = len == 0 ? 1 : <u32>((len + MAX_DATAGRAM_PAYLOAD - 1) / MAX_DATAGRAM_PAYLOAD);
+export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32, tail: string = ""): bool {
+  const tailLen = <usize>tail.length;
+  const body = len + tailLen;
+  const total: u32 = body == 0 ? 1 : <u32>((body + MAX_DATAGRAM_PAYLOAD - 1) / MAX_DATAGRAM_PAYLOAD);
   if (total > 0xffff || !outRoom(total)) {
     statInc(S_DROP_OUT_FULL);
     return false;
   }
   for (let seq: u32 = 0; seq < total; seq++) {
     const from = <usize>seq * MAX_DATAGRAM_PAYLOAD;
-    const chunk = min(MAX_DATAGRAM_PAYLOAD, len - from);
+    const chunk = min(MAX_DATAGRAM_PAYLOAD, body - from);
     const at = datagramAlloc(chunk + FRAME_HEADER);
     if (at == 0) {
       statInc(S_DROP_OUT_FULL);
       return false;
     }
     frameWrite(at, id, seq, total);
-    memory.copy(at + FRAME_HEADER, payload + from, chunk);
+    // the chunk is [from, from + chunk) of payload followed by tail
+    const fromPayload = from < len ? min(chunk, len - from) : 0;
+    memory.copy(at + FRAME_HEADER, payload + from, fromPayload);
+    for (let i = fromPayload; i < chunk; i++) {
+      store<u8>(at + FRAME_HEADER + i, <u8>tail.charCodeAt(<i32>(from + i - len)));
+    }
     outPush(at, chunk + FRAME_HEADER, addr, port, 0);
   }
   return true;

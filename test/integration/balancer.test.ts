@@ -98,6 +98,8 @@ test.serial("a hot key is answered from the cache: its backend's get_hits stays 
   const before = await backendStat(port, "get_hits");
   for (let i = 0; i < 100; i++) t.is(await get(client, "get hot-key\r\n"), "VALUE hot-key 0 5\r\nhello\r\nEND\r\n");
   t.is(await backendStat(port, "get_hits"), before);
+  const messages = await client.request("get hot-key\r\n", END);
+  t.is(messages.length, 1, "a cached get of one key is one message, VALUE and END together");
   await new Promise((r) => setTimeout(r, 600)); // the worker reports twice a second
   const hot = (await (await fetch(`http://127.0.0.1:${cluster.adminPort}/hotkeys`)).json()) as { key: string }[];
   t.true(hot.some((h) => h.key === "hot-key"));
