@@ -16,6 +16,16 @@ const XDP_OBJECT = join(projectRoot(), "build/xdp/kvlb.bpf.o");
 const ip = (...args: string[]): string =>
   execFileSync("ip", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
 
+/**
+ * How the client's and the backends' veths receive:
+ * - "xdp": kvlb's pass-through program, which a native XDP_TX or redirect into a veth needs;
+ * - "gro": GRO on, so the veth polls with NAPI and takes skbs in batches, without the copy into
+ *   page-pool pages that an XDP program costs for every skb;
+ * - "plain": neither (every skb through the backlog).
+ * kvlb's AF_XDP sockets send in copy mode on veth (skbs), so kvlb works with all three.
+ */
+export type PeerMode = "xdp" | "gro" | "plain";
+
 export class Topology {
   readonly client: string;
   readonly lb: string;
@@ -27,7 +37,7 @@ export class Topology {
     this.backends = `kvlbt-b-${tag}`;
   }
 
-  create(): this {
+  create(peers: PeerMode = "xdp"): this {
     for (const ns of [this.client, this.lb, this.backends]) ip("netns", "add", ns);
     ip("link", "add", "c0", "netns", this.client, "type", "veth", "peer", "name", "l0", "netns", this.lb);
     ip("link", "add", "l1", "netns", this.lb, "type", "veth", "peer", "name", "b0", "netns", this.backends);
@@ -46,10 +56,21 @@ export class Topology {
       [this.client, "c0"],
       [this.backends, "b0"],
     ] as const) {
-      this.setXdp(ns, dev, "native", XDP_OBJECT, "kvlb_pass");
       this.exec(ns, ["ethtool", "-K", dev, "tx", "off"]);
     }
+    this.setPeers(peers);
     return this;
+  }
+
+  setPeers(mode: PeerMode): void {
+    for (const [ns, dev] of [
+      [this.client, "c0"],
+      [this.backends, "b0"],
+    ] as const) {
+      if (mode === "xdp") this.setXdp(ns, dev, "native", XDP_OBJECT, "kvlb_pass");
+      else this.clearXdp(ns, dev, "native");
+      this.exec(ns, ["ethtool", "-K", dev, "gro", mode === "gro" ? "on" : "off"]);
+    }
   }
 
   /** Attaches `program` (the object's first one if not named) with iproute2, or detaches. */
@@ -106,15 +127,24 @@ export class Topology {
     }
   }
 
+  /** PIDs of the processes in a namespace whose command line contains `match`. */
+  pidsMatching(ns: string, match: string): number[] {
+    return this.pids(ns).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(match);
+      } catch {
+        return false; // gone
+      }
+    });
+  }
+
   /** Signals the processes in a namespace whose command line contains `match`. */
   signalMatching(ns: string, match: string, signal: NodeJS.Signals): number {
     let n = 0;
-    for (const pid of this.pids(ns)) {
+    for (const pid of this.pidsMatching(ns, match)) {
       try {
-        if (readFileSync(`/proc/${pid}/cmdline`, "utf8").includes(match)) {
-          process.kill(pid, signal);
-          n++;
-        }
+        process.kill(pid, signal);
+        n++;
       } catch {
         // gone
       }

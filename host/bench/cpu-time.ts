@@ -1,0 +1,30 @@
+// CPU time from /proc, for benchmarks whose load generator shares the machine: when the sender
+// saturates its CPU first, replies per second stop telling the arms apart, but the CPU each
+// server spends per reply still does.
+import { readFileSync } from "node:fs";
+
+const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI that Node runs on
+
+/** User plus system CPU seconds that these processes have used (gone ones count 0). */
+export function processCpuSeconds(pids: number[]): number {
+  let ticks = 0;
+  for (const pid of pids) {
+    try {
+      // comm (field 2) may hold spaces, so count fields from its closing parenthesis
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
+    } catch {
+      // exited
+    }
+  }
+  return ticks / TICKS_PER_SECOND;
+}
+
+/** CPU seconds the whole machine has spent busy (all but idle and iowait), over all CPUs. */
+export function machineBusySeconds(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
+  return (total - idle) / TICKS_PER_SECOND;
+}
