@@ -251,6 +251,49 @@ Napi::Value ProgInfo(const Napi::CallbackInfo &info) {
   return r;
 }
 
+// progMaps(id): the maps of a loaded program (one some other loader attached), each with an fd
+// of its own that the caller closes with closeFd().
+Napi::Value ProgMaps(const Napi::CallbackInfo &info) {
+  Napi::Env env = info.Env();
+  uint32_t id = info[0].As<Napi::Number>().Uint32Value();
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return Fail(env, "program " + std::to_string(id), errno);
+  uint32_t ids[64];
+  bpf_prog_info pi{};
+  pi.nr_map_ids = 64;
+  pi.map_ids = reinterpret_cast<uint64_t>(ids);
+  uint32_t len = sizeof(pi);
+  int err = bpf_obj_get_info_by_fd(fd, &pi, &len);
+  close(fd);
+  if (err) return Fail(env, "program info", errno);
+  auto out = Napi::Array::New(env);
+  uint32_t n = pi.nr_map_ids < 64 ? pi.nr_map_ids : 64;
+  for (uint32_t i = 0; i < n; i++) {
+    int mfd = bpf_map_get_fd_by_id(ids[i]);
+    if (mfd < 0) continue;  // gone since
+    bpf_map_info mi{};
+    uint32_t mlen = sizeof(mi);
+    if (bpf_obj_get_info_by_fd(mfd, &mi, &mlen)) {
+      close(mfd);
+      continue;
+    }
+    auto o = Napi::Object::New(env);
+    o.Set("name", mi.name);
+    o.Set("fd", mfd);
+    o.Set("type", mi.type);
+    o.Set("keySize", mi.key_size);
+    o.Set("valueSize", mi.value_size);
+    o.Set("maxEntries", mi.max_entries);
+    out.Set(out.Length(), o);
+  }
+  return out;
+}
+
+Napi::Value CloseFd(const Napi::CallbackInfo &info) {
+  close(info[0].As<Napi::Number>().Int32Value());
+  return info.Env().Undefined();
+}
+
 Napi::Value IfIndex(const Napi::CallbackInfo &info) {
   std::string name = info[0].As<Napi::String>();
   return Napi::Number::New(info.Env(), if_nametoindex(name.c_str()));
@@ -279,6 +322,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("xdpDetach", Napi::Function::New(env, XdpDetach));
   exports.Set("xdpQuery", Napi::Function::New(env, XdpQuery));
   exports.Set("progInfo", Napi::Function::New(env, ProgInfo));
+  exports.Set("progMaps", Napi::Function::New(env, ProgMaps));
+  exports.Set("closeFd", Napi::Function::New(env, CloseFd));
   exports.Set("ifIndex", Napi::Function::New(env, IfIndex));
   exports.Set("possibleCpus", Napi::Function::New(env, PossibleCpus));
   InitXsk(env, exports);

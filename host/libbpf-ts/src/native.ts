@@ -35,6 +35,8 @@ export interface Native {
   xdpDetach(ifindex: number, flags: number): void;
   xdpQuery(ifindex: number): { mode: number; driver: number; generic: number; offload: number };
   progInfo(id: number): { id: number; name: string; type: number };
+  progMaps(id: number): NativeMap[];
+  closeFd(fd: number): void;
   ifIndex(name: string): number;
   possibleCpus(): number;
 }
