@@ -1,0 +1,70 @@
+// Starting DPDK for kvlb: the EAL's arguments from the ports, and its failures as sentences with
+// the fix. DPDK's own log lines are kept for the operator's debug log, not printed.
+import { ConfigError } from "../../config/endpoints.js";
+import { dpdk } from "./native.js";
+
+/** A port as the operator gives it: DPDK devargs, "net_af_xdp0,iface=eth0" or "0000:01:00.0". */
+export interface PortSpec {
+  devargs: string;
+  /** The EAL's name for it: the vdev's name, or the PCI address. */
+  name: string;
+  /** A virtual device (net_*), created with --vdev; otherwise a PCI device, allowed with -a. */
+  virtual: boolean;
+  /** The kernel interface behind a net_af_xdp or net_af_packet port. */
+  iface?: string;
+}
+
+export function parsePort(devargs: string, xdpObject: string): PortSpec {
+  const [name = "", ...rest] = devargs.split(",");
+  if (name === "") throw new ConfigError(`--port ${devargs}: expected DPDK devargs, as in net_af_xdp0,iface=eth0`);
+  const virtual = name.startsWith("net_");
+  const iface = rest.find((kv) => kv.startsWith("iface="))?.slice("iface=".length);
+  if (virtual && (name.startsWith("net_af_xdp") || name.startsWith("net_af_packet")) && !iface) {
+    throw new ConfigError(`--port ${devargs}: name the interface, as in ${name},iface=eth0`);
+  }
+  // kvlb's own program steers, so everything but memcached still reaches the kernel
+  const withProgram =
+    name.startsWith("net_af_xdp") && !rest.some((kv) => kv.startsWith("xdp_prog="))
+      ? `${devargs},xdp_prog=${xdpObject}`
+      : devargs;
+  return { devargs: withProgram, name, virtual, ...(iface ? { iface } : {}) };
+}
+
+/** The EAL's arguments: the operator's, then the ports, and a runtime-file prefix of our own. */
+export function ealArgs(ports: readonly PortSpec[], operatorArgs: readonly string[], prefix: string): string[] {
+  const args = [...operatorArgs];
+  if (!args.includes("--file-prefix")) args.push("--file-prefix", prefix);
+  for (const p of ports) args.push(p.virtual ? "--vdev" : "-a", p.devargs);
+  // with only virtual ports, leave the machine's PCI devices alone
+  if (ports.every((p) => p.virtual) && !args.includes("--no-pci")) args.push("--no-pci");
+  return args;
+}
+
+interface NativeError {
+  message: string;
+  errno?: number;
+  log?: string;
+}
+
+/** Why the EAL failed, and what to do, from its errno and its own log. */
+export function ealFailure(e: NativeError): string {
+  const log = e.log ?? "";
+  const last = log.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
+  if (/Cannot get hugepage information|No free .*hugepages|hugepage/i.test(log) && e.errno === 12) {
+    return 'DPDK found no free hugepages: reserve some (echo 256 > /proc/sys/vm/nr_hugepages) or pass --dpdk-args "--no-huge -m 512"';
+  }
+  if (e.errno === 12) return `DPDK could not get its memory (${last}): lower -m, or reserve hugepages`;
+  if (e.errno === 13 || /Permission denied/.test(log)) return "DPDK needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF)";
+  if (e.errno === 114) return "DPDK is already running in this process";
+  if (/Invalid|invalid|unrecognized|Usage/.test(log)) return `DPDK refused its arguments: ${last}`;
+  return `DPDK's EAL failed (${e.message})${last ? `: ${last}` : ""}`;
+}
+
+export function startEal(args: string[]): void {
+  try {
+    dpdk().ealInit(args);
+  } catch (e) {
+    if (e instanceof ConfigError) throw e;
+    throw new ConfigError(ealFailure(e as NativeError));
+  }
+}
