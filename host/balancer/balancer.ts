@@ -31,11 +31,15 @@ export function untilStopped(balancer: Balancer): Promise<string> {
   });
 }
 
-const workerPath = (afxdp: boolean): string =>
-  join(projectRoot(), "dist/host/worker", afxdp ? "afxdp-worker.js" : "socket-worker.js");
+const workerPath = (setup: WorkerSetup): string =>
+  join(
+    projectRoot(),
+    "dist/host/worker",
+    setup.dpdk ? "dpdk-worker.js" : setup.afxdp ? "afxdp-worker.js" : "socket-worker.js",
+  );
 
 export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
-  const path = workerPath(setup.afxdp !== undefined);
+  const path = workerPath(setup);
   if (!existsSync(path)) return Promise.reject(new Error("kvlb is not built (run: bash scripts/setup)"));
   const worker = new Worker(path, { workerData: setup });
   let latest: StatsReport | undefined;

@@ -6,6 +6,10 @@ import { startAdmin } from "../control/admin.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { statsView } from "../control/stats-view.js";
+import { runDpdk } from "./run-dpdk.js";
+
+// No hugepages needed: DPDK takes 512 MB of ordinary memory.
+const DEFAULT_EAL_ARGS = "--no-huge -m 512";
 
 export const runUsage = `run options (flags override the file given by --config):
   --config FILE             a kvlb.yaml (see kvlb.example.yaml)
@@ -14,6 +18,10 @@ export const runUsage = `run options (flags override the file given by --config)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --timeout MS              a backend request times out after MS (default 1000)
   --cache on|off            answer hot keys from kvlb's caches (default on)
+  --datapath socket|dpdk    kernel UDP sockets (default), or DPDK ports
+  --port DEVARGS            a DPDK port, as in net_af_xdp0,iface=eth0 or 0000:01:00.0 (repeat)
+  --dpdk-args "ARGS"        the EAL's arguments (default "--no-huge -m 512")
+  --queues N                queues per DPDK port, a worker each (default 1)
 `;
 
 export async function runCommand(args: string[], log: Logger): Promise<number> {
@@ -26,6 +34,10 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       admin: { type: "string" },
       timeout: { type: "string" },
       cache: { type: "string" },
+      datapath: { type: "string" },
+      port: { type: "string", multiple: true, default: [] },
+      "dpdk-args": { type: "string" },
+      queues: { type: "string" },
     },
     strict: true,
   });
@@ -33,6 +45,23 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   const config = resolveRunConfig(file, values, values.config);
   const { listen, admin } = config;
   const backends = await resolveBackends(config.backends);
+  const datapath = values.datapath ?? file.datapath ?? "socket";
+  if (datapath !== "socket" && datapath !== "dpdk") throw new ConfigError(`--datapath ${datapath}: socket or dpdk`);
+  if (datapath === "dpdk") {
+    const queues = Number(values.queues ?? file.dpdk?.queues ?? 1);
+    if (!Number.isInteger(queues) || queues < 1)
+      throw new ConfigError(`--queues ${values.queues}: a whole number, 1 or more`);
+    return runDpdk(
+      config,
+      backends,
+      {
+        args: values["dpdk-args"] ?? file.dpdk?.args ?? DEFAULT_EAL_ARGS,
+        ports: values.port.length > 0 ? values.port : (file.dpdk?.ports ?? []),
+        queues,
+      },
+      log,
+    );
+  }
   const balancer = await startBalancer({ core: config.core, backends, listen, backendBind: "0.0.0.0" });
   const server = admin
     ? await startAdmin(balancer, admin.address, admin.port).catch(async (e: unknown) => {

@@ -16,6 +16,10 @@ export interface ConfigFile {
   detector?: { support?: number; epsilon?: number; warm?: number; window?: number; capacity?: number };
   cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
   requests?: { timeoutMs?: number; natEntries?: number };
+  /** The data path of kvlb run. */
+  datapath?: "socket" | "dpdk";
+  /** DPDK's EAL arguments, its ports (devargs), and queues per port. */
+  dpdk?: { args?: string; ports?: string[]; queues?: number };
 }
 
 const whole = { type: "integer", minimum: 0, nullable: true } as const;
@@ -76,6 +80,17 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
       properties: {
         timeoutMs: { type: "integer", minimum: 1, nullable: true },
         natEntries: { type: "integer", minimum: 16, maximum: 65536, nullable: true },
+      },
+    },
+    datapath: { type: "string", enum: ["socket", "dpdk"], nullable: true },
+    dpdk: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        args: { type: "string", nullable: true },
+        ports: { type: "array", items: { type: "string" }, nullable: true },
+        queues: { type: "integer", minimum: 1, maximum: 64, nullable: true },
       },
     },
   },

@@ -94,7 +94,7 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       outFull: s("drop_out_full"),
     },
     errors: { clientErrors: s("client_errors"), unknownCommands: s("unknown_commands"), noBackend: s("no_backend") },
-    ...(setup.afxdp
+    ...(setup.afxdp || setup.dpdk
       ? {
           frames: {
             received: s("frames_rx"),

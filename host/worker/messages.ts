@@ -20,6 +20,8 @@ export interface WorkerSetup {
   backendBind: string;
   /** The AF_XDP data path: one socket per port, all on one UMEM in the core's memory. */
   afxdp?: { ports: FramePortSetup[]; neighbours: Neighbour[] };
+  /** The DPDK data path: this worker polls `queue` on every port (DPDK port ids beside). */
+  dpdk?: { ports: (FramePortSetup & { dpdkPort: number })[]; queue: number; neighbours: Neighbour[] };
 }
 
 export interface HotKey {
@@ -46,12 +48,12 @@ export interface StatsReport {
   l2Count: number;
   observed: number;
   hotKeys: HotKey[];
-  /** The AF_XDP sockets' kernel counters, one entry per port. */
+  /** The frame driver's counters (AF_XDP sockets' or DPDK queues'), one entry per port. */
   xsk?: Record<string, number>[];
 }
 
 export type WorkerReport =
-  | { type: "ready"; ports: { listen: number; backend: number }; xskFds?: number[] }
+  | { type: "ready"; ports: { listen: number; backend: number }; xskFds?: number[]; lcore?: number }
   | StatsReport
   | { type: "error"; message: string }
   | { type: "stopped" };

@@ -1,0 +1,139 @@
+// kvlb run --datapath dpdk: the EAL and the ports in the main thread, a worker on each queue,
+// kvlb's XDP program (loaded by DPDK's af_xdp driver) configured with the port and backends,
+// next hops from the kernel for ports that have a kernel interface behind them.
+import type { Logger } from "pino";
+import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
+import { startBalancer, untilStopped, type Balancer } from "../balancer/balancer.js";
+import { startAdmin } from "../control/admin.js";
+import { ConfigError } from "../config/endpoints.js";
+import type { RunConfig } from "../config/run-config.js";
+import type { Backend } from "../core/backends.js";
+import { statsView } from "../control/stats-view.js";
+import { dpdk, type PortInfo } from "../datapath/dpdk/native.js";
+import { parsePort, ealArgs, startEal, type PortSpec } from "../datapath/dpdk/eal.js";
+import { interfaceInfo } from "../datapath/afxdp/interfaces.js";
+import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
+import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+import { endpointKey, ENDPOINT_BYTES, PORT_V4 } from "../xdp/layout.js";
+
+export interface DpdkOptions {
+  args: string;
+  ports: string[];
+  queues: number;
+}
+
+const NEIGHBOUR_REFRESH_MS = 1000;
+
+function openPort(spec: PortSpec, queues: number): PortInfo {
+  try {
+    return dpdk().portOpen(spec.name, { queues });
+  } catch (e) {
+    const err = e as { message: string; errno?: number; log?: string };
+    const last = (err.log ?? "").trim().split("\n").filter(Boolean).slice(-1)[0];
+    if (err.errno === 19) {
+      throw new ConfigError(`--port ${spec.devargs}: DPDK did not create this port${last ? ` (${last})` : ""}`);
+    }
+    throw new ConfigError(`--port ${spec.devargs}: ${err.message}${last ? ` (${last})` : ""}`);
+  }
+}
+
+/** kvlb's program as DPDK's af_xdp driver attached it: told the memcached port and the backends. */
+function steer(iface: string, listenPort: number, backends: readonly Backend[]): AttachedProgram {
+  const prog = AttachedProgram.of(iface);
+  prog.map("ports").typed(be16, u8).set(listenPort, PORT_V4);
+  const b = prog.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
+  for (const x of backends) b.set(endpointKey(x.address, x.port), 1);
+  return prog;
+}
+
+export async function runDpdk(
+  config: RunConfig,
+  backends: Backend[],
+  options: DpdkOptions,
+  log: Logger,
+): Promise<number> {
+  requireRoot("the DPDK data path with");
+  if (options.ports.length === 0) {
+    throw new ConfigError("--datapath dpdk: give at least one --port, as in --port net_af_xdp0,iface=eth0");
+  }
+  if (options.queues !== 1) {
+    throw new ConfigError(`--queues ${options.queues}: this kvlb runs one DPDK worker; use --queues 1`);
+  }
+  if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
+  const specs = options.ports.map((p) => parsePort(p, xdpObjectPath()));
+  const native = dpdk();
+  startEal(ealArgs(specs, options.args.split(/\s+/).filter(Boolean), `kvlb-${process.pid}`));
+  const opened: PortInfo[] = [];
+  const programs: AttachedProgram[] = [];
+  let balancer: Balancer | undefined;
+  let refresh: NodeJS.Timeout | undefined;
+  try {
+    for (const spec of specs) opened.push(openPort(spec, options.queues));
+    for (const spec of specs) {
+      if (spec.iface && spec.name.startsWith("net_af_xdp")) {
+        programs.push(steer(spec.iface, config.listen.port, backends));
+      }
+    }
+    const ifaces = specs.map((s) => (s.iface ? interfaceInfo(s.iface) : undefined));
+    const ports = specs.map((s, i) => ({
+      name: s.name,
+      queue: 0,
+      ifindex: ifaces[i]?.ifindex ?? 0,
+      mac: [...(opened[i]?.mac ?? [])].map((b) => b.toString(16).padStart(2, "0")).join(":"),
+      address: ifaces[i]?.address ?? config.listen.address,
+      dpdkPort: opened[i]?.port ?? 0,
+    }));
+    const devs = specs.map((s) => s.iface ?? "");
+    const backendAddresses = backends.map((b) => b.address);
+    let hops = nextHops(devs, backendAddresses);
+    balancer = await startBalancer({
+      core: config.core,
+      backends,
+      listen: config.listen,
+      backendBind: "0.0.0.0",
+      dpdk: { ports, queue: 0, neighbours: hops },
+    });
+    const b = balancer;
+    refresh = setInterval(() => {
+      const now = nextHops(devs, backendAddresses);
+      if (nextHopsKey(now) === nextHopsKey(hops)) return;
+      hops = now;
+      b.send({ type: "neighbours", neighbours: now });
+    }, NEIGHBOUR_REFRESH_MS);
+    const status = (): unknown => ({
+      ports: specs.map((s, i) => ({
+        devargs: s.devargs,
+        driver: opened[i]?.driver,
+        stats: native.portStats(opened[i]?.port ?? 0),
+        queues: b.latest()?.xsk,
+      })),
+    });
+    const server = config.admin
+      ? await startAdmin(b, config.admin.address, config.admin.port, status).catch((e: unknown) => {
+          throw new ConfigError((e as Error).message);
+        })
+      : undefined;
+    log.debug({ dpdk: native.takeLog() }, "DPDK's log");
+    log.info(
+      {
+        ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`),
+        listen: `${config.listen.address}:${config.listen.port}`,
+        backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
+        admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
+      },
+      "kvlb is balancing over DPDK",
+    );
+    const stop = await untilStopped(b);
+    log.info({ reason: stop }, "stopping");
+    const last = b.latest();
+    server?.close();
+    if (last) log.info({ stats: statsView(b.setup, last).datagrams }, "stopped");
+    return stop.startsWith("worker failed") ? 1 : 0;
+  } finally {
+    if (refresh) clearInterval(refresh);
+    await balancer?.stop();
+    for (const p of programs) p.close();
+    for (const p of opened) native.portClose(p.port);
+    native.ealCleanup();
+  }
+}

@@ -1,0 +1,56 @@
+// The DPDK data path's worker thread: an lcore of its own (rte_thread_register) that polls one
+// queue on every port, moving frames between DPDK's mbufs and its core's memory, with the
+// kernel UDP sockets beside it (frame-loop.ts). Idle, it sleeps in poll() on those sockets for
+// at most a millisecond, since nothing wakes it when a frame reaches a DPDK queue.
+import { parentPort, workerData } from "node:worker_threads";
+import * as abi from "../../assembly/shared/abi.js";
+import { dpdk } from "../datapath/dpdk/native.js";
+import type { WorkerSetup, WorkerReport } from "./messages.js";
+import { openFrameCore } from "./frame-core.js";
+import { runFrameLoop } from "./frame-loop.js";
+
+// frames go back to the pool once a burst is sent, so a few bursts' worth is plenty
+const MIN_FRAMES = 4096;
+
+async function main(): Promise<void> {
+  const setup = workerData as WorkerSetup;
+  const port = parentPort;
+  if (!port) throw new Error("dpdk-worker must run as a worker thread");
+  const d = setup.dpdk;
+  if (!d) throw new Error("dpdk-worker needs the DPDK ports");
+  const native = dpdk();
+  const lcore = native.registerThread();
+  try {
+    const { core, io, kernelPorts } = await openFrameCore(setup, d.ports, d.neighbours, MIN_FRAMES);
+    const umem = core.region(abi.R_UMEM);
+    const queues = new native.FrameQueues(
+      core.u8,
+      {
+        umemOffset: umem.offset,
+        umemBytes: umem.size,
+        frameSize: core.config.frameBytes,
+        poolOffset: core.region(abi.R_FPOOL).offset,
+      },
+      d.ports.map((p) => ({ port: p.dpdkPort, queue: d.queue })),
+    );
+    port.postMessage({ type: "ready", ports: kernelPorts, lcore } satisfies WorkerReport);
+    runFrameLoop(core, setup, io, port, {
+      receive: (at, max) => queues.receive(at, max),
+      transmit: (at, n) => queues.transmit(at, n),
+      idle: (ms) => io.wait(ms) > 0,
+      idleMs: 1,
+      stats: () => [{ ...queues.stats() }],
+    });
+    io.close();
+  } finally {
+    native.unregisterThread();
+  }
+  port.postMessage({ type: "stopped" } satisfies WorkerReport);
+}
+
+main().catch((e: unknown) => {
+  parentPort?.postMessage({
+    type: "error",
+    message: e instanceof Error ? e.message : String(e),
+  } satisfies WorkerReport);
+});
