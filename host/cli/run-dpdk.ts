@@ -2,6 +2,8 @@
 // kvlb's XDP program (loaded by DPDK's af_xdp driver) configured with the port and backends,
 // next hops from the kernel for ports that have a kernel interface behind them.
 import type { Logger } from "pino";
+import { rmSync } from "node:fs";
+import { join } from "node:path";
 import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
 import { startBalancer, untilStopped, type Balancer } from "../balancer/balancer.js";
 import { startAdmin } from "../control/admin.js";
@@ -10,7 +12,7 @@ import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { statsView } from "../control/stats-view.js";
 import { dpdk, type PortInfo } from "../datapath/dpdk/native.js";
-import { parsePort, ealArgs, startEal, type PortSpec } from "../datapath/dpdk/eal.js";
+import { parsePort, ealArgs, startEal, dpdkComplaint, type PortSpec } from "../datapath/dpdk/eal.js";
 import { interfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
 import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
@@ -23,17 +25,25 @@ export interface DpdkOptions {
 }
 
 const NEIGHBOUR_REFRESH_MS = 1000;
+const DPDK_RUNTIME_DIR = "/var/run/dpdk"; // root's; kvlb runs DPDK as root only
 
 function openPort(spec: PortSpec, queues: number): PortInfo {
   try {
     return dpdk().portOpen(spec.name, { queues });
   } catch (e) {
     const err = e as { message: string; errno?: number; log?: string };
-    const last = (err.log ?? "").trim().split("\n").filter(Boolean).slice(-1)[0];
+    const why = dpdkComplaint(err.log);
+    const said = why ? ` (${why})` : "";
     if (err.errno === 19) {
-      throw new ConfigError(`--port ${spec.devargs}: DPDK did not create this port${last ? ` (${last})` : ""}`);
+      const hint = spec.virtual ? "" : `; is ${spec.name} bound to vfio-pci? (dpdk-devbind.py --status)`;
+      throw new ConfigError(`--port ${spec.devargs}: DPDK did not create this port${said}${hint}`);
     }
-    throw new ConfigError(`--port ${spec.devargs}: ${err.message}${last ? ` (${last})` : ""}`);
+    if (err.errno === 12) {
+      throw new ConfigError(
+        `--port ${spec.devargs}: DPDK has too little memory for the port's mbufs; give it more (--dpdk-args="--no-huge -m 512") or reserve hugepages`,
+      );
+    }
+    throw new ConfigError(`--port ${spec.devargs}: ${err.message}${said}`);
   }
 }
 
@@ -61,8 +71,21 @@ export async function runDpdk(
   }
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   const specs = options.ports.map((p) => parsePort(p, xdpObjectPath()));
+  const ifaces = specs.map((s) => (s.iface ? interfaceInfo(s.iface) : undefined)); // "eth9: no such interface"
   const native = dpdk();
-  startEal(ealArgs(specs, options.args.split(/\s+/).filter(Boolean), `kvlb-${process.pid}`));
+  const operatorArgs = options.args.split(/\s+/).filter(Boolean);
+  const prefix = `kvlb-${process.pid}`;
+  const ownPrefix = !operatorArgs.includes("--file-prefix");
+  const removeRuntime = (): void => {
+    // the EAL leaves its runtime files behind; a prefix of kvlb's own is kvlb's to remove
+    if (ownPrefix) rmSync(join(DPDK_RUNTIME_DIR, prefix), { recursive: true, force: true });
+  };
+  try {
+    startEal(ealArgs(specs, operatorArgs, prefix));
+  } catch (e) {
+    removeRuntime();
+    throw e;
+  }
   const opened: PortInfo[] = [];
   const programs: AttachedProgram[] = [];
   let balancer: Balancer | undefined;
@@ -74,7 +97,6 @@ export async function runDpdk(
         programs.push(steer(spec.iface, config.listen.port, backends));
       }
     }
-    const ifaces = specs.map((s) => (s.iface ? interfaceInfo(s.iface) : undefined));
     const ports = specs.map((s, i) => ({
       name: s.name,
       queue: 0,
@@ -135,5 +157,6 @@ export async function runDpdk(
     for (const p of programs) p.close();
     for (const p of opened) native.portClose(p.port);
     native.ealCleanup();
+    removeRuntime();
   }
 }

@@ -20,7 +20,7 @@ export const runUsage = `run options (flags override the file given by --config)
   --cache on|off            answer hot keys from kvlb's caches (default on)
   --datapath socket|dpdk    kernel UDP sockets (default), or DPDK ports
   --port DEVARGS            a DPDK port, as in net_af_xdp0,iface=eth0 or 0000:01:00.0 (repeat)
-  --dpdk-args "ARGS"        the EAL's arguments (default "--no-huge -m 512")
+  --dpdk-args="ARGS"        the EAL's arguments (default "--no-huge -m 512"; mind the =)
   --queues N                queues per DPDK port, a worker each (default 1)
 `;
 

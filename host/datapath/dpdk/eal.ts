@@ -47,16 +47,25 @@ interface NativeError {
 }
 
 /** Why the EAL failed, and what to do, from its errno and its own log. */
+/** The last line of DPDK's log that says what went wrong, if any does. */
+export function dpdkComplaint(log: string | undefined): string {
+  const lines = (log ?? "").split("\n").map((l) => l.trim());
+  return lines.filter((l) => /error|fail|cannot|invalid|unrecognized|no such|not found|refused/i.test(l)).pop() ?? "";
+}
+
 export function ealFailure(e: NativeError): string {
   const log = e.log ?? "";
-  const last = log.trim().split("\n").filter(Boolean).slice(-1)[0] ?? "";
-  if (/Cannot get hugepage information|No free .*hugepages|hugepage/i.test(log) && e.errno === 12) {
-    return 'DPDK found no free hugepages: reserve some (echo 256 > /proc/sys/vm/nr_hugepages) or pass --dpdk-args "--no-huge -m 512"';
+  const last = dpdkComplaint(log);
+  if (/Cannot get hugepage information|No free .*hugepages|hugepages? .*(not|no) /i.test(log)) {
+    return 'DPDK found no free hugepages: reserve some (echo 256 > /proc/sys/vm/nr_hugepages) or pass --dpdk-args="--no-huge -m 512"';
   }
   if (e.errno === 12) return `DPDK could not get its memory (${last}): lower -m, or reserve hugepages`;
   if (e.errno === 13 || /Permission denied/.test(log)) return "DPDK needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN, CAP_BPF)";
   if (e.errno === 114) return "DPDK is already running in this process";
-  if (/Invalid|invalid|unrecognized|Usage/.test(log)) return `DPDK refused its arguments: ${last}`;
+  const bad = /unrecognized option '([^']+)'|invalid option -- '?(\w)/.exec(log);
+  if (bad)
+    return `DPDK refused its arguments: ${bad[1] ?? `-${bad[2] ?? "?"}`} is not an EAL option (see dpdk-testpmd -h)`;
+  if (/Invalid|invalid|Usage/.test(log)) return `DPDK refused its arguments: ${last}`;
   return `DPDK's EAL failed (${e.message})${last ? `: ${last}` : ""}`;
 }
 

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <vector>
 
@@ -42,8 +43,30 @@ Napi::Value EalInit(const Napi::CallbackInfo &info) {
   // workers it starts later must keep every CPU they had.
   cpu_set_t before;
   bool saved = pthread_getaffinity_np(pthread_self(), sizeof(before), &before) == 0;
+  // The EAL prints its usage and getopt's complaints straight to stdout and stderr; they go to
+  // the captured log with the rest, so that kvlb's output stays kvlb's.
+  fflush(stdout);
+  fflush(stderr);
+  FILE *spill = tmpfile();
+  int out = dup(1), errfd = dup(2);
+  if (spill) {
+    dup2(fileno(spill), 1);
+    dup2(fileno(spill), 2);
+  }
   int ret = rte_eal_init(static_cast<int>(g_argv.size()), g_argv.data());
   int err = rte_errno;
+  fflush(stdout);
+  fflush(stderr);
+  dup2(out, 1);
+  dup2(errfd, 2);
+  close(out);
+  close(errfd);
+  if (spill) {
+    rewind(spill);
+    char line[512];
+    while (fgets(line, sizeof(line), spill) && g_log) fputs(line, g_log);
+    fclose(spill);
+  }
   if (saved) pthread_setaffinity_np(pthread_self(), sizeof(before), &before);
   if (ret < 0) return DpdkFail(env, "EAL init", err ? err : EINVAL);
   g_ready = true;
