@@ -4,14 +4,13 @@
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import type { XdpMode } from "libbpf-ts";
-import { startBalancer, untilStopped, type Balancer } from "../balancer/balancer.js";
-import { startAdmin } from "../control/admin.js";
+import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
-import { statsView } from "../control/stats-view.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
-import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+import { nextHops } from "../datapath/afxdp/next-hops.js";
+import { balancerOptions, startAdminFor, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
 
 export const attachUsage = `attach <iface>[,<iface>...] options (and those of run):
   --mode native|generic|auto  XDP mode; auto tries native, then generic (default auto)
@@ -19,18 +18,11 @@ export const attachUsage = `attach <iface>[,<iface>...] options (and those of ru
   --listen ADDR:PORT        the balancer's address (default: the first interface's IPv4, port 11211)
 `;
 
-const NEIGHBOUR_REFRESH_MS = 1000;
-
 export async function attachCommand(args: string[], log: Logger): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      config: { type: "string" },
-      listen: { type: "string" },
-      backend: { type: "string", multiple: true, default: [] },
-      admin: { type: "string" },
-      timeout: { type: "string" },
-      cache: { type: "string" },
+      ...balancerOptions,
       mode: { type: "string", default: "auto" },
       force: { type: "boolean", default: false },
     },
@@ -54,7 +46,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   const steering = Steering.attach(names, { port: config.listen.port, backends, mode, force: values.force });
   let balancer: Balancer | undefined;
-  let refresh: NodeJS.Timeout | undefined;
+  let stopRefresh: (() => void) | undefined;
   try {
     const ports = interfaces.map((i) => ({
       name: i.name,
@@ -63,8 +55,10 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       mac: i.mac,
       address: i.address ?? config.listen.address,
     }));
-    const backendAddresses = backends.map((b) => b.address);
-    let hops = nextHops(names, backendAddresses);
+    const hops = nextHops(
+      names,
+      backends.map((b) => b.address),
+    );
     balancer = await startBalancer({
       core: config.core,
       backends,
@@ -74,13 +68,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     });
     const b = balancer;
     steering.interfaces.forEach((s, i) => s.setSocket(0, b.xskFds[i] ?? -1));
-    refresh = setInterval(() => {
-      const now = nextHops(names, backendAddresses);
-      if (nextHopsKey(now) === nextHopsKey(hops)) return;
-      hops = now;
-      b.send({ type: "neighbours", neighbours: now });
-      log.debug({ nextHops: now.length }, "next hops changed");
-    }, NEIGHBOUR_REFRESH_MS);
+    stopRefresh = followNextHops(b, names, backends, hops, log);
     const xdpStatus = (): unknown => ({
       interfaces: steering.interfaces.map((s, i) => ({
         ...s.attachment,
@@ -88,28 +76,17 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
         socket: b.latest()?.xsk?.[i],
       })),
     });
-    const server = config.admin
-      ? await startAdmin(b, config.admin.address, config.admin.port, xdpStatus).catch((e: unknown) => {
-          throw new ConfigError((e as Error).message);
-        })
-      : undefined;
+    const server = await startAdminFor(b, config, xdpStatus);
     log.info(
       {
         interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),
-        listen: `${config.listen.address}:${config.listen.port}`,
-        backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
-        admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
+        ...endpointsLine(config, backends),
       },
       "kvlb is attached and balancing",
     );
-    const stop = await untilStopped(b);
-    log.info({ reason: stop }, "stopping");
-    const last = b.latest();
-    server?.close();
-    if (last) log.info({ stats: statsView(b.setup, last).datagrams }, "stopped");
-    return stop.startsWith("worker failed") ? 1 : 0;
+    return await serveUntilStopped(b, server, log);
   } finally {
-    if (refresh) clearInterval(refresh);
+    stopRefresh?.();
     await balancer?.stop();
     const detached = steering.detach();
     log.info({ interfaces: detached }, "detached");

@@ -5,17 +5,16 @@ import type { Logger } from "pino";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
-import { startBalancer, untilStopped, type Balancer } from "../balancer/balancer.js";
-import { startAdmin } from "../control/admin.js";
+import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { ConfigError } from "../config/endpoints.js";
 import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
-import { statsView } from "../control/stats-view.js";
 import { dpdk, type PortInfo } from "../datapath/dpdk/native.js";
 import { parsePort, ealArgs, startEal, dpdkComplaint, type PortSpec } from "../datapath/dpdk/eal.js";
 import { interfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
-import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+import { nextHops } from "../datapath/afxdp/next-hops.js";
+import { startAdminFor, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
 import { endpointKey, ENDPOINT_BYTES, PORT_V4 } from "../xdp/layout.js";
 
 export interface DpdkOptions {
@@ -24,7 +23,6 @@ export interface DpdkOptions {
   queues: number;
 }
 
-const NEIGHBOUR_REFRESH_MS = 1000;
 const DPDK_RUNTIME_DIR = "/var/run/dpdk"; // root's; kvlb runs DPDK as root only
 
 function openPort(spec: PortSpec, queues: number): PortInfo {
@@ -89,7 +87,7 @@ export async function runDpdk(
   const opened: PortInfo[] = [];
   const programs: AttachedProgram[] = [];
   let balancer: Balancer | undefined;
-  let refresh: NodeJS.Timeout | undefined;
+  let stopRefresh: (() => void) | undefined;
   try {
     for (const spec of specs) opened.push(openPort(spec, options.queues));
     for (const spec of specs) {
@@ -106,8 +104,10 @@ export async function runDpdk(
       dpdkPort: opened[i]?.port ?? 0,
     }));
     const devs = specs.map((s) => s.iface ?? "");
-    const backendAddresses = backends.map((b) => b.address);
-    let hops = nextHops(devs, backendAddresses);
+    const hops = nextHops(
+      devs,
+      backends.map((b) => b.address),
+    );
     balancer = await startBalancer({
       core: config.core,
       backends,
@@ -116,12 +116,7 @@ export async function runDpdk(
       dpdk: { ports, queue: 0, neighbours: hops },
     });
     const b = balancer;
-    refresh = setInterval(() => {
-      const now = nextHops(devs, backendAddresses);
-      if (nextHopsKey(now) === nextHopsKey(hops)) return;
-      hops = now;
-      b.send({ type: "neighbours", neighbours: now });
-    }, NEIGHBOUR_REFRESH_MS);
+    stopRefresh = followNextHops(b, devs, backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({
         devargs: s.devargs,
@@ -130,29 +125,15 @@ export async function runDpdk(
         queues: b.latest()?.xsk,
       })),
     });
-    const server = config.admin
-      ? await startAdmin(b, config.admin.address, config.admin.port, status).catch((e: unknown) => {
-          throw new ConfigError((e as Error).message);
-        })
-      : undefined;
+    const server = await startAdminFor(b, config, status);
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
-      {
-        ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`),
-        listen: `${config.listen.address}:${config.listen.port}`,
-        backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
-        admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
-      },
+      { ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`), ...endpointsLine(config, backends) },
       "kvlb is balancing over DPDK",
     );
-    const stop = await untilStopped(b);
-    log.info({ reason: stop }, "stopping");
-    const last = b.latest();
-    server?.close();
-    if (last) log.info({ stats: statsView(b.setup, last).datagrams }, "stopped");
-    return stop.startsWith("worker failed") ? 1 : 0;
+    return await serveUntilStopped(b, server, log);
   } finally {
-    if (refresh) clearInterval(refresh);
+    stopRefresh?.();
     await balancer?.stop();
     for (const p of programs) p.close();
     for (const p of opened) native.portClose(p.port);

@@ -1,11 +1,10 @@
 // kvlb run: the balancer on kernel UDP sockets, until SIGINT or SIGTERM.
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
-import { startBalancer, untilStopped } from "../balancer/balancer.js";
-import { startAdmin } from "../control/admin.js";
+import { startBalancer } from "../balancer/balancer.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
-import { statsView } from "../control/stats-view.js";
+import { balancerOptions, startAdminFor, endpointsLine, serveUntilStopped } from "./serving.js";
 import { runDpdk } from "./run-dpdk.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
@@ -28,12 +27,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      config: { type: "string" },
-      listen: { type: "string" },
-      backend: { type: "string", multiple: true, default: [] },
-      admin: { type: "string" },
-      timeout: { type: "string" },
-      cache: { type: "string" },
+      ...balancerOptions,
       datapath: { type: "string" },
       port: { type: "string", multiple: true, default: [] },
       "dpdk-args": { type: "string" },
@@ -43,7 +37,6 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   });
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
   const config = resolveRunConfig(file, values, values.config);
-  const { listen, admin } = config;
   const backends = await resolveBackends(config.backends);
   const datapath = values.datapath ?? file.datapath ?? "socket";
   if (datapath !== "socket" && datapath !== "dpdk") throw new ConfigError(`--datapath ${datapath}: socket or dpdk`);
@@ -62,27 +55,12 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       log,
     );
   }
-  const balancer = await startBalancer({ core: config.core, backends, listen, backendBind: "0.0.0.0" });
-  const server = admin
-    ? await startAdmin(balancer, admin.address, admin.port).catch(async (e: unknown) => {
-        await balancer.stop();
-        throw new ConfigError((e as Error).message);
-      })
-    : undefined;
-  log.info(
-    {
-      listen: `${listen.address}:${listen.port}`,
-      backends: backends.map((b) => `${b.host}:${b.port}:${b.weight}`),
-      admin: admin ? `${admin.address}:${admin.port}` : "off",
-      cache: config.cache ? "on" : "off",
-    },
-    "kvlb is balancing",
-  );
-  const stop = await untilStopped(balancer);
-  log.info({ reason: stop }, "stopping");
-  const last = balancer.latest();
-  await balancer.stop();
-  server?.close();
-  if (last) log.info({ stats: statsView(balancer.setup, last).datagrams }, "stopped");
-  return stop.startsWith("worker failed") ? 1 : 0;
+  const balancer = await startBalancer({ core: config.core, backends, listen: config.listen, backendBind: "0.0.0.0" });
+  try {
+    const server = await startAdminFor(balancer, config);
+    log.info({ ...endpointsLine(config, backends), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
+    return await serveUntilStopped(balancer, server, log);
+  } finally {
+    await balancer.stop();
+  }
 }

@@ -4,6 +4,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import { XskSet } from "libbpf-ts";
 import * as abi from "../../assembly/shared/abi.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
+import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
 import { runFrameLoop } from "./frame-loop.js";
 
@@ -41,9 +42,4 @@ async function main(): Promise<void> {
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }
 
-main().catch((e: unknown) => {
-  parentPort?.postMessage({
-    type: "error",
-    message: e instanceof Error ? e.message : String(e),
-  } satisfies WorkerReport);
-});
+runWorker(main);

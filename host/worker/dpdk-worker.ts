@@ -6,6 +6,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import { dpdk } from "../datapath/dpdk/native.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
+import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
 import { runFrameLoop } from "./frame-loop.js";
 
@@ -48,9 +49,4 @@ async function main(): Promise<void> {
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }
 
-main().catch((e: unknown) => {
-  parentPort?.postMessage({
-    type: "error",
-    message: e instanceof Error ? e.message : String(e),
-  } satisfies WorkerReport);
-});
+runWorker(main);

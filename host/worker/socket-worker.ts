@@ -7,6 +7,7 @@ import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
 import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
+import { runWorker } from "./run-worker.js";
 import { report } from "./report.js";
 
 const TICK_NS = 10_000_000n;
@@ -62,9 +63,4 @@ async function main(): Promise<void> {
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }
 
-main().catch((e: unknown) => {
-  parentPort?.postMessage({
-    type: "error",
-    message: e instanceof Error ? e.message : String(e),
-  } satisfies WorkerReport);
-});
+runWorker(main);

@@ -102,6 +102,19 @@ Napi::Value ObjectPrograms(const Napi::CallbackInfo &info) {
   return out;
 }
 
+// A map as native.ts's NativeMap sees it.
+Napi::Object MapObject(Napi::Env env, const char *name, int fd, uint32_t type, uint32_t key_size,
+                       uint32_t value_size, uint32_t max_entries) {
+  auto o = Napi::Object::New(env);
+  o.Set("name", name);
+  o.Set("fd", fd);
+  o.Set("type", type);
+  o.Set("keySize", key_size);
+  o.Set("valueSize", value_size);
+  o.Set("maxEntries", max_entries);
+  return o;
+}
+
 Napi::Value ObjectMaps(const Napi::CallbackInfo &info) {
   Napi::Env env = info.Env();
   bpf_object *obj = ObjectArg(info);
@@ -110,14 +123,8 @@ Napi::Value ObjectMaps(const Napi::CallbackInfo &info) {
   bpf_map *m;
   uint32_t i = 0;
   bpf_object__for_each_map(m, obj) {
-    auto o = Napi::Object::New(env);
-    o.Set("name", bpf_map__name(m));
-    o.Set("fd", bpf_map__fd(m));
-    o.Set("type", static_cast<uint32_t>(bpf_map__type(m)));
-    o.Set("keySize", bpf_map__key_size(m));
-    o.Set("valueSize", bpf_map__value_size(m));
-    o.Set("maxEntries", bpf_map__max_entries(m));
-    out.Set(i++, o);
+    out.Set(i++, MapObject(env, bpf_map__name(m), bpf_map__fd(m), static_cast<uint32_t>(bpf_map__type(m)),
+                           bpf_map__key_size(m), bpf_map__value_size(m), bpf_map__max_entries(m)));
   }
   return out;
 }
@@ -277,14 +284,7 @@ Napi::Value ProgMaps(const Napi::CallbackInfo &info) {
       close(mfd);
       continue;
     }
-    auto o = Napi::Object::New(env);
-    o.Set("name", mi.name);
-    o.Set("fd", mfd);
-    o.Set("type", mi.type);
-    o.Set("keySize", mi.key_size);
-    o.Set("valueSize", mi.value_size);
-    o.Set("maxEntries", mi.max_entries);
-    out.Set(out.Length(), o);
+    out.Set(out.Length(), MapObject(env, mi.name, mfd, mi.type, mi.key_size, mi.value_size, mi.max_entries));
   }
   return out;
 }

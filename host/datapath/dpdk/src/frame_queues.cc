@@ -124,34 +124,37 @@ class FrameQueues : public Napi::ObjectWrap<FrameQueues> {
     uint64_t mask = ~static_cast<uint64_t>(frame_ - 1);
     uint32_t sent = 0;
     rte_mbuf *m[kBurst];
+    uint32_t pick[kBurst];
     for (uint32_t k = 0; k < queues_.size(); k++) {
       const Queue &q = queues_[k];
-      uint16_t ready = 0;
-      for (uint32_t i = 0; i <= n; i++) {
-        if (i < n && in[i].options != k) continue;
-        if (i < n) {
-          const xdp_desc &d = in[i];
+      // this queue's descriptors, a burst at a time: one bulk mbuf allocation, one tx burst
+      for (uint32_t i = 0; i < n;) {
+        uint32_t picked = 0;
+        for (; i < n && picked < kBurst; i++) {
+          if (in[i].options == k) pick[picked++] = i;
+        }
+        if (picked == 0) break;
+        bool have = rte_pktmbuf_alloc_bulk(q.pool, m, picked) == 0;
+        uint16_t ready = 0;
+        for (uint32_t j = 0; j < picked; j++) {
+          const xdp_desc &d = in[pick[j]];
           bool fits = d.addr + d.len <= umem_bytes_;
-          rte_mbuf *mb = fits ? rte_pktmbuf_alloc(q.pool) : nullptr;
-          char *dst = mb ? rte_pktmbuf_append(mb, static_cast<uint16_t>(d.len)) : nullptr;
+          char *dst = have && fits ? rte_pktmbuf_append(m[j], static_cast<uint16_t>(d.len)) : nullptr;
           if (dst) {
             memcpy(dst, memory_ + umem_ + d.addr, d.len);
-            m[ready++] = mb;
+            m[ready++] = m[j];
           } else {
-            if (mb) rte_pktmbuf_free(mb);
+            if (have) rte_pktmbuf_free(m[j]);
             no_mbuf_++;
           }
           if (fits && *count < capacity) free_frames[(*count)++] = static_cast<uint32_t>(d.addr & mask);
         }
-        if (ready == kBurst || (i == n && ready > 0)) {
-          uint16_t s = rte_eth_tx_burst(q.port, q.queue, m, ready);
-          if (s < ready) {
-            tx_dropped_ += ready - s;
-            rte_pktmbuf_free_bulk(m + s, ready - s);
-          }
-          sent += s;
-          ready = 0;
+        uint16_t s = ready ? rte_eth_tx_burst(q.port, q.queue, m, ready) : 0;
+        if (s < ready) {
+          tx_dropped_ += ready - s;
+          rte_pktmbuf_free_bulk(m + s, ready - s);
         }
+        sent += s;
       }
     }
     return Napi::Number::New(info.Env(), sent);

@@ -1,0 +1,76 @@
+// What kvlb run, kvlb run --datapath dpdk and kvlb attach share once the balancer is up: the
+// options they all take, the admin API, the next-hop refresh of the frame paths, the startup
+// line's endpoints, and running until a signal or a worker failure.
+import type { Server } from "node:http";
+import type { Logger } from "pino";
+import { untilStopped, type Balancer } from "../balancer/balancer.js";
+import { startAdmin, type XdpStatusSource } from "../control/admin.js";
+import { ConfigError } from "../config/endpoints.js";
+import type { RunConfig } from "../config/run-config.js";
+import type { Backend } from "../core/backends.js";
+import { statsView } from "../control/stats-view.js";
+import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+import type { Neighbour } from "../core/frame-tables.js";
+
+/** parseArgs options of every command that runs a balancer. */
+export const balancerOptions = {
+  config: { type: "string" as const },
+  listen: { type: "string" as const },
+  backend: { type: "string" as const, multiple: true as const, default: [] as string[] },
+  admin: { type: "string" as const },
+  timeout: { type: "string" as const },
+  cache: { type: "string" as const },
+};
+
+const NEIGHBOUR_REFRESH_MS = 1000;
+
+/** The admin API, if configured; a failure to listen is the operator's. */
+export async function startAdminFor(
+  balancer: Balancer,
+  config: RunConfig,
+  xdp?: XdpStatusSource,
+): Promise<Server | undefined> {
+  if (!config.admin) return undefined;
+  return startAdmin(balancer, config.admin.address, config.admin.port, xdp).catch((e: unknown) => {
+    throw new ConfigError((e as Error).message);
+  });
+}
+
+/** Re-reads the kernel's next hops every second and hands changes to the worker; returns a stop. */
+export function followNextHops(
+  balancer: Balancer,
+  devs: readonly string[],
+  backends: readonly Backend[],
+  first: readonly Neighbour[],
+  log: Logger,
+): () => void {
+  const addresses = backends.map((b) => b.address);
+  let hops = first;
+  const timer = setInterval(() => {
+    const now = nextHops(devs, addresses);
+    if (nextHopsKey(now) === nextHopsKey(hops)) return;
+    hops = now;
+    balancer.send({ type: "neighbours", neighbours: now });
+    log.debug({ nextHops: now.length }, "next hops changed");
+  }, NEIGHBOUR_REFRESH_MS);
+  return () => clearInterval(timer);
+}
+
+/** The endpoints for the "kvlb is balancing" line. */
+export function endpointsLine(config: RunConfig, backends: readonly Backend[]): Record<string, unknown> {
+  return {
+    listen: `${config.listen.address}:${config.listen.port}`,
+    backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
+    admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
+  };
+}
+
+/** Runs until SIGINT, SIGTERM or a worker failure; logs the last stats. Returns the exit code. */
+export async function serveUntilStopped(balancer: Balancer, server: Server | undefined, log: Logger): Promise<number> {
+  const stop = await untilStopped(balancer);
+  log.info({ reason: stop }, "stopping");
+  const last = balancer.latest();
+  server?.close();
+  if (last) log.info({ stats: statsView(balancer.setup, last).datagrams }, "stopped");
+  return stop.startsWith("worker failed") ? 1 : 0;
+}
