@@ -31,6 +31,10 @@ import {
   LAYER_L2,
   LAYER_NONE,
   C_WEIGHTED,
+  C_FRAME_MODE,
+  C_SOCKET_WHOLE_MAX,
+  FM_KERNEL_SEES_FRAMES,
+  S_SOCKET_DUPLICATE,
   E_BURST,
   E_KEY,
   E_BOUNDS,
@@ -69,6 +73,7 @@ export function processBurst(n: u32): i32 {
   const d = detector();
   const limit = memoryBytes();
   const weighted = cfgU32(C_WEIGHTED) != 0;
+  const wholeMax = (cfgU32(C_FRAME_MODE) & FM_KERNEL_SEES_FRAMES) != 0 ? <usize>cfgU32(C_SOCKET_WHOLE_MAX) : 0;
   let l1Hits: u64 = 0;
   let l2Hits: u64 = 0;
   let misses: u64 = 0;
@@ -89,7 +94,13 @@ export function processBurst(n: u32): i32 {
       }
       const rf = load<u32>(rx, D_FLAGS);
       const peer = load<u32>(rx, D_AUX);
-      if (kind == DK_CLIENT) handleClient(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      if (kind == DK_CLIENT) {
+        if (wholeMax != 0 && len <= wholeMax) {
+          statInc(S_SOCKET_DUPLICATE); // the frame path has this request too, and serves it
+          continue;
+        }
+        handleClient(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      }
       else handleBackend(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
       continue;
     }

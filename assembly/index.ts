@@ -39,6 +39,7 @@ import { headerState, memoryBytes, regionOffset, regionSize } from "./layout/hea
 import { plan as planLayout } from "./layout/plan";
 import { initTables, detector, l1, l2 } from "./state";
 import { processBurst } from "./burst";
+import { peerApply } from "./cache/peers";
 import { keyHash } from "./util/hash";
 import { keyBytesOk } from "./util/keys";
 import { NONE } from "./util/index";
@@ -144,6 +145,12 @@ export function tick(now: u64): i32 {
 
 export { set_backends, route_key, nat_used } from "./proxy/exports";
 export { process_frames, frame_port, neigh_static, neigh_clear } from "./frame/exports";
+
+// Applies n write events of other workers, which the host wrote into R_PEER's in list.
+export function peer_writes(n: u32): i32 {
+  if (!ready()) return E_NOT_READY;
+  return peerApply(n);
+}
 
 export function snapshot(): i32 {
   if (!ready()) return E_NOT_READY;

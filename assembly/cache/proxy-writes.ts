@@ -6,11 +6,12 @@
 import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State } from "./l1";
 import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows } from "./barrier";
+import { peerEmit } from "./peers";
 import { NONE } from "../util/index";
 import { l1, l2, detector } from "../state";
 import { lcEstimate, lcIsHot, lcIsWarm } from "../detect/lossy";
 import { statInc } from "../layout/header";
-import { ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
+import { PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
 
 // Whether either layer holds the key (a set then stages its value there).
 export function isCached(h: u64, key: usize, keyLen: usize): bool {
@@ -23,6 +24,7 @@ export function isCached(h: u64, key: usize, keyLen: usize): bool {
 export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, blockLen: usize,
   stagedOut: usize): u64 {
   const v = barrierBegin(h);
+  peerEmit(h, PE_BEGIN);
   statInc(S_WRITES_BEGUN);
   let staged: u8 = 0;
   const a = l1();
@@ -51,6 +53,7 @@ export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, bloc
 // The write of version v to hash h is over: answered (ok says whether it succeeded) or timed out.
 export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
   const alone = barrierEnd(h);
+  peerEmit(h, PE_END);
   statInc(S_WRITES_DONE);
   const keep = ok && staged && alone;
   const a = l1();

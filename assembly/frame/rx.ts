@@ -3,8 +3,9 @@
 // place. IPv6 and anything malformed is counted and dropped: the XDP program already let
 // through to the kernel what the kernel must see.
 import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/header";
-import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, S_FRAMES_RX, S_FRAME_MALFORMED,
-  S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6, S_BURST_REFUSED, E_BURST } from "../shared/abi";
+import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, C_FRAME_MODE,
+  FM_REPLIES_VIA_KERNEL, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
+  S_FRAME_REPLY_VIA_KERNEL, S_BURST_REFUSED, E_BURST } from "../shared/abi";
 import { handleClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom } from "../route/backends";
@@ -92,7 +93,10 @@ function frameIn(f: usize, len: usize, port: u32): void {
   const payload = udp + 8;
   const payloadLen = udpLen - 8;
   if (backendFrom(src, sport) != 0xffffffff) {
-    handleBackend(payload, payloadLen, src, sport, false);
+    // another worker's reply (its own backend port) is not this core's to match
+    if (dport != cfgU32(C_BACKEND_PORT)) statInc(S_FRAME_NOT_OURS);
+    else if ((cfgU32(C_FRAME_MODE) & FM_REPLIES_VIA_KERNEL) != 0) statInc(S_FRAME_REPLY_VIA_KERNEL);
+    else handleBackend(payload, payloadLen, src, sport, false);
     return;
   }
   const listen = cfgU32(C_LISTEN_ADDR);

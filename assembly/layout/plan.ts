@@ -36,6 +36,8 @@ import {
   R_FPOOL,
   R_FRAME,
   R_FTX,
+  R_PEER,
+  C_PEER_EVENTS,
   FR_HELD_LIST,
   C_FRAMES,
   C_FRAME_BYTES,
@@ -70,6 +72,7 @@ import { snapshotBound } from "../snapshot/format";
 import { natBytes } from "../proxy/nat";
 import { WORK_BYTES } from "../proxy/context";
 import { barrierBytes } from "../cache/barrier";
+import { peerBytes } from "../cache/peers";
 
 const ALIGN: usize = 64;
 const MAX_ENTRIES: u32 = 1 << 24;
@@ -106,6 +109,7 @@ function proxyConfigValid(): bool {
   if (cfgU32(C_RX_SLOTS) > cfgU32(C_BURST_MAX)) return false;
   if (cfgU32(C_RX_SLOTS) > 0 && (slot < 64 || slot > 65536)) return false;
   if (cfgU32(C_OUT_MAX) == 0 || cfgU32(C_OUT_MAX) > 65536) return false;
+  if (cfgU32(C_PEER_EVENTS) > 0x100000) return false;
   if (cfgU32(C_TXBUF_BYTES) < 4096 || cfgU32(C_TXBUF_BYTES) > 0x10000000) return false;
   const frames = cfgU32(C_FRAMES);
   const frameBytes = cfgU32(C_FRAME_BYTES);
@@ -155,7 +159,10 @@ function planFrames(start: usize): usize {
   at = up(at + frame);
   const ftx: usize = frames == 0 ? 0 : <usize>cfgU32(C_OUT_MAX) * DESC_BYTES;
   setRegion(R_FTX, at, ftx);
-  return up(at + ftx);
+  at = up(at + ftx);
+  const peer = peerBytes(cfgU32(C_PEER_EVENTS));
+  setRegion(R_PEER, at, peer);
+  return up(at + peer);
 }
 
 export function detectCapacity(): u32 {

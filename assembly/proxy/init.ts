@@ -4,6 +4,7 @@ import { routeScratch, setBackendCount, setRingPoints } from "../route/backends"
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
 import { outReset } from "./out";
+import { HEADER_BASE, H_PEER_OUT } from "../shared/abi";
 
 export function initProxy(): void {
   md5Init(routeScratch());
@@ -12,4 +13,5 @@ export function initProxy(): void {
   natClear();
   barrierClear();
   outReset();
+  store<u32>(HEADER_BASE + H_PEER_OUT, 0);
 }

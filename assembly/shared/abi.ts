@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 2;
+export const LAYOUT_VERSION = 3;
 export const SNAPSHOT_FORMAT = 1;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -34,6 +34,7 @@ export const H_NAT_USED = 56; // u32, NAT entries in use
 export const H_TX_USED = 60; // u32, bytes of R_TXBUF used since the last process()
 export const H_FTX_COUNT = 36; // u32, frames the last process*()/tick() queued in R_FTX
 export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
+export const H_PEER_OUT = 1024; // u32, write events queued in R_PEER's out list since the host took them
 
 export const HS_EMPTY = 0;
 export const HS_PLANNED = 1;
@@ -58,7 +59,8 @@ export const R_UMEM = 14; // AF_XDP frames, C_FRAMES of C_FRAME_BYTES, page-alig
 export const R_FPOOL = 15; // free frames: u32 count, u32 capacity, u32 frame offsets
 export const R_FRAME = 16; // the frame layer: ports, neighbours, frames held in a burst
 export const R_FTX = 17; // frames to transmit: struct xdp_desc, options = port
-export const REGION_COUNT = 18;
+export const R_PEER = 18; // write events to and from the other workers: out list, then in list
+export const REGION_COUNT = 19;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -85,6 +87,21 @@ export const C_FRAME_BYTES = 96; // u32, 2048 or 4096
 export const C_LISTEN_ADDR = 100; // u32, the balancer's IPv4 address (network order); 0: any
 export const C_LISTEN_PORT = 104; // u32, the balancer's port
 export const C_BACKEND_PORT = 108; // u32, the source port of frames sent to backends
+export const C_PEER_EVENTS = 112; // u32, room in each R_PEER list (0: this core is the only worker)
+export const C_FRAME_MODE = 116; // u32, FM_* flags
+export const C_SOCKET_WHOLE_MAX = 120; // u32, see FM_KERNEL_SEES_FRAMES
+
+// Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
+// workers, where a reply may land on another worker's queue).
+export const FM_REPLIES_VIA_KERNEL = 1;
+// The kernel sees every frame too (af_packet): a request on the listening socket no longer than
+// C_SOCKET_WHOLE_MAX arrived whole, so the frame path already has it.
+export const FM_KERNEL_SEES_FRAMES = 2;
+
+// A write event: u64 key hash, u32 PE_*, u32 pad.
+export const PEER_EVENT_BYTES = 16;
+export const PE_BEGIN = 1;
+export const PE_END = 2;
 
 // The frame region: a control block, the port table, the neighbour table, the held list.
 export const FR_PORTS = 0; // u32, ports (AF_XDP sockets) in the table
@@ -240,4 +257,9 @@ export const S_FRAME_IPV6 = 47; // IPv6 is served on the socket path only
 export const S_FRAME_NO_NEIGH = 48; // no next hop known: sent through the kernel instead
 export const S_FRAME_POOL_EMPTY = 49; // no free frame to build a datagram in
 export const S_FRAME_VIA_SOCKET = 50; // too large for one frame: sent through the kernel
-export const STATS_USED = 51;
+export const S_PEER_EVENTS_OUT = 51; // write events told to the other workers
+export const S_PEER_EVENTS_IN = 52; // write events the other workers told this one
+export const S_PEER_OVERFLOW = 53; // write events lost because the host did not take them
+export const S_FRAME_REPLY_VIA_KERNEL = 54; // backend replies seen as frames, taken from the kernel socket instead
+export const S_SOCKET_DUPLICATE = 55; // requests the kernel socket saw that the frame path serves
+export const STATS_USED = 56;

@@ -37,6 +37,8 @@ export interface CoreConfig {
   frames: number;
   /** Bytes per AF_XDP frame: 2048 or 4096. */
   frameBytes: number;
+  /** Room for write events to and from the other workers; 0 when this core is the only one. */
+  peerEvents: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -61,6 +63,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   barrierBuckets: 16384,
   frames: 0,
   frameBytes: 2048,
+  peerEvents: 0,
 });
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
@@ -99,5 +102,8 @@ export function describeConfigError(c: CoreConfig): string | undefined {
     return `frames ${c.frames}: must be a whole number up to ${1 << 20}`;
   }
   if (c.frameBytes !== 2048 && c.frameBytes !== 4096) return `frameBytes ${c.frameBytes}: must be 2048 or 4096`;
+  if (!Number.isInteger(c.peerEvents) || c.peerEvents < 0 || c.peerEvents > 1 << 20) {
+    return `peerEvents ${c.peerEvents}: must be a whole number up to ${1 << 20}`;
+  }
   return undefined;
 }

@@ -61,6 +61,7 @@ export interface CoreExports {
   frame_port: Fn<[number, number, number, number], number>;
   neigh_static: Fn<[number, number, number, number], number>;
   neigh_clear: Fn<[], void>;
+  peer_writes: Fn<[number], number>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -122,6 +123,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "frame_port",
   "neigh_static",
   "neigh_clear",
+  "peer_writes",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

@@ -27,6 +27,22 @@ export function setFrameAddresses(core: Core, listen: { address: string; port: n
   view.setUint32(abi.C_BACKEND_PORT, backendPort, true);
 }
 
+/** How this worker shares its port with the kernel and with other workers. */
+export interface FrameMode {
+  /** Backend replies come through this worker's kernel socket, not as frames. */
+  repliesViaKernel: boolean;
+  /** The kernel sees every frame too (af_packet): the largest request payload that arrives whole. */
+  kernelSeesFrames?: { wholeMax: number };
+}
+
+export function setFrameMode(core: Core, mode: FrameMode): void {
+  const view = new DataView(core.memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
+  const flags =
+    (mode.repliesViaKernel ? abi.FM_REPLIES_VIA_KERNEL : 0) | (mode.kernelSeesFrames ? abi.FM_KERNEL_SEES_FRAMES : 0);
+  view.setUint32(abi.C_FRAME_MODE, flags, true);
+  view.setUint32(abi.C_SOCKET_WHOLE_MAX, mode.kernelSeesFrames?.wholeMax ?? 0, true);
+}
+
 function withMac(core: Core, mac: Uint8Array, call: (at: number) => number): void {
   if (mac.length !== 6) throw new Error(`a MAC address has 6 bytes, not ${mac.length}`);
   const at = core.hostArea.offset;

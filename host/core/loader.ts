@@ -48,6 +48,7 @@ function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   view.setUint32(abi.C_BARRIER_BUCKETS, c.barrierBuckets, true);
   view.setUint32(abi.C_FRAMES, c.frames, true);
   view.setUint32(abi.C_FRAME_BYTES, c.frameBytes, true);
+  view.setUint32(abi.C_PEER_EVENTS, c.peerEvents, true);
 }
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {

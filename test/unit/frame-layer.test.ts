@@ -2,48 +2,12 @@
 // received frames are validated and steered, forwarded frames get fresh headers and correct
 // checksums, clients' next hops are learned, and every frame goes back to the pool.
 import test from "ava";
-import { makeCore } from "../support/core.js";
-import { FrameDriver, type SentFrame } from "../support/frame-driver.js";
+import { FrameDriver } from "../support/frame-driver.js";
 import { frame, parseFrame } from "../support/frames.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
-import { setFrameAddresses, setFramePort, setNeighbours, macBytes } from "../../host/core/frame-tables.js";
-import type { Core } from "../../host/core/core.js";
+import { routeKey } from "../../host/core/backends.js";
+import { frameBalancer, FRAMES, backendMacs, CLIENT_MAC, at, backendAt, request } from "../support/frame-balancer.js";
 
-const FRAMES = 256;
-const backends = [
-  { host: "10.0.2.1", address: "10.0.2.1", port: 11211, weight: 1 },
-  { host: "10.0.2.2", address: "10.0.2.2", port: 11211, weight: 1 },
-];
-const backendMacs = ["02:00:00:00:02:01", "02:00:00:00:02:02"];
-const CLIENT_MAC = "02:00:00:00:00:0a"; // the frame builder's source MAC
-
-async function balancer(): Promise<{ core: Core; io: FrameDriver }> {
-  const core = await makeCore({ frames: FRAMES, frameBytes: 2048 }, 4096);
-  setBackends(core, backends);
-  setFrameAddresses(core, { address: "10.0.1.1", port: 11211 }, 40001);
-  setFramePort(core, 0, { mac: macBytes("02:00:00:00:01:01"), address: "10.0.1.1", ifindex: 2 });
-  setFramePort(core, 1, { mac: macBytes("02:00:00:00:01:02"), address: "10.0.2.254", ifindex: 3 });
-  setNeighbours(
-    core,
-    backends.map((b, i) => ({ address: b.address, mac: macBytes(backendMacs[i] ?? ""), port: 1 })),
-  );
-  return { core, io: new FrameDriver(core) };
-}
-
-function at(frames: readonly SentFrame[], i: number): SentFrame {
-  const f = frames[i];
-  if (!f) throw new Error(`no frame ${i} of ${frames.length}`);
-  return f;
-}
-
-function backendAt(i: number): (typeof backends)[number] {
-  const b = backends[i];
-  if (!b) throw new Error(`no backend ${i}`);
-  return b;
-}
-
-const request = (id: number, body: string): Buffer =>
-  Buffer.concat([Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0]), Buffer.from(body, "latin1")]);
+const balancer = (): ReturnType<typeof frameBalancer> => frameBalancer();
 
 test("a get goes to its backend and the reply comes back to the client, with fresh headers", async (t) => {
   const { core, io } = await balancer();

@@ -1,0 +1,64 @@
+// Writes made by the other workers (DESIGN.md, "Consistency", with several workers). Workers
+// share nothing, so each one tells the others, through the host, when a write of a key hash
+// begins and when it ends. A begin drops the key from this core's caches and holds the key's
+// barrier bucket pending; an end releases it with a new version, so that a read forwarded before
+// it cannot fill. The host takes this core's events after every call, before it sends anything
+// that call queued, and hands in the others' before each burst it received: so a write is known
+// everywhere before the backend sees it, and therefore before any client hears it was stored.
+import { regionOffset, cfgU32, statInc, statAdd } from "../layout/header";
+import { l1FindHash, l1Remove } from "./l1";
+import { slFindHash, slRemove } from "./skiplist";
+import { barrierBegin, barrierEnd } from "./barrier";
+import { NONE } from "../util/index";
+import { l1, l2 } from "../state";
+import { R_PEER, C_PEER_EVENTS, HEADER_BASE, H_PEER_OUT, PEER_EVENT_BYTES, PE_BEGIN, PE_END,
+  S_PEER_EVENTS_OUT, S_PEER_EVENTS_IN, S_PEER_OVERFLOW } from "../shared/abi";
+
+export function peerBytes(events: u32): usize {
+  return (<usize>events) * PEER_EVENT_BYTES * 2;
+}
+
+// A write of this core's began or ended: queued for the other workers.
+export function peerEmit(h: u64, kind: u32): void {
+  const room = cfgU32(C_PEER_EVENTS);
+  if (room == 0) return;
+  const n = load<u32>(HEADER_BASE + H_PEER_OUT);
+  if (n >= room) {
+    statInc(S_PEER_OVERFLOW);
+    return;
+  }
+  const e = regionOffset(R_PEER) + (<usize>n) * PEER_EVENT_BYTES;
+  store<u64>(e, h);
+  store<u32>(e, kind, 8);
+  store<u32>(HEADER_BASE + H_PEER_OUT, n + 1);
+  statInc(S_PEER_EVENTS_OUT);
+}
+
+function drop(h: u64): void {
+  const a = l1();
+  const i = l1FindHash(a, h);
+  if (i != NONE) l1Remove(a, i);
+  const s = l2();
+  const j = slFindHash(s, h);
+  if (j != NONE) slRemove(s, j);
+}
+
+// Applies n events the host wrote into the in list. Returns how many it applied.
+export function peerApply(n: u32): i32 {
+  const room = cfgU32(C_PEER_EVENTS);
+  if (n > room) n = room;
+  const base = regionOffset(R_PEER) + (<usize>room) * PEER_EVENT_BYTES;
+  for (let k: u32 = 0; k < n; k++) {
+    const e = base + (<usize>k) * PEER_EVENT_BYTES;
+    const h = load<u64>(e);
+    const kind = load<u32>(e, 8);
+    if (kind == PE_BEGIN) {
+      barrierBegin(h);
+      drop(h);
+    } else if (kind == PE_END) {
+      barrierEnd(h);
+    }
+  }
+  statAdd(S_PEER_EVENTS_IN, n);
+  return <i32>n;
+}

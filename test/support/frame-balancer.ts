@@ -1,0 +1,57 @@
+// A core set up as a frame-path balancer for unit tests: clients behind port 0 (10.0.1.1), two
+// backends behind port 1 with known next hops, and FrameDriver playing the driver's part.
+import { makeCore } from "./core.js";
+import { FrameDriver, type SentFrame } from "./frame-driver.js";
+import { frame } from "./frames.js";
+import { setBackends } from "../../host/core/backends.js";
+import { setFrameAddresses, setFramePort, setNeighbours, macBytes } from "../../host/core/frame-tables.js";
+import type { Core } from "../../host/core/core.js";
+import type { CoreConfig } from "../../host/core/config.js";
+
+export const FRAMES = 256;
+export const backends = [
+  { host: "10.0.2.1", address: "10.0.2.1", port: 11211, weight: 1 },
+  { host: "10.0.2.2", address: "10.0.2.2", port: 11211, weight: 1 },
+];
+export const backendMacs = ["02:00:00:00:02:01", "02:00:00:00:02:02"];
+export const CLIENT_MAC = "02:00:00:00:00:0a"; // the frame builder's source MAC
+
+export async function frameBalancer(
+  backendPort = 40001,
+  config: Partial<CoreConfig> = {},
+): Promise<{ core: Core; io: FrameDriver }> {
+  const core = await makeCore({ frames: FRAMES, frameBytes: 2048, ...config }, 4096);
+  setBackends(core, backends);
+  setFrameAddresses(core, { address: "10.0.1.1", port: 11211 }, backendPort);
+  setFramePort(core, 0, { mac: macBytes("02:00:00:00:01:01"), address: "10.0.1.1", ifindex: 2 });
+  setFramePort(core, 1, { mac: macBytes("02:00:00:00:01:02"), address: "10.0.2.254", ifindex: 3 });
+  setNeighbours(
+    core,
+    backends.map((b, i) => ({ address: b.address, mac: macBytes(backendMacs[i] ?? ""), port: 1 })),
+  );
+  return { core, io: new FrameDriver(core) };
+}
+
+export function at(frames: readonly SentFrame[], i: number): SentFrame {
+  const f = frames[i];
+  if (!f) throw new Error(`no frame ${i} of ${frames.length}`);
+  return f;
+}
+
+export function backendAt(i: number): (typeof backends)[number] {
+  const b = backends[i];
+  if (!b) throw new Error(`no backend ${i}`);
+  return b;
+}
+
+/** A memcached UDP datagram: the 8-byte frame header with request id `id`, then `body`. */
+export const request = (id: number, body: string): Buffer =>
+  Buffer.concat([Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0]), Buffer.from(body, "latin1")]);
+
+/** A client's request frame to the balancer, from 10.0.1.2:sport. */
+export const fromClient = (id: number, body: string, sport = 40000): Buffer =>
+  frame({ src: "10.0.1.2", dst: "10.0.1.1", sport, payload: request(id, body) });
+
+/** A backend's reply frame to the balancer's backend port. */
+export const fromBackend = (backend: number, dport: number, id: number, body: string): Buffer =>
+  frame({ src: backendAt(backend).address, dst: "10.0.2.254", sport: 11211, dport, payload: request(id, body) });

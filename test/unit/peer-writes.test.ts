@@ -1,0 +1,129 @@
+// Two workers' cores share nothing but the write events PeerLink carries between them. A key
+// that worker B caches is written through worker A: once A has published the write's begin and
+// B has taken it, B no longer serves the old value, and it refuses to fill from a read that
+// overlapped the write. Without the events, B serves the overwritten value.
+import test from "ava";
+import { parseFrame } from "../support/frames.js";
+import type { FrameDriver } from "../support/frame-driver.js";
+import { frameBalancer, fromClient, fromBackend, at } from "../support/frame-balancer.js";
+import { routeKey } from "../../host/core/backends.js";
+import { createPeerRings, PeerLink } from "../../host/worker/peer-link.js";
+import type { Core } from "../../host/core/core.js";
+import { setFrameMode } from "../../host/core/frame-tables.js";
+
+const PORT_A = 40001;
+const PORT_B = 40002;
+const config = { peerEvents: 64 };
+
+interface Worker {
+  core: Core;
+  io: FrameDriver;
+  link: PeerLink;
+  port: number;
+}
+
+async function twoWorkers(capacity?: number): Promise<[Worker, Worker]> {
+  const rings = createPeerRings(2, capacity);
+  const a = await frameBalancer(PORT_A, config);
+  const b = await frameBalancer(PORT_B, config);
+  return [
+    { ...a, link: new PeerLink(rings, 0, a.core), port: PORT_A },
+    { ...b, link: new PeerLink(rings, 1, b.core), port: PORT_B },
+  ];
+}
+
+/** One burst through a worker as its host runs it: take the others' events, run, publish. */
+function burst(w: Worker, frames: Buffer[], port = 0): ReturnType<FrameDriver["burst"]> {
+  w.link.take();
+  const out = w.io.burst(frames, port);
+  w.link.publish();
+  return out;
+}
+
+/** A get of `key` by a client: the answer from the cache, or the forwarded request's NAT id. */
+function get(w: Worker, key: string): { cached?: string; forwarded?: number } {
+  const out = burst(w, [fromClient(1, `get ${key}\r\n`)]);
+  const f = parseFrame(at(out, 0).bytes);
+  if (f.dport === 11211) return { forwarded: f.payload.readUInt16BE(0) };
+  return { cached: f.payload.subarray(8).toString() };
+}
+
+/** Gets `key` through w until w answers it from its cache, the backend holding `value`. */
+function warm(w: Worker, key: string, value: string): string {
+  const owner = routeKey(w.core, key);
+  for (let i = 0; i < 50; i++) {
+    const r = get(w, key);
+    if (r.cached !== undefined) return r.cached;
+    burst(
+      w,
+      [fromBackend(owner, w.port, r.forwarded ?? 0, `VALUE ${key} 0 ${value.length}\r\n${value}\r\nEND\r\n`)],
+      1,
+    );
+  }
+  throw new Error(`${key} never became cached`);
+}
+
+test("a write through one worker stops another from serving the value it replaced", async (t) => {
+  const [a, b] = await twoWorkers();
+  const owner = routeKey(a.core, "k");
+  t.is(warm(b, "k", "old"), "VALUE k 0 3\r\nold\r\nEND\r\n");
+
+  // A forwards the set; its host publishes the begin before the frame leaves.
+  const set = burst(a, [fromClient(2, "set k 0 0 3\r\nnew\r\n", 40010)]);
+  const setId = parseFrame(at(set, 0).bytes).payload.readUInt16BE(0);
+
+  // B takes it at its next burst, before the read in that burst: the read goes to the backend.
+  const during = get(b, "k");
+  t.is(during.cached, undefined, "not served from B's cache while A's write is in flight");
+  t.truthy(during.forwarded);
+  // The backend answers that read with the old value: B must not cache it.
+  burst(b, [fromBackend(owner, PORT_B, during.forwarded ?? 0, "VALUE k 0 3\r\nold\r\nEND\r\n")], 1);
+  t.true((b.core.stats()["stale_fills"] ?? 0n) >= 1n, "the overlapping read did not fill");
+
+  // The write completes: A acknowledges it and publishes its end.
+  const ack = burst(a, [fromBackend(owner, PORT_A, setId, "STORED\r\n")], 1);
+  t.is(parseFrame(at(ack, 0).bytes).payload.subarray(8).toString(), "STORED\r\n");
+  t.is(warm(b, "k", "new"), "VALUE k 0 3\r\nnew\r\nEND\r\n", "B caches again, now the new value");
+  t.true((b.core.stats()["peer_events_in"] ?? 0n) >= 2n);
+  t.is(a.core.stats()["peer_events_out"], 2n, "one begin, one end");
+});
+
+test("without the write events, the other worker serves the overwritten value (the hazard)", async (t) => {
+  const [a, b] = await twoWorkers();
+  const owner = routeKey(a.core, "k");
+  warm(b, "k", "old");
+  const set = a.io.burst([fromClient(2, "set k 0 0 3\r\nnew\r\n", 40010)]);
+  a.io.burst([fromBackend(owner, PORT_A, parseFrame(at(set, 0).bytes).payload.readUInt16BE(0), "STORED\r\n")], 1);
+  t.is(b.io.burst([fromClient(3, "get k\r\n")]).length, 1);
+  const r = parseFrame(at(b.io.burst([fromClient(3, "get k\r\n")]), 0).bytes);
+  t.is(r.payload.subarray(8).toString(), "VALUE k 0 3\r\nold\r\nEND\r\n", "stale: what the events prevent");
+});
+
+test("events wrap around a small ring and none is lost", async (t) => {
+  const [a, b] = await twoWorkers(4);
+  const owner = routeKey(a.core, "w");
+  for (let round = 0; round < 5; round++) {
+    warm(b, "w", `v${round}`);
+    const set = burst(a, [fromClient(2, `set w 0 0 2\r\nv${round + 1}\r\n`, 40010)]);
+    burst(a, [fromBackend(owner, PORT_A, parseFrame(at(set, 0).bytes).payload.readUInt16BE(0), "STORED\r\n")], 1);
+    t.is(get(b, "w").cached, undefined, `round ${round}: B dropped the key`);
+  }
+  t.is(b.core.stats()["peer_events_in"], 10n, "5 begins and 5 ends through a ring of 4");
+});
+
+test("a backend reply to another worker's port is not matched; replies the kernel takes are left to it", async (t) => {
+  const { core, io } = await frameBalancer(PORT_A);
+  const owner = routeKey(core, "k");
+  const id = parseFrame(at(io.burst([fromClient(1, "get k\r\n")]), 0).bytes).payload.readUInt16BE(0);
+  const reply = (port: number): Buffer => fromBackend(owner, port, id, "VALUE k 0 1\r\nv\r\nEND\r\n");
+  t.is(io.burst([reply(PORT_B)], 1).length, 0, "another worker's reply is not answered from this NAT table");
+  t.is(core.stats()["frame_not_ours"], 1n);
+
+  setFrameMode(core, { repliesViaKernel: true });
+  t.is(io.burst([reply(PORT_A)], 1).length, 0, "the kernel socket delivers this reply instead");
+  t.is(core.stats()["frame_reply_via_kernel"], 1n);
+  t.is(core.stats()["backend_datagrams"], 0n);
+
+  setFrameMode(core, { repliesViaKernel: false });
+  t.is(io.burst([reply(PORT_A)], 1).length, 1, "the same reply, as a frame, reaches the client");
+});
