@@ -2,7 +2,7 @@
 // received frames are validated and steered, forwarded frames get fresh headers and correct
 // checksums, clients' next hops are learned, and every frame goes back to the pool.
 import test from "ava";
-import { FrameDriver } from "../support/frame-driver.js";
+import type { FrameDriver } from "../support/frame-driver.js";
 import { frame, parseFrame } from "../support/frames.js";
 import { routeKey } from "../../host/core/backends.js";
 import { frameBalancer, FRAMES, backendMacs, CLIENT_MAC, at, backendAt, request } from "../support/frame-balancer.js";
