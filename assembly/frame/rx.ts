@@ -4,7 +4,7 @@
 // through to the kernel what the kernel must see.
 import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/header";
 import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, C_FRAME_MODE,
-  FM_REPLIES_VIA_KERNEL, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
+  FM_REPLIES_VIA_KERNEL, FM_KERNEL_SEES_FRAMES, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
   S_FRAME_REPLY_VIA_KERNEL, S_BURST_REFUSED, E_BURST } from "../shared/abi";
 import { handleClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
@@ -62,17 +62,27 @@ function frameIn(f: usize, len: usize, port: u32): void {
     statInc(S_FRAME_IPV6);
     return;
   }
+  // Where the kernel sees every frame too (af_packet), ARP, TCP, ICMP and fragments are its to
+  // serve; elsewhere the XDP program kept them from this path, so one here is malformed.
+  const elsewhere = (cfgU32(C_FRAME_MODE) & FM_KERNEL_SEES_FRAMES) != 0 ? S_FRAME_NOT_OURS : S_FRAME_MALFORMED;
+  if (type != 0x0800) {
+    statInc(elsewhere);
+    return;
+  }
   const ip = f + l3;
   const vihl = <u32>load<u8>(ip);
   const ihl = <usize>(vihl & 0x0f) << 2;
-  if (type != 0x0800 || vihl >> 4 != 4 || ihl < 20 || l3 + ihl + 8 > len) {
+  if (vihl >> 4 != 4 || ihl < 20 || l3 + ihl + 8 > len) {
     statInc(S_FRAME_MALFORMED);
     return;
   }
   const total = <usize>bswap16(<u32>load<u16>(ip + 2));
-  const fragment = bswap16(<u32>load<u16>(ip + 6)) & 0x3fff;
-  if (total < ihl + 8 || l3 + total > len || fragment != 0 || load<u8>(ip + 9) != 17) {
+  if (total < ihl + 8 || l3 + total > len) {
     statInc(S_FRAME_MALFORMED);
+    return;
+  }
+  if ((bswap16(<u32>load<u16>(ip + 6)) & 0x3fff) != 0 || load<u8>(ip + 9) != 17) {
+    statInc(elsewhere);
     return;
   }
   if (finish(sumBytes(ip, ihl, 0)) != 0) {

@@ -5,7 +5,10 @@ import type { Logger } from "pino";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
 import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
-import { startBalancer, type Balancer } from "../balancer/balancer.js";
+import type { Balancer } from "../balancer/balancer.js";
+import { startWorkers } from "../balancer/worker-group.js";
+import { createPeerRings } from "../worker/peer-link.js";
+import type { FrameMode } from "../core/frame-tables.js";
 import { ConfigError } from "../config/endpoints.js";
 import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
@@ -33,7 +36,11 @@ function openPort(spec: PortSpec, queues: number): PortInfo {
     const why = dpdkComplaint(err.log);
     const said = why ? ` (${why})` : "";
     if (err.errno === 19) {
-      const hint = spec.virtual ? "" : `; is ${spec.name} bound to vfio-pci? (dpdk-devbind.py --status)`;
+      const hint = !spec.virtual
+        ? `; is ${spec.name} bound to vfio-pci? (dpdk-devbind.py --status)`
+        : spec.kind === "af_xdp" && queues > 1
+          ? `; net_af_xdp needs ${queues} combined channels (ethtool -L ${spec.iface ?? "IFACE"} combined ${queues}), and a veth has none: use net_af_packet for several queues there`
+          : "";
       throw new ConfigError(`--port ${spec.devargs}: DPDK did not create this port${said}${hint}`);
     }
     if (err.errno === 12) {
@@ -45,13 +52,46 @@ function openPort(spec: PortSpec, queues: number): PortInfo {
   }
 }
 
-/** kvlb's program as DPDK's af_xdp driver attached it: told the memcached port and the backends. */
+/**
+ * kvlb's program as DPDK's af_xdp driver attached it: told the memcached port, and the backends
+ * when their replies should come as frames (otherwise they pass to the kernel's sockets).
+ */
 function steer(iface: string, listenPort: number, backends: readonly Backend[]): AttachedProgram {
   const prog = AttachedProgram.of(iface);
   prog.map("ports").typed(be16, u8).set(listenPort, PORT_V4);
   const b = prog.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
   for (const x of backends) b.set(endpointKey(x.address, x.port), 1);
   return prog;
+}
+
+const MAX_QUEUES = 16;
+const IP_UDP_HEADERS = 28;
+
+/**
+ * How the workers share the ports with the kernel. With several workers a backend's reply may
+ * land on any queue, so each worker takes its replies from its own kernel socket, which the
+ * kernel picks by port. On af_packet the kernel sees every frame too: it delivers the replies
+ * there anyway, and a request on the listening socket that fits one frame is a copy of one the
+ * frame path serves.
+ */
+function frameModeFor(specs: readonly PortSpec[], mtus: readonly (number | undefined)[], queues: number): FrameMode {
+  const packet = specs.flatMap((s, i) => (s.kind === "af_packet" ? [mtus[i] ?? 1500] : []));
+  return {
+    repliesViaKernel: queues > 1 || packet.length > 0,
+    ...(packet.length > 0 ? { kernelSeesFrames: { wholeMax: Math.max(...packet) - IP_UDP_HEADERS } } : {}),
+  };
+}
+
+function checkQueues(specs: readonly PortSpec[], queues: number): void {
+  if (!Number.isInteger(queues) || queues < 1 || queues > MAX_QUEUES) {
+    throw new ConfigError(`--queues ${queues}: give a whole number from 1 to ${MAX_QUEUES}`);
+  }
+  const bare = specs.find((s) => !s.iface);
+  if (queues > 1 && bare) {
+    throw new ConfigError(
+      `--queues ${queues}: ${bare.devargs} has no kernel interface behind it, and several workers take backend replies through the kernel; use --queues 1, or net_af_packet / net_af_xdp ports`,
+    );
+  }
 }
 
 export async function runDpdk(
@@ -64,11 +104,10 @@ export async function runDpdk(
   if (options.ports.length === 0) {
     throw new ConfigError("--datapath dpdk: give at least one --port, as in --port net_af_xdp0,iface=eth0");
   }
-  if (options.queues !== 1) {
-    throw new ConfigError(`--queues ${options.queues}: this kvlb runs one DPDK worker; use --queues 1`);
-  }
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
-  const specs = options.ports.map((p) => parsePort(p, xdpObjectPath()));
+  const queues = options.queues;
+  const specs = options.ports.map((p) => parsePort(p, xdpObjectPath(), queues));
+  checkQueues(specs, queues);
   const ifaces = specs.map((s) => (s.iface ? interfaceInfo(s.iface) : undefined)); // "eth9: no such interface"
   const native = dpdk();
   const operatorArgs = options.args.split(/\s+/).filter(Boolean);
@@ -89,10 +128,15 @@ export async function runDpdk(
   let balancer: Balancer | undefined;
   let stopRefresh: (() => void) | undefined;
   try {
-    for (const spec of specs) opened.push(openPort(spec, options.queues));
+    for (const spec of specs) opened.push(openPort(spec, queues));
+    const frameMode = frameModeFor(
+      specs,
+      ifaces.map((i) => i?.mtu),
+      queues,
+    );
     for (const spec of specs) {
-      if (spec.iface && spec.name.startsWith("net_af_xdp")) {
-        programs.push(steer(spec.iface, config.listen.port, backends));
+      if (spec.iface && spec.kind === "af_xdp") {
+        programs.push(steer(spec.iface, config.listen.port, frameMode.repliesViaKernel ? [] : backends));
       }
     }
     const ports = specs.map((s, i) => ({
@@ -108,13 +152,18 @@ export async function runDpdk(
       devs,
       backends.map((b) => b.address),
     );
-    balancer = await startBalancer({
-      core: config.core,
-      backends,
-      listen: config.listen,
-      backendBind: "0.0.0.0",
-      dpdk: { ports, queue: 0, neighbours: hops },
-    });
+    const rings = queues > 1 ? createPeerRings(queues) : undefined;
+    balancer = await startWorkers(
+      Array.from({ length: queues }, (_, queue) => ({
+        core: config.core,
+        backends,
+        listen: config.listen,
+        backendBind: "0.0.0.0",
+        dpdk: { ports, queue, neighbours: hops },
+        frameMode,
+        ...(rings ? { peers: { rings, index: queue } } : {}),
+      })),
+    );
     const b = balancer;
     stopRefresh = followNextHops(b, devs, backends, hops, log);
     const status = (): unknown => ({
@@ -122,13 +171,17 @@ export async function runDpdk(
         devargs: s.devargs,
         driver: opened[i]?.driver,
         stats: native.portStats(opened[i]?.port ?? 0),
-        queues: b.latest()?.xsk,
+        queues: (b.latest()?.workers ?? [b.latest()]).map((w) => w?.xsk?.[0]),
       })),
     });
     const server = await startAdminFor(b, config, status);
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
-      { ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`), ...endpointsLine(config, backends) },
+      {
+        ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`),
+        workers: queues,
+        ...endpointsLine(config, backends),
+      },
       "kvlb is balancing over DPDK",
     );
     return await serveUntilStopped(b, server, log);

@@ -90,7 +90,7 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
       properties: {
         args: { type: "string", nullable: true },
         ports: { type: "array", items: { type: "string" }, nullable: true },
-        queues: { type: "integer", minimum: 1, maximum: 64, nullable: true },
+        queues: { type: "integer", minimum: 1, maximum: 16, nullable: true },
       },
     },
   },

@@ -2,7 +2,7 @@
 // into the registry, so a scrape never reaches into the data path.
 import { Registry, Counter, Gauge, collectDefaultMetrics } from "prom-client";
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
-import { statsView } from "./stats-view.js";
+import { statsView, type WorkerView } from "./stats-view.js";
 
 type Labels = Record<string, string>;
 type Samples = [Labels, number][];
@@ -79,6 +79,38 @@ export function createMetrics(setup: WorkerSetup, latest: () => StatsReport | un
   family("counter", "drops_total", "datagrams dropped, by reason", ["reason"], (r) => entries(view(r).drops, "reason"));
   family("counter", "errors_total", "requests answered with an error, by kind", ["kind"], (r) =>
     entries(view(r).errors, "kind"),
+  );
+  // Each worker's share, with several workers; the families above are their sums.
+  const perWorker = (pick: (w: WorkerView) => Samples) => (r: StatsReport) =>
+    (view(r).workers ?? []).flatMap((w) =>
+      pick(w).map(([labels, v]): [Labels, number] => [{ worker: String(w.worker), ...labels }, v]),
+    );
+  family(
+    "counter",
+    "worker_datagrams_total",
+    "datagrams by path, for each worker",
+    ["worker", "path"],
+    perWorker((w) => entries(w.datagrams, "path")),
+  );
+  family(
+    "counter",
+    "worker_cache_hits_total",
+    "keys answered from a cache layer, for each worker",
+    ["worker", "layer"],
+    perWorker((w) => [
+      [{ layer: "l1" }, w.cache.l1Hits],
+      [{ layer: "l2" }, w.cache.l2Hits],
+    ]),
+  );
+  family(
+    "gauge",
+    "worker_cache_keys",
+    "keys held by each cache layer, for each worker",
+    ["worker", "layer"],
+    perWorker((w) => [
+      [{ layer: "l1" }, w.cache.l1Keys],
+      [{ layer: "l2" }, w.cache.l2Keys],
+    ]),
   );
   family("counter", "core_events_total", "every counter of the WebAssembly core", ["counter"], (r) =>
     entries(r.stats, "counter"),

@@ -49,6 +49,34 @@ export interface StatsView {
     noNextHop: number;
     viaSocket: number;
     poolEmpty: number;
+    /** Backend replies seen as frames but taken from the kernel socket (several workers, af_packet). */
+    repliesViaKernel: number;
+    /** Requests the kernel socket also saw (af_packet), left to the frame path. */
+    kernelCopies: number;
+  };
+  /** With several workers: writes told to the other workers (begins and ends), and heard from them. */
+  writeEvents?: { told: number; heard: number; ringWaits: number };
+  /** With several workers, each one's share; everything above is their sum. */
+  workers?: WorkerView[];
+}
+
+export type WorkerView = { worker: number; requests: number } & Pick<
+  StatsView,
+  "cache" | "nat" | "datagrams" | "drops" | "frames" | "keysObserved" | "writeEvents"
+>;
+
+function workerView(setup: WorkerSetup, r: StatsReport, worker: number): WorkerView {
+  const v = statsView(setup, r);
+  return {
+    worker,
+    requests: v.backends.reduce((a, b) => a + b.requests, 0),
+    keysObserved: v.keysObserved,
+    cache: v.cache,
+    nat: v.nat,
+    datagrams: v.datagrams,
+    drops: v.drops,
+    ...(v.frames ? { frames: v.frames } : {}),
+    ...(v.writeEvents ? { writeEvents: v.writeEvents } : {}),
   };
 }
 
@@ -106,8 +134,14 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
             noNextHop: s("frame_no_neigh"),
             viaSocket: s("frame_via_socket"),
             poolEmpty: s("frame_pool_empty"),
+            repliesViaKernel: s("frame_reply_via_kernel"),
+            kernelCopies: s("socket_duplicate"),
           },
         }
       : {}),
+    ...(setup.peers
+      ? { writeEvents: { told: s("peer_events_out"), heard: s("peer_events_in"), ringWaits: s("peer_ring_waits") } }
+      : {}),
+    ...(r.workers ? { workers: r.workers.map((w, i) => workerView(setup, w, i)) } : {}),
   };
 }

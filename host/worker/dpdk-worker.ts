@@ -22,7 +22,7 @@ async function main(): Promise<void> {
   const native = dpdk();
   const lcore = native.registerThread();
   try {
-    const { core, io, kernelPorts } = await openFrameCore(setup, d.ports, d.neighbours, MIN_FRAMES);
+    const { core, io, kernelPorts, peers } = await openFrameCore(setup, d.ports, d.neighbours, MIN_FRAMES);
     const umem = core.region(abi.R_UMEM);
     const queues = new native.FrameQueues(
       core.u8,
@@ -35,13 +35,20 @@ async function main(): Promise<void> {
       d.ports.map((p) => ({ port: p.dpdkPort, queue: d.queue })),
     );
     port.postMessage({ type: "ready", ports: kernelPorts, lcore } satisfies WorkerReport);
-    runFrameLoop(core, setup, io, port, {
-      receive: (at, max) => queues.receive(at, max),
-      transmit: (at, n) => queues.transmit(at, n),
-      idle: (ms) => io.wait(ms) > 0,
-      idleMs: 1,
-      stats: () => [{ ...queues.stats() }],
-    });
+    runFrameLoop(
+      core,
+      setup,
+      io,
+      port,
+      {
+        receive: (at, max) => queues.receive(at, max),
+        transmit: (at, n) => queues.transmit(at, n),
+        idle: (ms) => io.wait(ms) > 0,
+        idleMs: 1,
+        stats: () => [{ ...queues.stats() }],
+      },
+      peers,
+    );
     io.close();
   } finally {
     native.unregisterThread();

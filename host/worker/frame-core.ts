@@ -3,7 +3,16 @@
 import type { Core } from "../core/core.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
-import { setFrameAddresses, setFramePort, setNeighbours, macBytes, type Neighbour } from "../core/frame-tables.js";
+import {
+  setFrameAddresses,
+  setFramePort,
+  setNeighbours,
+  setFrameMode,
+  macBytes,
+  type Neighbour,
+} from "../core/frame-tables.js";
+import { withDefaults } from "../core/config.js";
+import { PeerLink } from "./peer-link.js";
 import { openUdpBatch, type UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, FramePortSetup } from "./messages.js";
 
@@ -14,14 +23,19 @@ export async function openFrameCore(
   ports: readonly FramePortSetup[],
   neighbours: readonly Neighbour[],
   minFrames: number,
-): Promise<{ core: Core; io: UdpBatch; kernelPorts: { listen: number; backend: number } }> {
+): Promise<{ core: Core; io: UdpBatch; kernelPorts: { listen: number; backend: number }; peers?: PeerLink }> {
   const frames = Math.max(setup.core.frames ?? 0, minFrames);
-  const core = await loadCore({ config: { ...setup.core, frames, frameBytes: FRAME_BYTES }, hostBytes: 4096 });
+  const c = withDefaults(setup.core);
+  // every write in flight holds a NAT entry, and one call begins or ends at most that many
+  const peerEvents = setup.peers ? 2 * (c.natEntries + c.outMax) : 0;
+  const core = await loadCore({ config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents }, hostBytes: 4096 });
   setBackends(core, setup.backends);
-  const io = openUdpBatch(core, setup.listen, setup.backendBind);
+  const io = openUdpBatch(core, setup.listen, setup.backendBind, setup.peers !== undefined);
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, [...neighbours]);
-  return { core, io, kernelPorts: { listen, backend } };
+  setFrameMode(core, setup.frameMode ?? { repliesViaKernel: false });
+  const peers = setup.peers ? new PeerLink(setup.peers.rings, setup.peers.index, core) : undefined;
+  return { core, io, kernelPorts: { listen, backend }, ...(peers ? { peers } : {}) };
 }

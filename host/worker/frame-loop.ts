@@ -9,6 +9,7 @@ import { setNeighbours } from "../core/frame-tables.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, ToWorker, StatsReport } from "./messages.js";
 import { report } from "./report.js";
+import type { PeerLink } from "./peer-link.js";
 
 export interface FrameDriver {
   /** Received frames as struct xdp_desc at descOff, at most max; returns how many. */
@@ -33,13 +34,18 @@ const SOCKET_EVERY_NS = 200_000n;
 // +30% in bench:afxdp, 200 µs lost it again by taking the sender's CPU.
 const SPIN_NS = 50_000n;
 
-/** Runs until the control plane says stop; the caller closes the driver and the sockets. */
+/**
+ * Runs until the control plane says stop; the caller closes the driver and the sockets. With
+ * peers, the other workers' write events are taken before each burst that was received, and
+ * this core's are published after each call, before anything it queued is sent.
+ */
 export function runFrameLoop(
   core: Core,
   setup: WorkerSetup,
   io: UdpBatch,
   port: MessagePort,
   driver: FrameDriver,
+  peers?: PeerLink,
 ): void {
   const fds = io.ports().fds;
   const clock = new BigUint64Array(core.memory.buffer, abi.HEADER_BASE + abi.H_CLOCK, 1);
@@ -52,6 +58,7 @@ export function runFrameLoop(
   // Sends what the last call into the core queued: frames to the driver, the rest through the
   // kernel.
   const flush = (): void => {
+    peers?.publish();
     const f = core.u32[ftxCountAt] ?? 0;
     if (f > 0) {
       const s = driver.transmit(ftx, f);
@@ -76,6 +83,7 @@ export function runFrameLoop(
   const stats = (): StatsReport => {
     const r = report(core, setup, sent, sendShort);
     r.xsk = driver.stats();
+    if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
   };
   let nextTick = 0n;
@@ -88,6 +96,7 @@ export function runFrameLoop(
     const now = process.hrtime.bigint();
     clock[0] = now;
     if (n > 0) {
+      peers?.take();
       core.exports.process_frames(n);
       flush();
     }
@@ -96,6 +105,7 @@ export function runFrameLoop(
       nextSocket = now + SOCKET_EVERY_NS;
       m = io.receive();
       if (m > 0) {
+        peers?.take();
         core.process(m);
         flush();
       }
@@ -118,5 +128,6 @@ export function runFrameLoop(
       if (control()) break;
     }
   }
+  peers?.close();
   port.postMessage(stats());
 }

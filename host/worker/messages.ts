@@ -1,7 +1,8 @@
 // What the control plane and a data-path worker say to each other.
 import type { CoreConfig } from "../core/config.js";
 import type { Backend } from "../core/backends.js";
-import type { Neighbour } from "../core/frame-tables.js";
+import type { Neighbour, FrameMode } from "../core/frame-tables.js";
+import type { PeerRings } from "./peer-link.js";
 
 /** One AF_XDP port: an interface's queue, with the addresses the frame layer writes from. */
 export interface FramePortSetup {
@@ -22,6 +23,10 @@ export interface WorkerSetup {
   afxdp?: { ports: FramePortSetup[]; neighbours: Neighbour[] };
   /** The DPDK data path: this worker polls `queue` on every port (DPDK port ids beside). */
   dpdk?: { ports: (FramePortSetup & { dpdkPort: number })[]; queue: number; neighbours: Neighbour[] };
+  /** How the frame path shares its ports with the kernel and the other workers. */
+  frameMode?: FrameMode;
+  /** One of several workers: the write-event rings they share, and this worker's index. */
+  peers?: { rings: PeerRings; index: number };
 }
 
 export interface HotKey {
@@ -50,6 +55,8 @@ export interface StatsReport {
   hotKeys: HotKey[];
   /** The frame driver's counters (AF_XDP sockets' or DPDK queues'), one entry per port. */
   xsk?: Record<string, number>[];
+  /** With several workers, the sum above is of these, one report per worker. */
+  workers?: StatsReport[];
 }
 
 export type WorkerReport =

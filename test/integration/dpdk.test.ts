@@ -1,8 +1,9 @@
-// kvlb run --datapath dpdk end to end: the namespaces of the AF_XDP tests, with DPDK's
-// net_af_xdp driver on both of the balancer's veths and kvlb's own XDP program in it, so that
-// everything but memcached still reaches the kernel. Skipped, and said so, where the DPDK addon
+// kvlb run --datapath dpdk end to end, in the namespaces of the AF_XDP tests: DPDK's net_af_xdp
+// driver on both of the balancer's veths with kvlb's own XDP program in it, so that everything
+// but memcached still reaches the kernel; net_af_packet, where the kernel sees every frame too;
+// and two workers over net_af_packet, whose caches must stay consistent with each other. Skipped, and said so, where the DPDK addon
 // is not built; the runtime files and namespaces go away even when a check fails.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { existsSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
@@ -39,52 +40,141 @@ function xdpOn(dev: string): boolean {
   return /xdp/.test(topo.exec(topo.lb, ["ip", "link", "show", "dev", dev]));
 }
 
+interface Running {
+  output: () => string;
+  runtime: string;
+  stop: () => Promise<void>;
+}
+
+/** kvlb run --datapath dpdk in the balancer's namespace, with clients on l0 and backends behind l1. */
+async function runKvlb(t: ExecutionContext, ports: string[], extra: string[] = []): Promise<Running> {
+  const kvlb = topo.spawn(topo.lb, [
+    node,
+    cli,
+    "run",
+    "--datapath",
+    "dpdk",
+    ...ports.flatMap((p) => ["--port", p]),
+    ...extra,
+    "--listen",
+    `${LB_ADDR}:11211`,
+    "--backend",
+    `${BACKEND_ADDR}:11211`,
+    "--backend",
+    `${BACKEND_ADDR}:11212`,
+    "--admin",
+    ADMIN,
+  ]);
+  let output = "";
+  kvlb.stdout?.on("data", (d: Buffer) => (output += d.toString()));
+  kvlb.stderr?.on("data", (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => kvlb.once("exit", resolve));
+  const runtime = `/var/run/dpdk/kvlb-${kvlb.pid ?? 0}`;
+  runtimeDirs.push(runtime);
+  const stop = async (): Promise<void> => {
+    topo.signalMatching(topo.lb, "--datapath", "SIGTERM");
+    t.is(await exited, 0, output);
+    t.false(existsSync(runtime), "DPDK's runtime files are gone");
+  };
+  try {
+    await waitForOutput(kvlb, /kvlb is balancing over DPDK/);
+  } catch (e) {
+    await stop().catch(() => undefined);
+    throw new Error(`${(e as Error).message}\n${output}`);
+  }
+  return { output: () => output, runtime, stop };
+}
+
+interface PortStatus {
+  driver: string;
+  stats: { rxPackets: number; txPackets: number };
+}
+const portStatus = (): PortStatus[] =>
+  (JSON.parse(topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/xdp`])) as { ports: PortStatus[] }).ports;
+
 (built ? test.serial : test.skip)(
   "over DPDK net_af_xdp with kvlb's XDP program: the frame path's checks, then a clean exit",
   async (t) => {
-    const kvlb = topo.spawn(topo.lb, [
-      node,
-      cli,
-      "run",
-      "--datapath",
-      "dpdk",
-      "--port",
-      "net_af_xdp0,iface=l0",
-      "--port",
-      "net_af_xdp1,iface=l1",
-      "--listen",
-      `${LB_ADDR}:11211`,
-      "--backend",
-      `${BACKEND_ADDR}:11211`,
-      "--backend",
-      `${BACKEND_ADDR}:11212`,
-      "--admin",
-      ADMIN,
-    ]);
-    let output = "";
-    kvlb.stdout?.on("data", (d: Buffer) => (output += d.toString()));
-    kvlb.stderr?.on("data", (d: Buffer) => (output += d.toString()));
-    await waitForOutput(kvlb, /kvlb is balancing over DPDK/);
-    const runtime = `/var/run/dpdk/kvlb-${kvlb.pid ?? 0}`;
-    const exited = new Promise<number | null>((resolve) => kvlb.once("exit", resolve));
+    const kvlb = await runKvlb(t, ["net_af_xdp0,iface=l0", "net_af_xdp1,iface=l1"]);
     try {
       t.true(xdpOn("l0") && xdpOn("l1"), "DPDK's af_xdp driver attached kvlb's program");
       await servesOverFrames(t, topo, "dpdk", () => inLb<StatsView>(["stats"]));
-      const status = JSON.parse(topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/xdp`])) as {
-        ports: { driver: string; stats: { rxPackets: number; txPackets: number } }[];
-      };
-      const [client, backend] = status.ports;
+      const [client, backend] = portStatus();
       t.is(client?.driver, "net_af_xdp");
       t.true((client?.stats.rxPackets ?? 0) > 300, "requests came in through DPDK");
       t.true((client?.stats.txPackets ?? 0) > 300, "replies left through DPDK");
       t.true((backend?.stats.rxPackets ?? 0) > 0, "backend replies came in through DPDK");
     } finally {
-      topo.signalMatching(topo.lb, "--datapath", "SIGTERM");
-      t.is(await exited, 0, output);
-      runtimeDirs.push(runtime);
+      await kvlb.stop();
     }
     t.false(xdpOn("l0") || xdpOn("l1"), "no program left after exit");
-    t.false(existsSync(runtime), "DPDK's runtime files are gone");
+  },
+);
+
+// servesOverFrames sends this many memcached datagrams (the 20 KB set is one, reassembled)
+const CHECK_DATAGRAMS = 6 + 302 + 20;
+
+(built ? test.serial : test.skip)(
+  "over DPDK net_af_packet: the same checks, each request served once though the kernel sees it too",
+  async (t) => {
+    const kvlb = await runKvlb(t, ["net_af_packet0,iface=l0", "net_af_packet1,iface=l1"]);
+    try {
+      const s = await servesOverFrames(t, topo, "packet", () => inLb<StatsView>(["stats"]));
+      const [client] = portStatus();
+      t.is(client?.driver, "net_af_packet");
+      t.true((client?.stats.rxPackets ?? 0) > 300, "requests came in through DPDK");
+      const later = inLb<StatsView>(["stats"]);
+      t.is(later.datagrams.fromClients, CHECK_DATAGRAMS, "no request was served twice");
+      t.true((s.frames?.kernelCopies ?? 0) > 300, "the kernel socket's copies were left to the frame path");
+      t.true((later.frames?.repliesViaKernel ?? 0) > 0, "backend replies came through the kernel socket");
+    } finally {
+      await kvlb.stop();
+    }
+  },
+);
+
+const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", "mw-d"], writeShare: 0.3 };
+
+(built ? test.serial : test.skip)(
+  "two workers over net_af_packet (--queues 2): flows spread, shared stats, no stale read across workers",
+  async (t) => {
+    const kvlb = await runKvlb(t, ["net_af_packet0,iface=l0", "net_af_packet1,iface=l1"], ["--queues", "2"]);
+    try {
+      await servesOverFrames(t, topo, "two", () => inLb<StatsView>(["stats"]));
+      const out = topo.exec(
+        topo.client,
+        [node, "--import=tsx", "test/support/ns-history.ts", LB_ADDR, "11211", JSON.stringify(HISTORY)],
+        120_000,
+      );
+      const r = JSON.parse(out.trim().split("\n").pop() ?? "{}") as {
+        reads: number;
+        writes: number;
+        unanswered: number;
+        violationCount: number;
+        violations: unknown[];
+      };
+      t.true(r.reads + r.writes > 3500, `${r.reads} reads, ${r.writes} writes`);
+      t.true(r.unanswered < 20, `${r.unanswered} unanswered`);
+      t.deepEqual(r.violations, [], `${r.violationCount} reads returned a value already overwritten`);
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      const s = inLb<StatsView>(["stats"]);
+      const workers = s.workers ?? [];
+      t.is(workers.length, 2, "/stats shows each worker");
+      for (const w of workers) {
+        t.true(w.datagrams.fromClients > 100, `worker ${w.worker} served clients: ${w.datagrams.fromClients}`);
+        t.true(w.datagrams.answeredFromCache > 50, `worker ${w.worker} answered from its cache`);
+        t.true((w.writeEvents?.heard ?? 0) > 0, `worker ${w.worker} heard the other's writes`);
+      }
+      t.is(
+        s.datagrams.fromClients,
+        workers.reduce((a, w) => a + w.datagrams.fromClients, 0),
+        "the total is the workers' sum",
+      );
+      const metrics = topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/metrics`]);
+      t.regex(metrics, /kvlb_worker_datagrams_total\{worker="1",path="fromClients"\} [1-9]/);
+    } finally {
+      await kvlb.stop();
+    }
   },
 );
 
@@ -95,6 +185,8 @@ function xdpOn(dev: string): boolean {
     [["--port", "net_af_xdp0,iface=nope"], /^kvlb: nope: no such interface$/m],
     [["--port", "net_af_xdp0,iface=l0", "--dpdk-args=--bogus"], /--bogus is not an EAL option/],
     [["--port", "net_af_xdp0,iface=l0", "--queues", "0"], /--queues 0: a whole number, 1 or more/],
+    [["--port", "0000:99:00.0", "--queues", "2"], /has no kernel interface behind it/],
+    [["--port", "net_af_xdp0,iface=l0", "--queues", "2"], /net_af_xdp needs 2 combined channels .* use net_af_packet/],
     [["--port", "0000:99:00.0"], /did not create this port; is 0000:99:00.0 bound to vfio-pci/],
   ];
   // without --no-huge, the EAL wants hugepages; only where none are reserved can it miss them

@@ -9,12 +9,14 @@ export interface InterfaceInfo {
   mac: string;
   /** Its first IPv4 address, if it has one. */
   address?: string;
+  mtu: number;
 }
 
 interface IpAddrJson {
   ifindex: number;
   ifname: string;
   address?: string;
+  mtu?: number;
   addr_info?: { family: string; local: string }[];
 }
 
@@ -40,7 +42,13 @@ export function interfaceInfo(name: string): InterfaceInfo {
   const it = list[0];
   if (!it) throw new ConfigError(`${name}: no such interface`);
   const v4 = it.addr_info?.find((a) => a.family === "inet");
-  return { name: it.ifname, ifindex: it.ifindex, mac: it.address ?? "00:00:00:00:00:00", address: v4?.local };
+  return {
+    name: it.ifname,
+    ifindex: it.ifindex,
+    mac: it.address ?? "00:00:00:00:00:00",
+    address: v4?.local,
+    mtu: it.mtu ?? 1500,
+  };
 }
 
 interface NeighJson {

@@ -12,9 +12,17 @@ export interface PortSpec {
   virtual: boolean;
   /** The kernel interface behind a net_af_xdp or net_af_packet port. */
   iface?: string;
+  /** af_xdp: kvlb's XDP program steers. af_packet: the kernel sees every frame too. */
+  kind: "af_xdp" | "af_packet" | "other";
 }
 
-export function parsePort(devargs: string, xdpObject: string): PortSpec {
+/** Adds `key=value` to devargs unless the operator set the key. */
+function withArg(devargs: string, key: string, value: string): string {
+  return devargs.split(",").some((kv) => kv.startsWith(`${key}=`)) ? devargs : `${devargs},${key}=${value}`;
+}
+
+/** A port from its devargs; with several queues, the af_xdp and af_packet drivers are told so. */
+export function parsePort(devargs: string, xdpObject: string, queues = 1): PortSpec {
   const [name = "", ...rest] = devargs.split(",");
   if (name === "") throw new ConfigError(`--port ${devargs}: expected DPDK devargs, as in net_af_xdp0,iface=eth0`);
   const virtual = name.startsWith("net_");
@@ -22,12 +30,19 @@ export function parsePort(devargs: string, xdpObject: string): PortSpec {
   if (virtual && (name.startsWith("net_af_xdp") || name.startsWith("net_af_packet")) && !iface) {
     throw new ConfigError(`--port ${devargs}: name the interface, as in ${name},iface=eth0`);
   }
+  const kind = !virtual
+    ? "other"
+    : name.startsWith("net_af_xdp")
+      ? "af_xdp"
+      : name.startsWith("net_af_packet")
+        ? "af_packet"
+        : "other";
+  let args = devargs;
   // kvlb's own program steers, so everything but memcached still reaches the kernel
-  const withProgram =
-    name.startsWith("net_af_xdp") && !rest.some((kv) => kv.startsWith("xdp_prog="))
-      ? `${devargs},xdp_prog=${xdpObject}`
-      : devargs;
-  return { devargs: withProgram, name, virtual, ...(iface ? { iface } : {}) };
+  if (kind === "af_xdp") args = withArg(args, "xdp_prog", xdpObject);
+  if (kind === "af_xdp" && queues > 1) args = withArg(args, "queue_count", String(queues));
+  if (kind === "af_packet" && queues > 1) args = withArg(args, "qpairs", String(queues));
+  return { devargs: args, name, virtual, kind, ...(iface ? { iface } : {}) };
 }
 
 /** The EAL's arguments: the operator's, then the ports, and a runtime-file prefix of our own. */

@@ -33,10 +33,19 @@ type UdpBatchClass = new (
   listenAddress: string,
   listenPort: number,
   backendAddress: string,
+  reusePort: boolean,
 ) => UdpBatch;
 
-/** The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says. */
-export function openUdpBatch(core: Core, listen: { address: string; port: number }, backendBind: string): UdpBatch {
+/**
+ * The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says.
+ * With `shared`, the listening socket joins the other workers' on the same address (SO_REUSEPORT).
+ */
+export function openUdpBatch(
+  core: Core,
+  listen: { address: string; port: number },
+  backendBind: string,
+  shared = false,
+): UdpBatch {
   const UdpBatch = loadUdpBatch();
   return new UdpBatch(
     core.u8,
@@ -51,6 +60,7 @@ export function openUdpBatch(core: Core, listen: { address: string; port: number
     listen.address,
     listen.port,
     backendBind,
+    shared,
   );
 }
 

@@ -75,13 +75,15 @@ public:
     std::string listenAddr = info[2].As<Napi::String>();
     int listenPort = info[3].As<Napi::Number>().Int32Value();
     std::string backendAddr = info[4].As<Napi::String>();
+    // several workers listen on one address; the kernel spreads what reaches it between them
+    bool reusePort = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
     std::string err;
-    client_ = Open(listenAddr, listenPort, &err);
+    client_ = Open(listenAddr, listenPort, reusePort, &err);
     if (client_ < 0) {
       Napi::Error::New(env, err).ThrowAsJavaScriptException();
       return;
     }
-    backend_ = Open(backendAddr, 0, &err);
+    backend_ = Open(backendAddr, 0, false, &err);
     if (backend_ < 0) {
       ::close(client_);
       client_ = -1;
@@ -92,7 +94,7 @@ public:
   ~UdpBatch() override { CloseFds(); }
 
 private:
-  static int Open(const std::string &addr, int port, std::string *err) {
+  static int Open(const std::string &addr, int port, bool reusePort, std::string *err) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -111,6 +113,12 @@ private:
       setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+    int one = 1;
+    if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+      *err = std::string("SO_REUSEPORT: ") + strerror(errno);
+      ::close(fd);
+      return -1;
+    }
     if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0) {
       *err = BindError(Endpoint(addr, port), errno);
       ::close(fd);
