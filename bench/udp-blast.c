@@ -7,6 +7,8 @@
 // With "raw", gets leave as whole frames through an AF_PACKET socket that bypasses the qdisc:
 // the sender's own UDP/IP stack was the first thing to saturate its CPU, so this lifts the
 // ceiling that every arm is measured against. Replies still arrive on the UDP socket.
+// BLAST_FLOWS=N (default 1) spreads the window over N UDP sockets, N source ports: N flows, so
+// that a receiver hashing flows across queues (RSS, af_packet fanout) can use them all.
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <linux/if_packet.h>
@@ -26,6 +28,11 @@
 
 #define BATCH 64
 #define MAX_WINDOW 4096
+#define MAX_FLOWS 64
+
+static int flows = 1;
+static int fds[MAX_FLOWS];
+static struct sockaddr_in from[MAX_FLOWS]; // each flow's own address, for raw frames
 
 static double now(void)
 {
@@ -44,7 +51,7 @@ struct raw {
 	int fd; // -1: send through the UDP socket
 	struct sockaddr_ll dev;
 	struct ether_header eth;
-	struct sockaddr_in from, to;
+	struct sockaddr_in to;
 };
 static struct raw raw = { .fd = -1 };
 
@@ -68,11 +75,11 @@ static void frame(int slot)
 	memcpy(f, &raw.eth, sizeof(raw.eth));
 	*ip = (struct iphdr){ .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
 			      .tot_len = htons(sizeof(*ip) + sizeof(*udp) + len),
-			      .id = htons(slot), .saddr = raw.from.sin_addr.s_addr,
+			      .id = htons(slot), .saddr = from[slot % flows].sin_addr.s_addr,
 			      .daddr = raw.to.sin_addr.s_addr };
 	ip->check = ip_checksum(ip, sizeof(*ip));
 	// a zero UDP checksum means "none" over IPv4 (RFC 768)
-	*udp = (struct udphdr){ .source = raw.from.sin_port, .dest = raw.to.sin_port,
+	*udp = (struct udphdr){ .source = from[slot % flows].sin_port, .dest = raw.to.sin_port,
 				.len = htons(sizeof(*udp) + len) };
 }
 
@@ -85,14 +92,13 @@ static void build(int slot, uint16_t id, int keys)
 		frame(slot);
 }
 
-static int send_slots(int fd, const int *slots, int n)
+// Sends the slots through flow f's socket (or the raw socket); returns how many left.
+static int send_batch(int fd, const int *slots, int n)
 {
 	struct mmsghdr m[BATCH];
 	struct iovec v[BATCH];
 	int sent = 0;
 	int skip = raw.fd >= 0 ? 0 : HEADERS;
-	if (raw.fd >= 0)
-		fd = raw.fd;
 	while (sent < n) {
 		int k = n - sent < BATCH ? n - sent : BATCH;
 		for (int i = 0; i < k; i++) {
@@ -111,6 +117,21 @@ static int send_slots(int fd, const int *slots, int n)
 		if (r <= 0)
 			break;
 		sent += r;
+	}
+	return sent;
+}
+
+static int send_slots(const int *slots, int n)
+{
+	if (raw.fd >= 0 || flows == 1)
+		return send_batch(raw.fd >= 0 ? raw.fd : fds[0], slots, n);
+	int sent = 0, mine[MAX_WINDOW];
+	for (int f = 0; f < flows; f++) {
+		int k = 0;
+		for (int i = 0; i < n; i++)
+			if (slots[i] % flows == f)
+				mine[k++] = slots[i];
+		sent += send_batch(fds[f], mine, k);
 	}
 	return sent;
 }
@@ -139,8 +160,8 @@ static int preload(int fd, int keys)
 	return 0;
 }
 
-// Opens the AF_PACKET socket for raw mode; the UDP socket `fd` is bound already.
-static int open_raw(int fd, const char *ifname, const char *mac, const struct sockaddr_in *to)
+// Opens the AF_PACKET socket for raw mode; the flows' UDP sockets are bound already.
+static int open_raw(const char *ifname, const char *mac, const struct sockaddr_in *to)
 {
 	unsigned char *d = raw.eth.ether_dhost;
 	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &d[0], &d[1], &d[2], &d[3], &d[4], &d[5]) != 6) {
@@ -165,8 +186,6 @@ static int open_raw(int fd, const char *ifname, const char *mac, const struct so
 	memcpy(raw.dev.sll_addr, d, ETH_ALEN);
 	int one = 1;
 	setsockopt(raw.fd, SOL_PACKET, PACKET_QDISC_BYPASS, &one, sizeof(one));
-	socklen_t len = sizeof(raw.from);
-	getsockname(fd, (struct sockaddr *)&raw.from, &len);
 	raw.to = *to;
 	return 0;
 }
@@ -191,17 +210,27 @@ int main(int argc, char **argv)
 		fprintf(stderr, "udp-blast: %s: not an IPv4 address\n", argv[1]);
 		return 2;
 	}
-	int fd = socket(AF_INET, SOCK_DGRAM, 0);
-	int buf = 4 << 20;
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
-	if (connect(fd, (struct sockaddr *)&to, sizeof(to))) {
-		perror("udp-blast: connect");
-		return 1;
+	const char *env = getenv("BLAST_FLOWS");
+	flows = env ? atoi(env) : 1;
+	if (flows < 1 || flows > MAX_FLOWS) {
+		fprintf(stderr, "udp-blast: BLAST_FLOWS 1..%d\n", MAX_FLOWS);
+		return 2;
 	}
-	if (with_raw && open_raw(fd, argv[rest + 1], argv[rest + 2], &to))
+	for (int f = 0; f < flows; f++) {
+		fds[f] = socket(AF_INET, SOCK_DGRAM, 0);
+		int buf = 4 << 20;
+		setsockopt(fds[f], SOL_SOCKET, SO_RCVBUF, &buf, sizeof(buf));
+		setsockopt(fds[f], SOL_SOCKET, SO_SNDBUF, &buf, sizeof(buf));
+		if (connect(fds[f], (struct sockaddr *)&to, sizeof(to))) {
+			perror("udp-blast: connect");
+			return 1;
+		}
+		socklen_t len = sizeof(from[f]);
+		getsockname(fds[f], (struct sockaddr *)&from[f], &len);
+	}
+	if (with_raw && open_raw(argv[rest + 1], argv[rest + 2], &to))
 		return 1;
-	if (with_preload && preload(fd, keys))
+	if (with_preload && preload(fds[0], keys))
 		return 1;
 	// slot i carries ids i, i + window, i + 2 * window, ... so a reply names its slot
 	uint16_t id[MAX_WINDOW];
@@ -211,14 +240,16 @@ int main(int argc, char **argv)
 		build(i, id[i], keys);
 		slots[i] = i;
 	}
-	uint64_t replies = 0, lost = 0, sent = send_slots(fd, slots, window);
+	uint64_t replies = 0, lost = 0, sent = send_slots(slots, window);
+	struct pollfd p[MAX_FLOWS];
+	for (int f = 0; f < flows; f++)
+		p[f] = (struct pollfd){ fds[f], POLLIN, 0 };
 	char in[BATCH][2048];
 	struct mmsghdr m[BATCH];
 	struct iovec v[BATCH];
 	double start = now(), end = start + seconds, last = start;
 	while (now() < end) {
-		struct pollfd p = { fd, POLLIN, 0 };
-		if (poll(&p, 1, 5) <= 0) {
+		if (poll(p, flows, 5) <= 0) {
 			if (now() - last > 0.02) { // a quiet window: send it all again
 				for (int i = 0; i < window; i++) {
 					id[i] += window;
@@ -226,35 +257,39 @@ int main(int argc, char **argv)
 					slots[i] = i;
 				}
 				lost += window;
-				sent += send_slots(fd, slots, window);
+				sent += send_slots(slots, window);
 				last = now();
 			}
 			continue;
 		}
-		for (int i = 0; i < BATCH; i++) {
-			v[i].iov_base = in[i];
-			v[i].iov_len = sizeof(in[i]);
-			memset(&m[i], 0, sizeof(m[i]));
-			m[i].msg_hdr.msg_iov = &v[i];
-			m[i].msg_hdr.msg_iovlen = 1;
-		}
-		int n = recvmmsg(fd, m, BATCH, MSG_DONTWAIT, NULL);
 		int k = 0;
-		for (int i = 0; i < n; i++) {
-			if (m[i].msg_len < 8)
+		for (int f = 0; f < flows; f++) {
+			if (!(p[f].revents & POLLIN))
 				continue;
-			const unsigned char *d = (const unsigned char *)in[i];
-			uint16_t rid = (d[0] << 8) | d[1];
-			int slot = rid % window;
-			if (slot >= window || id[slot] != rid)
-				continue; // late, or a second datagram of the same reply
-			replies++;
-			id[slot] += window;
-			build(slot, id[slot], keys);
-			slots[k++] = slot;
+			for (int i = 0; i < BATCH; i++) {
+				v[i].iov_base = in[i];
+				v[i].iov_len = sizeof(in[i]);
+				memset(&m[i], 0, sizeof(m[i]));
+				m[i].msg_hdr.msg_iov = &v[i];
+				m[i].msg_hdr.msg_iovlen = 1;
+			}
+			int n = recvmmsg(fds[f], m, BATCH, MSG_DONTWAIT, NULL);
+			for (int i = 0; i < n; i++) {
+				if (m[i].msg_len < 8)
+					continue;
+				const unsigned char *d = (const unsigned char *)in[i];
+				uint16_t rid = (d[0] << 8) | d[1];
+				int slot = rid % window;
+				if (slot >= window || id[slot] != rid)
+					continue; // late, or a second datagram of the same reply
+				replies++;
+				id[slot] += window;
+				build(slot, id[slot], keys);
+				slots[k++] = slot;
+			}
 		}
 		if (k > 0) {
-			sent += send_slots(fd, slots, k);
+			sent += send_slots(slots, k);
 			last = now();
 		}
 	}

@@ -1,7 +1,8 @@
 // What bench:afxdp and bench:dpdk share: the namespaces with their memcached servers, one sender
 // (bench/udp-blast.c) in the client namespace for every arm, kvlb started and stopped per arm,
 // interleaved rounds (drift on a noisy VM hits every arm), and the table of replies/s and CPU
-// per reply. Environment: BENCH_SECONDS, BENCH_ROUNDS, BENCH_WINDOW, BENCH_PEERS, BENCH_SENDER.
+// per reply. Environment: BENCH_SECONDS, BENCH_ROUNDS, BENCH_WINDOW, BENCH_PEERS, BENCH_SENDER,
+// BENCH_FLOWS.
 import { join } from "node:path";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, type PeerMode } from "../cluster/netns.js";
 import { projectRoot } from "../util/paths.js";
@@ -44,8 +45,11 @@ export interface Arm {
   run(topo: Topology, first: boolean): Promise<Run>;
 }
 
+/** Source ports the sender spreads its window over (BENCH_FLOWS, read when the bench starts). */
+const flows = (): number => Number(process.env["BENCH_FLOWS"] ?? 1);
+
 export const setupLine = (): string =>
-  `${rounds} rounds of ${seconds} s per arm; gets of ${KEYS} hot keys, ${window} in flight, ` +
+  `${rounds} rounds of ${seconds} s per arm; gets of ${KEYS} hot keys, ${window} in flight over ${flows()} flow(s), ` +
   `one sender (sendmmsg, ${sender}) in the client namespace; peers: ${peers}`;
 
 function macOf(topo: Topology, ns: string, dev: string): string {
@@ -62,6 +66,7 @@ export function send(topo: Topology, port: number, server: string | null, preloa
   const pids = server ? topo.pidsMatching(topo.lb, server) : [];
   const cpu0 = processCpuSeconds(pids);
   const busy0 = machineBusySeconds();
+  process.env["BLAST_FLOWS"] = String(flows()); // ip netns exec passes the environment on
   const out = topo.exec(topo.client, args, (seconds + 30) * 1000);
   const busy = machineBusySeconds() - busy0;
   const cpu = processCpuSeconds(pids) - cpu0;
@@ -107,6 +112,7 @@ export async function runBench(
   if (process.getuid?.() !== 0) throw new Error(`${title} needs root: it creates namespaces and attaches XDP`);
   if (!["xdp", "gro", "plain"].includes(peers)) throw new Error(`BENCH_PEERS=${peers}: use xdp, gro or plain`);
   if (!["raw", "udp"].includes(sender)) throw new Error(`BENCH_SENDER=${sender}: use raw or udp`);
+  if (!(flows() >= 1 && flows() <= 64)) throw new Error(`BENCH_FLOWS=${flows()}: use 1 to 64`);
   const topo = new Topology(`bench-${process.pid}`);
   process.once("SIGINT", () => {
     topo.destroy();
