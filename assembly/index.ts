@@ -144,7 +144,7 @@ export function tick(now: u64): i32 {
 }
 
 export { set_backends, route_key, nat_used } from "./proxy/exports";
-export { process_frames, frame_port, neigh_static, neigh_clear } from "./frame/exports";
+export { process_frames, frame_port, neigh_static, neigh_clear, arp_ask } from "./frame/exports";
 
 // Applies n write events of other workers, which the host wrote into R_PEER's in list.
 export function peer_writes(n: u32): i32 {

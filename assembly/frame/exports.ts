@@ -8,6 +8,9 @@ import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
 import { framesOn } from "./pool";
 import { portEntry, neighSetStatic, neighClear } from "./neigh";
+import { arpAsk } from "./arp";
+import { memoryBytes } from "../layout/header";
+import { E_BOUNDS } from "../shared/abi";
 
 // One burst of frames described (struct xdp_desc) in the rx ring. The frames to send are in
 // R_FTX (H_FTX_COUNT), the datagrams for the kernel's sockets in the out ring (H_OUT_COUNT).
@@ -42,4 +45,16 @@ export function neigh_static(addr: u32, mac: usize, port: u32, vlan: u32): i32 {
 
 export function neigh_clear(): void {
   neighClear();
+}
+
+// ARP requests for n IPv4 addresses (u32, network order, at list) on every port, queued in
+// R_FTX; returns how many frames. For ports no kernel serves (FM_ANSWER_ARP).
+export function arp_ask(list: usize, n: u32): i32 {
+  if (headerState() != HS_READY) return E_NOT_READY;
+  if (!framesOn()) return E_CONFIG;
+  if (list + (<usize>n << 2) > memoryBytes()) return E_BOUNDS;
+  outReset();
+  const queued = arpAsk(list, n);
+  framesFinish();
+  return <i32>queued;
 }

@@ -4,13 +4,14 @@
 // through to the kernel what the kernel must see.
 import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/header";
 import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, C_FRAME_MODE,
-  FM_REPLIES_VIA_KERNEL, FM_KERNEL_SEES_FRAMES, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
+  FM_REPLIES_VIA_KERNEL, FM_KERNEL_SEES_FRAMES, FM_ANSWER_ARP, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
   S_FRAME_REPLY_VIA_KERNEL, S_BURST_REFUSED, E_BURST } from "../shared/abi";
 import { handleClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom } from "../route/backends";
 import { umemBase, hold } from "./pool";
 import { neighLearn } from "./neigh";
+import { arpIn } from "./arp";
 import { sumBytes, finish, bswap16 } from "./checksum";
 
 // struct xdp_desc, as the AF_XDP driver writes it
@@ -62,9 +63,14 @@ function frameIn(f: usize, len: usize, port: u32): void {
     statInc(S_FRAME_IPV6);
     return;
   }
+  const mode = cfgU32(C_FRAME_MODE);
+  if (type == 0x0806 && (mode & FM_ANSWER_ARP) != 0) {
+    arpIn(f, f + l3, len, port, vlan);
+    return;
+  }
   // Where the kernel sees every frame too (af_packet), ARP, TCP, ICMP and fragments are its to
   // serve; elsewhere the XDP program kept them from this path, so one here is malformed.
-  const elsewhere = (cfgU32(C_FRAME_MODE) & FM_KERNEL_SEES_FRAMES) != 0 ? S_FRAME_NOT_OURS : S_FRAME_MALFORMED;
+  const elsewhere = (mode & FM_KERNEL_SEES_FRAMES) != 0 ? S_FRAME_NOT_OURS : S_FRAME_MALFORMED;
   if (type != 0x0800) {
     statInc(elsewhere);
     return;
@@ -105,7 +111,7 @@ function frameIn(f: usize, len: usize, port: u32): void {
   if (backendFrom(src, sport) != 0xffffffff) {
     // another worker's reply (its own backend port) is not this core's to match
     if (dport != cfgU32(C_BACKEND_PORT)) statInc(S_FRAME_NOT_OURS);
-    else if ((cfgU32(C_FRAME_MODE) & FM_REPLIES_VIA_KERNEL) != 0) statInc(S_FRAME_REPLY_VIA_KERNEL);
+    else if ((mode & FM_REPLIES_VIA_KERNEL) != 0) statInc(S_FRAME_REPLY_VIA_KERNEL);
     else handleBackend(payload, payloadLen, src, sport, false);
     return;
   }

@@ -21,7 +21,8 @@ export function framesFinish(): void {
   const ftx = regionOffset(R_FTX);
   const room = <u32>(regionSize(R_FTX) / DESC_BYTES);
   let kept: u32 = 0;
-  let sent: u32 = 0;
+  // frames queued earlier in the call (ARP) stay in front
+  let sent: u32 = load<u32>(HEADER_BASE + H_FTX_COUNT);
   for (let i: u32 = 0; i < n; i++) {
     const d = out + (<usize>i) * DESC_BYTES;
     if (sent < room && toFrame(d, ftx + (<usize>sent) * DESC_BYTES)) {

@@ -98,6 +98,10 @@ export const FM_REPLIES_VIA_KERNEL = 1;
 // C_SOCKET_WHOLE_MAX arrived whole, so the frame path already has it.
 export const FM_KERNEL_SEES_FRAMES = 2;
 
+// No kernel serves the ports (a NIC bound to DPDK): the core answers ARP for the ports'
+// addresses, and asks for the backends'.
+export const FM_ANSWER_ARP = 4;
+
 // A write event: u64 key hash, u32 PE_*, u32 pad.
 export const PEER_EVENT_BYTES = 16;
 export const PE_BEGIN = 1;
@@ -262,4 +266,7 @@ export const S_PEER_EVENTS_IN = 52; // write events the other workers told this 
 export const S_PEER_OVERFLOW = 53; // write events lost because the host did not take them
 export const S_FRAME_REPLY_VIA_KERNEL = 54; // backend replies seen as frames, taken from the kernel socket instead
 export const S_SOCKET_DUPLICATE = 55; // requests the kernel socket saw that the frame path serves
-export const STATS_USED = 56;
+export const S_ARP_ANSWERED = 56; // ARP requests for a port's address answered (FM_ANSWER_ARP)
+export const S_ARP_LEARNED = 57; // next hops learned from ARP
+export const S_ARP_ASKED = 58; // ARP requests sent for the backends
+export const STATS_USED = 59;

@@ -1,6 +1,7 @@
 // kvlb run --datapath dpdk: the EAL and the ports in the main thread, a worker on each queue,
 // kvlb's XDP program (loaded by DPDK's af_xdp driver) configured with the port and backends,
-// next hops from the kernel for ports that have a kernel interface behind them.
+// next hops from the kernel for ports that have a kernel interface behind them, and from the
+// core's own ARP for ports that have none.
 import type { Logger } from "pino";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +15,7 @@ import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { dpdk, type PortInfo } from "../datapath/dpdk/native.js";
 import { parsePort, ealArgs, startEal, dpdkComplaint, type PortSpec } from "../datapath/dpdk/eal.js";
-import { interfaceInfo } from "../datapath/afxdp/interfaces.js";
+import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
 import { startAdminFor, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
@@ -67,29 +68,50 @@ function steer(iface: string, listenPort: number, backends: readonly Backend[]):
 const MAX_QUEUES = 16;
 const IP_UDP_HEADERS = 28;
 
+/** What kvlb knows of a port's kernel side: its interface, if any, with its IPv4 address and MTU. */
+type KernelSide = InterfaceInfo | undefined;
+
+/**
+ * Ports no kernel serves: a NIC bound to DPDK, or an interface without an IPv4 address. The
+ * core then answers ARP for them and asks for the backends itself. Ports must all be served by
+ * a kernel, or none: one balancer does not mix the two.
+ */
+function bareOf(specs: readonly PortSpec[], kernel: readonly KernelSide[]): boolean {
+  const bare = kernel.map((k) => k?.address === undefined);
+  if (bare.every(Boolean)) return true;
+  const i = bare.findIndex(Boolean);
+  if (i >= 0) {
+    const why = kernel[i] ? `${kernel[i]?.name ?? ""} has no IPv4 address` : "it has no kernel interface";
+    throw new ConfigError(
+      `--port ${specs[i]?.devargs ?? ""}: ${why}, while the other ports have one; give every port a kernel address, or none`,
+    );
+  }
+  return false;
+}
+
 /**
  * How the workers share the ports with the kernel. With several workers a backend's reply may
  * land on any queue, so each worker takes its replies from its own kernel socket, which the
  * kernel picks by port. On af_packet the kernel sees every frame too: it delivers the replies
  * there anyway, and a request on the listening socket that fits one frame is a copy of one the
- * frame path serves.
+ * frame path serves. With no kernel at all, the core speaks ARP.
  */
-function frameModeFor(specs: readonly PortSpec[], mtus: readonly (number | undefined)[], queues: number): FrameMode {
-  const packet = specs.flatMap((s, i) => (s.kind === "af_packet" ? [mtus[i] ?? 1500] : []));
+function frameModeFor(specs: readonly PortSpec[], kernel: readonly KernelSide[], queues: number): FrameMode {
+  if (bareOf(specs, kernel)) return { repliesViaKernel: false, answerArp: true };
+  const packet = specs.flatMap((s, i) => (s.kind === "af_packet" ? [kernel[i]?.mtu ?? 1500] : []));
   return {
     repliesViaKernel: queues > 1 || packet.length > 0,
     ...(packet.length > 0 ? { kernelSeesFrames: { wholeMax: Math.max(...packet) - IP_UDP_HEADERS } } : {}),
   };
 }
 
-function checkQueues(specs: readonly PortSpec[], queues: number): void {
+function checkQueues(specs: readonly PortSpec[], mode: FrameMode, queues: number): void {
   if (!Number.isInteger(queues) || queues < 1 || queues > MAX_QUEUES) {
     throw new ConfigError(`--queues ${queues}: give a whole number from 1 to ${MAX_QUEUES}`);
   }
-  const bare = specs.find((s) => !s.iface);
-  if (queues > 1 && bare) {
+  if (queues > 1 && mode.answerArp) {
     throw new ConfigError(
-      `--queues ${queues}: ${bare.devargs} has no kernel interface behind it, and several workers take backend replies through the kernel; use --queues 1, or net_af_packet / net_af_xdp ports`,
+      `--queues ${queues}: ${specs[0]?.devargs ?? ""} has no kernel address behind it, and several workers take backend replies through the kernel; use --queues 1, or net_af_packet / net_af_xdp ports on interfaces with an address`,
     );
   }
 }
@@ -107,8 +129,14 @@ export async function runDpdk(
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   const queues = options.queues;
   const specs = options.ports.map((p) => parsePort(p, xdpObjectPath(), queues));
-  checkQueues(specs, queues);
   const ifaces = specs.map((s) => (s.iface ? interfaceInfo(s.iface) : undefined)); // "eth9: no such interface"
+  const frameMode = frameModeFor(specs, ifaces, queues);
+  checkQueues(specs, frameMode, queues);
+  if (frameMode.answerArp && config.listen.address === "0.0.0.0") {
+    throw new ConfigError(
+      "--listen: with no kernel address behind the ports, kvlb answers ARP for its own; give it, as in --listen 10.0.0.5:11211",
+    );
+  }
   const native = dpdk();
   const operatorArgs = options.args.split(/\s+/).filter(Boolean);
   const prefix = `kvlb-${process.pid}`;
@@ -129,11 +157,6 @@ export async function runDpdk(
   let stopRefresh: (() => void) | undefined;
   try {
     for (const spec of specs) opened.push(openPort(spec, queues));
-    const frameMode = frameModeFor(
-      specs,
-      ifaces.map((i) => i?.mtu),
-      queues,
-    );
     for (const spec of specs) {
       if (spec.iface && spec.kind === "af_xdp") {
         programs.push(steer(spec.iface, config.listen.port, frameMode.repliesViaKernel ? [] : backends));
@@ -144,14 +167,17 @@ export async function runDpdk(
       queue: 0,
       ifindex: ifaces[i]?.ifindex ?? 0,
       mac: [...(opened[i]?.mac ?? [])].map((b) => b.toString(16).padStart(2, "0")).join(":"),
-      address: ifaces[i]?.address ?? config.listen.address,
+      address: ifaces[i]?.address ?? s.address ?? config.listen.address,
       dpdkPort: opened[i]?.port ?? 0,
     }));
     const devs = specs.map((s) => s.iface ?? "");
-    const hops = nextHops(
-      devs,
-      backends.map((b) => b.address),
-    );
+    // with no kernel behind the ports, the core learns next hops by ARP instead
+    const hops = frameMode.answerArp
+      ? []
+      : nextHops(
+          devs,
+          backends.map((b) => b.address),
+        );
     const rings = queues > 1 ? createPeerRings(queues) : undefined;
     balancer = await startWorkers(
       Array.from({ length: queues }, (_, queue) => ({
@@ -165,7 +191,7 @@ export async function runDpdk(
       })),
     );
     const b = balancer;
-    stopRefresh = followNextHops(b, devs, backends, hops, log);
+    if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({
         devargs: s.devargs,

@@ -62,6 +62,7 @@ export interface CoreExports {
   neigh_static: Fn<[number, number, number, number], number>;
   neigh_clear: Fn<[], void>;
   peer_writes: Fn<[number], number>;
+  arp_ask: Fn<[number, number], number>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -124,6 +125,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "neigh_static",
   "neigh_clear",
   "peer_writes",
+  "arp_ask",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

@@ -33,12 +33,16 @@ export interface FrameMode {
   repliesViaKernel: boolean;
   /** The kernel sees every frame too (af_packet): the largest request payload that arrives whole. */
   kernelSeesFrames?: { wholeMax: number };
+  /** No kernel serves the ports: the core answers ARP for their addresses and asks for the backends'. */
+  answerArp?: boolean;
 }
 
 export function setFrameMode(core: Core, mode: FrameMode): void {
   const view = new DataView(core.memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
   const flags =
-    (mode.repliesViaKernel ? abi.FM_REPLIES_VIA_KERNEL : 0) | (mode.kernelSeesFrames ? abi.FM_KERNEL_SEES_FRAMES : 0);
+    (mode.repliesViaKernel ? abi.FM_REPLIES_VIA_KERNEL : 0) |
+    (mode.kernelSeesFrames ? abi.FM_KERNEL_SEES_FRAMES : 0) |
+    (mode.answerArp ? abi.FM_ANSWER_ARP : 0);
   view.setUint32(abi.C_FRAME_MODE, flags, true);
   view.setUint32(abi.C_SOCKET_WHOLE_MAX, mode.kernelSeesFrames?.wholeMax ?? 0, true);
 }
@@ -68,4 +72,13 @@ export function macBytes(text: string): Uint8Array {
     throw new Error(`${text}: not a MAC address`);
   }
   return Uint8Array.from(parts.map((p) => parseInt(p, 16)));
+}
+
+/** Has the core broadcast an ARP request for each address on every port (queued in R_FTX). */
+export function askArp(core: Core, addresses: readonly string[]): number {
+  const at = core.hostArea.offset;
+  addresses.forEach((a, i) => (core.u32[(at >>> 2) + i] = ipv4ToWire(a)));
+  const r = core.exports.arp_ask(at, addresses.length);
+  if (r < 0) throw new CoreError(r, "arp_ask");
+  return r;
 }

@@ -30,7 +30,10 @@ export async function openFrameCore(
   const peerEvents = setup.peers ? 2 * (c.natEntries + c.outMax) : 0;
   const core = await loadCore({ config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents }, hostBytes: 4096 });
   setBackends(core, setup.backends);
-  const io = openUdpBatch(core, setup.listen, setup.backendBind, setup.peers !== undefined);
+  const io = openUdpBatch(core, setup.listen, setup.backendBind, {
+    shared: setup.peers !== undefined,
+    freebind: setup.frameMode?.answerArp === true,
+  });
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));

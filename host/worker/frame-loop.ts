@@ -5,7 +5,7 @@
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "../core/core.js";
-import { setNeighbours } from "../core/frame-tables.js";
+import { setNeighbours, askArp } from "../core/frame-tables.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, ToWorker, StatsReport } from "./messages.js";
 import { report } from "./report.js";
@@ -25,6 +25,9 @@ export interface FrameDriver {
 }
 
 const TICK_NS = 10_000_000n;
+// Where the core answers ARP itself, it asks for the backends this often (a kernel re-checks a
+// neighbour about as often).
+const ARP_NS = 1_000_000_000n;
 const REPORT_NS = 500_000_000n;
 // While frames keep coming, the kernel sockets are read this often: their traffic is rare, and
 // an empty recvmmsg is a syscall that cost 6% of the machine when it ran every 16 turns.
@@ -86,6 +89,8 @@ export function runFrameLoop(
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
   };
+  const arpFor = setup.frameMode?.answerArp ? setup.backends.map((b) => b.address) : [];
+  let nextArp = 0n;
   let nextTick = 0n;
   let nextReport = 0n;
   let nextSocket = 0n;
@@ -114,6 +119,11 @@ export function runFrameLoop(
       core.exports.tick(now);
       flush();
       nextTick = now + TICK_NS;
+      if (arpFor.length > 0 && now >= nextArp) {
+        askArp(core, arpFor);
+        flush();
+        nextArp = now + ARP_NS;
+      }
     }
     if (now >= nextReport) {
       nextReport = now + REPORT_NS;

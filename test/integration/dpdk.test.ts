@@ -6,10 +6,10 @@
 import test, { type ExecutionContext } from "ava";
 import { existsSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/cluster/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
-import { servesOverFrames } from "../support/frame-path-checks.js";
+import { servesOverFrames, nsClient } from "../support/frame-path-checks.js";
 
 const topo = new Topology(`d${process.pid}`);
 const node = process.execPath;
@@ -178,6 +178,61 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
   },
 );
 
+(built ? test.serial : test.skip)(
+  "ports no kernel serves (no address on l0, l1): kvlb answers ARP, finds the backends by ARP, and serves",
+  async (t) => {
+    const flush = (): void => {
+      topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
+      topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
+      topo.exec(topo.client, ["ip", "neigh", "flush", "all"]);
+      topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+    };
+    flush();
+    try {
+      const kvlb = await runKvlb(t, [
+        `net_af_packet0,iface=l0,address=${LB_ADDR}`,
+        `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`,
+      ]);
+      try {
+        await new Promise((resolve) => setTimeout(resolve, 500)); // the first ARP round
+        const r = nsClient(topo, [
+          "set bare-k 0 0 5\r\nhello\r\n",
+          "get bare-k\r\n",
+          "set bare-j 0 0 2\r\nhi\r\n",
+          "get bare-k bare-j nothing\r\n",
+          ...Array<string>(300).fill("get bare-k\r\n"),
+          "set bare-k 0 0 3\r\nnew\r\n",
+          "get bare-k\r\n",
+        ]);
+        t.deepEqual(r.slice(0, 4), [
+          "STORED\r\n",
+          "VALUE bare-k 0 5\r\nhello\r\nEND\r\n",
+          "STORED\r\n",
+          "VALUE bare-k 0 5\r\nhello\r\nVALUE bare-j 0 2\r\nhi\r\nEND\r\n",
+        ]);
+        t.true(r.slice(4, 304).every((x) => x === "VALUE bare-k 0 5\r\nhello\r\nEND\r\n"));
+        t.is(r[305], "VALUE bare-k 0 3\r\nnew\r\nEND\r\n", "a read after an acknowledged write sees it");
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        const s = inLb<StatsView>(["stats"]);
+        t.true(s.datagrams.answeredFromCache > 150, `answered from cache: ${s.datagrams.answeredFromCache}`);
+        t.is(s.frames?.noNextHop, 0, "every backend was found by ARP before it was needed");
+        const metrics = topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/metrics`]);
+        t.regex(metrics, /kvlb_core_events_total\{counter="arp_answered"\} [1-9]/);
+        const neigh = JSON.parse(topo.exec(topo.client, ["ip", "-j", "neigh", "show", LB_ADDR])) as {
+          lladdr?: string;
+        }[];
+        const l0 = JSON.parse(topo.exec(topo.lb, ["ip", "-j", "link", "show", "dev", "l0"])) as { address: string }[];
+        t.is(neigh[0]?.lladdr, l0[0]?.address, "the client learned kvlb's MAC from kvlb's own ARP answer");
+      } finally {
+        await kvlb.stop();
+      }
+    } finally {
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+    }
+  },
+);
+
 (built ? test.serial : test.skip)("DPDK errors are one line each, exit 2, and leave no runtime files", (t) => {
   const hugepages = Number(readFileSync("/proc/sys/vm/nr_hugepages", "utf8").trim());
   const cases: [string[], RegExp][] = [
@@ -185,8 +240,9 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
     [["--port", "net_af_xdp0,iface=nope"], /^kvlb: nope: no such interface$/m],
     [["--port", "net_af_xdp0,iface=l0", "--dpdk-args=--bogus"], /--bogus is not an EAL option/],
     [["--port", "net_af_xdp0,iface=l0", "--queues", "0"], /--queues 0: a whole number, 1 or more/],
-    [["--port", "0000:99:00.0", "--queues", "2"], /has no kernel interface behind it/],
+    [["--port", "0000:99:00.0", "--queues", "2"], /has no kernel address behind it/],
     [["--port", "net_af_xdp0,iface=l0", "--queues", "2"], /net_af_xdp needs 2 combined channels .* use net_af_packet/],
+    [["--port", "net_af_packet0,iface=l0,address=10.1"], /address=10.1 is not an IPv4 address/],
     [["--port", "0000:99:00.0"], /did not create this port; is 0000:99:00.0 bound to vfio-pci/],
   ];
   // without --no-huge, the EAL wants hugepages; only where none are reserved can it miss them

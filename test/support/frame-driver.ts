@@ -62,7 +62,8 @@ export class FrameDriver {
     return this.core.u32[(abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2] ?? 0;
   }
 
-  private collect(): SentFrame[] {
+  /** The frames the last call into the core queued, completed back into the pool. */
+  collect(): SentFrame[] {
     const umem = this.core.region(abi.R_UMEM).offset;
     const ftx = this.core.region(abi.R_FTX).offset;
     const n = this.core.u32[(abi.HEADER_BASE + abi.H_FTX_COUNT) >>> 2] ?? 0;

@@ -93,14 +93,55 @@ export function frame(spec: FrameSpec = {}): Buffer {
   return spec.v6 ? ethernet(0x86dd, ipv6(spec, body), spec.vlan) : ethernet(0x0800, ipv4(spec, body), spec.vlan);
 }
 
-export function arp(): Buffer {
+export interface ArpSpec {
+  /** 1 request (default), 2 reply. */
+  op?: number;
+  senderMac?: string;
+  senderIp?: string;
+  targetMac?: string;
+  targetIp?: string;
+}
+
+const macBytesOf = (text: string): number[] => text.split(":").map((h) => parseInt(h, 16));
+
+/** An ARP frame from MAC_A; by default a request with zero addresses. */
+export function arp(spec: ArpSpec = {}): Buffer {
   const body = Buffer.alloc(28);
   body.writeUInt16BE(1, 0);
   body.writeUInt16BE(0x0800, 2);
   body[4] = 6;
   body[5] = 4;
-  body.writeUInt16BE(1, 6);
+  body.writeUInt16BE(spec.op ?? 1, 6);
+  if (spec.senderMac) Buffer.from(macBytesOf(spec.senderMac)).copy(body, 8);
+  if (spec.senderIp) Buffer.from(ipv4Bytes(spec.senderIp)).copy(body, 14);
+  if (spec.targetMac) Buffer.from(macBytesOf(spec.targetMac)).copy(body, 18);
+  if (spec.targetIp) Buffer.from(ipv4Bytes(spec.targetIp)).copy(body, 24);
   return ethernet(0x0806, body);
+}
+
+export interface ParsedArp {
+  dstMac: string;
+  srcMac: string;
+  op: number;
+  senderMac: string;
+  senderIp: string;
+  targetMac: string;
+  targetIp: string;
+}
+
+/** Reads an ARP frame back (no VLAN tag). */
+export function parseArp(f: Buffer): ParsedArp {
+  if (f.readUInt16BE(12) !== 0x0806) throw new Error(`not ARP: ethertype ${f.readUInt16BE(12).toString(16)}`);
+  const a = f.subarray(14, 42);
+  return {
+    dstMac: macText(f.subarray(0, 6)),
+    srcMac: macText(f.subarray(6, 12)),
+    op: a.readUInt16BE(6),
+    senderMac: macText(a.subarray(8, 14)),
+    senderIp: [...a.subarray(14, 18)].join("."),
+    targetMac: macText(a.subarray(18, 24)),
+    targetIp: [...a.subarray(24, 28)].join("."),
+  };
 }
 
 /** The Internet checksum (RFC 1071) of bytes, as the value to write big-endian. */

@@ -14,6 +14,8 @@ export interface PortSpec {
   iface?: string;
   /** af_xdp: kvlb's XDP program steers. af_packet: the kernel sees every frame too. */
   kind: "af_xdp" | "af_packet" | "other";
+  /** kvlb's own `address=` key: the port's IPv4 address where no kernel interface has one. */
+  address?: string;
 }
 
 /** Adds `key=value` to devargs unless the operator set the key. */
@@ -22,7 +24,19 @@ function withArg(devargs: string, key: string, value: string): string {
 }
 
 /** A port from its devargs; with several queues, the af_xdp and af_packet drivers are told so. */
-export function parsePort(devargs: string, xdpObject: string, queues = 1): PortSpec {
+export function parsePort(given: string, xdpObject: string, queues = 1): PortSpec {
+  // address= is kvlb's, not DPDK's: it comes out before the devargs go to the EAL
+  const address = given
+    .split(",")
+    .find((kv) => kv.startsWith("address="))
+    ?.slice("address=".length);
+  if (address !== undefined && !/^(\d{1,3}\.){3}\d{1,3}$/.test(address)) {
+    throw new ConfigError(`--port ${given}: address=${address} is not an IPv4 address`);
+  }
+  const devargs = given
+    .split(",")
+    .filter((kv) => !kv.startsWith("address="))
+    .join(",");
   const [name = "", ...rest] = devargs.split(",");
   if (name === "") throw new ConfigError(`--port ${devargs}: expected DPDK devargs, as in net_af_xdp0,iface=eth0`);
   const virtual = name.startsWith("net_");
@@ -42,7 +56,7 @@ export function parsePort(devargs: string, xdpObject: string, queues = 1): PortS
   if (kind === "af_xdp") args = withArg(args, "xdp_prog", xdpObject);
   if (kind === "af_xdp" && queues > 1) args = withArg(args, "queue_count", String(queues));
   if (kind === "af_packet" && queues > 1) args = withArg(args, "qpairs", String(queues));
-  return { devargs: args, name, virtual, kind, ...(iface ? { iface } : {}) };
+  return { devargs: args, name, virtual, kind, ...(iface ? { iface } : {}), ...(address ? { address } : {}) };
 }
 
 /** The EAL's arguments: the operator's, then the ports, and a runtime-file prefix of our own. */

@@ -33,18 +33,23 @@ type UdpBatchClass = new (
   listenAddress: string,
   listenPort: number,
   backendAddress: string,
-  reusePort: boolean,
+  flags: number,
 ) => UdpBatch;
 
-/**
- * The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says.
- * With `shared`, the listening socket joins the other workers' on the same address (SO_REUSEPORT).
- */
+/** How the listening socket binds. */
+export interface ListenOptions {
+  /** Joins the other workers' sockets on the same address (SO_REUSEPORT). */
+  shared?: boolean;
+  /** Binds an address no kernel interface has (IP_FREEBIND): a NIC bound to DPDK serves it. */
+  freebind?: boolean;
+}
+
+/** The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says. */
 export function openUdpBatch(
   core: Core,
   listen: { address: string; port: number },
   backendBind: string,
-  shared = false,
+  options: ListenOptions = {},
 ): UdpBatch {
   const UdpBatch = loadUdpBatch();
   return new UdpBatch(
@@ -60,7 +65,7 @@ export function openUdpBatch(
     listen.address,
     listen.port,
     backendBind,
-    shared,
+    (options.shared ? 1 : 0) | (options.freebind ? 2 : 0),
   );
 }
 

@@ -75,15 +75,16 @@ public:
     std::string listenAddr = info[2].As<Napi::String>();
     int listenPort = info[3].As<Napi::Number>().Int32Value();
     std::string backendAddr = info[4].As<Napi::String>();
-    // several workers listen on one address; the kernel spreads what reaches it between them
-    bool reusePort = info.Length() > 5 && info[5].IsBoolean() && info[5].As<Napi::Boolean>().Value();
+    // kShared: several workers listen on one address, and the kernel spreads what reaches it.
+    // kFreebind: the address is on no kernel interface (a NIC bound to DPDK serves it).
+    uint32_t flags = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
     std::string err;
-    client_ = Open(listenAddr, listenPort, reusePort, &err);
+    client_ = Open(listenAddr, listenPort, flags, &err);
     if (client_ < 0) {
       Napi::Error::New(env, err).ThrowAsJavaScriptException();
       return;
     }
-    backend_ = Open(backendAddr, 0, false, &err);
+    backend_ = Open(backendAddr, 0, 0, &err);
     if (backend_ < 0) {
       ::close(client_);
       client_ = -1;
@@ -94,7 +95,10 @@ public:
   ~UdpBatch() override { CloseFds(); }
 
 private:
-  static int Open(const std::string &addr, int port, bool reusePort, std::string *err) {
+  static constexpr uint32_t kShared = 1;
+  static constexpr uint32_t kFreebind = 2;
+
+  static int Open(const std::string &addr, int port, uint32_t flags, std::string *err) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
@@ -114,11 +118,12 @@ private:
     if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     int one = 1;
-    if (reusePort && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
+    if ((flags & kShared) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
       *err = std::string("SO_REUSEPORT: ") + strerror(errno);
       ::close(fd);
       return -1;
     }
+    if (flags & kFreebind) setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
     if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0) {
       *err = BindError(Endpoint(addr, port), errno);
       ::close(fd);

@@ -1,0 +1,97 @@
+// ARP for ports that no kernel serves (a NIC bound to DPDK, FM_ANSWER_ARP): a request for a
+// port's own address is answered in its own frame, rewritten in place; a reply, or a request,
+// teaches the neighbour table where its sender is; and the host has the core ask for the
+// backends' addresses on every port, since only the port they sit behind will answer.
+import { regionOffset, regionSize, statInc } from "../layout/header";
+import { R_FTX, HEADER_BASE, H_FTX_COUNT, DESC_BYTES, P_MAC, P_ADDR, S_ARP_ANSWERED, S_ARP_LEARNED,
+  S_ARP_ASKED } from "../shared/abi";
+import { umemBase, frameAt, frameAlloc, setFrameState, SENDING, NO_FRAME } from "./pool";
+import { neighLearn, portEntry, portCount } from "./neigh";
+import { bswap16 } from "./checksum";
+
+const ARP_BYTES: usize = 28;
+const FRAME_MIN: usize = 60; // Ethernet's minimum, without the FCS
+const OP_REQUEST: u32 = 1;
+const OP_REPLY: u32 = 2;
+
+@inline function be16(p: usize, v: u32): void {
+  store<u16>(p, <u16>bswap16(v));
+}
+
+// Queues a frame already in the UMEM for transmission on port; false when the tx list is full.
+function queue(start: usize, len: usize, port: u32): bool {
+  const n = load<u32>(HEADER_BASE + H_FTX_COUNT);
+  if (<usize>(n + 1) * DESC_BYTES > regionSize(R_FTX)) return false;
+  const frame = frameAt(start);
+  if (frame == NO_FRAME) return false;
+  const x = regionOffset(R_FTX) + (<usize>n) * DESC_BYTES;
+  store<u64>(x, <u64>(start - umemBase()));
+  store<u32>(x + 8, <u32>len);
+  store<u32>(x + 12, port);
+  store<u32>(HEADER_BASE + H_FTX_COUNT, n + 1);
+  setFrameState(frame, SENDING);
+  return true;
+}
+
+// Writes an ARP body at a: operation, sender (MAC at sha, IPv4 spa), target (MAC at tha, IPv4 tpa).
+function arpBody(a: usize, op: u32, sha: usize, spa: u32, tha: usize, tpa: u32): void {
+  be16(a, 1); // Ethernet
+  be16(a + 2, 0x0800);
+  store<u8>(a + 4, 6);
+  store<u8>(a + 5, 4);
+  be16(a + 6, op);
+  memory.copy(a + 8, sha, 6);
+  store<u32>(a + 14, spa);
+  if (tha == 0) memory.fill(a + 18, 0, 6);
+  else memory.copy(a + 18, tha, 6);
+  store<u32>(a + 24, tpa);
+}
+
+// An ARP frame f (Ethernet header at f, ARP at a) that came in on port.
+export function arpIn(f: usize, a: usize, len: usize, port: u32, vlan: u32): void {
+  if (a + ARP_BYTES > f + len || bswap16(<u32>load<u16>(a)) != 1 || bswap16(<u32>load<u16>(a + 2)) != 0x0800 ||
+    load<u8>(a + 4) != 6 || load<u8>(a + 5) != 4 || port >= portCount()) return;
+  const op = bswap16(<u32>load<u16>(a + 6));
+  const spa = load<u32>(a + 14);
+  const tpa = load<u32>(a + 24);
+  if (spa != 0) {
+    neighLearn(spa, a + 8, port, vlan);
+    statInc(S_ARP_LEARNED);
+  }
+  const pe = portEntry(port);
+  if (op != OP_REQUEST || tpa != load<u32>(pe + P_ADDR) || tpa == 0) return;
+  // the answer goes back the way the question came, in the same frame
+  memory.copy(f, f + 6, 6);
+  memory.copy(f + 6, pe + P_MAC, 6);
+  memory.copy(a + 18, a + 8, 6);
+  store<u32>(a + 24, spa);
+  memory.copy(a + 8, pe + P_MAC, 6);
+  store<u32>(a + 14, tpa);
+  be16(a + 6, OP_REPLY);
+  const l = a + ARP_BYTES - f;
+  if (queue(f, l < FRAME_MIN ? FRAME_MIN : l, port)) statInc(S_ARP_ANSWERED);
+}
+
+// Broadcasts a request for each of n IPv4 addresses (network order, u32 at list) on every port.
+// Returns the frames queued.
+export function arpAsk(list: usize, n: u32): u32 {
+  let queued: u32 = 0;
+  const ports = portCount();
+  for (let i: u32 = 0; i < n; i++) {
+    const target = load<u32>(list + (<usize>i << 2));
+    for (let p: u32 = 0; p < ports; p++) {
+      const f = frameAlloc();
+      if (f == 0) return queued;
+      const pe = portEntry(p);
+      memory.fill(f, 0xff, 6);
+      memory.copy(f + 6, pe + P_MAC, 6);
+      be16(f + 12, 0x0806);
+      arpBody(f + 14, OP_REQUEST, pe + P_MAC, load<u32>(pe + P_ADDR), 0, target);
+      memory.fill(f + 14 + ARP_BYTES, 0, FRAME_MIN - 14 - ARP_BYTES);
+      if (!queue(f, FRAME_MIN, p)) return queued;
+      queued++;
+      statInc(S_ARP_ASKED);
+    }
+  }
+  return queued;
+}
