@@ -1,7 +1,8 @@
 // The DPDK data path's worker thread: an lcore of its own (rte_thread_register) that polls one
 // queue on every port, moving frames between DPDK's mbufs and its core's memory, with the
-// kernel UDP sockets beside it (frame-loop.ts). Idle, it sleeps in poll() on those sockets for
-// at most a millisecond, since nothing wakes it when a frame reaches a DPDK queue.
+// kernel UDP sockets beside it (frame-loop.ts). Idle, it sleeps in ppoll() on those sockets,
+// 20 µs at first and twice as long each time the queue is still empty, up to a millisecond,
+// since nothing wakes it when a frame reaches a DPDK queue.
 import { parentPort, workerData } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import { dpdk } from "../datapath/dpdk/native.js";
@@ -45,6 +46,7 @@ async function main(): Promise<void> {
         transmit: (at, n) => queues.transmit(at, n),
         idle: (ms) => io.wait(ms) > 0,
         idleMs: 1,
+        backoff: true,
         stats: () => [{ ...queues.stats() }],
       },
       peers,

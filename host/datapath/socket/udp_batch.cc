@@ -5,7 +5,9 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <cmath>
 #include <cstring>
+#include <ctime>
 #include <netinet/in.h>
 #include <poll.h>
 #include <string>
@@ -225,10 +227,14 @@ private:
   }
 
   // Blocks until either socket is readable or timeoutMs passes: the idle backoff.
+  // Waits up to timeout milliseconds, fractions included: a DPDK worker, which nothing wakes
+  // when a frame arrives, sleeps in steps of tens of microseconds.
   Napi::Value Wait(const Napi::CallbackInfo &info) {
-    int timeout = info[0].As<Napi::Number>().Int32Value();
+    double ms = info[0].As<Napi::Number>().DoubleValue();
+    if (ms < 0) ms = 0;
+    timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(fmod(ms, 1000.0) * 1e6)};
     pollfd fds[2] = {{client_, POLLIN, 0}, {backend_, POLLIN, 0}};
-    int r = poll(fds, 2, timeout);
+    int r = ppoll(fds, 2, &ts, nullptr);
     return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
   }
 
