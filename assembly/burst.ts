@@ -3,7 +3,8 @@
 import { regionOffset, regionSize, statInc, statAdd, memoryBytes, cfgU32 } from "./layout/header";
 import { keyHash } from "./util/hash";
 import { keyLengthOk } from "./util/keys";
-import { lcObserve, lcIsHot } from "./detect/lossy";
+import { lcIsHot } from "./detect/lossy";
+import { detObserve } from "./detect/detector";
 import { lookup } from "./cache/layers";
 import { detector } from "./state";
 import { handleClient } from "./proxy/client";
@@ -124,7 +125,7 @@ export function processBurst(n: u32): i32 {
     weightSum += weight;
     observed++;
     const h = keyHash(off, len);
-    const f = lcObserve(d, h, weight);
+    const f = detObserve(d, h, weight);
     const hot = lcIsHot(d, f);
     let flags: u32 = f != 0 ? RF_TRACKED : 0;
     if (hot) {

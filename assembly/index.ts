@@ -40,6 +40,7 @@ import { plan as planLayout } from "./layout/plan";
 import { initTables, detector, l1, l2 } from "./state";
 import { processBurst } from "./burst";
 import { peerApply } from "./cache/peers";
+import { detCheck } from "./detect/detector";
 import { keyHash } from "./util/hash";
 import { keyBytesOk } from "./util/keys";
 import { NONE } from "./util/index";
@@ -166,7 +167,7 @@ export function restore(len: u32): i32 {
 export function check_state(): i32 {
   if (load<u32>(HEADER_BASE + H_MAGIC) != MAGIC || load<u32>(HEADER_BASE + H_ABI) != ABI_VERSION ||
     load<u32>(HEADER_BASE + H_LAYOUT) != LAYOUT_VERSION || !ready()) return E_STATE_HEADER;
-  if (!lcCheck(detector())) return E_STATE_DETECT;
+  if (!detCheck(detector())) return E_STATE_DETECT;
   if (!l1Check(l1())) return E_STATE_L1;
   if (!slCheck(l2())) return E_STATE_L2;
   return 0;

@@ -2,7 +2,7 @@
 import { regionOffset, cfgF64, cfgU32, cfgU64 } from "./layout/header";
 import { detectCapacity } from "./layout/plan";
 import { indexSlotsFor, indexBytes } from "./util/index";
-import { lcInit, LC_CONTROL, LC_ENTRY } from "./detect/lossy";
+import { detInit } from "./detect/detector";
 import { l1Init, L1_CONTROL, L1_ENTRY } from "./cache/l1";
 import { slInit, slNodeBytes, SL_CONTROL } from "./cache/skiplist";
 import {
@@ -41,14 +41,9 @@ export function nextVersion(): u64 {
 
 export function initTables(): void {
   const d = detector();
-  const lcCap = detectCapacity();
-  const lcEntries = d + LC_CONTROL;
-  lcInit(
+  detInit(
     d,
-    lcEntries,
-    lcEntries + <usize>lcCap * LC_ENTRY,
-    lcCap,
-    indexSlotsFor(lcCap),
+    detectCapacity(),
     cfgF64(C_SUPPORT),
     cfgF64(C_EPSILON),
     cfgF64(C_WARM),

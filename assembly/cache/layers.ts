@@ -7,7 +7,8 @@ import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, 
 import { NONE } from "../util/index";
 import { statInc } from "../layout/header";
 import { detector, l1, l2, nextVersion } from "../state";
-import { lcEstimate, lcIsHot, lcIsWarm } from "../detect/lossy";
+import { lcIsHot, lcIsWarm } from "../detect/lossy";
+import { detEstimate } from "../detect/detector";
 import {
   ST_VALID,
   ST_PENDING,
@@ -117,7 +118,7 @@ export function offer(h: u64, key: usize, keyLen: usize, version: u64, reply: us
   const j = slFind(s, h, key, keyLen);
   if (j != NONE && (slVersion(s, j) != version || slState(s, j) == ST_PENDING)) return stale();
   const d = detector();
-  const f = lcEstimate(d, h);
+  const f = detEstimate(d, h);
   if (lcIsHot(d, f)) {
     if (j != NONE) slRemove(s, j);
     const r = l1Put(a, h, key, keyLen, reply, replyLen, ST_VALID, version);
@@ -148,7 +149,7 @@ export function demoteCold(): u32 {
   while (i != NONE) {
     const next = l1Next(a, i);
     const h = l1Hash(a, i);
-    const f = lcEstimate(d, h);
+    const f = detEstimate(d, h);
     if (!lcIsHot(d, f)) {
       demote(h, l1KeyPtr(a, i), l1KeyLen(a, i), f);
       moved++;

@@ -9,7 +9,8 @@ import { barrierBegin, barrierEnd, barrierAllows } from "./barrier";
 import { peerEmit } from "./peers";
 import { NONE } from "../util/index";
 import { l1, l2, detector } from "../state";
-import { lcEstimate, lcIsHot, lcIsWarm } from "../detect/lossy";
+import { lcIsHot, lcIsWarm } from "../detect/lossy";
+import { detEstimate } from "../detect/detector";
 import { statInc } from "../layout/header";
 import { PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
 
@@ -75,7 +76,7 @@ export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
 export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, block: usize,
   blockLen: usize): void {
   const d = detector();
-  const f = lcEstimate(d, h);
+  const f = detEstimate(d, h);
   const hot = lcIsHot(d, f);
   const s = l2();
   const j = slFind(s, h, key, keyLen);

@@ -16,20 +16,25 @@ import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../shared/a
 export const LC_CONTROL: usize = 128;
 export const LC_ENTRY: usize = 24;
 
-const N: usize = 0;
-const EPOCH: usize = 8;
+// The control block. The fields marked shared mean the same in every detector (Space-Saving and
+// Count-Min keep their tracked keys in the same (hash, f, Δ) table), so that the caches, the
+// snapshot and the exports read any detector through the lc* accessors below. 96..127 is each
+// detector's own.
+export const N: usize = 0; // shared: total weight seen
+export const EPOCH: usize = 8; // shared: weight since the last decay
 const W: usize = 16;
 const BCUR: usize = 24;
 const BOUND: usize = 32;
 const NEXT_PRUNE: usize = 40;
-const WINDOW: usize = 48;
-const THRESH: usize = 56;
-const COUNT: usize = 64;
-const CAP: usize = 68;
-const MASK: usize = 72;
-const ENTRIES: usize = 76;
-const INDEX: usize = 80;
-const WARM: usize = 88;
+export const WINDOW: usize = 48; // shared
+export const THRESH: usize = 56; // shared: s - ε
+export const COUNT: usize = 64; // shared: entries in use
+export const CAP: usize = 68; // shared
+export const MASK: usize = 72; // shared: index slots - 1
+export const ENTRIES: usize = 76; // shared
+export const INDEX: usize = 80; // shared
+export const WARM: usize = 88; // shared
+export const OWN: usize = 96;
 
 @inline export function lcCount(d: usize): u32 {
   return load<u32>(d + COUNT);

@@ -65,7 +65,8 @@ import {
 } from "../shared/abi";
 import { cfgF64, cfgU32, cfgU64, setRegion } from "./header";
 import { indexSlotsFor, indexBytes } from "../util/index";
-import { LC_CONTROL, LC_ENTRY, lcCapacityFor } from "../detect/lossy";
+import { lcCapacityFor } from "../detect/lossy";
+import { detectRegionBytes } from "../detect/detector";
 import { L1_CONTROL, L1_ENTRY } from "../cache/l1";
 import { SL_CONTROL, slNodeBytes } from "../cache/skiplist";
 import { snapshotBound } from "../snapshot/format";
@@ -189,7 +190,7 @@ export function plan(): i64 {
   at = up(at + burst);
 
   const lcCap = detectCapacity();
-  const lcSize = LC_CONTROL + <usize>lcCap * LC_ENTRY + indexBytes(indexSlotsFor(lcCap));
+  const lcSize = detectRegionBytes(lcCap, cfgF64(C_EPSILON));
   setRegion(R_DETECT, at, lcSize);
   at = up(at + lcSize);
 

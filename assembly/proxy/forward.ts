@@ -3,7 +3,7 @@
 import { statInc } from "../layout/header";
 import { S_FORWARDED, S_KEYS, S_NO_BACKEND, OUT_BACKEND } from "../shared/abi";
 import { keyHash } from "../util/hash";
-import { lcObserve } from "../detect/lossy";
+import { detObserve } from "../detect/detector";
 import { detector } from "../state";
 import { ketamaRoute } from "../route/ketama";
 import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH, NK_GET,
@@ -18,7 +18,7 @@ export const NO_BACKEND: u32 = 0xffffffff;
 // Hashes a requested key and counts it in the detector; returns the hash.
 export function countKey(key: usize, keyLen: usize): u64 {
   const h = keyHash(key, keyLen);
-  lcObserve(detector(), h, 1);
+  detObserve(detector(), h, 1);
   statInc(S_KEYS);
   return h;
 }

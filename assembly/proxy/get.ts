@@ -3,7 +3,9 @@
 // backends, one request per backend, and the client sees a single END.
 import { statInc } from "../layout/header";
 import { keyHash } from "../util/hash";
-import { lcObserve, lcIsHot } from "../detect/lossy";
+import { lcIsHot } from "../detect/lossy";
+import { detObserve, DETECTOR, DET_WEIGHTED } from "../detect/detector";
+import { servingCost } from "../cache/cost";
 import { lookup } from "../cache/layers";
 import { barrierPending, readStamp } from "../cache/barrier";
 import { detector } from "../state";
@@ -66,7 +68,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const te = tokenEnd(q, lineEnd);
     const len = te - q;
     const h = keyHash(q, len);
-    const f = lcObserve(d, h, 1);
+    const f = detObserve(d, h, DETECTOR == DET_WEIGHTED ? servingCost(h) : 1);
     statInc(S_KEYS);
     if (kind == NK_GET && !barrierPending(h)) {
       const layer = lookup(h, q, len, f, lcIsHot(d, f), w + W_LOOKUP);

@@ -4,7 +4,8 @@ import { regionOffset, regionSize, statInc } from "../layout/header";
 import { xxh64, keyHash } from "../util/hash";
 import { keyBytesOk } from "../util/keys";
 import { detector, l1, l2, initTables } from "../state";
-import { lcCapacity, lcSetTotal, lcRestoreEntry, lcFind, NONE } from "../detect/lossy";
+import { lcCapacity, lcFind, NONE } from "../detect/lossy";
+import { detSetTotal, detRestoreEntry } from "../detect/detector";
 import { l1Put } from "../cache/l1";
 import { slPut, slSlotBytes } from "../cache/skiplist";
 import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
@@ -126,12 +127,12 @@ export function readSnapshot(len: u32): i32 {
     const size = <usize>load<u32>(at, 4);
     const body = at + SECTION_HEADER;
     if (tag == TAG_DETECT) {
-      lcSetTotal(d, load<u64>(body), load<u64>(body, 8));
+      detSetTotal(d, load<u64>(body), load<u64>(body, 8));
       const count = load<u32>(body, 16);
       for (let i: u32 = 0; i < count; i++) {
         const e = body + 24 + (<usize>i) * 24;
         const h = load<u64>(e);
-        if (lcFind(d, h) == NONE) lcRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
+        if (lcFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
       }
     } else if (tag == TAG_L1 || tag == TAG_L2) {
       applyRecords(body, body + size, tag);

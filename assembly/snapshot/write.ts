@@ -4,6 +4,7 @@ import { xxh64 } from "../util/hash";
 import { NONE } from "../util/index";
 import { detector, l1, l2 } from "../state";
 import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
+import { detLower } from "../detect/detector";
 import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version } from "../cache/l1";
 import { slMin, slNext, slKeyPtr, slKeyLen, slReplyPtr, slReplyLen, slState, slVersion, slFreq } from "../cache/skiplist";
 import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
@@ -44,8 +45,12 @@ export function writeSnapshot(): i32 {
   store<u32>(at, n, 16);
   store<u32>(at, 0, 20);
   at += 24;
+  // every detector's entry in the neutral terms: (hash, lower bound, width)
   for (let i: u32 = 0; i < n; i++) {
-    memory.copy(at, lcEntry(d, i), LC_ENTRY);
+    const e = lcEntry(d, i);
+    store<u64>(at, load<u64>(e));
+    store<u64>(at, detLower(d, i), 8);
+    store<u64>(at, load<u64>(e, 16), 16);
     at += LC_ENTRY;
   }
   section(s, TAG_DETECT, at);
