@@ -40,7 +40,7 @@ import { plan as planLayout } from "./layout/plan";
 import { initTables, detector, l1, l2 } from "./state";
 import { processBurst } from "./burst";
 import { peerApply } from "./cache/peers";
-import { detCheck } from "./detect/detector";
+import { detCheck, detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
 import { keyBytesOk } from "./util/keys";
 import { NONE } from "./util/index";
@@ -200,9 +200,17 @@ export function detect_width(): u64 { return lcWidth(detector()); }
 export function detect_bucket(): u64 { return lcBucket(detector()); }
 
 // The estimate f of a key hash, or 0 when it is not tracked.
+// (Count-Min has an estimate for every key, listed or not.)
 export function detect_estimate(h: u64): u64 {
-  const i = lcFind(detector(), h);
-  return i == NONE ? 0 : load<u64>(lcEntry(detector(), i), 8);
+  return detEstimate(detector(), h);
+}
+
+// Which detector this module was built with (DET_*), and its version.
+export function detector_kind(): u32 {
+  return DETECTOR;
+}
+export function module_version(): u32 {
+  return MODULE_VERSION;
 }
 
 // Δ of a key hash, or u64 max when it is not tracked.

@@ -76,7 +76,9 @@ function track(d: usize, h: u64, est: u64): void {
   const index = <usize>load<u32>(d + INDEX);
   const i = indexFind(index, mask, h);
   if (i != NONE) {
-    store<u64>(lcEntry(d, i), est, 8);
+    const e = lcEntry(d, i);
+    store<u64>(e, est, 8);
+    store<u64>(e, errorBound(d), 16);
     siftDown(d, heapPos(d, i));
     return;
   }

@@ -14,6 +14,9 @@ export const DET_WEIGHTED: u32 = 2;
 export const DET_SPACE_SAVING: u32 = 3;
 export const DET_COUNT_MIN: u32 = 4;
 
+// A detector module's own version: raise it with any change to what the module computes.
+export const MODULE_VERSION: u32 = 1;
+
 // @ts-ignore: a compile-time constant from asc --use KVLB_DETECTOR=n
 export const DETECTOR: u32 = <u32>KVLB_DETECTOR;
 

@@ -63,6 +63,8 @@ export interface CoreExports {
   neigh_clear: Fn<[], void>;
   peer_writes: Fn<[number], number>;
   arp_ask: Fn<[number, number], number>;
+  detector_kind: Fn<[], number>;
+  module_version: Fn<[], number>;
 }
 
 export const requiredExports: readonly (keyof CoreExports)[] = [
@@ -126,6 +128,8 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "neigh_clear",
   "peer_writes",
   "arp_ask",
+  "detector_kind",
+  "module_version",
 ];
 
 export function missingExports(exports: WebAssembly.Exports): string[] {

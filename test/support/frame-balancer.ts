@@ -1,6 +1,6 @@
 // A core set up as a frame-path balancer for unit tests: clients behind port 0 (10.0.1.1), two
 // backends behind port 1 with known next hops, and FrameDriver playing the driver's part.
-import { makeCore } from "./core.js";
+import { makeCoreWith, type detectorModules } from "./core.js";
 import { FrameDriver, type SentFrame } from "./frame-driver.js";
 import { frame } from "./frames.js";
 import { setBackends } from "../../host/core/backends.js";
@@ -19,8 +19,9 @@ export const CLIENT_MAC = "02:00:00:00:00:0a"; // the frame builder's source MAC
 export async function frameBalancer(
   backendPort = 40001,
   config: Partial<CoreConfig> = {},
+  module: keyof typeof detectorModules = "lossy",
 ): Promise<{ core: Core; io: FrameDriver }> {
-  const core = await makeCore({ frames: FRAMES, frameBytes: 2048, ...config }, 4096);
+  const core = await makeCoreWith(module, { frames: FRAMES, frameBytes: 2048, ...config }, 4096);
   setBackends(core, backends);
   setFrameAddresses(core, { address: "10.0.1.1", port: 11211 }, backendPort);
   setFramePort(core, 0, { mac: macBytes("02:00:00:00:01:01"), address: "10.0.1.1", ifindex: 2 });
