@@ -39,6 +39,7 @@ import { headerState, memoryBytes, regionOffset, regionSize } from "./layout/hea
 import { plan as planLayout } from "./layout/plan";
 import { initTables, detector, l1, l2 } from "./state";
 import { processBurst } from "./burst";
+import { FAULT, FAULT_ABI, FAULT_INIT, FAULT_RESTORE, FAULT_MEMORY } from "./fault";
 import { peerApply } from "./cache/peers";
 import { detCheck, detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
@@ -96,17 +97,19 @@ import { writeSnapshot } from "./snapshot/write";
 import { readSnapshot } from "./snapshot/read";
 
 export function abi_version(): u32 {
-  return ABI_VERSION;
+  return FAULT == FAULT_ABI ? ABI_VERSION + 1 : ABI_VERSION;
 }
 
 // Lays out the regions from the config block. The host then reads the size it needs from the
 // header, grows the memory to fit, and calls init().
 export function plan(): i32 {
   const r = planLayout();
+  if (FAULT == FAULT_MEMORY && r >= 0) store<u32>(HEADER_BASE + H_TOTAL, <u32>r + (256 << 20));
   return r < 0 ? <i32>r : 0;
 }
 
 export function init(): i32 {
+  if (FAULT == FAULT_INIT) unreachable();
   if (headerState() != HS_PLANNED && headerState() != HS_READY) return E_NOT_READY;
   if (<usize>load<u32>(HEADER_BASE + H_TOTAL) > memoryBytes()) return E_MEMORY;
   memory.fill(STATS_BASE, 0, STATS_SLOTS * 8);
@@ -145,7 +148,7 @@ export function tick(now: u64): i32 {
 }
 
 export { set_backends, route_key, nat_used } from "./proxy/exports";
-export { process_frames, frame_port, neigh_static, neigh_clear, arp_ask } from "./frame/exports";
+export { process_frames, frame_port, neigh_static, neigh_clear, arp_ask, burst_abandon } from "./frame/exports";
 
 // Applies n write events of other workers, which the host wrote into R_PEER's in list.
 export function peer_writes(n: u32): i32 {
@@ -159,6 +162,7 @@ export function snapshot(): i32 {
 }
 
 export function restore(len: u32): i32 {
+  if (FAULT == FAULT_RESTORE) unreachable();
   if (!ready()) return E_NOT_READY;
   return readSnapshot(len);
 }

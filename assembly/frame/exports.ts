@@ -6,11 +6,13 @@ import { HS_READY, E_NOT_READY, E_CONFIG, R_FRAME, FR_PORTS, MAX_FRAME_PORTS, P_
 import { outReset } from "../proxy/out";
 import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
-import { framesOn } from "./pool";
+import { framesOn, abandonHeld } from "./pool";
 import { portEntry, neighSetStatic, neighClear } from "./neigh";
 import { arpAsk } from "./arp";
 import { memoryBytes } from "../layout/header";
-import { E_BOUNDS } from "../shared/abi";
+import { E_BOUNDS, R_RX } from "../shared/abi";
+
+const XD_BYTES: usize = 16; // struct xdp_desc
 
 // One burst of frames described (struct xdp_desc) in the rx ring. The frames to send are in
 // R_FTX (H_FTX_COUNT), the datagrams for the kernel's sockets in the out ring (H_OUT_COUNT).
@@ -45,6 +47,15 @@ export function neigh_static(addr: u32, mac: usize, port: u32, vlan: u32): i32 {
 
 export function neigh_clear(): void {
   neighClear();
+}
+
+// The last burst trapped and will be run again (by another module): forget what it queued,
+// give back the frames it built in, and let go of the n frames it received.
+export function burst_abandon(n: u32): i32 {
+  if (headerState() != HS_READY) return E_NOT_READY;
+  outReset();
+  if (framesOn()) abandonHeld(regionOffset(R_RX), n, XD_BYTES);
+  return 0;
 }
 
 // ARP requests for n IPv4 addresses (u32, network order, at list) on every port, queued in

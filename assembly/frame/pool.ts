@@ -8,6 +8,7 @@ import { R_UMEM, R_FPOOL, R_FRAME, C_FRAMES, C_FRAME_BYTES, FR_HELD, FR_HELD_LIS
 
 export const HELD: u8 = 1;
 export const SENDING: u8 = 2;
+const RETRY: u8 = 3;
 export const NO_FRAME: u32 = 0xffffffff;
 
 @inline export function framesOn(): bool {
@@ -84,6 +85,26 @@ export function releaseHeld(): void {
   const n = load<u32>(r + FR_HELD);
   const list = heldList();
   for (let i: u32 = 0; i < n; i++) {
+    const f = load<u32>(list + (<usize>i << 2));
+    if (frameState(f) == HELD) poolPush(f);
+    setFrameState(f, 0);
+  }
+  store<u32>(r + FR_HELD, 0);
+}
+
+// A burst that trapped, to be run again: frames it built replies in go back to the pool, and
+// the n it received are let go without going back, since the retry takes them again.
+export function abandonHeld(rx: usize, n: u32, descBytes: usize): void {
+  const fsize = frameBytes();
+  const frames = cfgU32(C_FRAMES);
+  for (let k: u32 = 0; k < n; k++) {
+    const f = load<u64>(rx + (<usize>k) * descBytes) / <u64>fsize;
+    if (f < <u64>frames) setFrameState(<u32>f, RETRY);
+  }
+  const r = regionOffset(R_FRAME);
+  const held = load<u32>(r + FR_HELD);
+  const list = heldList();
+  for (let i: u32 = 0; i < held; i++) {
     const f = load<u32>(list + (<usize>i << 2));
     if (frameState(f) == HELD) poolPush(f);
     setFrameState(f, 0);

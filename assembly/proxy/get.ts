@@ -6,6 +6,7 @@ import { keyHash } from "../util/hash";
 import { lcIsHot } from "../detect/lossy";
 import { detObserve, DETECTOR, DET_WEIGHTED } from "../detect/detector";
 import { servingCost } from "../cache/cost";
+import { FAULT, FAULT_PROCESS, isTrapKey } from "../fault";
 import { lookup } from "../cache/layers";
 import { barrierPending, readStamp } from "../cache/barrier";
 import { detector } from "../state";
@@ -67,6 +68,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   for (let q = p; q < lineEnd; ) {
     const te = tokenEnd(q, lineEnd);
     const len = te - q;
+    if (FAULT == FAULT_PROCESS && isTrapKey(q, len)) unreachable();
     const h = keyHash(q, len);
     const f = detObserve(d, h, DETECTOR == DET_WEIGHTED ? servingCost(h) : 1);
     statInc(S_KEYS);

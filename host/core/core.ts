@@ -49,10 +49,13 @@ export class Core {
 
   constructor(
     readonly memory: WebAssembly.Memory,
-    readonly exports: CoreExports,
+    /** The running module's exports: a module swap replaces them between bursts. */
+    public exports: CoreExports,
     readonly config: CoreConfig,
     layoutEnd: number,
     scratchSize: number,
+    /** The running module, compiled: a rollback instantiates it again on this memory. */
+    public module: WebAssembly.Module,
   ) {
     this.u8 = new Uint8Array(memory.buffer);
     this.u32 = new Uint32Array(memory.buffer);
@@ -62,6 +65,11 @@ export class Core {
     this.scratchSize = scratchSize;
     const hostStart = layoutEnd + scratchSize;
     this.hostArea = { offset: hostStart, size: memory.buffer.byteLength - hostStart };
+  }
+
+  /** Bytes of memory the layout takes. */
+  get layoutBytes(): number {
+    return this.u32[(abi.HEADER_BASE + abi.H_TOTAL) >>> 2] ?? 0;
   }
 
   region(id: number): { offset: number; size: number } {

@@ -64,6 +64,7 @@ export interface CoreExports {
   peer_writes: Fn<[number], number>;
   arp_ask: Fn<[number, number], number>;
   detector_kind: Fn<[], number>;
+  burst_abandon: Fn<[number], number>;
   module_version: Fn<[], number>;
 }
 
@@ -129,6 +130,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "peer_writes",
   "arp_ask",
   "detector_kind",
+  "burst_abandon",
   "module_version",
 ];
 

@@ -12,8 +12,10 @@ import { projectRoot } from "../util/paths.js";
 export const defaultModulePath = join(projectRoot(), "build", "kvlb-core.wasm");
 
 export interface LoadOptions {
-  /** A path to a .wasm file or its bytes; the release build by default. */
-  module?: string | Uint8Array;
+  /** A path to a .wasm file, its bytes, or the module compiled; the release build by default. */
+  module?: string | Uint8Array | WebAssembly.Module;
+  /** What to call the module in errors. */
+  name?: string;
   config?: Partial<CoreConfig>;
   /** Extra bytes above the layout for the host's own buffers. */
   hostBytes?: number;
@@ -62,19 +64,31 @@ async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {
   }
 }
 
+export async function compileModule(bytes: Uint8Array, name: string): Promise<WebAssembly.Module> {
+  try {
+    return await WebAssembly.compile(new Uint8Array(bytes));
+  } catch (e) {
+    throw new ModuleError(`${name}: not a WebAssembly module (${(e as Error).message})`);
+  }
+}
+
+/** Runs a call into a module; a trap becomes a ModuleError that names the module and the call. */
+export function trapsIn<T>(name: string, call: string, run: () => T): T {
+  try {
+    return run();
+  } catch (e) {
+    if (e instanceof WebAssembly.RuntimeError) throw new ModuleError(`${name}: traps in ${call} (${e.message})`);
+    throw e;
+  }
+}
+
 export async function loadCore(options: LoadOptions = {}): Promise<Core> {
   const config = withDefaults(options.config);
   const bad = describeConfigError(config);
   if (bad) throw new ModuleError(`config: ${bad}`);
   const source = options.module ?? defaultModulePath;
-  const name = typeof source === "string" ? source : "module";
-  const bytes = await moduleBytes(source);
-  let compiled: WebAssembly.Module;
-  try {
-    compiled = await WebAssembly.compile(new Uint8Array(bytes));
-  } catch (e) {
-    throw new ModuleError(`${name}: not a WebAssembly module (${(e as Error).message})`);
-  }
+  const name = options.name ?? (typeof source === "string" ? source : "module");
+  const compiled = source instanceof WebAssembly.Module ? source : await compileModule(await moduleBytes(source), name);
   const memory = new WebAssembly.Memory({ initial: (abi.DYNAMIC_BASE >>> 16) + 1 });
   let instance: WebAssembly.Instance;
   try {
@@ -91,13 +105,13 @@ export async function loadCore(options: LoadOptions = {}): Promise<Core> {
   }
 
   writeConfig(memory, config);
-  const planned = exports.plan();
+  const planned = trapsIn(name, "plan", () => exports.plan());
   if (planned < 0) throw new CoreError(planned, "plan");
   const layoutEnd = new Uint32Array(memory.buffer)[(abi.HEADER_BASE + abi.H_TOTAL) >>> 2] ?? 0;
   const needed = layoutEnd + SCRATCH + (options.hostBytes ?? 0);
   const pages = Math.ceil(needed / abi.WASM_PAGE);
   memory.grow(pages - memory.buffer.byteLength / abi.WASM_PAGE);
-  const r = exports.init();
+  const r = trapsIn(name, "init", () => exports.init());
   if (r < 0) throw new CoreError(r, "init");
-  return new Core(memory, exports, config, layoutEnd, SCRATCH);
+  return new Core(memory, exports, config, layoutEnd, SCRATCH, compiled);
 }

@@ -52,6 +52,13 @@ export class FrameDriver {
     return this.collect();
   }
 
+  /** Runs the last burst's n descriptors again, as a worker retries a burst that trapped. */
+  rerun(n: number): SentFrame[] {
+    const r = this.core.exports.process_frames(n);
+    if (r < 0) throw new Error(`process_frames: ${r}`);
+    return this.collect();
+  }
+
   tick(now: bigint): SentFrame[] {
     this.core.tick(now);
     return this.collect();

@@ -1,0 +1,108 @@
+// Swapping a core's detector module between bursts: the state carries over (hot keys, caches,
+// stats), every refused module leaves the old one running, and a module that traps in a burst
+// gives way to the one before it, which runs the burst again.
+import test from "ava";
+import { readFileSync } from "node:fs";
+import { parseFrame } from "../support/frames.js";
+import { frameBalancer, fromClient, fromBackend, at } from "../support/frame-balancer.js";
+import { detectorModules } from "../support/core.js";
+import { faultModule, bareModule } from "../support/fault-modules.js";
+import { routeKey } from "../../host/core/backends.js";
+import {
+  prepareModule,
+  runningShape,
+  swapModule,
+  rollBackAfterTrap,
+  type PreparedModule,
+} from "../../host/core/swap.js";
+import type { Core } from "../../host/core/core.js";
+import type { FrameDriver } from "../support/frame-driver.js";
+
+const prepare = (core: Core, bytes: Uint8Array, name: string): Promise<PreparedModule> =>
+  prepareModule(bytes, name, runningShape(core));
+const moduleFile = (m: keyof typeof detectorModules): Uint8Array => readFileSync(detectorModules[m]);
+
+/** Gets "hot" until it is answered from the cache; returns that answer. */
+function warm(core: Core, io: FrameDriver): string {
+  const owner = routeKey(core, "hot");
+  for (let i = 0; i < 50; i++) {
+    const f = parseFrame(at(io.burst([fromClient(1, "get hot\r\n")]), 0).bytes);
+    if (f.dport !== 11211) return f.payload.subarray(8).toString();
+    io.burst([fromBackend(owner, 40001, f.payload.readUInt16BE(0), "VALUE hot 0 3\r\nabc\r\nEND\r\n")], 1);
+  }
+  throw new Error("never cached");
+}
+
+const cachedGet = (io: FrameDriver): boolean =>
+  parseFrame(at(io.burst([fromClient(2, "get hot\r\n")]), 0).bytes).dport !== 11211;
+
+test("lossy -> Space-Saving -> Count-Min -> weighted -> lossy: hot keys, caches and stats carry over", async (t) => {
+  const { core, io } = await frameBalancer();
+  t.is(warm(core, io), "VALUE hot 0 3\r\nabc\r\nEND\r\n");
+  const chain: (keyof typeof detectorModules)[] = ["space-saving", "count-min", "weighted", "lossy"];
+  for (const m of chain) {
+    const before = core.stats();
+    const l1 = core.l1Keys();
+    const next = await prepare(core, moduleFile(m), m);
+    const pause = swapModule(core, next);
+    t.true(pause > 0n);
+    t.is(core.exports.detector_kind(), next.info.kind, m);
+    t.deepEqual(core.l1Keys(), l1, `${m}: L1 kept`);
+    t.true(
+      core.report().some((e) => e.hash === core.hash("hot")),
+      `${m}: the hot key is still hot`,
+    );
+    t.true(cachedGet(io), `${m}: the next get is answered from the cache`);
+    t.true((core.stats()["cache_replies"] ?? 0n) > (before["cache_replies"] ?? 0n), `${m}: stats continue`);
+    t.is(core.checkState(), 0);
+  }
+});
+
+test("the same detector again takes the state as it lies (no snapshot)", async (t) => {
+  const { core, io } = await frameBalancer();
+  warm(core, io);
+  const again = await prepare(core, moduleFile("lossy"), "lossy");
+  const restoresBefore = core.stats()["restores"] ?? 0n;
+  swapModule(core, again);
+  t.is(core.stats()["restores"] ?? 0n, restoresBefore, "no restore ran");
+  t.true(cachedGet(io));
+});
+
+test("refused modules say why, and the running one keeps serving", async (t) => {
+  const { core, io } = await frameBalancer();
+  warm(core, io);
+  const cases: [Uint8Array, RegExp][] = [
+    [new TextEncoder().encode("not wasm at all"), /not-wasm: not a WebAssembly module/],
+    [bareModule(), /bare: missing exports .*process/],
+    [faultModule("abi"), /module abi 2, host expects 1/],
+    [faultModule("init"), /traps in init/],
+    [faultModule("restore"), /traps in restore/],
+    [faultModule("memory"), /needs [\d.]+ MiB of memory, and the running core has [\d.]+ MiB/],
+  ];
+  const names = ["not-wasm", "bare", "abi", "init", "restore", "memory"];
+  for (const [i, [bytes, message]] of cases.entries()) {
+    await t.throwsAsync(prepare(core, bytes, names[i] ?? ""), { message }, names[i]);
+    t.true(cachedGet(io), `${names[i]}: still serving from the cache`);
+  }
+  t.is(core.exports.detector_kind(), 1);
+});
+
+test("a module that traps in a burst gives way to the one before, which runs the burst again", async (t) => {
+  const { core, io } = await frameBalancer();
+  warm(core, io);
+  const previous = core.module;
+  const faulty = await prepare(core, faultModule("process"), "trap");
+  swapModule(core, faulty);
+  t.true(cachedGet(io), "the faulty module serves until it meets its key");
+  const burst = [fromClient(3, "get kvlb-trap\r\n"), fromClient(4, "get hot\r\n")];
+  const pool = io.poolCount;
+  t.throws(() => io.burst(burst), { instanceOf: WebAssembly.RuntimeError });
+  rollBackAfterTrap(core, previous, burst.length);
+  t.is(core.module, previous);
+  t.is(io.poolCount, pool - burst.length, "the frames it built in went back; the received ones wait for the retry");
+  const out = io.rerun(burst.length);
+  t.is(out.length, 2, "the retried burst: the trap key forwarded, the hot key answered");
+  t.is(io.poolCount, pool);
+  t.true(cachedGet(io));
+  t.is(core.checkState(), 0);
+});
