@@ -4,7 +4,25 @@ import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { projectRoot } from "../util/paths.js";
-import type { WorkerSetup, WorkerReport, StatsReport, ToWorker } from "../worker/messages.js";
+import type { WorkerSetup, WorkerReport, StatsReport, ToWorker, CoreShape } from "../worker/messages.js";
+import type { ModuleInfo, PreparedModule } from "../core/swap.js";
+
+/** The module a worker runs, and its history. */
+export interface WorkerModule {
+  info: ModuleInfo;
+  /** When the last swap took effect (ISO time); absent for the module it started with. */
+  swappedAt?: string;
+  swaps: number;
+  /** Bursts that trapped and sent the worker back to the module before. */
+  traps: number;
+  /** The pause each swap caused, in µs, newest last (at most 100). */
+  pausesUs: number[];
+}
+
+export type SwapOutcome = { ok: true; pauseUs: number } | { ok: false; error: string };
+
+const SWAP_TIMEOUT_MS = 10_000;
+const PAUSES_KEPT = 100;
 
 export interface Balancer {
   ports: { listen: number; backend: number };
@@ -20,6 +38,12 @@ export interface Balancer {
   stop(): Promise<void>;
   /** Resolves with an error message if the worker dies. */
   failed: Promise<string>;
+  /** What a module must fit to replace the running one. */
+  shape: CoreShape;
+  /** Each worker's module. */
+  modules(): WorkerModule[];
+  /** Has every worker swap to `next` between bursts; one outcome per worker. */
+  swap(next: PreparedModule): Promise<SwapOutcome[]>;
 }
 
 /** Resolves with why the balancer should stop: SIGINT, SIGTERM, or its worker failing. */
@@ -48,11 +72,16 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
   const failed = new Promise<string>((resolve) => (failWith = resolve));
   let stopped: () => void = () => undefined;
   const done = new Promise<void>((resolve) => (stopped = resolve));
+  let mod: WorkerModule | undefined;
+  let before: ModuleInfo | undefined; // the module a trap sends the worker back to
+  let swapped: ((o: SwapOutcome) => void) | undefined;
   return new Promise((resolve, reject) => {
     let ready = false;
     worker.on("message", (m: WorkerReport) => {
       if (m.type === "ready") {
         ready = true;
+        mod = { info: m.module, swaps: 0, traps: 0, pausesUs: [] };
+        const current = mod;
         resolve({
           ports: m.ports,
           xskFds: m.xskFds ?? [],
@@ -66,6 +95,20 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
             await worker.terminate();
           },
           failed,
+          shape: m.shape,
+          modules: () => [current],
+          swap: (next) =>
+            new Promise<SwapOutcome>((settle) => {
+              const timer = setTimeout(() => {
+                swapped = undefined;
+                settle({ ok: false, error: `no answer from the worker in ${SWAP_TIMEOUT_MS / 1000} s` });
+              }, SWAP_TIMEOUT_MS);
+              swapped = (o) => {
+                clearTimeout(timer);
+                settle(o);
+              };
+              worker.postMessage({ type: "swap", module: next.module, info: next.info } satisfies ToWorker);
+            }).then((o) => [o]),
         });
       } else if (m.type === "stats") {
         latest = m;
@@ -73,6 +116,21 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
       } else if (m.type === "error") {
         if (!ready) reject(new Error(m.message));
         else failWith(m.message);
+      } else if (m.type === "swapped" && mod) {
+        if (m.ok) {
+          before = mod.info;
+          mod.info = m.info;
+          mod.swappedAt = new Date().toISOString();
+          mod.swaps++;
+          mod.pausesUs = [...mod.pausesUs.slice(1 - PAUSES_KEPT), m.pauseNs / 1000];
+        }
+        const settle = swapped;
+        swapped = undefined;
+        settle?.(m.ok ? { ok: true, pauseUs: m.pauseNs / 1000 } : { ok: false, error: m.error });
+      } else if (m.type === "trapped" && mod) {
+        mod.traps++;
+        if (before) mod.info = before;
+        before = undefined;
       } else if (m.type === "stopped") {
         stopped();
       }

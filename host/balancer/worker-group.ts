@@ -96,5 +96,8 @@ export async function startWorkers(setups: readonly WorkerSetup[]): Promise<Bala
       await Promise.all(started.map((b) => b.stop()));
     },
     failed: Promise.race(started.map((b, i) => b.failed.then((m) => `worker ${i}: ${m}`))),
+    shape: first.shape,
+    modules: () => started.flatMap((b) => b.modules()),
+    swap: async (next) => (await Promise.all(started.map((b) => b.swap(next)))).flat(),
   };
 }

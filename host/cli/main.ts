@@ -15,6 +15,7 @@ import { ConfigError } from "../config/endpoints.js";
 import { LibbpfError } from "libbpf-ts";
 import { attachCommand, attachUsage } from "./attach.js";
 import { statusCommand, detachCommand, statusUsage } from "./xdp-status.js";
+import { swapCommand, swapUsage } from "./swap.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
 
@@ -27,6 +28,7 @@ Usage:
   kvlb stats [options]    a running kvlb's counters, for a person
   kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
   kvlb load [options]     drive a Zipf memcached UDP load at kvlb (or any memcached)
+  kvlb swap FILE.wasm     swap a running kvlb's detector module (--rollback: the one before)
   kvlb demo [options]     3 memcached servers, kvlb in front, a Zipf load with the cache off then on
   kvlb detect-demo [options]  stream Zipf keys through the core alone and show the hot keys found
   kvlb --help             this text
@@ -51,7 +53,8 @@ ${runUsage}
 ${attachUsage}
 ${statusUsage}
 ${statsUsage}
-${loadUsage}`;
+${loadUsage}
+${swapUsage}`;
 
 class UsageError extends Error {}
 
@@ -126,6 +129,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "stats") return statsCommand(rest);
   if (command === "top") return topCommand(rest);
   if (command === "load") return loadCommand(rest);
+  if (command === "swap") return swapCommand(rest);
   if (command === "demo") {
     const ok = await runClusterDemo(clusterDemoOptions(rest), createLogger(), (line) =>
       process.stdout.write(`${line}\n`),

@@ -1,22 +1,26 @@
 // The admin API: GET /stats (JSON), /metrics (Prometheus text), /hotkeys and /xdp, served from the
-// stats the data-path worker last reported.
+// stats the data-path worker last reported; and the module routes (module-routes.ts).
 import { createServer, type Server } from "node:http";
 import type { Balancer } from "../balancer/balancer.js";
 import { statsView } from "./stats-view.js";
 import { createMetrics } from "./metrics.js";
+import { ModuleControl } from "./modules.js";
+import { moduleRoutes } from "./module-routes.js";
 
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
 export type XdpStatusSource = () => unknown;
 
 export function startAdmin(balancer: Balancer, address: string, port: number, xdp?: XdpStatusSource): Promise<Server> {
   const metrics = createMetrics(balancer.setup, () => balancer.latest());
+  const modules = new ModuleControl(balancer);
   const server = createServer((req, res) => {
     const report = balancer.latest();
     const send = (status: number, type: string, body: string): void => {
       res.writeHead(status, { "content-type": type });
       res.end(body);
     };
-    if (req.method !== "GET") return send(405, "text/plain", "only GET\n");
+    if (moduleRoutes(modules, req, res)) return;
+    if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module\n");
     if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
     const path = (req.url ?? "/").split("?")[0];
     if (path === "/stats")
@@ -33,7 +37,7 @@ export function startAdmin(balancer: Balancer, address: string, port: number, xd
       );
       return;
     }
-    return send(404, "text/plain", "try /stats, /metrics or /hotkeys\n");
+    return send(404, "text/plain", "try /stats, /metrics, /hotkeys or /module\n");
   });
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>

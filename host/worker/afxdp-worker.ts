@@ -7,6 +7,7 @@ import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
 import { runFrameLoop } from "./frame-loop.js";
+import { ModuleSlot } from "./module-slot.js";
 
 const RING = 1024;
 
@@ -29,8 +30,9 @@ async function main(): Promise<void> {
     compSize: RING,
   });
   const fds = xdp.ports.map((p) => xsk.add(p.name, p.queue, { rxSize: RING, txSize: RING }).fd);
-  port.postMessage({ type: "ready", ports: kernelPorts, xskFds: fds } satisfies WorkerReport);
-  runFrameLoop(core, setup, io, port, {
+  const slot = new ModuleSlot(core, port);
+  port.postMessage({ type: "ready", ports: kernelPorts, xskFds: fds, ...slot.describe() } satisfies WorkerReport);
+  runFrameLoop(core, setup, io, port, slot, {
     receive: (at, max) => xsk.receive(at, max),
     transmit: (at, n) => xsk.transmit(at, n),
     idle: (ms, extra) => xsk.wait(ms, extra) > 0,

@@ -10,6 +10,7 @@ import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
 import { runFrameLoop } from "./frame-loop.js";
+import { ModuleSlot } from "./module-slot.js";
 
 // frames go back to the pool once a burst is sent, so a few bursts' worth is plenty
 const MIN_FRAMES = 4096;
@@ -35,12 +36,14 @@ async function main(): Promise<void> {
       },
       d.ports.map((p) => ({ port: p.dpdkPort, queue: d.queue })),
     );
-    port.postMessage({ type: "ready", ports: kernelPorts, lcore } satisfies WorkerReport);
+    const slot = new ModuleSlot(core, port);
+    port.postMessage({ type: "ready", ports: kernelPorts, lcore, ...slot.describe() } satisfies WorkerReport);
     runFrameLoop(
       core,
       setup,
       io,
       port,
+      slot,
       {
         receive: (at, max) => queues.receive(at, max),
         transmit: (at, n) => queues.transmit(at, n),

@@ -10,6 +10,7 @@ import type { UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, ToWorker, StatsReport } from "./messages.js";
 import { report } from "./report.js";
 import type { PeerLink } from "./peer-link.js";
+import type { ModuleSlot } from "./module-slot.js";
 
 export interface FrameDriver {
   /** Received frames as struct xdp_desc at descOff, at most max; returns how many. */
@@ -54,6 +55,7 @@ export function runFrameLoop(
   setup: WorkerSetup,
   io: UdpBatch,
   port: MessagePort,
+  slot: ModuleSlot,
   driver: FrameDriver,
   peers?: PeerLink,
 ): void {
@@ -87,11 +89,12 @@ export function runFrameLoop(
       const m = msg.message as ToWorker;
       if (m.type === "stop") return true;
       if (m.type === "neighbours") setNeighbours(core, m.neighbours);
+      if (m.type === "swap") slot.swap(m);
     }
     return false;
   };
   const stats = (): StatsReport => {
-    const r = report(core, setup, sent, sendShort);
+    const r = report(core, setup, sent, sendShort, slot.traps);
     r.xsk = driver.stats();
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
@@ -110,7 +113,12 @@ export function runFrameLoop(
     clock[0] = now;
     if (n > 0) {
       peers?.take();
-      core.exports.process_frames(n);
+      try {
+        core.exports.process_frames(n);
+      } catch (e) {
+        slot.trapped(e, n); // back on the previous module, which runs the burst again
+        core.exports.process_frames(n);
+      }
       flush();
     }
     let m = 0;
@@ -119,14 +127,26 @@ export function runFrameLoop(
       m = io.receive();
       if (m > 0) {
         peers?.take();
-        core.process(m);
+        try {
+          core.process(m);
+        } catch (e) {
+          slot.trapped(e, 0);
+          core.process(m);
+        }
         flush();
       }
     }
     if (now >= nextTick) {
-      core.exports.tick(now);
+      try {
+        core.exports.tick(now);
+      } catch (e) {
+        slot.trapped(e, 0);
+        core.exports.tick(now);
+      }
       flush();
       nextTick = now + TICK_NS;
+      // control messages (a module swap among them) are taken at this pace, between bursts
+      if (control()) break;
       if (arpFor.length > 0 && now >= nextArp) {
         askArp(core, arpFor);
         flush();

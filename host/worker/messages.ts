@@ -3,6 +3,7 @@ import type { CoreConfig } from "../core/config.js";
 import type { Backend } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
 import type { PeerRings } from "./peer-link.js";
+import type { ModuleInfo } from "../core/swap.js";
 
 /** One AF_XDP port: an interface's queue, with the addresses the frame layer writes from. */
 export interface FramePortSetup {
@@ -59,10 +60,30 @@ export interface StatsReport {
   workers?: StatsReport[];
 }
 
+/** What a module must fit to take a running core's place (host/core/swap.ts). */
+export interface CoreShape {
+  config: CoreConfig;
+  memoryBytes: number;
+  regions: string;
+}
+
 export type WorkerReport =
-  | { type: "ready"; ports: { listen: number; backend: number }; xskFds?: number[]; lcore?: number }
+  | {
+      type: "ready";
+      ports: { listen: number; backend: number };
+      xskFds?: number[];
+      lcore?: number;
+      module: ModuleInfo;
+      shape: CoreShape;
+    }
   | StatsReport
   | { type: "error"; message: string }
+  | { type: "swapped"; ok: true; info: ModuleInfo; pauseNs: number }
+  | { type: "swapped"; ok: false; error: string }
+  | { type: "trapped"; error: string }
   | { type: "stopped" };
 
-export type ToWorker = { type: "stop" } | { type: "neighbours"; neighbours: Neighbour[] };
+export type ToWorker =
+  | { type: "stop" }
+  | { type: "neighbours"; neighbours: Neighbour[] }
+  | { type: "swap"; module: WebAssembly.Module; info: ModuleInfo };

@@ -5,7 +5,7 @@ import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
 
-export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: bigint): StatsReport {
+export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: bigint, traps = 0): StatsReport {
   const hot: HotKey[] = [];
   for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
   // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
@@ -18,6 +18,7 @@ export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: 
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
   stats["datagrams_sent"] = Number(sent);
   stats["send_failed"] = Number(sendShort);
+  stats["module_traps"] = traps;
   return {
     type: "stats",
     stats,

@@ -9,6 +9,7 @@ import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { report } from "./report.js";
+import { ModuleSlot } from "./module-slot.js";
 
 const TICK_NS = 10_000_000n;
 const REPORT_NS = 500_000_000n;
@@ -21,7 +22,8 @@ async function main(): Promise<void> {
   const core = await loadCore({ config: setup.core });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind);
-  port.postMessage({ type: "ready", ports: io.ports() } satisfies WorkerReport);
+  const slot = new ModuleSlot(core, port);
+  port.postMessage({ type: "ready", ports: io.ports(), ...slot.describe() } satisfies WorkerReport);
 
   // Views made once: the loop writes the clock and reads the out count without a call or an
   // allocation per burst.
@@ -31,13 +33,32 @@ async function main(): Promise<void> {
   let nextReport = 0n;
   let sent = 0n;
   let sendShort = 0n;
+  const control = (): boolean => {
+    for (let msg = receiveMessageOnPort(port); msg; msg = receiveMessageOnPort(port)) {
+      const m = msg.message as ToWorker;
+      if (m.type === "stop") return true;
+      if (m.type === "swap") slot.swap(m);
+    }
+    return false;
+  };
   for (;;) {
     const n = io.receive();
     const now = process.hrtime.bigint();
     clock[0] = now;
-    core.process(n);
-    if (now >= nextTick) {
-      core.exports.tick(now);
+    try {
+      core.process(n);
+    } catch (e) {
+      slot.trapped(e, 0); // back on the previous module, which runs the burst again
+      core.process(n);
+    }
+    const ticked = now >= nextTick;
+    if (ticked) {
+      try {
+        core.exports.tick(now);
+      } catch (e) {
+        slot.trapped(e, 0);
+        core.exports.tick(now);
+      }
       nextTick = now + TICK_NS;
     }
     const out = core.u32[outCountAt] ?? 0;
@@ -46,19 +67,19 @@ async function main(): Promise<void> {
       sent += BigInt(s);
       if (s < out) sendShort += BigInt(out - s);
     }
+    // control messages (a module swap among them) only once the burst's output is sent: an
+    // answer from the cache is sent straight from the cache's memory, which a swap rebuilds
+    if (ticked && control()) break;
     if (now >= nextReport) {
       nextReport = now + REPORT_NS;
-      port.postMessage(report(core, setup, sent, sendShort));
-      const msg = receiveMessageOnPort(port);
-      if (msg && (msg.message as ToWorker).type === "stop") break;
+      port.postMessage(report(core, setup, sent, sendShort, slot.traps));
     }
     if (n === 0 && out === 0) {
       io.wait(IDLE_WAIT_MS);
-      const msg = receiveMessageOnPort(port);
-      if (msg && (msg.message as ToWorker).type === "stop") break;
+      if (control()) break;
     }
   }
-  port.postMessage(report(core, setup, sent, sendShort));
+  port.postMessage(report(core, setup, sent, sendShort, slot.traps));
   io.close();
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }

@@ -1,0 +1,93 @@
+// The control plane's side of the module swap: it prepares a module against the running
+// workers' shape, has every worker swap to it, and keeps the module before, for a rollback. A
+// swap that some worker refuses is undone on the workers that took it, so that all of them
+// run one module.
+import { readFile } from "node:fs/promises";
+import type { Balancer, WorkerModule } from "../balancer/balancer.js";
+import { defaultModulePath, ModuleError } from "../core/loader.js";
+import { prepareModule, type ModuleInfo, type PreparedModule } from "../core/swap.js";
+
+export interface SwapReport {
+  module: ModuleInfo;
+  workers: number;
+  /** The pause of each worker, in µs. */
+  pausesUs: number[];
+}
+
+export interface ModuleStatus {
+  current: ModuleInfo;
+  previous?: ModuleInfo;
+  workers: (WorkerModule & { worker: number })[];
+}
+
+/** Larger than any core module: a body past this is refused before it is read whole. */
+export const MAX_MODULE_BYTES = 64 << 20;
+
+export class ModuleControl {
+  private current: PreparedModule | undefined;
+  private previous: PreparedModule | undefined;
+  private busy = false;
+
+  constructor(private readonly balancer: Balancer) {}
+
+  /** The module the workers started with, prepared so that a rollback can return to it. */
+  private async initial(): Promise<PreparedModule> {
+    if (!this.current) {
+      const bytes = new Uint8Array(await readFile(defaultModulePath));
+      this.current = await prepareModule(bytes, "the running module", this.balancer.shape);
+    }
+    return this.current;
+  }
+
+  /** Prepares `bytes` (named `name` in errors) and swaps every worker to it. */
+  async swap(bytes: Uint8Array, name: string): Promise<SwapReport> {
+    if (bytes.length > MAX_MODULE_BYTES) throw new ModuleError(`${name}: ${bytes.length} bytes is not a core module`);
+    const next = await prepareModule(bytes, name, this.balancer.shape);
+    return this.exclusive(() => this.apply(next));
+  }
+
+  /** Swaps every worker back to the module before the last swap. */
+  rollback(): Promise<SwapReport> {
+    return this.exclusive(async () => {
+      await this.initial();
+      if (!this.previous) throw new ModuleError("no module to roll back to: nothing was swapped yet");
+      return this.apply(this.previous);
+    });
+  }
+
+  status(): ModuleStatus {
+    const workers = this.balancer.modules().map((m, worker) => ({ worker, ...m }));
+    const current = this.current?.info ?? workers[0]?.info;
+    if (!current) throw new Error("no worker has reported its module");
+    return { current, ...(this.previous ? { previous: this.previous.info } : {}), workers };
+  }
+
+  private async exclusive<T>(run: () => Promise<T>): Promise<T> {
+    if (this.busy) throw new ModuleError("a swap is already under way; try again when it is done");
+    this.busy = true;
+    try {
+      return await run();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async apply(next: PreparedModule): Promise<SwapReport> {
+    const from = await this.initial();
+    const outcomes = await this.balancer.swap(next);
+    const refused = outcomes.findIndex((o) => !o.ok);
+    if (refused >= 0) {
+      // the workers that took it go back, so that every worker runs the same module
+      if (outcomes.some((o) => o.ok)) await this.balancer.swap(from);
+      const o = outcomes[refused];
+      throw new ModuleError(`worker ${refused} refused ${next.info.name}: ${o && !o.ok ? o.error : "?"}`);
+    }
+    this.previous = from;
+    this.current = next;
+    return {
+      module: next.info,
+      workers: outcomes.length,
+      pausesUs: outcomes.map((o) => (o.ok ? o.pauseUs : 0)),
+    };
+  }
+}
