@@ -2,7 +2,7 @@
 // Count-Min -> lossy, ten times over, on the socket path and over AF_XDP. Every request is
 // answered, the cache keeps answering between swaps, and the stats go on. A refused module
 // leaves the old one serving, and a module that traps in a burst gives way to the one before.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { spawnSync, execFile } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
@@ -27,7 +27,7 @@ interface Swapper {
 }
 
 /** Runs the chain ROUNDS times; after each swap, the cache must have answered since the last. */
-async function swapUnderLoad(t: import("ava").ExecutionContext, s: Swapper): Promise<void> {
+async function swapUnderLoad(t: ExecutionContext, s: Swapper): Promise<void> {
   let before = await s.stats();
   for (let round = 0; round < ROUNDS; round++) {
     for (const file of CHAIN) {
@@ -44,13 +44,13 @@ async function swapUnderLoad(t: import("ava").ExecutionContext, s: Swapper): Pro
   }
 }
 
-function checkLoad(t: import("ava").ExecutionContext, r: SteadyLoadResult): void {
+function checkLoad(t: ExecutionContext, r: SteadyLoadResult): void {
   t.true(r.sent > 500, `${r.sent} requests sent`);
   t.is(r.lost, 0, `${r.lost} of ${r.sent} requests went unanswered: ${r.wrong.join("; ")}`);
   t.is(r.answered, r.sent);
 }
 
-function checkModules(t: import("ava").ExecutionContext, m: ModuleStatus, swaps: number): void {
+function checkModules(t: ExecutionContext, m: ModuleStatus, swaps: number): void {
   t.is(m.current.name, "lossy");
   for (const w of m.workers) {
     t.is(w.info.name, "lossy");
