@@ -11,6 +11,16 @@ import { projectRoot } from "../util/paths.js";
 
 export const defaultModulePath = join(projectRoot(), "build", "kvlb-core.wasm");
 
+/** The detector modules the build makes (asconfig.json's targets); lossy counting is the default. */
+export const detectorModulePaths = {
+  lossy: defaultModulePath,
+  weighted: join(projectRoot(), "build/modules/weighted.wasm"),
+  "space-saving": join(projectRoot(), "build/modules/space-saving.wasm"),
+  "count-min": join(projectRoot(), "build/modules/count-min.wasm"),
+} as const;
+
+export type DetectorModule = keyof typeof detectorModulePaths;
+
 export interface LoadOptions {
   /** A path to a .wasm file, its bytes, or the module compiled; the release build by default. */
   module?: string | Uint8Array | WebAssembly.Module;

@@ -1,8 +1,6 @@
 // Loads cores for tests from one compiled module.
 import { readFileSync } from "node:fs";
-import { join } from "node:path";
-import { loadCore, defaultModulePath } from "../../host/core/loader.js";
-import { projectRoot } from "../../host/util/paths.js";
+import { loadCore, defaultModulePath, detectorModulePaths } from "../../host/core/loader.js";
 import type { CoreConfig } from "../../host/core/config.js";
 import type { Core } from "../../host/core/core.js";
 
@@ -12,13 +10,7 @@ export function makeCore(config: Partial<CoreConfig> = {}, hostBytes = 0): Promi
   return loadCore({ module: bytes, config, hostBytes });
 }
 
-/** The detector modules (asconfig.json's targets), by name. */
-export const detectorModules = {
-  lossy: defaultModulePath,
-  weighted: join(projectRoot(), "build/modules/weighted.wasm"),
-  "space-saving": join(projectRoot(), "build/modules/space-saving.wasm"),
-  "count-min": join(projectRoot(), "build/modules/count-min.wasm"),
-} as const;
+export const detectorModules = detectorModulePaths;
 
 const moduleBytes = new Map<string, Uint8Array>();
 
