@@ -19,7 +19,7 @@ export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --sho
 
 const describe = (m: ModuleInfo): string => `${m.name} v${m.version} (sha256 ${m.sha256.slice(0, 12)}…)`;
 
-function reportText(r: SwapReport): string {
+export function reportText(r: SwapReport): string {
   const pauses = r.pausesUs.map((p) => `${p.toFixed(0)} µs`).join(", ");
   return `swapped to ${describe(r.module)} on ${r.workers} worker${r.workers === 1 ? "" : "s"}; pause ${pauses}`;
 }

@@ -1,6 +1,13 @@
 // The main job: three real memcached servers, kvlb in front of them, and a Zipf load through
 // kvlb, first with its cache off and then on, to show what the cache does to per-backend load.
+// While the cache is on, kvlb's hot-key detector is swapped three times mid-load (demo-swaps.ts).
 import type { Logger } from "pino";
+import { readFile } from "node:fs/promises";
+import type { Balancer } from "../balancer/balancer.js";
+import { ModuleControl } from "../control/modules.js";
+import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
+import { reportText } from "../cli/swap.js";
+import { swapsDuring } from "./demo-swaps.js";
 import { startMemcached } from "../cluster/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.js";
@@ -44,18 +51,30 @@ async function phase(
   o: ClusterDemoOptions,
   keys: readonly string[],
   cache: boolean,
+  print: Print,
 ): Promise<Phase> {
   const label = cache ? "cache on " : "cache off";
   const seconds = o.seconds / 2;
-  const p = await balancedPhase(ports, cache ? demoCore : cacheOff(demoCore), {
-    keys,
-    zipf: o.zipf,
-    seconds,
-    sets: o.sets,
-    valueBytes: o.valueBytes,
-    seed: cache ? 2 : 1,
-    progress: progressPrinter(`${label}: `, seconds),
-  });
+  const swaps = async (b: Balancer): Promise<void> => {
+    const modules = new ModuleControl(b);
+    const swap = async (m: DetectorModule): Promise<string> =>
+      reportText(await modules.swap(new Uint8Array(await readFile(detectorModulePaths[m])), m));
+    await swapsDuring(seconds, swap, print);
+  };
+  const p = await balancedPhase(
+    ports,
+    cache ? demoCore : cacheOff(demoCore),
+    {
+      keys,
+      zipf: o.zipf,
+      seconds,
+      sets: o.sets,
+      valueBytes: o.valueBytes,
+      seed: cache ? 2 : 1,
+      progress: progressPrinter(`${label}: `, seconds),
+    },
+    cache ? swaps : undefined,
+  );
   progressDone();
   return p;
 }
@@ -97,8 +116,8 @@ async function runSocketDemo(o: ClusterDemoOptions, log: Logger, print: Print): 
     await withBalancer(ports, cacheOff(demoCore), (_b, at) => preload(at, keys, o.valueBytes));
     const took = ((performance.now() - started) / 1000).toFixed(1);
     print(`loaded ${count(keys.length)} keys of ${o.valueBytes} bytes through kvlb in ${took} s`);
-    const off = await phase(ports, o, keys, false);
-    const on = await phase(ports, o, keys, true);
+    const off = await phase(ports, o, keys, false, print);
+    const on = await phase(ports, o, keys, true, print);
     print("");
     for (const line of phaseReport(ports, off, on)) print(line);
     const failed = [off, on].some((p) => p.load.errors > 0 || p.load.timeouts > p.load.ops / 1000);

@@ -13,6 +13,8 @@ import type { LoadResult } from "../load/udp-load.js";
 import { count, percent } from "../cli/table.js";
 import { phaseReport, type Phase } from "./phase-report.js";
 import { demoCore, type ClusterDemoOptions } from "./cluster-demo.js";
+import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
+import { swapsDuring } from "./demo-swaps.js";
 
 type Print = (line: string) => void;
 
@@ -28,6 +30,18 @@ export function xdpUnavailable(): string | undefined {
 const ADMIN = "127.0.0.1:9911";
 const node = process.execPath;
 const cli = join(projectRoot(), "dist/host/cli/main.js");
+
+/** A command in the balancer's namespace, without blocking the event loop; its stdout. */
+function inLb(topo: Topology, args: string[]): Promise<string> {
+  const child = topo.spawn(topo.lb, args);
+  let out = "";
+  let err = "";
+  child.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve, reject) =>
+    child.once("exit", (code) => (code === 0 ? resolve(out) : reject(new Error(err.trim().replace(/^kvlb: /, ""))))),
+  );
+}
 
 function statsOf(topo: Topology): StatsView {
   return JSON.parse(topo.exec(topo.lb, [node, cli, "stats", "--json", "--admin", ADMIN])) as StatsView;
@@ -107,12 +121,14 @@ async function phase(
     }
     await new Promise((r) => setTimeout(r, 600)); // a fresh report: the baseline
     const before = statsOf(topo);
-    const result = await load(
-      topo,
-      [...common, "--seconds", String(o.seconds / 2)],
-      cache ? "cache on : " : "cache off: ",
-      print,
-    );
+    const swap = async (m: DetectorModule): Promise<string> => {
+      const out = await inLb(topo, [node, cli, "swap", detectorModulePaths[m], "--admin", ADMIN]);
+      return out.trim();
+    };
+    const [result] = await Promise.all([
+      load(topo, [...common, "--seconds", String(o.seconds / 2)], cache ? "cache on : " : "cache off: ", print),
+      cache ? swapsDuring(o.seconds / 2, swap, print) : undefined,
+    ]);
     await new Promise((r) => setTimeout(r, 600));
     const after = statsOf(topo);
     const keys = after.keysObserved - before.keysObserved;

@@ -50,11 +50,16 @@ export function zipfLoad(target: Endpoint, p: PhaseSpec): Promise<LoadResult> {
   });
 }
 
-/** A Zipf load through a fresh kvlb over `backends`. */
-export function balancedPhase(backends: readonly number[], core: Partial<CoreConfig>, p: PhaseSpec): Promise<Phase> {
+/** A Zipf load through a fresh kvlb over `backends`; `during` runs beside the load. */
+export function balancedPhase(
+  backends: readonly number[],
+  core: Partial<CoreConfig>,
+  p: PhaseSpec,
+  during?: (b: Balancer) => Promise<void>,
+): Promise<Phase> {
   return withBalancer(backends, core, async (b, at) => {
     const before = await b.fresh();
-    const load = await zipfLoad(at, p);
+    const [load] = await Promise.all([zipfLoad(at, p), during?.(b)]);
     const after = await b.fresh();
     const requests = after.backends.map((x, i) => x.requests - (before.backends[i]?.requests ?? 0));
     const keysSeen = (after.stats["keys"] ?? 0) - (before.stats["keys"] ?? 0);

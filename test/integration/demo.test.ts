@@ -43,5 +43,11 @@ function check(t: ExecutionContext, stdout: string, port: number, host: string):
   t.deepEqual(row("errors / timeouts"), ["0 / 0", "0 / 0"]);
   for (let i = 0; i < 3; i++) t.regex(stdout, new RegExp(`^${host}:${port + i} req/s`, "m"));
   t.regex(stdout, /^loaded 2,000 keys/m);
+  for (const m of ["space-saving", "count-min", "lossy"]) {
+    t.regex(
+      stdout,
+      new RegExp(`^  swap: swapped to ${m} v1 \\(sha256 [0-9a-f]{12}…\\) on 1 worker; pause \\d+ µs$`, "m"),
+    );
+  }
   for (let i = 0; i < 3; i++) t.false(memcachedOn(port + i), `memcached on ${port + i} was stopped`);
 }
