@@ -44,6 +44,8 @@ export interface Balancer {
   modules(): WorkerModule[];
   /** Has every worker swap to `next` between bursts; one outcome per worker. */
   swap(next: PreparedModule): Promise<SwapOutcome[]>;
+  /** Calls `listener` when a worker's burst traps and it goes back to the module before. */
+  onTrap(listener: (worker: number, error: string, now: ModuleInfo) => void): void;
 }
 
 /** Resolves with why the balancer should stop: SIGINT, SIGTERM, or its worker failing. */
@@ -75,6 +77,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
   let mod: WorkerModule | undefined;
   let before: ModuleInfo | undefined; // the module a trap sends the worker back to
   let swapped: ((o: SwapOutcome) => void) | undefined;
+  const trapListeners: ((worker: number, error: string, now: ModuleInfo) => void)[] = [];
   return new Promise((resolve, reject) => {
     let ready = false;
     worker.on("message", (m: WorkerReport) => {
@@ -97,6 +100,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
           failed,
           shape: m.shape,
           modules: () => [current],
+          onTrap: (listener) => trapListeners.push(listener),
           swap: (next) =>
             new Promise<SwapOutcome>((settle) => {
               const timer = setTimeout(() => {
@@ -131,6 +135,8 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
         mod.traps++;
         if (before) mod.info = before;
         before = undefined;
+        const now = mod.info;
+        trapListeners.forEach((l) => l(0, m.error, now));
       } else if (m.type === "stopped") {
         stopped();
       }

@@ -76,7 +76,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
         socket: b.latest()?.xsk?.[i],
       })),
     });
-    const server = await startAdminFor(b, config, xdpStatus);
+    const server = await startAdminFor(b, config, log, xdpStatus);
     log.info(
       {
         interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),

@@ -200,7 +200,7 @@ export async function runDpdk(
         queues: (b.latest()?.workers ?? [b.latest()]).map((w) => w?.xsk?.[0]),
       })),
     });
-    const server = await startAdminFor(b, config, status);
+    const server = await startAdminFor(b, config, log, status);
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
       {

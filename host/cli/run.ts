@@ -57,7 +57,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   }
   const balancer = await startBalancer({ core: config.core, backends, listen: config.listen, backendBind: "0.0.0.0" });
   try {
-    const server = await startAdminFor(balancer, config);
+    const server = await startAdminFor(balancer, config, log);
     log.info({ ...endpointsLine(config, backends), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
     return await serveUntilStopped(balancer, server, log);
   } finally {

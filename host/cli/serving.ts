@@ -28,10 +28,11 @@ const NEIGHBOUR_REFRESH_MS = 1000;
 export async function startAdminFor(
   balancer: Balancer,
   config: RunConfig,
+  log: Logger,
   xdp?: XdpStatusSource,
 ): Promise<Server | undefined> {
   if (!config.admin) return undefined;
-  return startAdmin(balancer, config.admin.address, config.admin.port, xdp).catch((e: unknown) => {
+  return startAdmin(balancer, config.admin.address, config.admin.port, xdp, log).catch((e: unknown) => {
     throw new ConfigError((e as Error).message);
   });
 }
@@ -67,6 +68,12 @@ export function endpointsLine(config: RunConfig, backends: readonly Backend[]): 
 
 /** Runs until SIGINT, SIGTERM or a worker failure; logs the last stats. Returns the exit code. */
 export async function serveUntilStopped(balancer: Balancer, server: Server | undefined, log: Logger): Promise<number> {
+  balancer.onTrap((worker, error, now) =>
+    log.warn(
+      { worker, error, module: now.name, sha256: now.sha256 },
+      "a burst trapped in the swapped-in module: the worker went back to the module before and ran the burst again",
+    ),
+  );
   const stop = await untilStopped(balancer);
   log.info({ reason: stop }, "stopping");
   const last = balancer.latest();

@@ -2,6 +2,7 @@
 // stats the data-path worker last reported; and the module routes (module-routes.ts).
 import { createServer, type Server } from "node:http";
 import type { Balancer } from "../balancer/balancer.js";
+import type { Logger } from "pino";
 import { statsView } from "./stats-view.js";
 import { createMetrics } from "./metrics.js";
 import { ModuleControl } from "./modules.js";
@@ -10,9 +11,15 @@ import { moduleRoutes } from "./module-routes.js";
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
 export type XdpStatusSource = () => unknown;
 
-export function startAdmin(balancer: Balancer, address: string, port: number, xdp?: XdpStatusSource): Promise<Server> {
+export function startAdmin(
+  balancer: Balancer,
+  address: string,
+  port: number,
+  xdp?: XdpStatusSource,
+  log?: Logger,
+): Promise<Server> {
   const metrics = createMetrics(balancer.setup, () => balancer.latest());
-  const modules = new ModuleControl(balancer);
+  const modules = new ModuleControl(balancer, log);
   const server = createServer((req, res) => {
     const report = balancer.latest();
     const send = (status: number, type: string, body: string): void => {

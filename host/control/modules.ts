@@ -3,6 +3,7 @@
 // swap that some worker refuses is undone on the workers that took it, so that all of them
 // run one module.
 import { readFile } from "node:fs/promises";
+import type { Logger } from "pino";
 import type { Balancer, WorkerModule } from "../balancer/balancer.js";
 import { defaultModulePath, ModuleError } from "../core/loader.js";
 import { prepareModule, type ModuleInfo, type PreparedModule } from "../core/swap.js";
@@ -28,7 +29,10 @@ export class ModuleControl {
   private previous: PreparedModule | undefined;
   private busy = false;
 
-  constructor(private readonly balancer: Balancer) {}
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly log?: Logger,
+  ) {}
 
   /** The module the workers started with, prepared so that a rollback can return to it. */
   private async initial(): Promise<PreparedModule> {
@@ -41,9 +45,14 @@ export class ModuleControl {
 
   /** Prepares `bytes` (named `name` in errors) and swaps every worker to it. */
   async swap(bytes: Uint8Array, name: string): Promise<SwapReport> {
-    if (bytes.length > MAX_MODULE_BYTES) throw new ModuleError(`${name}: ${bytes.length} bytes is not a core module`);
-    const next = await prepareModule(bytes, name, this.balancer.shape);
-    return this.exclusive(() => this.apply(next));
+    try {
+      if (bytes.length > MAX_MODULE_BYTES) throw new ModuleError(`${name}: ${bytes.length} bytes is not a core module`);
+      const next = await prepareModule(bytes, name, this.balancer.shape);
+      return await this.exclusive(() => this.apply(next));
+    } catch (e) {
+      this.log?.warn({ module: name, error: (e as Error).message }, "module swap refused; the running module goes on");
+      throw e;
+    }
   }
 
   /** Swaps every worker back to the module before the last swap. */
@@ -84,6 +93,15 @@ export class ModuleControl {
     }
     this.previous = from;
     this.current = next;
+    this.log?.info(
+      {
+        module: next.info.name,
+        version: next.info.version,
+        sha256: next.info.sha256,
+        pausesUs: outcomes.map((o) => (o.ok ? o.pauseUs : 0)),
+      },
+      "swapped the detector module",
+    );
     return {
       module: next.info,
       workers: outcomes.length,
