@@ -15,16 +15,18 @@ const memcachedOn = (port: number): boolean => {
 for (const datapath of ["socket", "afxdp"] as const) {
   test.serial(`kvlb demo on the ${datapath} path: cache off then on, both reported, a clean exit`, async (t) => {
     const port = 23000 + (process.pid % 300) * 3;
-    const { stdout } = await promisify(execFile)(
+    const run = promisify(execFile)(
       process.execPath,
       ["bin/kvlb.js", "demo", "--seconds", "4", "--keys", "2000", "--port", String(port), "--datapath", datapath],
       { timeout: 90_000 },
     );
+    const pid = run.child.pid ?? 0;
+    const { stdout } = await run;
     check(t, stdout, port, datapath === "socket" ? "127\\.0\\.0\\.1" : "10\\.10\\.2\\.2");
     if (datapath === "afxdp") {
       t.regex(stdout, /^kvlb demo over XDP/m);
       const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
-      t.notRegex(left, new RegExp(`demo-\\d+`), "the demo's namespaces are gone");
+      t.notRegex(left, new RegExp(`demo-${pid}\\b`), "the demo's namespaces are gone");
     }
   });
 }

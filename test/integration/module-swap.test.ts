@@ -96,7 +96,11 @@ test.serial("socket path: 30 swaps under a steady load, no request lost, the cac
   // a module that traps in a burst: that burst runs again on the module before, and is answered
   const client = new UdpClient(c.kvlbPort);
   const faulty = faultModule("process");
-  const r = await fetch(`http://${admin}/module?name=trap`, { method: "POST", body: Buffer.from(faulty) });
+  const r = await fetch(`http://${admin}/module?name=trap`, { method: "POST", body: Buffer.from(faulty) }).catch(
+    (e: Error) => {
+      throw new Error(`POST /module: ${e.message} (${String(e.cause)}); kvlb said: ${c.output()}`);
+    },
+  );
   t.is(r.status, 200);
   t.is(await client.text("get steady-1\r\n"), "VALUE steady-1 0 5\r\nvalue\r\nEND\r\n");
   t.is(await client.text("get kvlb-trap\r\n"), "END\r\n", "the trapped burst, run again, is answered");

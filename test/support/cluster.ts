@@ -10,6 +10,8 @@ export interface Cluster {
   memcached: ChildProcess[];
   kvlb: ChildProcess;
   stats(): Promise<Record<string, unknown> & { backends: { requests: number; timeouts: number }[] }>;
+  /** What kvlb wrote so far (its log, stderr included). */
+  output(): string;
   stop(): Promise<void>;
 }
 
@@ -40,10 +42,11 @@ export async function startCluster(base: number, backends = 3, extra: string[] =
       `127.0.0.1:${adminPort}`,
       ...extra,
     ],
-    { stdio: ["ignore", "ignore", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"] },
   );
   let stderr = "";
   kvlb.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
+  kvlb.stdout?.on("data", (d: Buffer) => (stderr += d.toString()));
   const stats = async (): Promise<Cluster["stats"] extends () => Promise<infer T> ? T : never> => {
     const r = await fetch(`http://127.0.0.1:${adminPort}/stats`);
     if (!r.ok) throw new Error(`/stats: ${r.status}`);
@@ -59,5 +62,5 @@ export async function startCluster(base: number, backends = 3, extra: string[] =
     await stop();
     throw e;
   }
-  return { kvlbPort, adminPort, backendPorts, memcached, kvlb, stats, stop };
+  return { kvlbPort, adminPort, backendPorts, memcached, kvlb, stats, stop, output: () => stderr };
 }

@@ -2,7 +2,7 @@
 // with asc into build/test-modules the first time a test asks (about 3 s each), and again
 // whenever the core's sources are newer. Also a module that is WebAssembly but not a core.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync, readdirSync, writeFileSync, renameSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../host/util/paths.js";
 
@@ -21,10 +21,14 @@ function newestSource(path: string): number {
   return newest;
 }
 
+// Test files run in parallel processes and may build the same module at once: each builds into
+// a file of its own and renames it into place, so that no reader sees half a module.
 function build(out: string, args: string[], cwd = root): Uint8Array {
   if (!existsSync(out) || statSync(out).mtimeMs < newestSource(join(root, "assembly"))) {
     mkdirSync(dir, { recursive: true });
-    execFileSync(asc, [...args, "-o", out], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    const tmp = `${out}.${process.pid}`;
+    execFileSync(asc, [...args, "-o", tmp], { cwd, stdio: ["ignore", "pipe", "pipe"] });
+    renameSync(tmp, out);
   }
   return readFileSync(out);
 }
@@ -55,12 +59,14 @@ export function faultModule(fault: keyof typeof faults): Uint8Array {
 // a folder of its own, so that asc does not pick up the project's asconfig.json
 function prepareDir(): void {
   mkdirSync(dir, { recursive: true });
-  writeFileSync(join(dir, "asconfig.json"), "{}\n");
+  const config = join(dir, "asconfig.json");
+  if (!existsSync(config)) writeFileSync(config, "{}\n");
 }
 
 /** A WebAssembly module with the right abi_version and nothing else a core exports. */
 export function bareModule(): Uint8Array {
   prepareDir();
-  writeFileSync(join(dir, "bare.ts"), "export function abi_version(): u32 {\n  return 1;\n}\n");
+  const source = join(dir, "bare.ts");
+  if (!existsSync(source)) writeFileSync(source, "export function abi_version(): u32 {\n  return 1;\n}\n");
   return build(join(dir, "bare.wasm"), ["bare.ts", "--runtime", "stub", "-O0"], dir);
 }
