@@ -6,11 +6,11 @@
 // with probability at most e^-DEPTH. The k keys with the largest estimates seen so far sit in the
 // shared (hash, f, Δ) table, ordered by a min-heap: a key whose estimate beats the smallest
 // tracked one takes its place. Δ is the sketch's error bound, ceil(εN), when the key was counted.
-import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, NONE } from "../util/index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes, HEAP_OWN_END } from "./heap";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
-import { N, EPOCH, WINDOW, THRESH, COUNT, CAP, MASK, ENTRIES, INDEX, WARM, LC_CONTROL, lcEntry } from "./lossy";
+import { N, EPOCH, COUNT, CAP, MASK, INDEX, lcEntry, tableInit, windowOver } from "./lossy";
 
 const SKETCH: usize = HEAP_OWN_END; // u32 address of the rows: DEPTH × WIDTH u64
 const WIDTH: usize = HEAP_OWN_END + 4; // u32
@@ -30,14 +30,7 @@ export function cmOwnBytes(cap: u32, epsilon: f64): usize {
 
 export function cmInit(d: usize, entries: usize, index: usize, own: usize, cap: u32, slots: u32,
   support: f64, epsilon: f64, warm: f64, window: u64): void {
-  memory.fill(d, 0, LC_CONTROL);
-  store<u64>(d + WINDOW, window);
-  store<f64>(d + THRESH, support - epsilon);
-  store<f64>(d + WARM, warm);
-  store<u32>(d + CAP, cap);
-  store<u32>(d + MASK, slots - 1);
-  store<u32>(d + ENTRIES, <u32>entries);
-  store<u32>(d + INDEX, <u32>index);
+  tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
   heapInit(d, own, cap);
   const sketch = own + heapOwnBytes(cap);
   const width = cmWidth(epsilon);
@@ -45,7 +38,6 @@ export function cmInit(d: usize, entries: usize, index: usize, own: usize, cap: 
   store<u32>(d + WIDTH, width);
   store<f64>(d + EPS, epsilon);
   memory.fill(sketch, 0, (<usize>CM_DEPTH) * (<usize>width) * 8);
-  indexClear(index, slots - 1);
 }
 
 @inline function cell(d: usize, row: u32, h: u64): usize {
@@ -110,12 +102,7 @@ export function cmObserve(d: usize, h: u64, weight: u64): u64 {
   store<u64>(d + N, load<u64>(d + N) + weight);
   const est = add(d, h, weight);
   track(d, h, est);
-  const window = load<u64>(d + WINDOW);
-  if (window != 0) {
-    const epoch = load<u64>(d + EPOCH) + weight;
-    store<u64>(d + EPOCH, epoch);
-    if (epoch >= window) cmDecay(d);
-  }
+  if (windowOver(d, weight)) cmDecay(d);
   return est;
 }
 

@@ -84,9 +84,15 @@ export function lcInit(
   warm: f64,
   window: u64,
 ): void {
+  tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
+  store<u64>(d + W, <u64>Math.ceil(1.0 / epsilon));
+  lcSetTotal(d, 0, 0);
+}
+
+// The shared part of every detector's control block, cleared, and an empty index.
+export function tableInit(d: usize, entries: usize, index: usize, cap: u32, slots: u32, support: f64,
+  epsilon: f64, warm: f64, window: u64): void {
   memory.fill(d, 0, LC_CONTROL);
-  const w = <u64>Math.ceil(1.0 / epsilon);
-  store<u64>(d + W, w);
   store<u64>(d + WINDOW, window);
   store<f64>(d + THRESH, support - epsilon);
   store<f64>(d + WARM, warm);
@@ -94,8 +100,17 @@ export function lcInit(
   store<u32>(d + MASK, slots - 1);
   store<u32>(d + ENTRIES, <u32>entries);
   store<u32>(d + INDEX, <u32>index);
-  lcSetTotal(d, 0, 0);
   indexClear(index, slots - 1);
+}
+
+// Counts weight toward the decaying window; true when the window is over and the detector
+// must halve.
+@inline export function windowOver(d: usize, weight: u64): bool {
+  const window = load<u64>(d + WINDOW);
+  if (window == 0) return false;
+  const epoch = load<u64>(d + EPOCH) + weight;
+  store<u64>(d + EPOCH, epoch);
+  return epoch >= window;
 }
 
 // Sets N and re-derives the bucket bookkeeping from it.
@@ -149,12 +164,7 @@ export function lcObserve(d: usize, h: u64, weight: u64): u64 {
     store<u64>(d + NEXT_PRUNE, (completed + 1) * w);
     lcPrune(d, completed);
   }
-  const window = load<u64>(d + WINDOW);
-  if (window != 0) {
-    const epoch = load<u64>(d + EPOCH) + weight;
-    store<u64>(d + EPOCH, epoch);
-    if (epoch >= window) lcDecay(d);
-  }
+  if (windowOver(d, weight)) lcDecay(d);
   return f;
 }
 

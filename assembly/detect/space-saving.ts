@@ -6,11 +6,11 @@
 // its error. Hence f - Δ <= true count <= f, Δ <= f_min <= N/k, and every key whose true count
 // exceeds N/k holds a counter. A binary min-heap over the counters (with each counter's heap
 // position) finds the smallest in O(1) and keeps order in O(log k) per observation.
-import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, NONE } from "../util/index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes } from "./heap";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
-import { N, EPOCH, WINDOW, THRESH, COUNT, CAP, MASK, ENTRIES, INDEX, WARM, OWN, LC_CONTROL, lcEntry } from "./lossy";
+import { N, EPOCH, COUNT, CAP, MASK, INDEX, lcEntry, tableInit, windowOver } from "./lossy";
 
 /** Bytes of its own that Space-Saving needs beyond the shared table: the heap. */
 export function ssOwnBytes(cap: u32): usize {
@@ -19,16 +19,8 @@ export function ssOwnBytes(cap: u32): usize {
 
 export function ssInit(d: usize, entries: usize, index: usize, own: usize, cap: u32, slots: u32,
   support: f64, epsilon: f64, warm: f64, window: u64): void {
-  memory.fill(d, 0, LC_CONTROL);
-  store<u64>(d + WINDOW, window);
-  store<f64>(d + THRESH, support - epsilon);
-  store<f64>(d + WARM, warm);
-  store<u32>(d + CAP, cap);
-  store<u32>(d + MASK, slots - 1);
-  store<u32>(d + ENTRIES, <u32>entries);
-  store<u32>(d + INDEX, <u32>index);
+  tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
   heapInit(d, own, cap);
-  indexClear(index, slots - 1);
 }
 
 // Counts `weight` for hash h and returns its estimate f afterwards.
@@ -70,12 +62,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       siftDown(d, 0);
     }
   }
-  const window = load<u64>(d + WINDOW);
-  if (window != 0) {
-    const epoch = load<u64>(d + EPOCH) + weight;
-    store<u64>(d + EPOCH, epoch);
-    if (epoch >= window) ssDecay(d);
-  }
+  if (windowOver(d, weight)) ssDecay(d);
   return est;
 }
 

@@ -2,16 +2,14 @@
 // shares: one layout, and a neutral snapshot that any detector restores.
 import test from "ava";
 import fc from "fast-check";
+import { skewedStream } from "../support/streams.js";
 import { makeCoreWith, exactCounts, detectorModules } from "../support/core.js";
 import { frameBalancer, fromClient, fromBackend, at } from "../support/frame-balancer.js";
 import { parseFrame } from "../support/frames.js";
 import { routeKey } from "../../host/core/backends.js";
 import * as abi from "../../assembly/shared/abi.js";
 
-// Skewed streams over a small key space, so that some keys are hot and many churn.
-const stream = fc
-  .tuple(fc.integer({ min: 1, max: 400 }), fc.array(fc.nat({ max: 1_000_000 }), { minLength: 1, maxLength: 6000 }))
-  .map(([space, draws]) => draws.map((d) => `k${Math.floor(space * Math.pow(d / 1_000_000, 3))}`));
+const stream = skewedStream;
 
 const params = fc.record({
   epsilon: fc.constantFrom(0.01, 0.02, 0.05, 0.1),

@@ -1,13 +1,11 @@
 // Lossy counting's guarantees (Manku & Motwani 2002), checked against exact counts.
 import test from "ava";
 import fc from "fast-check";
+import { skewedStream } from "../support/streams.js";
 import { makeCore, exactCounts } from "../support/core.js";
 import { ReferenceLossyCounter } from "../../host/bench/reference.js";
 
-// Skewed streams over a small key space, so that some keys are hot and many churn.
-const stream = fc
-  .tuple(fc.integer({ min: 1, max: 400 }), fc.array(fc.nat({ max: 1_000_000 }), { minLength: 1, maxLength: 6000 }))
-  .map(([space, draws]) => draws.map((d) => `k${Math.floor(space * Math.pow(d / 1_000_000, 3))}`));
+const stream = skewedStream;
 
 const params = fc.record({
   epsilon: fc.constantFrom(0.01, 0.02, 0.05, 0.1),
