@@ -10,6 +10,8 @@ import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from 
 import type { StatsView } from "../../host/control/stats-view.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
 import { servesOverFrames, nsClient } from "../support/frame-path-checks.js";
+import { detectorModulePaths } from "../../host/core/loader.js";
+import type { ModuleStatus, SwapReport } from "../../host/control/modules.js";
 
 const topo = new Topology(`d${process.pid}`);
 const node = process.execPath;
@@ -172,6 +174,27 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
       );
       const metrics = topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/metrics`]);
       t.regex(metrics, /kvlb_worker_datagrams_total\{worker="1",path="fromClients"\} [1-9]/);
+
+      // a module swap reaches both workers, and they go on serving
+      const swapped = JSON.parse(
+        topo.exec(topo.lb, [
+          "curl",
+          "-sf",
+          "--data-binary",
+          `@${detectorModulePaths["space-saving"]}`,
+          `http://${ADMIN}/module`,
+        ]),
+      ) as SwapReport;
+      t.is(swapped.workers, 2);
+      const modules = JSON.parse(topo.exec(topo.lb, ["curl", "-sf", `http://${ADMIN}/module`])) as ModuleStatus;
+      t.deepEqual(
+        modules.workers.map((w) => w.info.name),
+        ["space-saving", "space-saving"],
+      );
+      t.deepEqual(nsClient(topo, ["set two-k 0 0 2\r\nhi\r\n", "get two-k\r\n"]), [
+        "STORED\r\n",
+        "VALUE two-k 0 2\r\nhi\r\nEND\r\n",
+      ]);
     } finally {
       await kvlb.stop();
     }
