@@ -10,7 +10,14 @@ import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
-import { balancerOptions, startAdminFor, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
+import {
+  balancerOptions,
+  startAdminFor,
+  followNextHops,
+  endpointsLine,
+  serveUntilStopped,
+  checkStartModule,
+} from "./serving.js";
 
 export const attachUsage = `attach <iface>[,<iface>...] options (and those of run):
   --mode native|generic|auto  XDP mode; auto tries native, then generic (default auto)
@@ -44,6 +51,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
   const config = resolveRunConfig(file, { ...values, listen: listenText }, values.config);
   const backends = await resolveBackends(config.backends);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
+  await checkStartModule(config);
   const steering = Steering.attach(names, { port: config.listen.port, backends, mode, force: values.force });
   let balancer: Balancer | undefined;
   let stopRefresh: (() => void) | undefined;
@@ -65,6 +73,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       listen: config.listen,
       backendBind: "0.0.0.0",
       afxdp: { ports, neighbours: hops },
+      ...(config.module ? { module: config.module } : {}),
     });
     const b = balancer;
     steering.interfaces.forEach((s, i) => s.setSocket(0, b.xskFds[i] ?? -1));

@@ -187,6 +187,7 @@ export async function runDpdk(
         backendBind: "0.0.0.0",
         dpdk: { ports, queue, neighbours: hops },
         frameMode,
+        ...(config.module ? { module: config.module } : {}),
         ...(rings ? { peers: { rings, index: queue } } : {}),
       })),
     );

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
-import { balancerOptions, startAdminFor, endpointsLine, serveUntilStopped } from "./serving.js";
+import { balancerOptions, startAdminFor, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
 import { runDpdk } from "./run-dpdk.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
@@ -17,6 +17,8 @@ export const runUsage = `run options (flags override the file given by --config)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --timeout MS              a backend request times out after MS (default 1000)
   --cache on|off            answer hot keys from kvlb's caches (default on)
+  --module FILE.wasm        the core module to start with (default build/kvlb-core.wasm,
+                            lossy counting; others in build/modules/, and kvlb swap changes it)
   --datapath socket|dpdk    kernel UDP sockets (default), or DPDK ports
   --port DEVARGS            a DPDK port, as in net_af_xdp0,iface=eth0 or 0000:01:00.0 (repeat)
   --dpdk-args="ARGS"        the EAL's arguments (default "--no-huge -m 512"; mind the =)
@@ -38,6 +40,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
   const config = resolveRunConfig(file, values, values.config);
   const backends = await resolveBackends(config.backends);
+  await checkStartModule(config);
   const datapath = values.datapath ?? file.datapath ?? "socket";
   if (datapath !== "socket" && datapath !== "dpdk") throw new ConfigError(`--datapath ${datapath}: socket or dpdk`);
   if (datapath === "dpdk") {
@@ -55,7 +58,13 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       log,
     );
   }
-  const balancer = await startBalancer({ core: config.core, backends, listen: config.listen, backendBind: "0.0.0.0" });
+  const balancer = await startBalancer({
+    core: config.core,
+    backends,
+    listen: config.listen,
+    backendBind: "0.0.0.0",
+    ...(config.module ? { module: config.module } : {}),
+  });
   try {
     const server = await startAdminFor(balancer, config, log);
     log.info({ ...endpointsLine(config, backends), cache: config.cache ? "on" : "off" }, "kvlb is balancing");

@@ -11,6 +11,7 @@ import type { Backend } from "../core/backends.js";
 import { statsView } from "../control/stats-view.js";
 import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
 import type { Neighbour } from "../core/frame-tables.js";
+import { loadCore } from "../core/loader.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {
@@ -20,7 +21,19 @@ export const balancerOptions = {
   admin: { type: "string" as const },
   timeout: { type: "string" as const },
   cache: { type: "string" as const },
+  module: { type: "string" as const },
 };
+
+/**
+ * The module to start with, loaded once in the control plane with the running config, so that
+ * a bad file is the operator's one-line error before any worker starts.
+ */
+export async function checkStartModule(config: RunConfig): Promise<void> {
+  if (config.module === undefined) return;
+  await loadCore({ module: config.module, config: config.core }).catch((e: unknown) => {
+    throw new ConfigError(`--module: ${(e as Error).message}`);
+  });
+}
 
 const NEIGHBOUR_REFRESH_MS = 1000;
 

@@ -13,6 +13,7 @@ export interface RunFlags {
   backend: string[];
   timeout?: string;
   cache?: string;
+  module?: string;
 }
 
 export interface RunConfig {
@@ -21,6 +22,8 @@ export interface RunConfig {
   backends: BackendSpec[];
   core: Partial<CoreConfig>;
   cache: boolean;
+  /** The core module the workers start with; undefined for the default (lossy counting). */
+  module: string | undefined;
 }
 
 const validate = new Ajv({ allErrors: false }).compile(configSchema);
@@ -104,5 +107,5 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
   });
   const problem = describeConfigError(withDefaults(core));
   if (problem) throw new ConfigError(`${source}: ${problem}`);
-  return { listen, admin, backends, core, cache };
+  return { listen, admin, backends, core, cache, module: flags.module ?? d.module };
 }

@@ -13,7 +13,15 @@ export interface ConfigFile {
   admin?: string;
   /** "host:port[:weight]" strings or objects. */
   backends?: (string | BackendEntry)[];
-  detector?: { support?: number; epsilon?: number; warm?: number; window?: number; capacity?: number };
+  detector?: {
+    support?: number;
+    epsilon?: number;
+    warm?: number;
+    window?: number;
+    capacity?: number;
+    /** The core module to start with (a .wasm file); lossy counting's by default. */
+    module?: string;
+  };
   cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
   requests?: { timeoutMs?: number; natEntries?: number };
   /** The data path of kvlb run. */
@@ -59,6 +67,7 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
         warm: { type: "number", minimum: 0, maximum: 1, nullable: true },
         window: whole,
         capacity: whole,
+        module: { type: "string", nullable: true },
       },
     },
     cache: {

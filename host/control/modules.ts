@@ -37,7 +37,7 @@ export class ModuleControl {
   /** The module the workers started with, prepared so that a rollback can return to it. */
   private async initial(): Promise<PreparedModule> {
     if (!this.current) {
-      const bytes = new Uint8Array(await readFile(defaultModulePath));
+      const bytes = new Uint8Array(await readFile(this.balancer.setup.module ?? defaultModulePath));
       this.current = await prepareModule(bytes, "the running module", this.balancer.shape);
     }
     return this.current;

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
     compSize: RING,
   });
   const fds = xdp.ports.map((p) => xsk.add(p.name, p.queue, { rxSize: RING, txSize: RING }).fd);
-  const slot = new ModuleSlot(core, port);
+  const slot = new ModuleSlot(core, port, setup.module);
   port.postMessage({ type: "ready", ports: kernelPorts, xskFds: fds, ...slot.describe() } satisfies WorkerReport);
   runFrameLoop(core, setup, io, port, slot, {
     receive: (at, max) => xsk.receive(at, max),

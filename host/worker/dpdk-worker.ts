@@ -36,7 +36,7 @@ async function main(): Promise<void> {
       },
       d.ports.map((p) => ({ port: p.dpdkPort, queue: d.queue })),
     );
-    const slot = new ModuleSlot(core, port);
+    const slot = new ModuleSlot(core, port, setup.module);
     port.postMessage({ type: "ready", ports: kernelPorts, lcore, ...slot.describe() } satisfies WorkerReport);
     runFrameLoop(
       core,

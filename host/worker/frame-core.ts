@@ -28,7 +28,11 @@ export async function openFrameCore(
   const c = withDefaults(setup.core);
   // every write in flight holds a NAT entry, and one call begins or ends at most that many
   const peerEvents = setup.peers ? 2 * (c.natEntries + c.outMax) : 0;
-  const core = await loadCore({ config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents }, hostBytes: 4096 });
+  const core = await loadCore({
+    ...(setup.module ? { module: setup.module } : {}),
+    config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents },
+    hostBytes: 4096,
+  });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind, {
     shared: setup.peers !== undefined,

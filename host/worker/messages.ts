@@ -26,6 +26,8 @@ export interface WorkerSetup {
   dpdk?: { ports: (FramePortSetup & { dpdkPort: number })[]; queue: number; neighbours: Neighbour[] };
   /** How the frame path shares its ports with the kernel and the other workers. */
   frameMode?: FrameMode;
+  /** The core module to start with (a .wasm path); lossy counting's by default. */
+  module?: string;
   /** One of several workers: the write-event rings they share, and this worker's index. */
   peers?: { rings: PeerRings; index: number };
 }

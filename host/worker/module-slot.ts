@@ -15,11 +15,13 @@ export class ModuleSlot {
   constructor(
     private readonly core: Core,
     private readonly port: MessagePort,
+    /** The file the core was loaded from; the default module when undefined. */
+    private readonly file = defaultModulePath,
   ) {}
 
   /** What the ready message tells the control plane: the module, and the shape a new one must fit. */
   describe(): Pick<Extract<WorkerReport, { type: "ready" }>, "module" | "shape"> {
-    return { module: describeModule(this.core, readFileSync(defaultModulePath)), shape: runningShape(this.core) };
+    return { module: describeModule(this.core, readFileSync(this.file)), shape: runningShape(this.core) };
   }
 
   swap(m: Extract<ToWorker, { type: "swap" }>): void {

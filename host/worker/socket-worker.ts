@@ -19,10 +19,10 @@ async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
   const port = parentPort;
   if (!port) throw new Error("socket-worker must run as a worker thread");
-  const core = await loadCore({ config: setup.core });
+  const core = await loadCore({ ...(setup.module ? { module: setup.module } : {}), config: setup.core });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind);
-  const slot = new ModuleSlot(core, port);
+  const slot = new ModuleSlot(core, port, setup.module);
   port.postMessage({ type: "ready", ports: io.ports(), ...slot.describe() } satisfies WorkerReport);
 
   // Views made once: the loop writes the clock and reads the out count without a call or an

@@ -69,9 +69,15 @@ test.serial("socket path: 30 swaps under a steady load, no request lost, the cac
   // built first (asc takes seconds the first time): a pause that long between two fetches would
   // let the admin server close the keep-alive connection the second one reuses
   const faulty = faultModule("process");
-  cluster = await startCluster(46000 + (process.pid % 100) * 100, 2);
+  cluster = await startCluster(46000 + (process.pid % 100) * 100, 2, ["--module", detectorModules["count-min"]]);
   const c = cluster;
   const admin = `127.0.0.1:${c.adminPort}`;
+  const started = (await (await fetch(`http://${admin}/module`)).json()) as ModuleStatus;
+  t.deepEqual(
+    started.workers.map((w) => [w.info.name, w.swaps]),
+    [["count-min", 0]],
+    "kvlb run --module chose the detector it started with",
+  );
   await preloadSteadyKeys(c.kvlbPort, "127.0.0.1");
   const load = startSteadyLoad(c.kvlbPort, "127.0.0.1");
   // the load shares this process: the CLI runs beside it, never blocking its event loop
@@ -159,4 +165,13 @@ test.serial("AF_XDP: 30 swaps under a steady load from the client namespace, no 
     topo.signalMatching(topo.lb, "attach", "SIGTERM");
     await exited;
   }
+});
+
+test("kvlb run --module with a file that is not a core module: one line, exit 2, nothing started", (t) => {
+  const r = spawnSync(node, [cli, "run", "--backend", "127.0.0.1:1", "--admin", "off", "--module", "README.md"], {
+    encoding: "utf8",
+  });
+  t.is(r.status, 2);
+  t.regex(r.stderr, /^kvlb: --module: README.md: not a WebAssembly module/);
+  t.is(r.stderr.trim().split("\n").length, 1);
 });
