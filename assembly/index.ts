@@ -93,8 +93,8 @@ import {
 } from "./cache/skiplist";
 import { promote as promoteKey, demote as demoteKey, beginWrite, completeWrite, offer as offerValue,
   readVersion, demoteCold } from "./cache/layers";
-import { writeSnapshot } from "./snapshot/write";
-import { readSnapshot } from "./snapshot/read";
+import { writeSnapshot, writeDetectorSnapshot } from "./snapshot/write";
+import { readSnapshot, readDetectorSnapshot } from "./snapshot/read";
 
 export function abi_version(): u32 {
   return FAULT == FAULT_ABI ? ABI_VERSION + 1 : ABI_VERSION;
@@ -165,6 +165,19 @@ export function restore(len: u32): i32 {
   if (FAULT == FAULT_RESTORE) unreachable();
   if (!ready()) return E_NOT_READY;
   return readSnapshot(len);
+}
+
+// The detector alone, for a module swap: every module lays out the caches alike, so they stay
+// in place, and only the detector's state goes through the neutral format.
+export function snapshot_detector(): i32 {
+  if (!ready()) return E_NOT_READY;
+  return writeDetectorSnapshot();
+}
+
+export function restore_detector(len: u32): i32 {
+  if (FAULT == FAULT_RESTORE) unreachable();
+  if (!ready()) return E_NOT_READY;
+  return readDetectorSnapshot(len);
 }
 
 // 0 when every structure is consistent; otherwise the code of the first broken one.

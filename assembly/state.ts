@@ -39,17 +39,19 @@ export function nextVersion(): u64 {
   return v;
 }
 
-export function initTables(): void {
-  const d = detector();
+export function initDetector(): void {
   detInit(
-    d,
+    detector(),
     detectCapacity(),
     cfgF64(C_SUPPORT),
     cfgF64(C_EPSILON),
     cfgF64(C_WARM),
     cfgU64(C_WINDOW),
   );
+}
 
+export function initTables(): void {
+  initDetector();
   const a = l1();
   const l1Cap = cfgU32(C_L1_ENTRIES);
   const l1Slots = indexSlotsFor(l1Cap);

@@ -3,7 +3,7 @@
 import { regionOffset, regionSize, statInc } from "../layout/header";
 import { xxh64, keyHash } from "../util/hash";
 import { keyBytesOk } from "../util/keys";
-import { detector, l1, l2, initTables } from "../state";
+import { detector, l1, l2, initTables, initDetector } from "../state";
 import { lcCapacity, lcFind, NONE } from "../detect/lossy";
 import { detSetTotal, detRestoreEntry } from "../detect/detector";
 import { l1Put } from "../cache/l1";
@@ -51,7 +51,11 @@ function recordsOk(at: usize, end: usize, maxPayload: usize): bool {
   return at == end;
 }
 
-function validate(base: usize, len: usize): i32 {
+const ALL_SECTIONS: u32 = (1 << TAG_DETECT) | (1 << TAG_L1) | (1 << TAG_L2) | (1 << TAG_GLOBALS);
+const DETECTOR_ONLY: u32 = 1 << TAG_DETECT;
+
+// Checks a snapshot whose sections are exactly `sections` (a mask of tags).
+function validate(base: usize, len: usize, sections: u32): i32 {
   if (len < SNAP_HEADER || len > regionSize(R_IO)) return E_SNAP_MALFORMED;
   if (load<u32>(base) != SNAPSHOT_MAGIC) return E_SNAP_MAGIC;
   if (load<u32>(base, 4) != SNAPSHOT_FORMAT) return E_SNAP_FORMAT;
@@ -81,12 +85,22 @@ function validate(base: usize, len: usize): i32 {
     } else {
       return E_SNAP_MALFORMED;
     }
-    if ((seen & (1 << tag)) != 0) return E_SNAP_MALFORMED;
+    if ((seen & (1 << tag)) != 0 || (sections & (1 << tag)) == 0) return E_SNAP_MALFORMED;
     seen |= 1 << tag;
     at = body + size;
   }
-  const all = (1 << TAG_DETECT) | (1 << TAG_L1) | (1 << TAG_L2) | (1 << TAG_GLOBALS);
-  return seen == <u32>all ? 0 : E_SNAP_MALFORMED;
+  return seen == sections ? 0 : E_SNAP_MALFORMED;
+}
+
+function applyDetector(body: usize): void {
+  const d = detector();
+  detSetTotal(d, load<u64>(body), load<u64>(body, 8));
+  const count = load<u32>(body, 16);
+  for (let i: u32 = 0; i < count; i++) {
+    const e = body + 24 + (<usize>i) * 24;
+    const h = load<u64>(e);
+    if (lcFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
+  }
 }
 
 function applyRecords(body: usize, end: usize, layer: u32): void {
@@ -113,13 +127,12 @@ function applyRecords(body: usize, end: usize, layer: u32): void {
 // lowest-frequency L2 entries go first); a detector that cannot hold every entry refuses it.
 export function readSnapshot(len: u32): i32 {
   const base = regionOffset(R_IO);
-  const err = validate(base, <usize>len);
+  const err = validate(base, <usize>len, ALL_SECTIONS);
   if (err != 0) {
     statInc(S_RESTORE_REFUSED);
     return err;
   }
   initTables();
-  const d = detector();
   let at = base + SNAP_HEADER;
   const end = base + <usize>len;
   while (at < end) {
@@ -127,13 +140,7 @@ export function readSnapshot(len: u32): i32 {
     const size = <usize>load<u32>(at, 4);
     const body = at + SECTION_HEADER;
     if (tag == TAG_DETECT) {
-      detSetTotal(d, load<u64>(body), load<u64>(body, 8));
-      const count = load<u32>(body, 16);
-      for (let i: u32 = 0; i < count; i++) {
-        const e = body + 24 + (<usize>i) * 24;
-        const h = load<u64>(e);
-        if (lcFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
-      }
+      applyDetector(body);
     } else if (tag == TAG_L1 || tag == TAG_L2) {
       applyRecords(body, body + size, tag);
     } else if (tag == TAG_GLOBALS) {
@@ -141,6 +148,21 @@ export function readSnapshot(len: u32): i32 {
     }
     at = body + size;
   }
+  statInc(S_RESTORES);
+  return 0;
+}
+
+// Replaces the detector alone with a detector-only snapshot (writeDetectorSnapshot): the module
+// swap's path, where the caches stay in place because every module lays them out alike.
+export function readDetectorSnapshot(len: u32): i32 {
+  const base = regionOffset(R_IO);
+  const err = validate(base, <usize>len, DETECTOR_ONLY);
+  if (err != 0) {
+    statInc(S_RESTORE_REFUSED);
+    return err;
+  }
+  initDetector();
+  applyDetector(base + SNAP_HEADER + SECTION_HEADER);
   statInc(S_RESTORES);
   return 0;
 }

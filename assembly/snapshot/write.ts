@@ -30,14 +30,11 @@ function record(at: usize, freq: u64, version: u64, key: usize, keyLen: u32, rep
   store<u32>(at, <u32>(end - at - SECTION_HEADER), 4);
 }
 
-// Returns the snapshot's length in bytes, or E_IO if the IO region is too small.
-export function writeSnapshot(): i32 {
-  const base = regionOffset(R_IO);
-  if (regionSize(R_IO) < SNAP_HEADER) return E_IO;
-  let at = base + SNAP_HEADER;
-
+// The DETECT section at `at`, every detector's entries in the neutral terms (hash, lower bound,
+// width); returns where it ends.
+function detectSection(at: usize): usize {
   const d = detector();
-  let s = at;
+  const s = at;
   at += SECTION_HEADER;
   store<u64>(at, lcTotal(d));
   store<u64>(at, lcEpoch(d), 8);
@@ -45,7 +42,6 @@ export function writeSnapshot(): i32 {
   store<u32>(at, n, 16);
   store<u32>(at, 0, 20);
   at += 24;
-  // every detector's entry in the neutral terms: (hash, lower bound, width)
   for (let i: u32 = 0; i < n; i++) {
     const e = lcEntry(d, i);
     store<u64>(at, load<u64>(e));
@@ -54,9 +50,34 @@ export function writeSnapshot(): i32 {
     at += LC_ENTRY;
   }
   section(s, TAG_DETECT, at);
+  return at;
+}
+
+// The header in front of the body that ends at `at`; returns the snapshot's length.
+function finish(base: usize, at: usize): i32 {
+  const bodyLen = at - base - SNAP_HEADER;
+  store<u32>(base, SNAPSHOT_MAGIC);
+  store<u32>(base, SNAPSHOT_FORMAT, 4);
+  store<u32>(base, <u32>bodyLen, 8);
+  store<u32>(base, <u32>xxh64(base + SNAP_HEADER, bodyLen), 12);
+  return <i32>(at - base);
+}
+
+// The detector alone, for a module swap (the caches stay where they are); its length, or E_IO.
+export function writeDetectorSnapshot(): i32 {
+  const base = regionOffset(R_IO);
+  if (regionSize(R_IO) < SNAP_HEADER) return E_IO;
+  return finish(base, detectSection(base + SNAP_HEADER));
+}
+
+// Returns the snapshot's length in bytes, or E_IO if the IO region is too small.
+export function writeSnapshot(): i32 {
+  const base = regionOffset(R_IO);
+  if (regionSize(R_IO) < SNAP_HEADER) return E_IO;
+  let at = detectSection(base + SNAP_HEADER);
 
   const a = l1();
-  s = at;
+  let s = at;
   at += SECTION_HEADER + 8;
   let count: u32 = 0;
   for (let i = l1Oldest(a); i != NONE; i = l1Next(a, i)) {
@@ -87,10 +108,5 @@ export function writeSnapshot(): i32 {
   at += 8;
   section(s, TAG_GLOBALS, at);
 
-  const bodyLen = at - base - SNAP_HEADER;
-  store<u32>(base, SNAPSHOT_MAGIC);
-  store<u32>(base, SNAPSHOT_FORMAT, 4);
-  store<u32>(base, <u32>bodyLen, 8);
-  store<u32>(base, <u32>xxh64(base + SNAP_HEADER, bodyLen), 12);
-  return <i32>(at - base);
+  return finish(base, at);
 }

@@ -65,6 +65,8 @@ export interface CoreExports {
   arp_ask: Fn<[number, number], number>;
   detector_kind: Fn<[], number>;
   burst_abandon: Fn<[number], number>;
+  snapshot_detector: Fn<[], number>;
+  restore_detector: Fn<[number], number>;
   module_version: Fn<[], number>;
 }
 
@@ -131,6 +133,8 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "arp_ask",
   "detector_kind",
   "burst_abandon",
+  "snapshot_detector",
+  "restore_detector",
   "module_version",
 ];
 

@@ -1,11 +1,12 @@
 // Swapping a running core's module (DESIGN.md, "Hot swap"). The control plane prepares a module:
 // it compiles it, warms it on scratch memory with the running config, and validates it (ABI,
 // exports, layout, no trap in init, restore or a burst). A worker then swaps at a burst
-// boundary: the old module snapshots its state into the IO region, the new one is instantiated
-// on the same memory and restores it (or, for the same detector, takes the state as it lies once
-// check_state agrees). The layout is the same for every module, so the caches' memory, the NAT
-// table, the frames and everything the kernel points at stay where they are. If anything fails,
-// the old module is instantiated again and restores the same snapshot: it keeps running.
+// boundary: the old module snapshots its detector into the IO region, the new one is
+// instantiated on the same memory and restores it (or, for the same detector, takes the state as
+// it lies once check_state agrees). The layout is the same for every module, and the caches'
+// code too, so the caches, the NAT table, the frames and everything the kernel points at stay
+// where they are. If anything fails, the old module is instantiated again and restores the same
+// detector snapshot: it keeps running.
 import { createHash } from "node:crypto";
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "./core.js";
@@ -84,6 +85,10 @@ export async function prepareModule(
   if (len < 0) throw new ModuleError(`${name}: snapshot failed (${len})`);
   const r = trapsIn(name, "restore", () => scratch.exports.restore(len));
   if (r < 0) throw new ModuleError(`${name}: restore failed (${r})`);
+  const dlen = trapsIn(name, "snapshot_detector", () => scratch.exports.snapshot_detector());
+  if (dlen < 0) throw new ModuleError(`${name}: snapshot_detector failed (${dlen})`);
+  const dr = trapsIn(name, "restore", () => scratch.exports.restore_detector(dlen));
+  if (dr < 0) throw new ModuleError(`${name}: restore_detector failed (${dr})`);
   if (scratch.checkState() !== 0) throw new ModuleError(`${name}: its state check fails after a warm-up`);
   return { module, info: infoOf(scratch, bytes) };
 }
@@ -97,10 +102,11 @@ function instantiate(core: Core, module: WebAssembly.Module): CoreExports {
   return new WebAssembly.Instance(module, { env: { memory: core.memory } }).exports as unknown as CoreExports;
 }
 
-/** Puts `module` back on the core's memory with the snapshot of `len` bytes in the IO region. */
+/** Puts `module` back on the core's memory with the detector snapshot of `len` bytes in the IO region. */
 function reinstate(core: Core, module: WebAssembly.Module, len: number): void {
   const exports = instantiate(core, module);
-  if (len > 0 && exports.restore(len) < 0) throw new Error("the previous module could not restore the snapshot");
+  if (len > 0 && exports.restore_detector(len) < 0)
+    throw new Error("the previous module could not restore its detector");
   if (exports.check_state() !== 0) throw new Error("the previous module's state check fails");
   core.exports = exports;
   core.module = module;
@@ -116,13 +122,13 @@ export function swapModule(core: Core, next: PreparedModule): bigint {
   const sameDetector = core.exports.detector_kind() === next.info.kind;
   let len = 0;
   if (!sameDetector) {
-    len = core.exports.snapshot();
-    if (len < 0) throw new ModuleError(`the running module could not snapshot its state (${len})`);
+    len = core.exports.snapshot_detector();
+    if (len < 0) throw new ModuleError(`the running module could not snapshot its detector (${len})`);
   }
   try {
     const exports = instantiate(core, next.module);
     if (!sameDetector) {
-      const r = trapsIn(next.info.name, "restore", () => exports.restore(len));
+      const r = trapsIn(next.info.name, "restore", () => exports.restore_detector(len));
       if (r < 0) throw new ModuleError(`${next.info.name}: restore failed (${r})`);
     }
     if (trapsIn(next.info.name, "check_state", () => exports.check_state()) !== 0) {
@@ -147,7 +153,7 @@ export function swapModule(core: Core, next: PreparedModule): bigint {
 export function rollBackAfterTrap(core: Core, previous: WebAssembly.Module, received: number): void {
   let len = 0;
   try {
-    len = core.exports.snapshot();
+    len = core.exports.snapshot_detector();
   } catch {
     len = -1;
   }

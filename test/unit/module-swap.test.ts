@@ -16,6 +16,7 @@ import {
   type PreparedModule,
 } from "../../host/core/swap.js";
 import type { Core } from "../../host/core/core.js";
+import * as abi from "../../assembly/shared/abi.js";
 import type { FrameDriver } from "../support/frame-driver.js";
 
 const prepare = (core: Core, bytes: Uint8Array, name: string): Promise<PreparedModule> =>
@@ -43,11 +44,17 @@ test("lossy -> Space-Saving -> Count-Min -> weighted -> lossy: hot keys, caches 
   for (const m of chain) {
     const before = core.stats();
     const l1 = core.l1Keys();
+    const l2 = JSON.stringify(core.l2Entries(), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
     const next = await prepare(core, moduleFile(m), m);
     const pause = swapModule(core, next);
     t.true(pause > 0n);
     t.is(core.exports.detector_kind(), next.info.kind, m);
     t.deepEqual(core.l1Keys(), l1, `${m}: L1 kept`);
+    t.is(
+      JSON.stringify(core.l2Entries(), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v)),
+      l2,
+      `${m}: L2 kept as it lay`,
+    );
     t.true(
       core.report().some((e) => e.hash === core.hash("hot")),
       `${m}: the hot key is still hot`,
@@ -104,5 +111,19 @@ test("a module that traps in a burst gives way to the one before, which runs the
   t.is(out.length, 2, "the retried burst: the trap key forwarded, the hot key answered");
   t.is(io.poolCount, pool);
   t.true(cachedGet(io));
+  t.is(core.checkState(), 0);
+});
+
+test("a detector-only snapshot restores the detector alone, and a whole snapshot is not taken for one", async (t) => {
+  const { core, io } = await frameBalancer();
+  warm(core, io);
+  const l1 = core.l1Keys();
+  const len = core.exports.snapshot_detector();
+  t.true(len > 0);
+  t.is(core.exports.restore_detector(len), 0);
+  t.deepEqual(core.l1Keys(), l1, "the caches were not touched");
+  t.true(core.report().some((e) => e.hash === core.hash("hot")));
+  const whole = core.exports.snapshot();
+  t.is(core.exports.restore_detector(whole), abi.E_SNAP_MALFORMED);
   t.is(core.checkState(), 0);
 });
