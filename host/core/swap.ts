@@ -38,8 +38,10 @@ export interface PreparedModule {
 const WARM_KEYS = 2048;
 const MIB = 1 << 20;
 
+/** The layout version the module wrote, and where it put every region: what a swap keeps. */
 function regions(core: Core): string {
-  return JSON.stringify(Array.from({ length: abi.REGION_COUNT }, (_, r) => core.region(r)));
+  const layout = core.u32[(abi.HEADER_BASE + abi.H_LAYOUT) >>> 2];
+  return JSON.stringify({ layout, regions: Array.from({ length: abi.REGION_COUNT }, (_, r) => core.region(r)) });
 }
 
 function infoOf(core: Core, bytes: Uint8Array): ModuleInfo {
@@ -76,7 +78,10 @@ export async function prepareModule(
     );
   }
   if (regions(scratch) !== running.regions) {
-    throw new ModuleError(`${name}: lays out memory differently from the running core (layout ${abi.LAYOUT_VERSION})`);
+    const layout = (shape: string): number => (JSON.parse(shape) as { layout: number }).layout;
+    throw new ModuleError(
+      `${name}: lays out memory differently from the running core (layout ${layout(regions(scratch))}, running ${layout(running.regions)})`,
+    );
   }
   // a warm-up: bursts of keys, and the state through snapshot and restore, as a swap will do
   const keys = Array.from({ length: WARM_KEYS }, (_, i) => `warm-${i % 97}-${i % 7 === 0 ? "hot" : i}`);
