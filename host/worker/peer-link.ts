@@ -29,9 +29,13 @@ export function createPeerRings(workers: number, capacity = 1 << 16): PeerRings 
 /** How long a writer sleeps between looks at a full ring. */
 const FULL_WAIT_MS = 0.05;
 
+// An event is two u64 words: the key hash, then the kind.
+const WORDS = abi.PEER_EVENT_BYTES / 8;
+
 export class PeerLink {
   private readonly cells: Int32Array;
-  private readonly bytes: Uint8Array;
+  private readonly words: BigUint64Array;
+  private readonly coreWords: BigUint64Array;
   private readonly ringSize: number;
   private readonly control: number;
   private readonly outCount: number;
@@ -47,7 +51,9 @@ export class PeerLink {
     private readonly core: Core,
   ) {
     this.cells = new Int32Array(rings.buffer);
-    this.bytes = new Uint8Array(rings.buffer);
+    this.words = new BigUint64Array(rings.buffer);
+    // the core's memory is never grown on the data path, so one view serves for good
+    this.coreWords = new BigUint64Array(core.memory.buffer);
     this.ringSize = ringBytes(rings.workers, rings.capacity);
     this.control = controlBytes(rings.workers);
     this.room = core.config.peerEvents;
@@ -66,8 +72,14 @@ export class PeerLink {
   private goneCell(ring: number, reader: number): number {
     return this.headCell(ring) + 1 + this.rings.workers + reader;
   }
+  /** Where an event starts, in u64 words of the rings' buffer. */
   private eventAt(ring: number, index: number): number {
-    return ring * this.ringSize + this.control + (index & (this.rings.capacity - 1)) * abi.PEER_EVENT_BYTES;
+    return (ring * this.ringSize + this.control + (index & (this.rings.capacity - 1)) * abi.PEER_EVENT_BYTES) / 8;
+  }
+
+  /** Copies k events word by word: no view to allocate, and k is a burst's writes at most. */
+  private static copy(to: BigUint64Array, at: number, from: BigUint64Array, start: number, k: number): void {
+    for (let i = 0; i < k * WORDS; i++) to[at + i] = from[start + i] ?? 0n;
   }
 
   /** Free events in this worker's ring: capacity less what the slowest live reader has not read. */
@@ -95,8 +107,8 @@ export class PeerLink {
       }
       const first = head & (this.rings.capacity - 1);
       const k = Math.min(n - done, space, this.rings.capacity - first);
-      const from = this.outList + done * abi.PEER_EVENT_BYTES;
-      this.bytes.set(this.core.u8.subarray(from, from + k * abi.PEER_EVENT_BYTES), this.eventAt(this.self, head));
+      const from = (this.outList + done * abi.PEER_EVENT_BYTES) / 8;
+      PeerLink.copy(this.words, this.eventAt(this.self, head), this.coreWords, from, k);
       head = (head + k) | 0;
       done += k;
       Atomics.store(this.cells, at, head); // publishes the events copied above
@@ -114,8 +126,7 @@ export class PeerLink {
       while (tail !== head) {
         const first = tail & (this.rings.capacity - 1);
         const k = Math.min((head - tail) >>> 0, this.room, this.rings.capacity - first);
-        const from = this.eventAt(ring, tail);
-        this.core.u8.set(this.bytes.subarray(from, from + k * abi.PEER_EVENT_BYTES), this.inList);
+        PeerLink.copy(this.coreWords, this.inList / 8, this.words, this.eventAt(ring, tail), k);
         this.core.exports.peer_writes(k);
         tail = (tail + k) | 0;
         Atomics.store(this.cells, tailAt, tail);
