@@ -4,6 +4,7 @@ import test from "ava";
 import fc from "fast-check";
 import { skewedStream } from "../support/streams.js";
 import { makeCoreWith, exactCounts, detectorModules } from "../support/core.js";
+import { ReferenceCountMin } from "../support/reference-count-min.js";
 import { frameBalancer, fromClient, fromBackend, at } from "../support/frame-balancer.js";
 import { parseFrame } from "../support/frames.js";
 import { routeKey } from "../../host/core/backends.js";
@@ -67,6 +68,36 @@ test("Count-Min: estimates never under, rarely over by more than εN; every key 
       // the sketch's bound: each key over by more than εN with probability at most e^-depth
       if (over > Math.max(1, 0.05 * truth.size)) return false;
       return core.detectorCount <= k && core.checkState() === 0;
+    }),
+    { numRuns: 60 },
+  );
+  t.pass();
+});
+
+test("Count-Min agrees with a plain reference sketch, estimate for estimate", async (t) => {
+  await fc.assert(
+    fc.asyncProperty(stream, params, async (keys, p) => {
+      const core = await makeCoreWith("count-min", { epsilon: p.epsilon, window: 0, detectCapacity: p.counters });
+      const ref = new ReferenceCountMin(p.epsilon);
+      core.observe(keys);
+      for (const k of keys) ref.add(core.hash(k));
+      return [...new Set(keys)].every((k) => core.estimate(k) === ref.estimate(core.hash(k)));
+    }),
+    { numRuns: 40 },
+  );
+  t.pass();
+});
+
+test("Space-Saving conserves the stream: its counters add up to N, and they change hands", async (t) => {
+  await fc.assert(
+    fc.asyncProperty(stream, params, async (keys, p) => {
+      const core = await makeCoreWith("space-saving", { epsilon: p.epsilon, window: 0, detectCapacity: p.counters });
+      core.observe(keys);
+      const entries = core.report(true);
+      const sum = entries.reduce((a, e) => a + e.estimate, 0n);
+      const distinct = new Set(keys).size;
+      // every observation raised exactly one counter by one, also when it took the counter over
+      return sum === BigInt(keys.length) && entries.length === Math.min(distinct, p.counters);
     }),
     { numRuns: 60 },
   );
