@@ -1,6 +1,6 @@
 // A binary min-heap over a detector's counters, ordered by f in the shared (hash, f, Δ) table,
 // with each counter's heap position, so that a counter that grew can be sifted from where it
-// is. Space-Saving takes its smallest counter from the top; Count-Min's top-k list evicts it.
+// is: Count-Min's top-k list, which evicts the key at the top.
 import { COUNT, OWN, lcEntry } from "./lossy";
 
 const HEAP: usize = OWN; // u32 address of the heap: cap u32 counter numbers

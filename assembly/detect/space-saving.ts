@@ -2,25 +2,78 @@
 // and the same decaying window as lossy counting.
 //
 // k counters sit in the shared (hash, f, Δ) table. A tracked key adds its weight to f. A new key
-// takes a free counter, or else the smallest one: it inherits f_min + weight, with Δ = f_min as
-// its error. Hence f - Δ <= true count <= f, Δ <= f_min <= N/k, and every key whose true count
-// exceeds N/k holds a counter. A binary min-heap over the counters (with each counter's heap
-// position) finds the smallest in O(1) and keeps order in O(log k) per observation.
+// takes a free counter, or else a smallest one: it inherits f_min + weight, with Δ = f_min as its
+// error. Hence f - Δ <= true count <= f, Δ <= f_min <= N/k, and every key whose true count
+// exceeds N/k holds a counter.
+//
+// The smallest counters are kept as a stack of every counter at the minimum value: a counter
+// leaves it when it grows, and a new key takes the top. When the stack runs out, one pass over
+// the counters finds the new minimum and stacks the counters at it. On a skewed stream most
+// counters sit at the minimum, so a pass serves about as many new keys as there are counters,
+// and a key costs O(1) on average, where a heap costs O(log k) for each.
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/index";
-import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes } from "./heap";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
-import { N, EPOCH, COUNT, CAP, MASK, INDEX, lcEntry, tableInit, windowOver } from "./lossy";
+import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, lcEntry, tableInit, windowOver } from "./lossy";
 
-/** Bytes of its own that Space-Saving needs beyond the shared table: the heap. */
+const STACK: usize = OWN; // u32 address: cap u32 counter numbers, the counters at the minimum
+const POS: usize = OWN + 4; // u32 address: cap u32, each counter's place on the stack or NO_PLACE
+const SIZE: usize = OWN + 8; // u32, counters on the stack (0: to be found again)
+const MIN: usize = OWN + 16; // u64, their value
+const NO_PLACE: u32 = 0xffffffff;
+
+/** Bytes of its own that Space-Saving needs beyond the shared table: the stack and the places. */
 export function ssOwnBytes(cap: u32): usize {
-  return heapOwnBytes(cap);
+  return (<usize>cap) * 8;
+}
+
+@inline function f(d: usize, i: u32): u64 {
+  return load<u64>(lcEntry(d, i), 8);
+}
+@inline function stackAt(d: usize, p: u32): usize {
+  return <usize>load<u32>(d + STACK) + (<usize>p << 2);
+}
+@inline function placeAt(d: usize, i: u32): usize {
+  return <usize>load<u32>(d + POS) + (<usize>i << 2);
 }
 
 export function ssInit(d: usize, entries: usize, index: usize, own: usize, cap: u32, slots: u32,
   support: f64, epsilon: f64, warm: f64, window: u64): void {
   tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
-  heapInit(d, own, cap);
+  store<u32>(d + STACK, <u32>own);
+  store<u32>(d + POS, <u32>(own + (<usize>cap << 2)));
+}
+
+// A counter grew: it is no longer at the minimum.
+@inline function unstack(d: usize, i: u32): void {
+  const p = load<u32>(placeAt(d, i));
+  if (p == NO_PLACE) return;
+  store<u32>(placeAt(d, i), NO_PLACE);
+  if (load<u32>(d + SIZE) == 0) return; // the stack is to be found again anyway
+  const size = load<u32>(d + SIZE) - 1;
+  const last = load<u32>(stackAt(d, size));
+  if (last != i) {
+    store<u32>(stackAt(d, p), last);
+    store<u32>(placeAt(d, last), p);
+  }
+  store<u32>(d + SIZE, size);
+}
+
+// One pass: the smallest value, and every counter at it on the stack.
+function restack(d: usize): void {
+  const count = load<u32>(d + COUNT);
+  let min: u64 = U64.MAX_VALUE;
+  for (let i: u32 = 0; i < count; i++) if (f(d, i) < min) min = f(d, i);
+  let size: u32 = 0;
+  for (let i: u32 = 0; i < count; i++) {
+    if (f(d, i) == min) {
+      store<u32>(stackAt(d, size), i);
+      store<u32>(placeAt(d, i), size);
+      size++;
+    } else store<u32>(placeAt(d, i), NO_PLACE);
+  }
+  store<u32>(d + SIZE, size);
+  store<u64>(d + MIN, min);
 }
 
 // Counts `weight` for hash h and returns its estimate f afterwards.
@@ -34,7 +87,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
     const e = lcEntry(d, i);
     est = load<u64>(e, 8) + weight;
     store<u64>(e, est, 8);
-    siftDown(d, heapPos(d, i));
+    unstack(d, i);
   } else {
     const count = load<u32>(d + COUNT);
     if (count < load<u32>(d + CAP)) {
@@ -43,14 +96,18 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       store<u64>(e, h);
       store<u64>(e, weight, 8);
       store<u64>(e, 0, 16);
+      store<u32>(placeAt(d, i), NO_PLACE);
       store<u32>(d + COUNT, count + 1);
+      store<u32>(d + SIZE, 0); // a new counter may be the smallest: find them again when needed
       indexInsert(index, mask, h, i);
-      place(d, count, i);
-      siftUp(d, count);
       est = weight;
     } else {
-      // the smallest counter changes hands: the newcomer may have been counted there all along
-      i = heapAt(d, 0);
+      // a smallest counter changes hands: the newcomer may have been counted there all along
+      if (load<u32>(d + SIZE) == 0) restack(d);
+      const size = load<u32>(d + SIZE) - 1;
+      i = load<u32>(stackAt(d, size));
+      store<u32>(placeAt(d, i), NO_PLACE);
+      store<u32>(d + SIZE, size);
       const e = lcEntry(d, i);
       const min = load<u64>(e, 8);
       indexRemove(index, mask, load<u64>(e));
@@ -59,7 +116,6 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       store<u64>(e, est, 8);
       store<u64>(e, min, 16);
       indexInsert(index, mask, h, i);
-      siftDown(d, 0);
     }
   }
   if (windowOver(d, weight)) ssDecay(d);
@@ -67,7 +123,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
 }
 
 // Halves the window: f rounds up (it stays an upper bound) and f - Δ down (it stays a lower
-// bound). Halving keeps the heap's order.
+// bound). The smallest counters are found again when next needed.
 export function ssDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
@@ -77,7 +133,9 @@ export function ssDecay(d: usize): void {
     const half = (fi + 1) >> 1;
     store<u64>(e, half, 8);
     store<u64>(e, half - lower, 16);
+    store<u32>(placeAt(d, i), NO_PLACE);
   }
+  store<u32>(d + SIZE, 0);
   store<u64>(d + N, load<u64>(d + N) >> 1);
   store<u64>(d + EPOCH, 0);
   statInc(S_DETECT_DECAYS);
@@ -91,10 +149,10 @@ export function ssRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void {
   store<u64>(e, h);
   store<u64>(e, lower + width, 8);
   store<u64>(e, width, 16);
+  store<u32>(placeAt(d, count), NO_PLACE);
   store<u32>(d + COUNT, count + 1);
+  store<u32>(d + SIZE, 0);
   indexInsert(<usize>load<u32>(d + INDEX), load<u32>(d + MASK), h, count);
-  place(d, count, count);
-  siftUp(d, count);
 }
 
 // Space-Saving's entry in lossy counting's terms: (f - Δ, Δ).
@@ -104,12 +162,19 @@ export function ssLower(e: usize): u64 {
 
 export function ssCheck(d: usize): bool {
   const count = load<u32>(d + COUNT);
-  if (count > load<u32>(d + CAP) || !heapCheck(d)) return false;
+  const size = load<u32>(d + SIZE);
+  if (count > load<u32>(d + CAP) || size > count) return false;
   const index = <usize>load<u32>(d + INDEX);
   const mask = load<u32>(d + MASK);
+  const min = load<u64>(d + MIN);
+  for (let p: u32 = 0; p < size; p++) {
+    const i = load<u32>(stackAt(d, p));
+    if (i >= count || load<u32>(placeAt(d, i)) != p || f(d, i) != min) return false;
+  }
   for (let i: u32 = 0; i < count; i++) {
     const e = lcEntry(d, i);
     if (indexFind(index, mask, load<u64>(e)) != i || load<u64>(e, 16) > load<u64>(e, 8)) return false;
+    if (size > 0 && f(d, i) < min) return false;
   }
   return true;
 }
