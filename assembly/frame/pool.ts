@@ -101,15 +101,7 @@ export function abandonHeld(rx: usize, n: u32, descBytes: usize): void {
     const f = load<u64>(rx + (<usize>k) * descBytes) / <u64>fsize;
     if (f < <u64>frames) setFrameState(<u32>f, RETRY);
   }
-  const r = regionOffset(R_FRAME);
-  const held = load<u32>(r + FR_HELD);
-  const list = heldList();
-  for (let i: u32 = 0; i < held; i++) {
-    const f = load<u32>(list + (<usize>i << 2));
-    if (frameState(f) == HELD) poolPush(f);
-    setFrameState(f, 0);
-  }
-  store<u32>(r + FR_HELD, 0);
+  releaseHeld(); // returns only the HELD ones: the received frames are RETRY
 }
 
 // At init every frame is free.
