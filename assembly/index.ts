@@ -182,12 +182,18 @@ export function restore_detector(len: u32): i32 {
 
 // 0 when every structure is consistent; otherwise the code of the first broken one.
 export function check_state(): i32 {
-  if (load<u32>(HEADER_BASE + H_MAGIC) != MAGIC || load<u32>(HEADER_BASE + H_ABI) != ABI_VERSION ||
-    load<u32>(HEADER_BASE + H_LAYOUT) != LAYOUT_VERSION || !ready()) return E_STATE_HEADER;
-  if (!detCheck(detector())) return E_STATE_DETECT;
+  const r = check_detector();
+  if (r != 0) return r;
   if (!l1Check(l1())) return E_STATE_L1;
   if (!slCheck(l2())) return E_STATE_L2;
   return 0;
+}
+
+// The header and the detector alone: what a swap through the detector snapshot changed.
+export function check_detector(): i32 {
+  if (load<u32>(HEADER_BASE + H_MAGIC) != MAGIC || load<u32>(HEADER_BASE + H_ABI) != ABI_VERSION ||
+    load<u32>(HEADER_BASE + H_LAYOUT) != LAYOUT_VERSION || !ready()) return E_STATE_HEADER;
+  return detCheck(detector()) ? 0 : E_STATE_DETECT;
 }
 
 export function hash(ptr: usize, len: usize): u64 {

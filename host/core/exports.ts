@@ -67,6 +67,7 @@ export interface CoreExports {
   burst_abandon: Fn<[number], number>;
   snapshot_detector: Fn<[], number>;
   restore_detector: Fn<[number], number>;
+  check_detector: Fn<[], number>;
   module_version: Fn<[], number>;
 }
 
@@ -135,6 +136,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "burst_abandon",
   "snapshot_detector",
   "restore_detector",
+  "check_detector",
   "module_version",
 ];
 

@@ -112,7 +112,7 @@ function reinstate(core: Core, module: WebAssembly.Module, len: number): void {
   const exports = instantiate(core, module);
   if (len > 0 && exports.restore_detector(len) < 0)
     throw new Error("the previous module could not restore its detector");
-  if (exports.check_state() !== 0) throw new Error("the previous module's state check fails");
+  if (exports.check_detector() !== 0) throw new Error("the previous module's state check fails");
   core.exports = exports;
   core.module = module;
 }
@@ -136,7 +136,9 @@ export function swapModule(core: Core, next: PreparedModule): bigint {
       const r = trapsIn(next.info.name, "restore", () => exports.restore_detector(len));
       if (r < 0) throw new ModuleError(`${next.info.name}: restore failed (${r})`);
     }
-    if (trapsIn(next.info.name, "check_state", () => exports.check_state()) !== 0) {
+    // the whole state as it lies for the same detector; else what the detector snapshot rebuilt
+    const check = sameDetector ? (): number => exports.check_state() : (): number => exports.check_detector();
+    if (trapsIn(next.info.name, "its state check", check) !== 0) {
       throw new ModuleError(`${next.info.name}: its state check fails on the running state`);
     }
     core.exports = exports;
