@@ -44,6 +44,11 @@ export function statsText(s: StatsView): string[] {
     `datagrams  ${pairs(s.datagrams)}`,
     `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
     `errors     ${pairs(s.errors)}`,
+    ...(s.workers ?? []).map(
+      (w) =>
+        `worker ${w.worker}   ${count(w.datagrams.fromClients)} requests, ${percent(w.cache.hitRatio)} from its cache, ` +
+        `${count(w.requests)} to backends${w.writeEvents ? `, ${count(w.writeEvents.heard)} write events heard` : ""}`,
+    ),
   ];
 }
 

@@ -172,6 +172,12 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
         workers.reduce((a, w) => a + w.datagrams.fromClients, 0),
         "the total is the workers' sum",
       );
+      const text = topo.exec(topo.lb, [node, cli, "stats", "--admin", ADMIN]);
+      t.regex(
+        text,
+        /^worker 0 +[\d,]+ requests, [\d.]+% from its cache, [\d,]+ to backends, [\d,]+ write events heard$/m,
+      );
+      t.regex(text, /^worker 1 /m);
       const metrics = topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/metrics`]);
       t.regex(metrics, /kvlb_worker_datagrams_total\{worker="1",path="fromClients"\} [1-9]/);
 
