@@ -103,8 +103,27 @@ export function runningShape(core: Core): { config: CoreConfig; memoryBytes: num
   return { config: core.config, memoryBytes: core.memory.buffer.byteLength, regions: regions(core) };
 }
 
+// A module's instance on a core's memory, kept for the next time the core runs that module, with
+// the image of the module's own memory (below HEADER_BASE: static data, scratch) as its
+// instantiation wrote it. Another module's instantiation rewrites that memory; putting the image
+// back is a copy, where a new instance costs an allocation and now and then milliseconds.
+interface KeptInstance {
+  exports: CoreExports;
+  image: Uint8Array;
+}
+const kept = new WeakMap<Core, Map<WebAssembly.Module, KeptInstance>>();
+
 function instantiate(core: Core, module: WebAssembly.Module): CoreExports {
-  return new WebAssembly.Instance(module, { env: { memory: core.memory } }).exports as unknown as CoreExports;
+  let instances = kept.get(core);
+  if (!instances) kept.set(core, (instances = new Map()));
+  const known = instances.get(module);
+  if (known) {
+    core.u8.set(known.image, 0);
+    return known.exports;
+  }
+  const exports = new WebAssembly.Instance(module, { env: { memory: core.memory } }).exports as unknown as CoreExports;
+  instances.set(module, { exports, image: core.u8.slice(0, abi.HEADER_BASE) });
+  return exports;
 }
 
 /** Puts `module` back on the core's memory with the detector snapshot of `len` bytes in the IO region. */
