@@ -94,7 +94,10 @@ export async function prepareModule(
   if (dlen < 0) throw new ModuleError(`${name}: snapshot_detector failed (${dlen})`);
   const dr = trapsIn(name, "restore", () => scratch.exports.restore_detector(dlen));
   if (dr < 0) throw new ModuleError(`${name}: restore_detector failed (${dr})`);
-  if (scratch.checkState() !== 0) throw new ModuleError(`${name}: its state check fails after a warm-up`);
+  // both checks, as a swap runs them: what a worker runs first is then compiled already
+  if (scratch.exports.check_detector() !== 0 || scratch.checkState() !== 0) {
+    throw new ModuleError(`${name}: its state check fails after a warm-up`);
+  }
   return { module, info: infoOf(scratch, bytes) };
 }
 
