@@ -92,6 +92,13 @@ function validate(base: usize, len: usize, sections: u32): i32 {
   return seen == sections ? 0 : E_SNAP_MALFORMED;
 }
 
+// Why the snapshot is refused (counted), or 0.
+function refusal(base: usize, len: usize, sections: u32): i32 {
+  const err = validate(base, len, sections);
+  if (err != 0) statInc(S_RESTORE_REFUSED);
+  return err;
+}
+
 function applyDetector(body: usize): void {
   const d = detector();
   detSetTotal(d, load<u64>(body), load<u64>(body, 8));
@@ -127,11 +134,8 @@ function applyRecords(body: usize, end: usize, layer: u32): void {
 // lowest-frequency L2 entries go first); a detector that cannot hold every entry refuses it.
 export function readSnapshot(len: u32): i32 {
   const base = regionOffset(R_IO);
-  const err = validate(base, <usize>len, ALL_SECTIONS);
-  if (err != 0) {
-    statInc(S_RESTORE_REFUSED);
-    return err;
-  }
+  const err = refusal(base, <usize>len, ALL_SECTIONS);
+  if (err != 0) return err;
   initTables();
   let at = base + SNAP_HEADER;
   const end = base + <usize>len;
@@ -156,11 +160,8 @@ export function readSnapshot(len: u32): i32 {
 // swap's path, where the caches stay in place because every module lays them out alike.
 export function readDetectorSnapshot(len: u32): i32 {
   const base = regionOffset(R_IO);
-  const err = validate(base, <usize>len, DETECTOR_ONLY);
-  if (err != 0) {
-    statInc(S_RESTORE_REFUSED);
-    return err;
-  }
+  const err = refusal(base, <usize>len, DETECTOR_ONLY);
+  if (err != 0) return err;
   initDetector();
   applyDetector(base + SNAP_HEADER + SECTION_HEADER);
   statInc(S_RESTORES);
