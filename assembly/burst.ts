@@ -2,7 +2,7 @@
 // same slot of the tx ring. No import is called and nothing is allocated here.
 import { regionOffset, regionSize, statInc, statAdd, memoryBytes, cfgU32 } from "./layout/header";
 import { keyHash } from "./util/hash";
-import { keyLengthOk } from "./util/keys";
+import { keyLengthOk } from "./protocol/keys";
 import { lcIsHot } from "./detect/lossy";
 import { detObserve } from "./detect/detector";
 import { lookup } from "./cache/layers";

@@ -43,7 +43,7 @@ import { FAULT, FAULT_ABI, FAULT_INIT, FAULT_RESTORE, FAULT_MEMORY } from "./fau
 import { peerApply } from "./cache/peers";
 import { detCheck, detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
-import { keyBytesOk } from "./util/keys";
+import { keyValid } from "./protocol/keys";
 import { NONE } from "./util/index";
 import {
   lcCount,
@@ -208,7 +208,7 @@ export function hash(ptr: usize, len: usize): u64 {
 function keyError(ptr: usize, len: usize): i32 {
   if (!ready()) return E_NOT_READY;
   if (!inMemory(ptr, len)) return E_BOUNDS;
-  return keyBytesOk(ptr, len) ? 0 : E_KEY;
+  return keyValid(ptr, len) ? 0 : E_KEY;
 }
 
 @inline function found(i: u32): i32 {

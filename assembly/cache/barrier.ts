@@ -3,14 +3,17 @@
 // many writes are in flight. A read stamps the global version when it is forwarded; its reply
 // may fill only if no write has touched the bucket since and none is in flight. Two keys that
 // share a bucket only cost each other a refused fill, never a stale one.
-import { regionOffset, cfgU32 } from "../layout/header";
+// A write that timed out may still be applied later, so its bucket is held: no read fills it
+// until the hold ends, and none forwarded before the end either.
+import { regionOffset, cfgU32, clock } from "../layout/header";
 import { nextVersion } from "../state";
 import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../shared/abi";
 
-const BUCKET: usize = 16;
+const BUCKET: usize = 24;
 const CHANGED: usize = 0; // u64, version of the last write begun or finished
 const PENDING: usize = 8; // u32, writes in flight
 const CONTENDED: usize = 12; // u32, 1 when writes overlapped since the bucket was last idle
+const HOLD: usize = 16; // u64, clock until which no read may fill (0: none)
 
 @inline function bucket(h: u64): usize {
   const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
@@ -61,8 +64,24 @@ export function barrierEnd(h: u64): bool {
   return load<u32>(bucket(h) + PENDING) != 0;
 }
 
-// A read forwarded at `stamp` may fill the caches now.
-@inline export function barrierAllows(h: u64, stamp: u64): bool {
+// Holds the bucket of a write whose outcome is unknown until clock `until`.
+export function barrierHold(h: u64, until: u64): void {
   const b = bucket(h);
-  return load<u32>(b + PENDING) == 0 && load<u64>(b + CHANGED) <= stamp;
+  if (load<u64>(b + HOLD) < until) store<u64>(b + HOLD, until);
+}
+
+// A read forwarded at `stamp` may fill the caches now.
+export function barrierAllows(h: u64, stamp: u64): bool {
+  const b = bucket(h);
+  if (load<u32>(b + PENDING) != 0) return false;
+  const hold = load<u64>(b + HOLD);
+  if (hold != 0) {
+    if (clock() < hold) return false;
+    // The hold is over: reads forwarded before now may have seen the value before the late
+    // write, so only reads forwarded from here on may fill.
+    store<u64>(b + HOLD, 0);
+    store<u64>(b + CHANGED, nextVersion());
+    return false;
+  }
+  return load<u64>(b + CHANGED) <= stamp;
 }

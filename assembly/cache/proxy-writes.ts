@@ -5,14 +5,14 @@
 // barrier shows no write since the read was forwarded.
 import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State } from "./l1";
 import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
-import { barrierBegin, barrierEnd, barrierAllows } from "./barrier";
+import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
 import { peerEmit } from "./peers";
 import { NONE } from "../util/index";
 import { l1, l2, detector } from "../state";
 import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
-import { statInc } from "../layout/header";
-import { PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
+import { statInc, clock, cfgU32 } from "../layout/header";
+import { C_NAT_TIMEOUT_MS, PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
 
 // Whether either layer holds the key (a set then stages its value there).
 export function isCached(h: u64, key: usize, keyLen: usize): bool {
@@ -69,6 +69,14 @@ export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
     if (keep) slSetState(s, j, ST_VALID);
     else slRemove(s, j);
   }
+}
+
+// A write that timed out: closed as failed, and its key held uncached for WRITE_HOLD_TIMEOUTS
+// request timeouts, in case the backend applies it late.
+export const WRITE_HOLD_TIMEOUTS: u64 = 10;
+export function writeTimedOut(h: u64, v: u64): void {
+  writeEnd(h, v, false, false);
+  barrierHold(h, clock() + WRITE_HOLD_TIMEOUTS * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
 }
 
 // A value block from a get reply, for a read forwarded at `stamp`: hot keys go to L1, warm ones

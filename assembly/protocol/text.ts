@@ -27,16 +27,10 @@ export function findNewline(p: usize, end: usize): usize {
   return p;
 }
 
-// A key memcached 1.6 accepts: 1..250 bytes. Its tokenizer splits only on spaces, so other
-// control bytes are legal (memcaslap sends keys that start with 0x10); NUL, CR and LF are refused
-// because no client can send them back in a text reply.
-export function keyValid(p: usize, len: usize): bool {
-  if (len == 0 || len > 250) return false;
-  for (let i: usize = 0; i < len; i++) {
-    const c = load<u8>(p + i);
-    if (c == 0x20 || c == 0x0d || c == 0x0a || c == 0) return false;
-  }
-  return true;
+// Whether n bytes from p stay within [p, end): compared in 64 bits, so no length from the wire
+// can wrap an address. p must not be past end.
+@inline export function fits(p: usize, n: u64, end: usize): bool {
+  return n <= <u64>(end - p);
 }
 
 // A decimal of at most 10 digits, or -1.

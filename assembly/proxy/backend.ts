@@ -5,14 +5,17 @@ import { statInc } from "../layout/header";
 import { keyHash } from "../util/hash";
 import { writeEnd, fillFromRead } from "../cache/proxy-writes";
 import { backendFrom, backendDone } from "../route/backends";
-import { findNewline, skipSpaces, tokenEnd, parseDecimal, startsWith, isWord, contentEnd,
+import { findNewline, skipSpaces, tokenEnd, parseDecimal, startsWith, isWord, contentEnd, fits,
   NOT_FOUND } from "../protocol/text";
-import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY } from "../shared/abi";
-import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "./frame";
-import { natEntry, natMask, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
-  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, NK_GET, NK_GETS, NK_WRITE, NK_META_WRITE,
-  NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG } from "./nat";
-import { childDone, DONE_PASS_END, DONE_SEND_MN } from "./context";
+import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY,
+  S_LATE_REPLIES } from "../shared/abi";
+import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
+import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
+  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, N_ENDED, N_GROUP, NK_GET, NK_GETS, NK_WRITE,
+  NK_META_WRITE, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY, GF_NOOP } from "./nat";
+import { childDone, groupPassesEnd, sendTail, doneOpaque, DONE_PASS_END, DONE_SEND_MN,
+  DONE_SEND_NOOP } from "./context";
+import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { outPush, replyText } from "./out";
 
 export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
@@ -26,13 +29,17 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     return;
   }
   const b = backendFrom(addr, port);
-  const id = frameId(slot);
-  if (b == 0xffffffff || id > natMask()) {
+  if (b == 0xffffffff) {
     statInc(S_DROP_STRAY);
     return;
   }
+  const id = natFind(frameId(slot));
+  if (id == NAT_LATE) {
+    statInc(S_LATE_REPLIES); // its request was given up (and answered with an error): drop it
+    return;
+  }
   const e = natEntry(id);
-  if (load<u8>(e + N_STATE) != NS_CHILD || <u32>load<u8>(e + N_BACKEND) != b) {
+  if (<u32>load<u8>(e + N_BACKEND) != b) {
     statInc(S_DROP_STRAY);
     return;
   }
@@ -68,6 +75,22 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
         finished = true; // an error line instead of values: the request is over
         done = childDone(e, false);
       }
+    } else {
+      // A value too large for one datagram comes as one message with its END at the tail of
+      // the last datagram: the request is over once every datagram of it has been seen.
+      const seen = load<u16>(e + N_SEEN) + 1;
+      store<u16>(e + N_SEEN, seen);
+      if (frameSeq(slot) + 1 == frameTotal(slot)) {
+        if (end - p >= 5 && startsWith(end - 5, end, "END\r\n")) store<u8>(e + N_ENDED, 1);
+        else store<u16>(e + N_SEEN, 0); // a VALUE alone: its END follows in a message of its own
+      }
+      if (load<u8>(e + N_ENDED) != 0 && <u32>load<u16>(e + N_SEEN) >= frameTotal(slot)) {
+        finished = true;
+        done = childDone(e, false);
+      }
+      // the END is cut wherever it arrives when the group sends its own
+      if (frameSeq(slot) + 1 == frameTotal(slot) && load<u8>(e + N_ENDED) != 0 &&
+        load<u32>(e + N_GROUP) != NAT_NONE && !groupPassesEnd(e)) sendLen -= 5;
     }
   } else {
     const seen = load<u16>(e + N_SEEN) + 1;
@@ -88,6 +111,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     outPush(slot, sendLen, cAddr, cPort, 0);
   }
   if ((done & DONE_SEND_MN) != 0) replyText("MN\r\n", cAddr, cPort, cId);
+  if ((done & DONE_SEND_NOOP) != 0) sendTail(<u32>GF_NOOP, doneOpaque(), cAddr, cPort, cId);
   if (finished) {
     backendDone(b, false);
     natFree(id);
@@ -104,8 +128,9 @@ function valueBlockEnd(q: usize, end: usize): usize {
   t = skipSpaces(tokenEnd(t, lineEnd), lineEnd); // bytes
   const bytes = parseDecimal(t, tokenEnd(t, lineEnd));
   if (bytes < 0) return 0;
+  if (!fits(newline + 1, <u64>bytes + 2, end)) return 0;
   const dataEnd = newline + 1 + <usize>bytes;
-  if (dataEnd + 2 > end || load<u16>(dataEnd) != 0x0a0d) return 0;
+  if (load<u16>(dataEnd) != 0x0a0d) return 0;
   return dataEnd + 2;
 }
 
@@ -127,8 +152,13 @@ function replyOk(kind: u8, p: usize, end: usize): bool {
   return p < end && load<u8>(p) >= 0x30 && load<u8>(p) <= 0x39; // incr/decr: the new value
 }
 
-// What a meta "q" hides: EN for mg; HD (and NF for md) for the writes.
+// What a meta "q" hides: EN for mg; HD (and NF for md) for the writes. What a binary quiet
+// opcode hides: a miss for a read, success for a write.
 function quietSwallows(flags: u8, p: usize, end: usize): bool {
+  if ((flags & NF_BINARY) != 0) {
+    if (end - p < BIN_HEADER || load<u8>(p) != BIN_RESPONSE) return false;
+    return binStatus(p) == ((flags & NF_MG) != 0 ? BS_KEY_NOT_FOUND : BS_OK);
+  }
   if (end - p < 2) return false;
   const code = tokenEnd(p, min(end, p + 3));
   if ((flags & NF_MG) != 0) return isWord(p, code, "EN") || startsWith(p, end, "EN\r");

@@ -3,13 +3,17 @@
 import { statInc } from "../layout/header";
 import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE, S_FRAME_RESERVED,
   S_NO_BACKEND } from "../shared/abi";
-import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "./frame";
-import { findNewline, contentEnd, tokenEnd, isWord, NOT_FOUND } from "../protocol/text";
+import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
+import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
+import { commandCode, CMD_GET, CMD_GETS, CMD_GAT, CMD_GATS, CMD_SET, CMD_ADD, CMD_CAS, CMD_DELETE, CMD_ARITH,
+  CMD_TOUCH, CMD_MN, CMD_MG, CMD_MS, CMD_MD, CMD_MA, CMD_ME, CMD_VERSION, CMD_REFUSED } from "../protocol/commands";
 import { workBegin, workFinish, workSplit } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
-import { handleMeta, handleMn, handleBinary } from "./meta";
-import { newChild, sendInPlace, answer } from "./forward";
+import { handleMeta, handleMn } from "./meta";
+import { handleBinary } from "./binary";
+import { newChild, sendInPlace, answer, serverError, refuseCommand } from "./forward";
+import { FAIL_NO_BACKENDS } from "./failures";
 import { readStamp } from "../cache/barrier";
 import { backendCount } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER } from "./nat";
@@ -54,50 +58,38 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   const cmdEnd = tokenEnd(p, lineEnd);
   const next = newline + 1;
   const alone = first && next == end;
-  const n = cmdEnd - p;
-  const isGet = n == 3 && isWord(p, cmdEnd, "get");
-  const isGets = n == 4 && isWord(p, cmdEnd, "gets");
-  const isGat = n == 3 && isWord(p, cmdEnd, "gat");
-  const isGats = n == 4 && isWord(p, cmdEnd, "gats");
-  if (isGet || isGets || isGat || isGats) {
-    handleGet(p, cmdEnd, lineEnd, isGet ? NK_GET : NK_GETS, isGat || isGats, alone);
-    if (next < end) workSplit(); // each get of a datagram has its own END
-  } else if (isWord(p, cmdEnd, "set")) {
-    return handleStore(p, cmdEnd, lineEnd, newline, end, false, true, first);
-  } else if (isWord(p, cmdEnd, "add") || isWord(p, cmdEnd, "replace") || isWord(p, cmdEnd, "append") ||
-    isWord(p, cmdEnd, "prepend")) {
-    return handleStore(p, cmdEnd, lineEnd, newline, end, false, false, first);
-  } else if (isWord(p, cmdEnd, "cas")) {
-    return handleStore(p, cmdEnd, lineEnd, newline, end, true, false, first);
-  } else if (isWord(p, cmdEnd, "delete")) {
-    handleKeyed(p, cmdEnd, lineEnd, next, end, 0, first);
-  } else if (isWord(p, cmdEnd, "incr") || isWord(p, cmdEnd, "decr") || isWord(p, cmdEnd, "touch")) {
-    handleKeyed(p, cmdEnd, lineEnd, next, end, 1, first);
-  } else if (n == 2 && load<u8>(p) == 0x6d) {
-    const op = load<u8>(p + 1);
-    if (op == 0x6e) handleMn(); // mn
-    else if (op == 0x67 || op == 0x73 || op == 0x64 || op == 0x65) return handleMeta(p, cmdEnd, lineEnd, newline, end, op, first);
-    else unknown();
-  } else if (isWord(p, cmdEnd, "version")) {
-    // answered by the first backend, so that a client's version check sees a real memcached
-    if (backendCount() == 0) {
-      statInc(S_NO_BACKEND);
-      answer("SERVER_ERROR kvlb has no backends\r\n");
-    } else if (alone) {
-      const id = newChild(NK_OTHER, 0, 0, readStamp(), 0);
-      if (id != NAT_NONE) sendInPlace(id, 0);
-    } else {
-      answer("SERVER_ERROR send version in a datagram of its own\r\n");
+  const code = commandCode(p, cmdEnd);
+  switch (code) {
+    case CMD_GET: case CMD_GETS: case CMD_GAT: case CMD_GATS: {
+      handleGet(p, cmdEnd, lineEnd, code == CMD_GET ? NK_GET : NK_GETS, code == CMD_GAT || code == CMD_GATS, alone);
+      if (next < end) workSplit(); // each get of a datagram has its own END
+      return next;
     }
-  } else if (isWord(p, cmdEnd, "stats") || isWord(p, cmdEnd, "flush_all") || isWord(p, cmdEnd, "verbosity")) {
-    answer("SERVER_ERROR not supported through kvlb: ask a backend, or kvlb's admin API\r\n");
-  } else {
-    unknown();
+    case CMD_SET: return handleStore(p, cmdEnd, lineEnd, newline, end, false, true, first);
+    case CMD_ADD: return handleStore(p, cmdEnd, lineEnd, newline, end, false, false, first);
+    case CMD_CAS: return handleStore(p, cmdEnd, lineEnd, newline, end, true, false, first);
+    case CMD_DELETE: handleKeyed(p, cmdEnd, lineEnd, next, end, 0, first); return next;
+    case CMD_ARITH: case CMD_TOUCH: handleKeyed(p, cmdEnd, lineEnd, next, end, 1, first); return next;
+    case CMD_MN: handleMn(); return next;
+    case CMD_MG: case CMD_MS: case CMD_MD: case CMD_MA: case CMD_ME:
+      return handleMeta(p, cmdEnd, lineEnd, newline, end, code, first);
+    case CMD_VERSION: version(alone); return next;
+    case CMD_REFUSED: refuseCommand(); return next;
   }
+  statInc(S_UNKNOWN_COMMANDS);
+  answer("ERROR\r\n");
   return next;
 }
 
-function unknown(): void {
-  statInc(S_UNKNOWN_COMMANDS);
-  answer("ERROR\r\n");
+// Answered by the first backend, so that a client's version check sees a real memcached.
+function version(alone: bool): void {
+  if (backendCount() == 0) {
+    statInc(S_NO_BACKEND);
+    serverError(FAIL_NO_BACKENDS);
+  } else if (alone) {
+    const id = newChild(NK_OTHER, 0, 0, readStamp(), 0);
+    if (id != NAT_NONE) sendInPlace(id, 0);
+  } else {
+    answer("SERVER_ERROR send version in a datagram of its own\r\n");
+  }
 }

@@ -1,10 +1,13 @@
 // The work area for one client datagram: its peer, the children it forwarded, and what the
 // client must still be sent once all of them are done. It sits after the NAT entries.
-import { regionOffset, cfgU32 } from "../layout/header";
-import { R_NAT, C_NAT_ENTRIES } from "../shared/abi";
+import { regionOffset, cfgU32, statInc } from "../layout/header";
+import { R_NAT, C_NAT_ENTRIES, S_SERVER_ERRORS } from "../shared/abi";
+import { failLine, failMessage } from "./failures";
 import { natBytes, natEntry, natTake, natFree, NAT_NONE, NS_GROUP, N_GROUP, N_GETS, N_ALL, N_GFLAGS,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, N_KIND, NK_GET, NK_GETS, GF_END, GF_MN } from "./nat";
-import { replyText } from "./out";
+  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, N_KIND, N_OPAQUE, N_FLAGS, N_OPCODE, NK_GET, NK_GETS, NF_BINARY,
+  GF_END, GF_MN, GF_NOOP, GF_ERRORED } from "./nat";
+import { replyText, replyBinary } from "./out";
+import { BS_OK, BS_TEMPORARY_FAILURE, OP_NOOP } from "../protocol/binary";
 
 export const WORK_BYTES: usize = 8192;
 export const MAX_CHILDREN: u32 = 256;
@@ -24,6 +27,11 @@ const W_CHILDREN: usize = 64;
 export const W_MISSES: usize = 64 + 4 * 256; // MAX_GET_KEYS of (key u32, length u16, backend u16)
 export const W_TOKENS: usize = W_MISSES + 8 * 512; // up to 8 token spans (start u32, end u32)
 export const W_LOOKUP: usize = 40; // lookup()'s (address, length)
+export const W_BIN: usize = 48; // u32, 1 while a binary request is handled: local answers are binary
+export const W_OPAQUE: usize = 52; // u32, that request's opaque
+export const W_OPCODE: usize = 56; // u32, that request's opcode
+export const W_TAIL_OPAQUE: usize = 60; // u32, the opaque of the noop that ends the group
+export const W_KEYBUF: usize = W_TOKENS + 64; // MAX_KEY bytes: a meta "b" key, decoded
 
 @inline export function work(): usize {
   return regionOffset(R_NAT) + natBytes(cfgU32(C_NAT_ENTRIES));
@@ -44,6 +52,7 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u32>(w + W_SLOT, <u32>slot);
   store<u32>(w + W_LEN, <u32>len);
   store<u32>(w + W_SINGLE, 0);
+  store<u32>(w + W_BIN, 0);
 }
 
 @inline export function workFlag(flag: u32): void {
@@ -77,17 +86,23 @@ export function workFinish(): void {
     replyText("END\r\n", addr, port, id);
     flags &= ~(<u32>GF_END);
   }
+  const tail = flags & (GF_MN | GF_NOOP);
   if (n == 0) {
-    if ((flags & GF_MN) != 0) replyText("MN\r\n", addr, port, id);
+    sendTail(tail, load<u32>(w + W_TAIL_OPAQUE), addr, port, id);
     return;
   }
-  if (n == 1 && (flags & GF_MN) == 0) return;
+  if (n == 1 && tail == 0) return;
   const g = natTake(NS_GROUP, addr, port, id);
-  if (g == NAT_NONE) return; // each child then answers for itself
+  if (g == NAT_NONE) {
+    // each child then answers for itself, and what would have followed them goes now
+    sendTail(tail, load<u32>(w + W_TAIL_OPAQUE), addr, port, id);
+    return;
+  }
   const e = natEntry(g);
   store<u16>(e + N_GETS, <u16>gets);
   store<u16>(e + N_ALL, <u16>n);
   store<u16>(e + N_GFLAGS, <u16>flags);
+  store<u32>(e + N_OPAQUE, load<u32>(w + W_TAIL_OPAQUE));
   for (let i: u32 = 0; i < n; i++) {
     store<u32>(natEntry(load<u32>(w + W_CHILDREN + (<usize>i << 2))) + N_GROUP, g);
   }
@@ -109,37 +124,71 @@ export function workSplit(): void {
 
 export const DONE_PASS_END: u32 = 1; // the END ending this child's reply goes to the client
 export const DONE_SEND_MN: u32 = 2; // the caller sends MN after this child's reply
+export const DONE_SEND_NOOP: u32 = 4; // the caller sends the noop's reply (doneOpaque) after it
 
-// A child is done (answered, or timed out when `timedOut`). Returns DONE_* flags; a timed-out
-// child's missing END is sent here.
+// MN or a binary noop's reply: what a client sees once every request before it was answered.
+export function sendTail(tail: u32, opaque: u32, addr: u32, port: u32, id: u32): void {
+  if ((tail & GF_MN) != 0) replyText("MN\r\n", addr, port, id);
+  if ((tail & GF_NOOP) != 0) replyBinary(OP_NOOP, BS_OK, opaque, "", addr, port, id);
+}
+
+// The opaque of the noop a DONE_SEND_NOOP asks for.
+export function doneOpaque(): u32 {
+  return load<u32>(work() + W_TAIL_OPAQUE);
+}
+
+// A child that got no reply (timed out, or its backend is down): the client learns it from a
+// server error in the child's own protocol, never from a miss no backend reported.
+export function childFailed(child: usize, why: u32): void {
+  statInc(S_SERVER_ERRORS);
+  const addr = load<u32>(child + N_CLIENT_ADDR);
+  const port = <u32>load<u16>(child + N_CLIENT_PORT);
+  const id = <u32>load<u16>(child + N_CLIENT_ID);
+  if ((load<u8>(child + N_FLAGS) & NF_BINARY) != 0) {
+    replyBinary(load<u8>(child + N_OPCODE), BS_TEMPORARY_FAILURE, load<u32>(child + N_OPAQUE), failMessage(why),
+      addr, port, id);
+  } else {
+    replyText(failLine(why), addr, port, id);
+  }
+}
+
+// Whether the END at the tail of this get child's reply goes to the client: it is alone, or it
+// is its group's last get and the group sends an END.
+export function groupPassesEnd(child: usize): bool {
+  const g = load<u32>(child + N_GROUP);
+  if (g == NAT_NONE) return true;
+  const e = natEntry(g);
+  if (load<u8>(e) != NS_GROUP) return true;
+  const gflags = load<u16>(e + N_GFLAGS);
+  return load<u16>(e + N_GETS) == 1 && (gflags & GF_END) != 0 && (gflags & GF_ERRORED) == 0;
+}
+
+// A child is done (answered, or timed out when `timedOut`). Returns DONE_* flags. A timed-out
+// get ends its part with a server error, and its group then sends no END: a client must not
+// read the keys it did not get as misses.
 export function childDone(child: usize, timedOut: bool): u32 {
   const isGet = isGetKind(load<u8>(child + N_KIND));
   const g = load<u32>(child + N_GROUP);
-  if (g == NAT_NONE) {
-    if (timedOut && isGet) {
-      replyText("END\r\n", load<u32>(child + N_CLIENT_ADDR), <u32>load<u16>(child + N_CLIENT_PORT),
-        <u32>load<u16>(child + N_CLIENT_ID));
-    }
-    return DONE_PASS_END;
-  }
+  if (g == NAT_NONE) return DONE_PASS_END;
   const e = natEntry(g);
   if (load<u8>(e) != NS_GROUP) return DONE_PASS_END;
-  const addr = load<u32>(e + N_CLIENT_ADDR);
-  const port = <u32>load<u16>(e + N_CLIENT_PORT);
-  const id = <u32>load<u16>(e + N_CLIENT_ID);
+  let gflags = load<u16>(e + N_GFLAGS);
+  if (timedOut && isGet) gflags |= GF_ERRORED;
+  store<u16>(e + N_GFLAGS, gflags);
   let done: u32 = 0;
   if (isGet) {
     const gets = load<u16>(e + N_GETS) - 1;
     store<u16>(e + N_GETS, gets);
-    if (gets == 0 && (load<u16>(e + N_GFLAGS) & GF_END) != 0) {
-      if (timedOut) replyText("END\r\n", addr, port, id);
-      else done |= DONE_PASS_END;
-    }
+    if (gets == 0 && (gflags & GF_END) != 0 && (gflags & GF_ERRORED) == 0 && !timedOut) done |= DONE_PASS_END;
   }
   const all = load<u16>(e + N_ALL) - 1;
   store<u16>(e + N_ALL, all);
   if (all == 0) {
-    if ((load<u16>(e + N_GFLAGS) & GF_MN) != 0) done |= DONE_SEND_MN;
+    if ((gflags & GF_MN) != 0) done |= DONE_SEND_MN;
+    if ((gflags & GF_NOOP) != 0) {
+      done |= DONE_SEND_NOOP;
+      store<u32>(work() + W_TAIL_OPAQUE, load<u32>(e + N_OPAQUE));
+    }
     natFree(g);
   }
   return done;

@@ -1,17 +1,21 @@
 // Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
 // client's datagram can go as it is, or as a datagram built in the tx buffer.
 import { statInc } from "../layout/header";
-import { S_FORWARDED, S_KEYS, S_NO_BACKEND, OUT_BACKEND } from "../shared/abi";
+import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../shared/abi";
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../state";
 import { ketamaRoute } from "../route/ketama";
-import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH, NK_GET,
-  NK_GETS } from "./nat";
-import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN } from "./context";
+import { natTake, natEntry, natWireId, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
+  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NF_BINARY } from "./nat";
+import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
+  W_OPCODE } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
-import { outPush, datagramAlloc, replyText } from "./out";
-import { frameWrite, setFrameId, FRAME_HEADER } from "./frame";
+import { outPush, datagramAlloc, replyText, replyBinary } from "./out";
+import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
+import { S_SERVER_ERRORS } from "../shared/abi";
+import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD } from "./failures";
+import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 
 export const NO_BACKEND: u32 = 0xffffffff;
 
@@ -28,34 +32,40 @@ export function backendFor(key: usize, keyLen: usize): u32 {
   const b = ketamaRoute(key, keyLen);
   if (b == NO_BACKEND) {
     statInc(S_NO_BACKEND);
-    answer("SERVER_ERROR kvlb has no backends\r\n");
+    serverError(FAIL_NO_BACKENDS);
     return NO_BACKEND;
   }
   if (workFull()) {
-    answer("SERVER_ERROR too many commands in one datagram\r\n");
+    serverError(FAIL_TOO_MANY);
     return NO_BACKEND;
   }
   return b;
 }
 
-// Returns the child's request id, or NAT_NONE when the table is full (the request is dropped).
+// Returns the child's NAT index, or NAT_NONE after answering the client that kvlb is
+// overloaded (the table is full): never a silent drop that a client would read as a miss.
 export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
-  const id = natTake(NS_CHILD, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
-  if (id == NAT_NONE) return NAT_NONE;
-  const e = natEntry(id);
+  const index = natTake(NS_CHILD, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+  if (index == NAT_NONE) {
+    serverError(FAIL_OVERLOAD);
+    return NAT_NONE;
+  }
+  const e = natEntry(index);
   store<u8>(e + N_KIND, kind);
   store<u8>(e + N_BACKEND, <u8>b);
-  store<u8>(e + N_FLAGS, flags);
+  store<u8>(e + N_FLAGS, workU32(W_BIN) != 0 ? flags | NF_BINARY : flags);
   store<u64>(e + N_STAMP, stamp);
   store<u64>(e + N_HASH, h);
-  workChild(id, kind == NK_GET || kind == NK_GETS);
-  return id;
+  store<u32>(e + N_OPAQUE, workU32(W_OPAQUE));
+  store<u8>(e + N_OPCODE, <u8>workU32(W_OPCODE));
+  workChild(index, kind == NK_GET || kind == NK_GETS);
+  return index;
 }
 
 // The client's own datagram, with the child's id in its header.
-export function sendInPlace(id: u32, b: u32): void {
+export function sendInPlace(index: u32, b: u32): void {
   const slot = <usize>workU32(W_SLOT);
-  setFrameId(slot, id);
+  setFrameId(slot, natWireId(index));
   if (outPush(slot, <usize>workU32(W_LEN), backendAddr(b), backendPort(b), OUT_BACKEND)) {
     backendSent(b);
     statInc(S_FORWARDED);
@@ -68,9 +78,9 @@ export function buildBegin(payloadBytes: usize): usize {
   return buf == 0 ? 0 : buf + FRAME_HEADER;
 }
 
-export function sendBuilt(id: u32, b: u32, payload: usize, payloadLen: usize): void {
+export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize): void {
   const buf = payload - FRAME_HEADER;
-  frameWrite(buf, id, 0, 1);
+  frameWrite(buf, natWireId(index), 0, 1);
   if (outPush(buf, payloadLen + FRAME_HEADER, backendAddr(b), backendPort(b), OUT_BACKEND)) {
     backendSent(b);
     statInc(S_FORWARDED);
@@ -80,4 +90,31 @@ export function sendBuilt(id: u32, b: u32, payload: usize, payloadLen: usize): v
 // A local answer to the datagram's client.
 export function answer(text: string): void {
   replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+}
+
+// A local binary answer to the request being handled.
+export function answerBinary(status: u16, text: string): void {
+  replyBinary(<u8>workU32(W_OPCODE), status, workU32(W_OPAQUE), text, workU32(W_ADDR), workU32(W_PORT),
+    workU32(W_ID));
+}
+
+// A server error for the request being handled, in its protocol.
+export function serverError(why: u32): void {
+  statInc(S_SERVER_ERRORS);
+  if (workU32(W_BIN) != 0) answerBinary(BS_TEMPORARY_FAILURE, failMessage(why));
+  else answer(failLine(why));
+}
+
+// A whole-server command refused, in the request's protocol.
+export function refuseCommand(): void {
+  statInc(S_REFUSED_COMMANDS);
+  if (workU32(W_BIN) != 0) answerBinary(BS_NOT_SUPPORTED, "Not supported through kvlb");
+  else answer("SERVER_ERROR not supported through kvlb: ask a backend, or kvlb's admin API\r\n");
+}
+
+// A request whose declared lengths do not match what it carries: never forwarded.
+export function badDataChunk(): void {
+  statInc(S_CLIENT_ERRORS);
+  if (workU32(W_BIN) != 0) answerBinary(BS_INVALID_ARGUMENTS, "Invalid arguments");
+  else answer("CLIENT_ERROR bad data chunk\r\n");
 }

@@ -1,13 +1,15 @@
-// The request-id NAT table. A request forwarded to a backend carries the index of its entry as
-// its request id, so a reply finds its client in one load. Entries for one client datagram that
-// was split over several backends point at a group entry, which holds what the client must
-// see once: the single END of a multi-key get, and MN.
+// The request-id NAT table. A request forwarded to a backend carries its entry's index in the
+// low bits of its 16-bit request id and the entry's generation in the bits above, so a reply
+// finds its client in one load, and a reply that comes after its entry was given up and reused
+// (a late reply) is told apart and dropped. Free entries wait in a FIFO ring, so an index is
+// reused only after every other free one: an id comes back only after 65,536 requests.
+// Entries for one client datagram that was split over several backends point at a group entry,
+// which holds what the client must see once: the single END of a multi-key get, MN, a noop.
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
 import { R_NAT, C_NAT_ENTRIES, HEADER_BASE, H_NAT_NEXT, H_NAT_USED, S_NAT_OVERFLOW } from "../shared/abi";
 
 export const NAT_ENTRY: usize = 64;
 export const NAT_NONE: u32 = 0xffffffff;
-const PROBE: u32 = 64;
 
 // States.
 export const NS_FREE: u8 = 0;
@@ -18,14 +20,15 @@ export const NS_GROUP: u8 = 2;
 export const NK_GET: u8 = 1; // get: VALUE blocks then END; the values may fill the caches
 export const NK_GETS: u8 = 2; // gets, gat, gats: the same framing, never cached
 export const NK_WRITE: u8 = 3; // an ASCII storage, delete, incr/decr or touch: one reply line
-export const NK_META_WRITE: u8 = 4; // ms, md, or a binary write: one reply message
+export const NK_META_WRITE: u8 = 4; // ms, md, ma, or a binary write: one reply message
 export const NK_OTHER: u8 = 5; // mg, binary reads: one reply message, passed through
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's
-export const NF_QUIET: u8 = 2; // meta q: swallow the replies q suppresses
+export const NF_QUIET: u8 = 2; // meta q or a binary quiet opcode: swallow the replies it suppresses
 export const NF_STAGED: u8 = 4; // a set whose value waits in a cache as PENDING
-export const NF_MG: u8 = 8; // quiet mg (EN suppressed) rather than ms/md (HD, NF suppressed)
+export const NF_MG: u8 = 8; // a quiet read (a miss is suppressed) rather than a quiet write (success is)
+export const NF_BINARY: u8 = 16; // a binary request: its errors are binary responses
 
 // Entry fields.
 export const N_STATE: usize = 0; // u8
@@ -35,32 +38,51 @@ export const N_FLAGS: usize = 3; // u8
 export const N_CLIENT_ADDR: usize = 4; // u32
 export const N_CLIENT_PORT: usize = 8; // u16
 export const N_CLIENT_ID: usize = 10; // u16
-export const N_GROUP: usize = 12; // u32, NAT_NONE when alone
+export const N_GROUP: usize = 12; // u32, the group's index, NAT_NONE when alone
 export const N_TIME: usize = 16; // u64, clock when forwarded
 export const N_STAMP: usize = 24; // u64, a read's stamp or a write's version
 export const N_HASH: usize = 32; // u64, a write's key hash
-export const N_SEEN: usize = 40; // u16, datagrams of the reply message seen
+export const N_SEEN: usize = 40; // u16, datagrams of the current reply message seen
 export const N_GETS: usize = 42; // u16, group: get children outstanding
 export const N_ALL: usize = 44; // u16, group: children outstanding
 export const N_GFLAGS: usize = 46; // u16, group: GF_*
+export const N_OPAQUE: usize = 48; // u32, a binary request's opaque; a group's noop opaque
+export const N_OPCODE: usize = 52; // u8, a binary request's opcode
+export const N_ENDED: usize = 53; // u8, a multi-datagram get reply's last datagram (with its END) was seen
+export const N_GEN: usize = 54; // u16, the generation: bumped each time the entry is taken
 
 export const GF_END: u16 = 1; // a get in the datagram: one END once its children are done
 export const GF_MN: u16 = 2; // an mn in the datagram: MN once every child is done
+export const GF_NOOP: u16 = 4; // a binary noop: its reply once every child is done
+export const GF_ERRORED: u16 = 8; // a get child failed: the group sends no END
 
 @inline export function natMask(): u32 {
   return cfgU32(C_NAT_ENTRIES) - 1;
 }
 
-@inline export function natEntry(id: u32): usize {
-  return regionOffset(R_NAT) + (<usize>id) * NAT_ENTRY;
+@inline export function natEntry(index: u32): usize {
+  return regionOffset(R_NAT) + (<usize>index) * NAT_ENTRY;
 }
 
+@inline function ring(): usize {
+  return regionOffset(R_NAT) + (<usize>cfgU32(C_NAT_ENTRIES)) * NAT_ENTRY;
+}
+
+// The table, then its free ring of u16 indices.
 export function natBytes(entries: u32): usize {
-  return (<usize>entries) * NAT_ENTRY;
+  return (<usize>entries) * (NAT_ENTRY + 2);
+}
+
+// How many bits of a request id the index takes: the rest carry the generation.
+function indexBits(): u32 {
+  return 32 - clz<u32>(natMask());
 }
 
 export function natClear(): void {
-  memory.fill(regionOffset(R_NAT), 0, natBytes(cfgU32(C_NAT_ENTRIES)));
+  const n = cfgU32(C_NAT_ENTRIES);
+  memory.fill(regionOffset(R_NAT), 0, natBytes(n));
+  const r = ring();
+  for (let i: u32 = 0; i < n; i++) store<u16>(r + (<usize>i << 1), <u16>i);
   store<u32>(HEADER_BASE + H_NAT_NEXT, 0);
   store<u32>(HEADER_BASE + H_NAT_USED, 0);
 }
@@ -69,35 +91,58 @@ export function natClear(): void {
   return load<u32>(HEADER_BASE + H_NAT_USED);
 }
 
-// Takes a free entry for a client; returns its id, or NAT_NONE when the table is full
-// (counted: the caller drops the request and the client times out, as with a lost datagram).
-export function natTake(state: u8, addr: u32, port: u32, clientId: u32): u32 {
-  const mask = natMask();
-  let id = load<u32>(HEADER_BASE + H_NAT_NEXT) & mask;
-  for (let i: u32 = 0; i < PROBE && i <= mask; i++) {
-    const e = natEntry(id);
-    if (load<u8>(e + N_STATE) == NS_FREE) {
-      memory.fill(e, 0, NAT_ENTRY);
-      store<u8>(e + N_STATE, state);
-      store<u32>(e + N_CLIENT_ADDR, addr);
-      store<u16>(e + N_CLIENT_PORT, <u16>port);
-      store<u16>(e + N_CLIENT_ID, <u16>clientId);
-      store<u32>(e + N_GROUP, NAT_NONE);
-      store<u64>(e + N_TIME, clock());
-      store<u32>(HEADER_BASE + H_NAT_NEXT, (id + 1) & mask);
-      store<u32>(HEADER_BASE + H_NAT_USED, natUsed() + 1);
-      return id;
-    }
-    id = (id + 1) & mask;
-  }
-  statInc(S_NAT_OVERFLOW);
-  return NAT_NONE;
+// The id a request carries on the wire for the entry at `index`.
+export function natWireId(index: u32): u32 {
+  const gen = <u32>load<u16>(natEntry(index) + N_GEN);
+  return ((gen << indexBits()) | index) & 0xffff;
 }
 
-export function natFree(id: u32): void {
-  const e = natEntry(id);
+export const NAT_LATE: u32 = 0xfffffffe;
+
+// The child entry a reply's request id names: its index, NAT_LATE when the entry has moved on
+// (freed, or taken again under another generation), or NAT_NONE when the id names no entry.
+export function natFind(wireId: u32): u32 {
+  const index = wireId & natMask();
+  const e = natEntry(index);
+  if (natWireId(index) != wireId) return NAT_LATE;
+  if (load<u8>(e + N_STATE) != NS_CHILD) return NAT_LATE;
+  return index;
+}
+
+// Takes the free entry that has waited longest; returns its index, or NAT_NONE when the table
+// is full (counted: the caller answers the client with a server error).
+export function natTake(state: u8, addr: u32, port: u32, clientId: u32): u32 {
+  const n = cfgU32(C_NAT_ENTRIES);
+  const used = natUsed();
+  if (used >= n) {
+    statInc(S_NAT_OVERFLOW);
+    return NAT_NONE;
+  }
+  const head = load<u32>(HEADER_BASE + H_NAT_NEXT);
+  const index = <u32>load<u16>(ring() + (<usize>head << 1));
+  store<u32>(HEADER_BASE + H_NAT_NEXT, (head + 1) & (n - 1));
+  store<u32>(HEADER_BASE + H_NAT_USED, used + 1);
+  const e = natEntry(index);
+  const gen = load<u16>(e + N_GEN) + 1;
+  memory.fill(e, 0, NAT_ENTRY);
+  store<u16>(e + N_GEN, gen);
+  store<u8>(e + N_STATE, state);
+  store<u32>(e + N_CLIENT_ADDR, addr);
+  store<u16>(e + N_CLIENT_PORT, <u16>port);
+  store<u16>(e + N_CLIENT_ID, <u16>clientId);
+  store<u32>(e + N_GROUP, NAT_NONE);
+  store<u64>(e + N_TIME, clock());
+  return index;
+}
+
+// Gives the entry back to the tail of the free ring.
+export function natFree(index: u32): void {
+  const e = natEntry(index);
   if (load<u8>(e + N_STATE) == NS_FREE) return;
   store<u8>(e + N_STATE, NS_FREE);
+  const n = cfgU32(C_NAT_ENTRIES);
   const used = natUsed();
-  if (used != 0) store<u32>(HEADER_BASE + H_NAT_USED, used - 1);
+  const tail = (load<u32>(HEADER_BASE + H_NAT_NEXT) + (n - used)) & (n - 1);
+  store<u16>(ring() + (<usize>tail << 1), <u16>index);
+  store<u32>(HEADER_BASE + H_NAT_USED, used - 1);
 }

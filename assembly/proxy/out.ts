@@ -4,9 +4,10 @@
 import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
 import { H_FTX_COUNT, R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
   D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
-import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "./frame";
+import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "../frame/pool";
 import { FRAME_HEADROOM } from "../shared/abi";
+import { BIN_HEADER, BIN_RESPONSE, BH_OPCODE, BH_STATUS, BH_BODY_LEN, BH_OPAQUE } from "../protocol/binary";
 
 const FRAME_PAYLOAD_MAX: usize = 1472; // a 1500-byte MTU less the IPv4 and UDP headers
 
@@ -105,6 +106,31 @@ export function replyText(text: string, addr: u32, port: u32, id: u32): bool {
   frameWrite(buf, id, 0, 1);
   writeAscii(buf + FRAME_HEADER, text);
   return outPush(buf, len + FRAME_HEADER, addr, port, 0);
+}
+
+// A binary response header with `status`, and `text` as its body (an error's message).
+export function replyBinary(opcode: u8, status: u16, opaque: u32, text: string, addr: u32, port: u32,
+  id: u32): bool {
+  const len = <usize>text.length;
+  if (!outRoom(1)) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  const buf = datagramAlloc(BIN_HEADER + len + FRAME_HEADER);
+  if (buf == 0) {
+    statInc(S_DROP_OUT_FULL);
+    return false;
+  }
+  frameWrite(buf, id, 0, 1);
+  const h = buf + FRAME_HEADER;
+  memory.fill(h, 0, BIN_HEADER);
+  store<u8>(h, BIN_RESPONSE);
+  store<u8>(h + BH_OPCODE, opcode);
+  store<u16>(h + BH_STATUS, bswap<u16>(status));
+  store<u32>(h + BH_BODY_LEN, bswap<u32>(<u32>len));
+  store<u32>(h + BH_OPAQUE, bswap<u32>(opaque));
+  writeAscii(h + BIN_HEADER, text);
+  return outPush(buf, BIN_HEADER + len + FRAME_HEADER, addr, port, 0);
 }
 
 // Writes an ASCII string literal's bytes; string literals are static data, so nothing is

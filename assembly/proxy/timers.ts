@@ -1,14 +1,15 @@
 // Expiry of NAT entries whose backend never answered: the backend's timeout is counted, an
-// open write is closed as failed (its cached copy dropped), and a get's client still gets its
-// END, so that the keys that did answer reach it.
+// open write is closed as failed (its key held uncached until a late apply can no longer land
+// unseen), and the client is told with a server error, never left waiting or shown a miss.
 import { cfgU32, clock, statInc } from "../layout/header";
 import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
-import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE } from "./nat";
-import { childDone, DONE_SEND_MN } from "./context";
-import { writeEnd } from "../cache/proxy-writes";
+import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP, N_FLAGS,
+  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NF_NOREPLY, GF_NOOP } from "./nat";
+import { childDone, childFailed, sendTail, doneOpaque, DONE_SEND_MN, DONE_SEND_NOOP } from "./context";
+import { writeTimedOut } from "../cache/proxy-writes";
 import { backendDone } from "../route/backends";
 import { replyText } from "./out";
+import { FAIL_TIMEOUT } from "./failures";
 
 export function expireRequests(): u32 {
   const now = clock();
@@ -20,12 +21,14 @@ export function expireRequests(): u32 {
     if (load<u8>(e + N_STATE) != NS_CHILD) continue;
     if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;
     const kind = load<u8>(e + N_KIND);
-    if (kind == NK_WRITE || kind == NK_META_WRITE) writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), false, false);
+    if (kind == NK_WRITE || kind == NK_META_WRITE) writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
+    if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
     const done = childDone(e, true);
-    if ((done & DONE_SEND_MN) != 0) {
-      replyText("MN\r\n", load<u32>(e + N_CLIENT_ADDR), <u32>load<u16>(e + N_CLIENT_PORT),
-        <u32>load<u16>(e + N_CLIENT_ID));
-    }
+    const addr = load<u32>(e + N_CLIENT_ADDR);
+    const port = <u32>load<u16>(e + N_CLIENT_PORT);
+    const cId = <u32>load<u16>(e + N_CLIENT_ID);
+    if ((done & DONE_SEND_MN) != 0) replyText("MN\r\n", addr, port, cId);
+    if ((done & DONE_SEND_NOOP) != 0) sendTail(<u32>GF_NOOP, doneOpaque(), addr, port, cId);
     backendDone(<u32>load<u8>(e + N_BACKEND), true);
     statInc(S_NAT_TIMEOUTS);
     natFree(id);

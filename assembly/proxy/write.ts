@@ -4,10 +4,11 @@
 // the backend's answer still closes the write, and kvlb swallows it.
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
-import { skipSpaces, tokenEnd, keyValid, parseDecimal, isWord } from "../protocol/text";
+import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
+import { keyValid } from "../protocol/keys";
 import { txAlloc, writeAscii } from "./out";
 import { work, W_STAGED, W_TOKENS, W_LOOKUP } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, NO_BACKEND } from "./forward";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
 import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
@@ -54,13 +55,14 @@ export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: 
     answer("CLIENT_ERROR bad command line format\r\n");
     return 0;
   }
+  // The declared length is checked against what is left before anything is added to it: a
+  // length near 2^32 must not wrap back into the datagram.
   const data = newline + 1;
-  const dataEnd = data + <usize>bytes;
-  if (dataEnd + 2 > end || load<u16>(dataEnd) != 0x0a0d) {
-    statInc(S_CLIENT_ERRORS);
-    answer("CLIENT_ERROR bad data chunk\r\n");
+  if (!fits(data, <u64>bytes + 2, end) || load<u16>(data + <usize>bytes) != 0x0a0d) {
+    badDataChunk();
     return 0;
   }
+  const dataEnd = data + <usize>bytes;
   const next = dataEnd + 2;
   const key = tokStart(0);
   const keyLen = tokEnd(0) - key;

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 3;
+export const LAYOUT_VERSION = 4;
 export const SNAPSHOT_FORMAT = 1;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -14,7 +14,7 @@ export const HEADER_BYTES = 0x1000;
 export const CONFIG_BASE = 0x41000;
 export const CONFIG_BYTES = 0x100;
 export const STATS_BASE = 0x41100;
-export const STATS_SLOTS = 64;
+export const STATS_SLOTS = 128;
 export const DYNAMIC_BASE = 0x42000;
 export const WASM_PAGE = 65536;
 
@@ -29,7 +29,7 @@ export const H_CLOCK = 24; // u64 nanoseconds, written by the host once per burs
 export const H_REGION_COUNT = 32;
 export const H_VERSION = 40; // u64, the last version handed to a write
 export const H_OUT_COUNT = 48; // u32, datagrams the last process()/tick() queued in the out ring
-export const H_NAT_NEXT = 52; // u32, the next request id to try
+export const H_NAT_NEXT = 52; // u32, the head of the NAT free ring
 export const H_NAT_USED = 56; // u32, NAT entries in use
 export const H_TX_USED = 60; // u32, bytes of R_TXBUF used since the last process()
 export const H_FTX_COUNT = 36; // u32, frames the last process*()/tick() queued in R_FTX
@@ -269,4 +269,7 @@ export const S_SOCKET_DUPLICATE = 55; // requests the kernel socket saw that the
 export const S_ARP_ANSWERED = 56; // ARP requests for a port's address answered (FM_ANSWER_ARP)
 export const S_ARP_LEARNED = 57; // next hops learned from ARP
 export const S_ARP_ASKED = 58; // ARP requests sent for the backends
-export const STATS_USED = 59;
+export const S_REFUSED_COMMANDS = 59; // whole-server commands (flush_all, stats, ...) refused in any protocol
+export const S_LATE_REPLIES = 60; // a backend reply whose request had already timed out: dropped
+export const S_SERVER_ERRORS = 61; // requests answered with a server error (timeout, overload, no backend)
+export const STATS_USED = 62;

@@ -2,7 +2,7 @@
 // so a refused snapshot leaves the running state as it was.
 import { regionOffset, regionSize, statInc } from "../layout/header";
 import { xxh64, keyHash } from "../util/hash";
-import { keyBytesOk } from "../util/keys";
+import { keyValid } from "../protocol/keys";
 import { detector, l1, l2, initTables, initDetector } from "../state";
 import { lcCapacity, lcFind, NONE } from "../detect/lossy";
 import { detSetTotal, detRestoreEntry } from "../detect/detector";
@@ -44,7 +44,7 @@ function recordsOk(at: usize, end: usize, maxPayload: usize): bool {
     const state = <u32>load<u8>(at, 22);
     if (state != ST_VALID && state != ST_PENDING && state != ST_INVALID) return false;
     if (replyLen > end - at || recordEnd(at) > end) return false;
-    if (!keyBytesOk(at + RECORD_HEADER, keyLen)) return false;
+    if (!keyValid(at + RECORD_HEADER, keyLen)) return false;
     if (keyLen + replyLen > maxPayload) return false;
     at = recordEnd(at);
   }

@@ -1,19 +1,4 @@
-// Key bytes: validity and ordering.
-import { MAX_KEY } from "../shared/abi";
-
-@inline export function keyLengthOk(len: usize): bool {
-  return len - 1 < <usize>MAX_KEY; // 1..250, with 0 wrapping to a huge value
-}
-
-// memcached refuses keys with spaces or control characters.
-export function keyBytesOk(ptr: usize, len: usize): bool {
-  if (!keyLengthOk(len)) return false;
-  for (let i: usize = 0; i < len; i++) {
-    const c = load<u8>(ptr + i);
-    if (c <= 0x20 || c == 0x7f) return false;
-  }
-  return true;
-}
+// Key bytes: ordering and equality (what a key may be is protocol/keys.ts's).
 
 // Lexicographic byte order, shorter first on a common prefix. Returns <0, 0 or >0.
 export function compareKeys(a: usize, aLen: usize, b: usize, bLen: usize): i32 {

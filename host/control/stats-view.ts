@@ -37,7 +37,13 @@ export interface StatsView {
     reservedNotZero: number;
   };
   drops: Record<string, number>;
-  errors: { clientErrors: number; unknownCommands: number; noBackend: number };
+  errors: {
+    clientErrors: number;
+    unknownCommands: number;
+    refusedCommands: number;
+    serverErrors: number;
+    noBackend: number;
+  };
   /** The AF_XDP frame layer (kvlb attach); absent on the socket path. */
   frames?: {
     received: number;
@@ -120,8 +126,15 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       incomplete: s("drop_incomplete"),
       stray: s("drop_stray"),
       outFull: s("drop_out_full"),
+      late: s("late_replies"),
     },
-    errors: { clientErrors: s("client_errors"), unknownCommands: s("unknown_commands"), noBackend: s("no_backend") },
+    errors: {
+      clientErrors: s("client_errors"),
+      unknownCommands: s("unknown_commands"),
+      refusedCommands: s("refused_commands"),
+      serverErrors: s("server_errors"),
+      noBackend: s("no_backend"),
+    },
     ...(setup.afxdp || setup.dpdk
       ? {
           frames: {

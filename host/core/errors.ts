@@ -5,7 +5,7 @@ const messages = new Map<number, string>([
   [abi.E_MEMORY, "memory is smaller than the layout needs"],
   [abi.E_NOT_READY, "the core is not initialised"],
   [abi.E_BURST, "burst larger than the rx ring"],
-  [abi.E_KEY, "key must be 1 to 250 bytes with no spaces or control characters"],
+  [abi.E_KEY, "key must be 1 to 250 bytes with no space, CR, LF or NUL"],
   [abi.E_TOO_LARGE, "value does not fit the cache"],
   [abi.E_NOT_FOUND, "not found"],
   [abi.E_BOUNDS, "address outside the core's memory"],

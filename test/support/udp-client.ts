@@ -85,6 +85,15 @@ export class UdpClient {
     }
   }
 
+  /** Every datagram's payload that arrives within `ms`, sending nothing: for what must not come. */
+  async collect(ms: number): Promise<string[]> {
+    this.inbox = [];
+    await new Promise((r) => setTimeout(r, ms));
+    const got = this.inbox.map((d) => d.subarray(8).toString("latin1"));
+    this.inbox = [];
+    return got;
+  }
+
   /** The concatenated payload of all reply messages. */
   async text(payload: string | Buffer): Promise<string> {
     const m = await this.request(payload);
