@@ -1,0 +1,62 @@
+// npm run fuzz [-- --count N --seed S --rate R]: hostile datagrams against kvlb in front of
+// real memcached servers, then hostile frames through the core's frame layer. Prints progress,
+// the counts and every failed check; exits 1 when a check failed.
+import { parseArgs } from "node:util";
+import { fuzzUdp } from "./udp-fuzz.js";
+import { fuzzFrames } from "./frame-fuzz.js";
+
+const { values } = parseArgs({
+  options: {
+    count: { type: "string", default: "1000000" },
+    frames: { type: "string" },
+    seed: { type: "string", default: "1" },
+    rate: { type: "string", default: "40000" },
+  },
+});
+const count = Number(values.count);
+const frames = Number(values.frames ?? values.count);
+const seed = Number(values.seed);
+const rate = Number(values.rate);
+for (const [name, v] of [
+  ["--count", count],
+  ["--frames", frames],
+  ["--seed", seed],
+  ["--rate", rate],
+] as const) {
+  if (!Number.isInteger(v) || v < 1) {
+    console.error(`kvlb fuzz: ${name} ${String(v)}: a whole number, at least 1`);
+    process.exit(2);
+  }
+}
+const n = (x: number): string => x.toLocaleString("en-US");
+
+console.log(`UDP: ${n(count)} hostile datagrams at ${n(rate)}/s, seed ${seed}, against kvlb and 3 memcached servers`);
+const udp = await fuzzUdp({ count, seed, rate, basePort: 36000 + (process.pid % 20) * 100, progress: console.log });
+console.log(
+  `  sent ${n(udp.sent)} (ascii ${n(udp.byFamily.ascii)}, meta ${n(udp.byFamily.meta)}, binary ${n(udp.byFamily.binary)}, junk ${n(udp.byFamily.junk)}) in ${udp.seconds.toFixed(1)} s`,
+);
+console.log(
+  `  kvlb counted ${n(udp.kvlbReceived)}; its socket's buffer dropped ${n(udp.kernelDropped)}; ${n(udp.repliesSeen)} replies came back`,
+);
+console.log(
+  `  kvlb's counts: ${Object.entries(udp.kvlbCounters)
+    .filter(([, v]) => v > 0)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(", ")}`,
+);
+
+console.log(`frames: ${n(frames)} hostile frames through the core's frame layer, seed ${seed}`);
+const fr = await fuzzFrames(frames, seed, console.log);
+console.log(`  ${n(fr.frames)} frames in, ${n(fr.sent)} out, in ${fr.seconds.toFixed(1)} s`);
+console.log(
+  `  the core's counts: ${Object.entries(fr.counters)
+    .map(([k, v]) => `${k} ${n(v)}`)
+    .join(", ")}`,
+);
+
+const failures = [...udp.failures.map((f) => `UDP: ${f}`), ...fr.failures.map((f) => `frames: ${f}`)];
+for (const f of failures) console.log(`FAILED ${f}`);
+console.log(
+  failures.length === 0 ? "fuzz: kvlb came through, every check held" : `fuzz: ${failures.length} check(s) failed`,
+);
+process.exit(failures.length === 0 ? 0 : 1);
