@@ -24,12 +24,7 @@ async function until(check: () => Promise<boolean>, what: string, ms = 5000): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function startCluster(
-  base: number,
-  backends = 3,
-  extra: string[] = [],
-  memoryMb = 64,
-): Promise<Cluster> {
+export async function startCluster(base: number, backends = 3, extra: string[] = [], memoryMb = 64): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
   const servers = await startMemcached(backendPorts, memoryMb);
   const memcached = servers.processes;
