@@ -9,11 +9,12 @@ import { regionOffset, cfgU32, clock } from "../layout/header";
 import { nextVersion } from "../state";
 import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../shared/abi";
 
-const BUCKET: usize = 24;
+const BUCKET: usize = 32;
 const CHANGED: usize = 0; // u64, version of the last write begun or finished
 const PENDING: usize = 8; // u32, writes in flight
 const CONTENDED: usize = 12; // u32, 1 when writes overlapped since the bucket was last idle
 const HOLD: usize = 16; // u64, clock until which no read may fill (0: none)
+const FILLING: usize = 24; // u64, clock when kvlb last asked a backend for a value in this bucket
 
 @inline function bucket(h: u64): usize {
   const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
@@ -62,6 +63,22 @@ export function barrierEnd(h: u64): bool {
 
 @inline export function barrierPending(h: u64): bool {
   return load<u32>(bucket(h) + PENDING) != 0;
+}
+
+// Whether kvlb may ask for a value of this bucket now: not when it asked less than `within` ago
+// (the answer is on its way). Records the ask.
+export function barrierFillStart(h: u64, within: u64): bool {
+  const b = bucket(h);
+  const now = clock();
+  const last = load<u64>(b + FILLING);
+  if (last != 0 && now - last < within && now >= last) return false;
+  store<u64>(b + FILLING, now);
+  return true;
+}
+
+// The ask for a value of this bucket was answered, or given up: the next miss may ask again.
+export function barrierFillDone(h: u64): void {
+  store<u64>(bucket(h) + FILLING, 0);
 }
 
 // Holds the bucket of a write whose outcome is unknown until clock `until`.

@@ -19,9 +19,10 @@ import {
   BLOCK_HEADER,
 } from "./arena";
 import { ST_FREE, S_L1_EVICTIONS, E_TOO_LARGE } from "../shared/abi";
+import { EXPIRY_NEVER } from "./expiry";
 
 export const L1_CONTROL: usize = 64;
-export const L1_ENTRY: usize = 32;
+export const L1_ENTRY: usize = 40;
 
 const COUNT: usize = 0;
 const CAP: usize = 4;
@@ -39,6 +40,7 @@ const E_REPLY_LEN: usize = 20;
 const E_KEY_LEN: usize = 24;
 const E_STATE: usize = 26;
 const E_NEXT: usize = 28;
+const E_EXPIRY: usize = 32; // u64, the clock after which the copy is never served
 
 @inline export function l1Count(l: usize): u32 {
   return load<u32>(l + COUNT);
@@ -69,6 +71,9 @@ const E_NEXT: usize = 28;
 }
 @inline export function l1SetVersion(l: usize, i: u32, v: u64): void {
   store<u64>(l1Entry(l, i) + E_VERSION, v);
+}
+@inline export function l1Expiry(l: usize, i: u32): u64 {
+  return load<u64>(l1Entry(l, i) + E_EXPIRY);
 }
 @inline export function l1KeyLen(l: usize, i: u32): u32 {
   return <u32>load<u16>(l1Entry(l, i) + E_KEY_LEN);
@@ -165,6 +170,7 @@ export function l1Put(
   replyLen: usize,
   state: u32,
   version: u64,
+  expiry: u64 = EXPIRY_NEVER,
 ): i32 {
   const size = <u32>align8(BLOCK_HEADER + keyLen + replyLen);
   if (size > arenaSizeOf(l)) return E_TOO_LARGE;
@@ -202,6 +208,7 @@ export function l1Put(
   store<u32>(e + E_REPLY_LEN, <u32>replyLen);
   store<u8>(e + E_STATE, <u8>state);
   store<u64>(e + E_VERSION, version);
+  store<u64>(e + E_EXPIRY, expiry);
   return <i32>i;
 }
 

@@ -1,11 +1,11 @@
 // The two cache layers together: lookup, placement by hotness, promotion and demotion, and
 // the versioned write protocol (DESIGN.md, "Consistency").
 import { l1Find, l1Put, l1Remove, l1State, l1SetState, l1Version, l1SetVersion, l1KeyPtr,
-  l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count } from "./l1";
+  l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count, l1Expiry } from "./l1";
 import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, slFreq,
-  slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen, slCount } from "./skiplist";
+  slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen, slCount, slExpiry } from "./skiplist";
 import { NONE } from "../util/index";
-import { statInc } from "../layout/header";
+import { statInc, clock } from "../layout/header";
 import { detector, l1, l2, nextVersion } from "../state";
 import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
@@ -20,6 +20,7 @@ import {
   S_DEMOTIONS,
   S_WRITES_BEGUN,
   S_STALE_FILLS,
+  S_EXPIRED,
   E_NOT_FOUND,
 } from "../shared/abi";
 
@@ -29,7 +30,7 @@ export function promote(h: u64, key: usize, keyLen: usize): i32 {
   const i = slFind(s, h, key, keyLen);
   if (i == NONE) return E_NOT_FOUND;
   const r = l1Put(l1(), h, slKeyPtr(s, i), slKeyLen(s, i), slReplyPtr(s, i), slReplyLen(s, i),
-    slState(s, i), slVersion(s, i));
+    slState(s, i), slVersion(s, i), slExpiry(s, i));
   if (r < 0) return r;
   slRemove(s, i);
   statInc(S_PROMOTIONS);
@@ -42,7 +43,7 @@ export function demote(h: u64, key: usize, keyLen: usize, freq: u64): i32 {
   const i = l1Find(a, h, key, keyLen);
   if (i == NONE) return E_NOT_FOUND;
   const r = slPut(l2(), h, l1KeyPtr(a, i), l1KeyLen(a, i), freq, l1ReplyPtr(a, i), l1ReplyLen(a, i),
-    l1State(a, i), l1Version(a, i));
+    l1State(a, i), l1Version(a, i), l1Expiry(a, i));
   l1Remove(a, i);
   statInc(S_DEMOTIONS);
   return r < 0 ? LAYER_NONE : LAYER_L2;
@@ -167,6 +168,12 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
   const i = l1Count(a) != 0 ? l1Find(a, h, key, keyLen) : NONE;
   if (i != NONE) {
     if (l1State(a, i) != ST_VALID) return LAYER_NONE;
+    if (l1Expiry(a, i) <= clock()) {
+      // the backend has dropped the item by now: so does kvlb
+      l1Remove(a, i);
+      statInc(S_EXPIRED);
+      return LAYER_NONE;
+    }
     store<u32>(out, <u32>l1ReplyPtr(a, i));
     store<u32>(out, l1ReplyLen(a, i), 4);
     return LAYER_L1;
@@ -178,6 +185,11 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
   if (f > slFreq(s, j)) slSetFreq(s, j, f);
   if (hot && promote(h, key, keyLen) == LAYER_L1) return lookup(h, key, keyLen, f, false, out);
   if (slState(s, j) != ST_VALID) return LAYER_NONE;
+  if (slExpiry(s, j) <= clock()) {
+    slRemove(s, j);
+    statInc(S_EXPIRED);
+    return LAYER_NONE;
+  }
   store<u32>(out, <u32>slReplyPtr(s, j));
   store<u32>(out, slReplyLen(s, j), 4);
   return LAYER_L2;

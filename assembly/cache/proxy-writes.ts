@@ -12,6 +12,7 @@ import { l1, l2, detector } from "../state";
 import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
 import { statInc, clock, cfgU32 } from "../layout/header";
+import { EXPIRY_NEVER } from "./expiry";
 import { C_NAT_TIMEOUT_MS, PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
 
 // Whether either layer holds the key (a set then stages its value there).
@@ -23,7 +24,7 @@ export function isCached(h: u64, key: usize, keyLen: usize): bool {
 // as PENDING. Returns the write's version; *staged (u8 at `stagedOut`) says whether a copy
 // holds the new value.
 export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, blockLen: usize,
-  stagedOut: usize): u64 {
+  stagedOut: usize, expiry: u64 = EXPIRY_NEVER): u64 {
   const v = barrierBegin(h);
   peerEmit(h, PE_BEGIN);
   statInc(S_WRITES_BEGUN);
@@ -31,7 +32,7 @@ export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, bloc
   const a = l1();
   const i = l1Find(a, h, key, keyLen);
   if (i != NONE) {
-    if (blockLen > 0 && l1Put(a, h, key, keyLen, block, blockLen, ST_PENDING, v) >= 0) staged = 1;
+    if (blockLen > 0 && l1Put(a, h, key, keyLen, block, blockLen, ST_PENDING, v, expiry) >= 0) staged = 1;
     else {
       l1SetState(a, i, ST_PENDING);
       l1SetVersion(a, i, v);
@@ -40,7 +41,7 @@ export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, bloc
   const s = l2();
   const j = slFind(s, h, key, keyLen);
   if (j != NONE) {
-    if (blockLen > 0 && slPut(s, h, key, keyLen, slFreq(s, j), block, blockLen, ST_PENDING, v) >= 0)
+    if (blockLen > 0 && slPut(s, h, key, keyLen, slFreq(s, j), block, blockLen, ST_PENDING, v, expiry) >= 0)
       staged = 1;
     else {
       slSetState(s, j, ST_PENDING);
@@ -79,10 +80,24 @@ export function writeTimedOut(h: u64, v: u64): void {
   barrierHold(h, clock() + WRITE_HOLD_TIMEOUTS * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
 }
 
-// A value block from a get reply, for a read forwarded at `stamp`: hot keys go to L1, warm ones
-// to L2. Refused when a write touched the key's bucket since the stamp.
+// A request changed the key's expiry (gat, gats): cached copies are dropped, and no read fills
+// the key until the request has surely been applied.
+export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usize): void {
+  writeEnd(h, writeBegin(h, key, keyLen, 0, 0, stagedOut), false, false);
+  barrierHold(h, clock() + 2 * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
+}
+
+// Whether a value read for this key would be taken into a cache (it is hot, warm, or in L2).
+export function fillWanted(h: u64, key: usize, keyLen: usize): bool {
+  const d = detector();
+  const f = detEstimate(d, h);
+  return lcIsHot(d, f) || lcIsWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE;
+}
+
+// A value block read for a request forwarded at `stamp`, servable until `expiry`: hot keys go to
+// L1, warm ones to L2. Refused when a write touched the key's bucket since the stamp.
 export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, block: usize,
-  blockLen: usize): void {
+  blockLen: usize, expiry: u64): void {
   const d = detector();
   const f = detEstimate(d, h);
   const hot = lcIsHot(d, f);
@@ -95,14 +110,14 @@ export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, bloc
   }
   if (hot) {
     if (j != NONE) slRemove(s, j);
-    if (l1Put(l1(), h, key, keyLen, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+    if (l1Put(l1(), h, key, keyLen, block, blockLen, ST_VALID, stamp, expiry) >= 0) statInc(S_FILLS);
     return;
   }
   const a = l1();
   const i = l1Find(a, h, key, keyLen);
   if (i != NONE) {
-    if (l1Put(a, h, key, keyLen, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+    if (l1Put(a, h, key, keyLen, block, blockLen, ST_VALID, stamp, expiry) >= 0) statInc(S_FILLS);
     return;
   }
-  if (slPut(s, h, key, keyLen, f, block, blockLen, ST_VALID, stamp) >= 0) statInc(S_FILLS);
+  if (slPut(s, h, key, keyLen, f, block, blockLen, ST_VALID, stamp, expiry) >= 0) statInc(S_FILLS);
 }

@@ -6,10 +6,11 @@ import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/i
 import { keysEqual, compareKeys } from "../util/keys";
 import { statInc } from "../layout/header";
 import { ST_FREE, S_L2_EVICTIONS, E_TOO_LARGE } from "../shared/abi";
+import { EXPIRY_NEVER } from "./expiry";
 
 export const MAX_LEVEL: u32 = 16;
 export const SL_CONTROL: usize = 128;
-export const SL_NODE: usize = 32 + 4 * <usize>MAX_LEVEL;
+export const SL_NODE: usize = 40 + 4 * <usize>MAX_LEVEL;
 
 const COUNT: usize = 0;
 const CAP: usize = 4;
@@ -31,7 +32,8 @@ const N_REPLY_LEN: usize = 24;
 const N_KEY_LEN: usize = 28;
 const N_LEVEL: usize = 30;
 const N_STATE: usize = 31;
-const N_FWD: usize = 32; // also the free-list link at level 0
+const N_EXPIRY: usize = 32; // u64, the clock after which the copy is never served
+const N_FWD: usize = 40; // also the free-list link at level 0
 
 @inline function node(s: usize, i: u32): usize {
   return <usize>load<u32>(s + NODES) + (<usize>i) * SL_NODE;
@@ -54,6 +56,9 @@ const N_FWD: usize = 32; // also the free-list link at level 0
 }
 @inline export function slSlotBytes(s: usize): u32 {
   return load<u32>(s + SLOT_BYTES);
+}
+@inline export function slExpiry(s: usize, i: u32): u64 {
+  return load<u64>(node(s, i) + N_EXPIRY);
 }
 @inline export function slHash(s: usize, i: u32): u64 {
   return load<u64>(node(s, i) + N_HASH);
@@ -245,6 +250,7 @@ export function slPut(
   replyLen: usize,
   state: u32,
   version: u64,
+  expiry: u64 = EXPIRY_NEVER,
 ): i32 {
   if (keyLen + replyLen > <usize>load<u32>(s + SLOT_BYTES) || load<u32>(s + CAP) == 0) {
     return E_TOO_LARGE;
@@ -274,6 +280,7 @@ export function slPut(
   const n = node(s, i);
   store<u64>(n + N_FREQ, freq);
   store<u64>(n + N_VERSION, version);
+  store<u64>(n + N_EXPIRY, expiry);
   store<u16>(n + N_KEY_LEN, <u16>keyLen);
   store<u32>(n + N_REPLY_LEN, <u32>replyLen);
   store<u8>(n + N_STATE, <u8>state);

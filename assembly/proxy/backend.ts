@@ -11,12 +11,15 @@ import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY,
   S_LATE_REPLIES } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
 import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
-  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, N_ENDED, N_GROUP, NK_GET, NK_GETS, NK_WRITE,
+  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, N_ENDED, N_GROUP, N_TIME, NK_GET, NK_GETS, NK_FILL, NK_WRITE,
   NK_META_WRITE, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY, GF_NOOP } from "./nat";
 import { childDone, groupPassesEnd, sendTail, doneOpaque, DONE_PASS_END, DONE_SEND_MN,
   DONE_SEND_NOOP } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
-import { outPush, replyText } from "./out";
+import { outPush, replyText, txAlloc, writeAscii } from "./out";
+import { keyValid } from "../protocol/keys";
+import { barrierFillDone } from "../cache/barrier";
+import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
 
 export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
   statInc(S_BACKEND_DATAGRAMS);
@@ -44,6 +47,14 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     return;
   }
   const kind = load<u8>(e + N_KIND);
+  if (kind == NK_FILL) {
+    // kvlb's own ask: its answer fills the caches and goes to no client
+    if (frameTotal(slot) == 1) fillFromMg(e, slot + FRAME_HEADER, slot + len);
+    barrierFillDone(load<u64>(e + N_HASH));
+    backendDone(b, false);
+    natFree(id);
+    return;
+  }
   const flags = load<u8>(e + N_FLAGS);
   const cAddr = load<u32>(e + N_CLIENT_ADDR);
   const cPort = <u32>load<u16>(e + N_CLIENT_PORT);
@@ -61,7 +72,6 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       while (startsWith(q, end, "VALUE ")) {
         const next = valueBlockEnd(q, end);
         if (next == 0) break;
-        if (kind == NK_GET) fillValue(q, next, load<u64>(e + N_STAMP));
         q = next;
       }
       if (end - q == 5 && startsWith(q, end, "END\r\n")) {
@@ -134,13 +144,60 @@ function valueBlockEnd(q: usize, end: usize): usize {
   return dataEnd + 2;
 }
 
-function fillValue(q: usize, blockEnd: usize, stamp: u64): void {
-  const key = q + 6;
-  const lineEnd = findNewline(q, blockEnd);
-  const keyEnd = tokenEnd(key, lineEnd);
+// "VA <size> <flags>*\r\n<data>\r\n" answering kvlb's "mg <key> v f t k": the value goes into
+// the caches as "VALUE <key> <flags> <size>\r\n<data>\r\n", servable until its TTL says.
+function fillFromMg(e: usize, p: usize, end: usize): void {
+  if (!startsWith(p, end, "VA ")) return; // EN: nothing to keep
+  const newline = findNewline(p, end);
+  if (newline == NOT_FOUND) return;
+  const lineEnd = contentEnd(p, newline);
+  const sizeAt = p + 3;
+  const sizeEnd = tokenEnd(sizeAt, lineEnd);
+  const size = parseDecimal(sizeAt, sizeEnd);
+  if (size < 0 || !fits(newline + 1, <u64>size + 2, end)) return;
+  let flags: usize = 0;
+  let flagsEnd: usize = 0;
+  let key: usize = 0;
+  let keyEnd: usize = 0;
+  let ttl: i64 = -2;
+  for (let t = skipSpaces(sizeEnd, lineEnd); t < lineEnd; ) {
+    const te = tokenEnd(t, lineEnd);
+    const c = load<u8>(t);
+    if (c == 0x66) { flags = t + 1; flagsEnd = te; } // f
+    else if (c == 0x6b) { key = t + 1; keyEnd = te; } // k
+    else if (c == 0x74) ttl = signedDecimal(t + 1, te); // t
+    t = skipSpaces(te, lineEnd);
+  }
   const keyLen = keyEnd - key;
-  if (keyLen == 0 || keyLen > 250) return;
-  fillFromRead(keyHash(key, keyLen), key, keyLen, stamp, q, blockEnd - q);
+  if (key == 0 || flags == 0 || !keyValid(key, keyLen) || keyHash(key, keyLen) != load<u64>(e + N_HASH)) return;
+  const expiry = expiryAfter(load<u64>(e + N_TIME), ttl);
+  if (expiry == NOT_CACHEABLE) return;
+  const flagsLen = flagsEnd - flags;
+  const sizeLen = sizeEnd - sizeAt;
+  const blockLen: usize = keyLen + flagsLen + sizeLen + <usize>size + 12; // "VALUE ", 2 spaces, 2 line ends
+  const block = txAlloc(blockLen);
+  if (block == 0) return;
+  let at = writeAscii(block, "VALUE ");
+  memory.copy(at, key, keyLen);
+  at += keyLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, flags, flagsLen);
+  at += flagsLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, sizeAt, sizeLen);
+  at += sizeLen;
+  store<u16>(at, 0x0a0d);
+  memory.copy(at + 2, newline + 1, <usize>size + 2);
+  fillFromRead(load<u64>(e + N_HASH), key, keyLen, load<u64>(e + N_STAMP), block, blockLen, expiry);
+}
+
+// A decimal with an optional minus sign, or -2 when it is not one.
+function signedDecimal(p: usize, end: usize): i64 {
+  if (startsWith(p, end, "-")) {
+    const v = parseDecimal(p + 1, end);
+    return v < 0 ? -2 : -v;
+  }
+  return parseDecimal(p, end) < 0 ? -2 : parseDecimal(p, end);
 }
 
 // Whether a write's answer says it took effect.

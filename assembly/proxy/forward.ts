@@ -1,19 +1,20 @@
 // Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
 // client's datagram can go as it is, or as a datagram built in the tx buffer.
-import { statInc } from "../layout/header";
+import { statInc, cfgU32 } from "../layout/header";
 import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../shared/abi";
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../state";
 import { ketamaRoute } from "../route/ketama";
 import { natTake, natEntry, natWireId, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
-  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NF_BINARY } from "./nat";
+  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY } from "./nat";
+import { barrierFillStart } from "../cache/barrier";
 import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
   W_OPCODE } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
-import { outPush, datagramAlloc, replyText, replyBinary } from "./out";
+import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "./out";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { S_SERVER_ERRORS } from "../shared/abi";
+import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS } from "../shared/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD } from "./failures";
 import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 
@@ -60,6 +61,27 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
   store<u8>(e + N_OPCODE, <u8>workU32(W_OPCODE));
   workChild(index, kind == NK_GET || kind == NK_GETS);
   return index;
+}
+
+// Asks the key's backend for its value and remaining TTL (mg <key> v f t k), for the caches: the
+// client's own get goes on as it is, and this reply fills. At most one ask per barrier bucket is
+// in flight.
+export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): void {
+  if (!barrierFillStart(h, <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000)) return;
+  const payload = buildBegin(keyLen + 14);
+  if (payload == 0) return;
+  const index = natTake(NS_CHILD, 0, 0, 0);
+  if (index == NAT_NONE) return;
+  const e = natEntry(index);
+  store<u8>(e + N_KIND, NK_FILL);
+  store<u8>(e + N_BACKEND, <u8>b);
+  store<u64>(e + N_STAMP, stamp);
+  store<u64>(e + N_HASH, h);
+  let at = writeAscii(payload, "mg ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, " v f t k\r\n");
+  statInc(S_FILL_REQUESTS);
+  sendBuilt(index, b, payload, at - payload);
 }
 
 // The client's own datagram, with the child's id in its header.

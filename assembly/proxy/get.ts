@@ -14,13 +14,15 @@ import { ketamaRoute } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { replyMessage } from "./out";
-import { work, workU32, workFlag, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, MAX_GET_KEYS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, NO_BACKEND } from "./forward";
+import { work, workU32, workFlag, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, NO_BACKEND } from "./forward";
+import { fillWanted, expiryChanged } from "../cache/proxy-writes";
 import { NAT_NONE, NK_GET, GF_END } from "./nat";
 import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
   S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
 
 const DONE: u16 = 0xffff;
+const WANTS_FILL: u16 = 0x8000; // on a miss's key length: the caches want its value
 
 // [cmd, cmdEnd) is the command word, the line's content ends at lineEnd. `inPlace` says the
 // datagram holds nothing but this command. Returns false when the datagram must stop here.
@@ -64,6 +66,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   if (keys != 1) workFlag(<u32>GF_END); // a get of one key sets it once it knows it missed
   const d = detector();
   const misses = w + W_MISSES;
+  const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
   for (let q = p; q < lineEnd; ) {
@@ -73,6 +76,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const h = keyHash(q, len);
     const f = detObserve(d, h, DETECTOR == DET_WEIGHTED ? servingCost(h) : 1);
     statInc(S_KEYS);
+    if (hasExptime) expiryChanged(h, q, len, w + W_STAGED);
     if (kind == NK_GET && !barrierPending(h)) {
       const layer = lookup(h, q, len, f, lcIsHot(d, f), w + W_LOOKUP);
       if (layer == LAYER_L1 || layer == LAYER_L2) {
@@ -97,7 +101,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     } else {
       const m = misses + (<usize>missCount << 3);
       store<u32>(m, <u32>q);
-      store<u16>(m + 4, <u16>len);
+      store<u16>(m + 4, <u16>(kind == NK_GET && !barrierPending(h) && fillWanted(h, q, len) ? len | WANTS_FILL : len));
       store<u16>(m + 6, <u16>b);
       if (missCount != 0 && <u32>load<u16>(misses + 6) != b) oneBackend = false;
       missCount++;
@@ -106,11 +110,11 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   }
   if (keys == 1) workFlag(<u32>GF_END); // it missed, so its END follows the backend's reply
   if (missCount == 0) return true;
-  const stamp = readStamp();
   if (inPlace && oneBackend && missCount == keys) {
     const b = <u32>load<u16>(misses + 6);
     const id = newChild(kind, b, 0, stamp, 0);
     if (id != NAT_NONE) sendInPlace(id, b);
+    requestFills(misses, missCount, b, stamp);
     return true;
   }
   const word = cmdEnd - cmd;
@@ -121,7 +125,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     let bytes: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
     for (let j = i; j < missCount; j++) {
       const m = misses + (<usize>j << 3);
-      if (load<u16>(m + 6) == b) bytes += <usize>load<u16>(m + 4) + 1;
+      if (load<u16>(m + 6) == b) bytes += <usize>(load<u16>(m + 4) & ~WANTS_FILL) + 1;
     }
     const payload = buildBegin(bytes);
     if (payload == 0) {
@@ -139,7 +143,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     for (let j = i; j < missCount; j++) {
       const m = misses + (<usize>j << 3);
       if (load<u16>(m + 6) != b) continue;
-      const len = <usize>load<u16>(m + 4);
+      const len = <usize>(load<u16>(m + 4) & ~WANTS_FILL);
       store<u8>(at++, 0x20);
       memory.copy(at, <usize>load<u32>(m), len);
       at += len;
@@ -150,7 +154,23 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const id = newChild(kind, <u32>b, 0, stamp, 0);
     if (id != NAT_NONE) sendBuilt(id, <u32>b, payload, at - payload);
   }
+  requestFills(misses, missCount, NO_BACKEND, stamp);
   return true;
+}
+
+// After the client's requests are on their way, kvlb's own asks for the values the caches want
+// (the value a get's reply carries has no TTL, so it never fills: forward.ts, requestFill).
+// `b` is the backend of every key when they all went in one request, else NO_BACKEND.
+function requestFills(misses: usize, count: u32, b: u32, stamp: u64): void {
+  for (let i: u32 = 0; i < count; i++) {
+    const m = misses + (<usize>i << 3);
+    const lenWord = load<u16>(m + 4);
+    if ((lenWord & WANTS_FILL) == 0) continue;
+    const key = <usize>load<u32>(m);
+    const len = <usize>(lenWord & ~WANTS_FILL);
+    const owner = b != NO_BACKEND ? b : ketamaRoute(key, len);
+    requestFill(owner, keyHash(key, len), key, len, stamp);
+  }
 }
 
 // memcached takes a signed decimal exptime.

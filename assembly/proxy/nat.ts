@@ -22,6 +22,7 @@ export const NK_GETS: u8 = 2; // gets, gat, gats: the same framing, never cached
 export const NK_WRITE: u8 = 3; // an ASCII storage, delete, incr/decr or touch: one reply line
 export const NK_META_WRITE: u8 = 4; // ms, md, ma, or a binary write: one reply message
 export const NK_OTHER: u8 = 5; // mg, binary reads: one reply message, passed through
+export const NK_FILL: u8 = 6; // kvlb's own mg for a value and its TTL: fills a cache, reaches no client
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's

@@ -4,9 +4,10 @@
 import { cfgU32, clock, statInc } from "../layout/header";
 import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
 import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP, N_FLAGS,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NF_NOREPLY, GF_NOOP } from "./nat";
+  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NK_FILL, NF_NOREPLY, GF_NOOP } from "./nat";
 import { childDone, childFailed, sendTail, doneOpaque, DONE_SEND_MN, DONE_SEND_NOOP } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
+import { barrierFillDone } from "../cache/barrier";
 import { backendDone } from "../route/backends";
 import { replyText } from "./out";
 import { FAIL_TIMEOUT } from "./failures";
@@ -21,6 +22,13 @@ export function expireRequests(): u32 {
     if (load<u8>(e + N_STATE) != NS_CHILD) continue;
     if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;
     const kind = load<u8>(e + N_KIND);
+    if (kind == NK_FILL) {
+      // kvlb's own ask: no client waits for it
+      barrierFillDone(load<u64>(e + N_HASH));
+      backendDone(<u32>load<u8>(e + N_BACKEND), true);
+      natFree(id);
+      continue;
+    }
     if (kind == NK_WRITE || kind == NK_META_WRITE) writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
     if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
     const done = childDone(e, true);

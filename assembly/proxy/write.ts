@@ -11,6 +11,7 @@ import { work, W_STAGED, W_TOKENS, W_LOOKUP } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
+import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
 import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
 
 const MAX_TOKENS: u32 = 8;
@@ -72,15 +73,18 @@ export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: 
     return next;
   }
   const h = countKey(key, keyLen);
-  // A set's value is staged only where a cache holds the key: it is copied on no other write.
+  // A set's value is staged only where a cache holds the key, and only when its expiry can be
+  // placed: it is copied on no other write.
   let block: usize = 0;
   let blockLen: usize = 0;
-  if (isSet && isCached(h, key, keyLen)) {
+  const expiry = isSet ? expiryOfExptime(tokStart(2), tokEnd(2)) : NOT_CACHEABLE;
+  if (expiry != NOT_CACHEABLE && isCached(h, key, keyLen)) {
     blockLen = valueBlock(key, keyLen, tokStart(1), tokEnd(1), tokStart(3), tokEnd(3), data, <usize>bytes);
     block = blockLen == 0 ? 0 : <usize>load<u32>(work() + W_LOOKUP);
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
-  forwardWrite(cmd, lineKeep, h, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply, first && next == end);
+  forwardWrite(cmd, lineKeep, h, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply, first && next == end,
+    expiry);
   return next;
 }
 
@@ -141,10 +145,10 @@ export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usi
 
 // Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0).
 function forwardWrite(cmd: usize, lineKeep: usize, h: u64, key: usize, keyLen: usize, block: usize,
-  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool): void {
+  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool, expiry: u64 = NOT_CACHEABLE): void {
   const b = backendFor(key, keyLen);
   if (b == NO_BACKEND) return;
-  const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED);
+  const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED, expiry);
   const staged = load<u8>(work() + W_STAGED) != 0;
   let flags: u8 = staged ? NF_STAGED : 0;
   if (noreply) flags |= NF_NOREPLY;

@@ -2,8 +2,8 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 4;
-export const SNAPSHOT_FORMAT = 1;
+export const LAYOUT_VERSION = 5;
+export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
 
@@ -272,4 +272,6 @@ export const S_ARP_ASKED = 58; // ARP requests sent for the backends
 export const S_REFUSED_COMMANDS = 59; // whole-server commands (flush_all, stats, ...) refused in any protocol
 export const S_LATE_REPLIES = 60; // a backend reply whose request had already timed out: dropped
 export const S_SERVER_ERRORS = 61; // requests answered with a server error (timeout, overload, no backend)
-export const STATS_USED = 62;
+export const S_EXPIRED = 62; // cached copies dropped because their item's expiry came
+export const S_FILL_REQUESTS = 63; // mg requests kvlb sent to learn a value and its remaining TTL
+export const STATS_USED = 64;

@@ -8,10 +8,11 @@
 //   L2       count u32, 0 u32, count x record, lowest frequency first
 //   GLOBALS  last write version u64
 //   record   freq u64, version u64, reply length u32, key length u16, state u8, 0 u8,
-//            key, reply, padded to 8 (freq is 0 in L1)
+//            expiry u64 (the core's clock, EXPIRY_NEVER for none), key, reply, padded to 8
+//            (freq is 0 in L1)
 export const SNAP_HEADER: usize = 16;
 export const SECTION_HEADER: usize = 8;
-export const RECORD_HEADER: usize = 24;
+export const RECORD_HEADER: usize = 32;
 export const TAG_DETECT: u32 = 1;
 export const TAG_L1: u32 = 2;
 export const TAG_L2: u32 = 3;

@@ -121,9 +121,9 @@ function applyRecords(body: usize, end: usize, layer: u32): void {
     const state = <u32>load<u8>(at, 22);
     const version = load<u64>(at, 8);
     if (layer == TAG_L1) {
-      l1Put(l1(), h, key, keyLen, key + keyLen, replyLen, state, version);
+      l1Put(l1(), h, key, keyLen, key + keyLen, replyLen, state, version, load<u64>(at, 24));
     } else if (keyLen + replyLen <= <usize>slSlotBytes(l2())) {
-      slPut(l2(), h, key, keyLen, load<u64>(at), key + keyLen, replyLen, state, version);
+      slPut(l2(), h, key, keyLen, load<u64>(at), key + keyLen, replyLen, state, version, load<u64>(at, 24));
     }
     at = recordEnd(at);
   }

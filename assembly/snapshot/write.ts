@@ -5,19 +5,20 @@ import { NONE } from "../util/index";
 import { detector, l1, l2 } from "../state";
 import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
 import { detLower } from "../detect/detector";
-import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version } from "../cache/l1";
-import { slMin, slNext, slKeyPtr, slKeyLen, slReplyPtr, slReplyLen, slState, slVersion, slFreq } from "../cache/skiplist";
+import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version, l1Expiry } from "../cache/l1";
+import { slMin, slNext, slKeyPtr, slKeyLen, slReplyPtr, slReplyLen, slState, slVersion, slFreq, slExpiry } from "../cache/skiplist";
 import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
 import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, HEADER_BASE, H_VERSION, E_IO } from "../shared/abi";
 
 function record(at: usize, freq: u64, version: u64, key: usize, keyLen: u32, reply: usize,
-  replyLen: u32, state: u32): usize {
+  replyLen: u32, state: u32, expiry: u64): usize {
   store<u64>(at, freq);
   store<u64>(at, version, 8);
   store<u32>(at, replyLen, 16);
   store<u16>(at, <u16>keyLen, 20);
   store<u8>(at, <u8>state, 22);
   store<u8>(at, 0, 23);
+  store<u64>(at, expiry, 24);
   memory.copy(at + RECORD_HEADER, key, keyLen);
   memory.copy(at + RECORD_HEADER + keyLen, reply, replyLen);
   const end = at + RECORD_HEADER + keyLen + replyLen;
@@ -82,7 +83,7 @@ export function writeSnapshot(): i32 {
   let count: u32 = 0;
   for (let i = l1Oldest(a); i != NONE; i = l1Next(a, i)) {
     at = record(at, 0, l1Version(a, i), l1KeyPtr(a, i), l1KeyLen(a, i), l1ReplyPtr(a, i),
-      l1ReplyLen(a, i), l1State(a, i));
+      l1ReplyLen(a, i), l1State(a, i), l1Expiry(a, i));
     count++;
   }
   store<u32>(s + SECTION_HEADER, count);
@@ -95,7 +96,7 @@ export function writeSnapshot(): i32 {
   count = 0;
   for (let j = slMin(b); j != NONE; j = slNext(b, j)) {
     at = record(at, slFreq(b, j), slVersion(b, j), slKeyPtr(b, j), slKeyLen(b, j), slReplyPtr(b, j),
-      slReplyLen(b, j), slState(b, j));
+      slReplyLen(b, j), slState(b, j), slExpiry(b, j));
     count++;
   }
   store<u32>(s + SECTION_HEADER, count);

@@ -123,6 +123,11 @@ export async function fuzzUdp(o: UdpFuzzOptions): Promise<UdpFuzzReport> {
     }
     // let kvlb drain its socket and report
     await new Promise((r) => setTimeout(r, 1500));
+    if (cluster.kvlb.exitCode !== null || cluster.kvlb.signalCode !== null) {
+      if (failures.length === 0) failures.push(`kvlb exited after the fuzz: ${cluster.output().slice(-2000)}`);
+      const none = { sent: o.count, byFamily, repliesSeen, kvlbReceived: 0, kernelDropped: 0, kvlbCounters: {} };
+      return { ...none, failures, seconds: (Date.now() - started) / 1000 };
+    }
     const after = await counters(cluster);
     const kernelDropped = socketDrops(cluster.kvlbPort) - dropsBefore;
     const kvlbReceived = after.datagrams.fromClients - before.datagrams.fromClients;

@@ -1,0 +1,112 @@
+// Expiry through kvlb, with memcached itself as the oracle: once a backend answers a miss for an
+// item that expired, kvlb answers it too, whether the value reached kvlb's cache from a read,
+// from a set that gave it a TTL, or had its TTL cut short by gat or touch.
+import test from "ava";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { UdpClient } from "../support/udp-client.js";
+import { makeCore } from "../support/core.js";
+import { setBackends, routeKey } from "../../host/core/backends.js";
+
+const REPLY = /(END|STORED|TOUCHED|SERVER_ERROR[^\r]*)\r\n$/;
+let cluster: Cluster;
+let client: UdpClient;
+
+test.before(async () => {
+  cluster = await startCluster(28000 + (process.pid % 100) * 100, 2, ["--timeout", "500"]);
+  client = new UdpClient(cluster.kvlbPort);
+});
+test.after.always(async () => {
+  client?.close();
+  await cluster?.stop();
+});
+
+async function text(c: UdpClient, payload: string): Promise<string> {
+  const m = await c.request(payload, REPLY, 1500);
+  return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
+}
+
+async function homePort(key: string): Promise<number> {
+  const core = await makeCore();
+  setBackends(
+    core,
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  );
+  return cluster.backendPorts[routeKey(core, key)] ?? 0;
+}
+
+async function direct(key: string): Promise<string> {
+  const c = new UdpClient(await homePort(key));
+  try {
+    return await text(c, `get ${key}\r\n`);
+  } finally {
+    c.close();
+  }
+}
+
+async function getHits(port: number): Promise<number> {
+  const c = new UdpClient(port);
+  try {
+    return Number(/STAT get_hits (\d+)/.exec(await text(c, "stats\r\n"))?.[1] ?? NaN);
+  } finally {
+    c.close();
+  }
+}
+
+/** Gets a key through kvlb until its backend's get_hits stop moving: kvlb answers it. */
+async function makeCached(key: string): Promise<void> {
+  const port = await homePort(key);
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 30; i++) await text(client, `get ${key}\r\n`);
+    const before = await getHits(port);
+    for (let i = 0; i < 5; i++) await text(client, `get ${key}\r\n`);
+    if ((await getHits(port)) === before) return;
+  }
+  throw new Error(`${key} never came from kvlb's cache`);
+}
+
+/** Polls the backend until it answers a miss for `key` (deadline 6 s); then asks kvlb at once. */
+async function kvlbAfterBackendMiss(key: string): Promise<string> {
+  const deadline = Date.now() + 6000;
+  while ((await direct(key)) !== "END\r\n") {
+    if (Date.now() > deadline) throw new Error(`${key} never expired at its backend`);
+    await text(client, `get ${key}\r\n`); // keep it hot in kvlb meanwhile
+  }
+  return text(client, `get ${key}\r\n`);
+}
+
+test.serial("a value cached from a read with a 3 s TTL is a miss through kvlb once the backend drops it", async (t) => {
+  t.is(await text(client, "set ttl-read 0 3 5\r\nhello\r\n"), "STORED\r\n");
+  await makeCached("ttl-read");
+  t.is(await text(client, "get ttl-read\r\n"), "VALUE ttl-read 0 5\r\nhello\r\nEND\r\n");
+  t.is(await kvlbAfterBackendMiss("ttl-read"), "END\r\n");
+  const stats = (await cluster.stats()) as unknown as { cache: { fills: number } };
+  t.true(stats.cache.fills > 0);
+});
+
+test.serial("a set with a 3 s TTL on a cached key is served, then a miss once the backend drops it", async (t) => {
+  t.is(await text(client, "set ttl-set 0 0 3\r\nold\r\n"), "STORED\r\n");
+  await makeCached("ttl-set");
+  t.is(await text(client, "set ttl-set 0 3 3\r\nnew\r\n"), "STORED\r\n");
+  t.is(await text(client, "get ttl-set\r\n"), "VALUE ttl-set 0 3\r\nnew\r\nEND\r\n");
+  t.is(await kvlbAfterBackendMiss("ttl-set"), "END\r\n");
+});
+
+test.serial("a set with exptime -1 on a cached key is a miss through kvlb at once", async (t) => {
+  t.is(await text(client, "set ttl-neg 0 0 3\r\nold\r\n"), "STORED\r\n");
+  await makeCached("ttl-neg");
+  t.is(await text(client, "set ttl-neg 0 -1 3\r\nnew\r\n"), "STORED\r\n");
+  t.is(await direct("ttl-neg"), "END\r\n", "memcached: already expired");
+  t.is(await text(client, "get ttl-neg\r\n"), "END\r\n");
+});
+
+test.serial("gat and touch that shorten a cached key's TTL: kvlb follows the backend to the miss", async (t) => {
+  for (const [key, cut] of [
+    ["ttl-gat", "gat 2 ttl-gat\r\n"],
+    ["ttl-touch", "touch ttl-touch 2\r\n"],
+  ] as const) {
+    t.is(await text(client, `set ${key} 0 0 3\r\nabc\r\n`), "STORED\r\n");
+    await makeCached(key);
+    t.regex(await text(client, cut), /^(VALUE ttl-gat 0 3\r\nabc\r\nEND|TOUCHED)\r\n$/);
+    t.is(await kvlbAfterBackendMiss(key), "END\r\n", key);
+  }
+});
