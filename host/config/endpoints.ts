@@ -37,12 +37,16 @@ export function parseBackend(text: string): BackendSpec {
   return { host: m[1] ?? "", port: port(m[2] ?? "", text), weight };
 }
 
-/** Resolves names to IPv4 addresses; ketama still hashes the name as written. */
+/**
+ * Resolves names to IPv4 addresses; ketama still hashes the name as written. Two entries that
+ * reach one server are refused: the ring would split its keys between two names, and the
+ * replies of one could not be told from the other's.
+ */
 export async function resolveBackends(specs: readonly BackendSpec[]): Promise<Backend[]> {
   if (specs.length === 0)
     throw new ConfigError("no backends: give --backend host:port, or list backends in the --config file");
   if (specs.length > 64) throw new ConfigError(`${specs.length} backends: kvlb takes at most 64`);
-  return Promise.all(
+  const resolved = await Promise.all(
     specs.map(async (s) => {
       if (isIPv4(s.host)) return { ...s, address: s.host };
       try {
@@ -53,4 +57,16 @@ export async function resolveBackends(specs: readonly BackendSpec[]): Promise<Ba
       }
     }),
   );
+  const seen = new Map<string, Backend>();
+  for (const b of resolved) {
+    const where = `${b.address}:${b.port}`;
+    const first = seen.get(where);
+    if (first) {
+      throw new ConfigError(
+        `backends ${first.host}:${first.port} and ${b.host}:${b.port} are the same server (${where}): list it once`,
+      );
+    }
+    seen.set(where, b);
+  }
+  return resolved;
 }

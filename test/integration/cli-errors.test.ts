@@ -33,6 +33,19 @@ test("a bad config file, no backends, and a bad flag", (t) => {
   oneLine(t, kvlb("frobnicate"), /^kvlb: unknown command 'frobnicate'/);
 });
 
+test("two backends that resolve to one server are refused, naming both", (t) => {
+  oneLine(
+    t,
+    kvlb("run", "--backend", "127.0.0.1:23001", "--backend", "localhost:23001", "--admin", "off"),
+    /^kvlb: backends 127\.0\.0\.1:23001 and localhost:23001 are the same server \(127\.0\.0\.1:23001\): list it once\n$/,
+  );
+  oneLine(
+    t,
+    kvlb("run", "--backend", "127.0.0.1:23001", "--backend", "127.0.0.1:23001:2", "--admin", "off"),
+    /^kvlb: backends 127\.0\.0\.1:23001 and 127\.0\.0\.1:23001 are the same server/,
+  );
+});
+
 test("a listen address already in use", async (t) => {
   const taken = createSocket("udp4");
   await new Promise<void>((resolve) => taken.bind(0, "127.0.0.1", resolve));
