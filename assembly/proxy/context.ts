@@ -14,7 +14,7 @@ export const MAX_CHILDREN: u32 = 256;
 export const MAX_GET_KEYS: u32 = 512;
 
 const W_COUNT: usize = 0;
-const W_FLAGS: usize = 4;
+export const W_FLAGS: usize = 4;
 const W_GETS: usize = 8;
 export const W_ADDR: usize = 12;
 export const W_PORT: usize = 16;
@@ -82,7 +82,7 @@ export function workFinish(): void {
   const addr = load<u32>(w + W_ADDR);
   const port = load<u32>(w + W_PORT);
   const id = load<u32>(w + W_ID);
-  if ((flags & GF_END) != 0 && gets == 0) {
+  if ((flags & GF_END) != 0 && gets == 0 && (flags & GF_ERRORED) == 0) {
     replyText("END\r\n", addr, port, id);
     flags &= ~(<u32>GF_END);
   }

@@ -6,15 +6,15 @@ import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../state";
 import { ketamaRoute } from "../route/ketama";
-import { natTake, natEntry, natWireId, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
-  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY } from "./nat";
+import { natTake, natEntry, natWireId, natUsed, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
+  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY, GF_ERRORED } from "./nat";
 import { barrierFillStart } from "../cache/barrier";
-import { workU32, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
+import { workU32, workFlag, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
   W_OPCODE } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "./out";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS } from "../shared/abi";
+import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES } from "../shared/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD } from "./failures";
 import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 
@@ -49,6 +49,8 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
   const index = natTake(NS_CHILD, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
   if (index == NAT_NONE) {
     serverError(FAIL_OVERLOAD);
+    // the get's END would tell the client its keys missed: the error ends the get instead
+    if (kind == NK_GET || kind == NK_GETS) workFlag(<u32>GF_ERRORED);
     return NAT_NONE;
   }
   const e = natEntry(index);
@@ -67,6 +69,8 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
 // client's own get goes on as it is, and this reply fills. At most one ask per barrier bucket is
 // in flight.
 export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): void {
+  // kvlb's asks never take the room clients' requests need: only while the table is half free
+  if (natUsed() >= cfgU32(C_NAT_ENTRIES) >> 1) return;
   if (!barrierFillStart(h, <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000)) return;
   const payload = buildBegin(keyLen + 14);
   if (payload == 0) return;

@@ -14,10 +14,11 @@ import { ketamaRoute } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { replyMessage } from "./out";
-import { work, workU32, workFlag, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, NO_BACKEND } from "./forward";
+import { work, workU32, workFlag, W_FLAGS, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, NO_BACKEND } from "./forward";
+import { FAIL_NO_BACKENDS } from "./failures";
 import { fillWanted, expiryChanged } from "../cache/proxy-writes";
-import { NAT_NONE, NK_GET, GF_END } from "./nat";
+import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
 import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
   S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
 
@@ -98,6 +99,8 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const b = ketamaRoute(q, len);
     if (b == NO_BACKEND) {
       statInc(S_NO_BACKEND);
+      if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(FAIL_NO_BACKENDS);
+      workFlag(<u32>GF_ERRORED);
     } else {
       const m = misses + (<usize>missCount << 3);
       store<u32>(m, <u32>q);

@@ -3,6 +3,19 @@ import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
 import { parseListen, ConfigError } from "../config/endpoints.js";
 import type { ModuleStatus, SwapReport } from "../control/modules.js";
+import { TOKEN_ENV, readTokenFile } from "../control/admin-auth.js";
+
+/** The options every command that talks to the admin API takes. */
+export const adminClientOptions = {
+  admin: { type: "string" as const, default: "127.0.0.1:9911" },
+  "admin-token-file": { type: "string" as const },
+};
+
+/** An AdminClient from those options. */
+export function adminClientOf(values: { admin: string; "admin-token-file"?: string }): AdminClient {
+  const file = values["admin-token-file"];
+  return new AdminClient(values.admin, file !== undefined ? readTokenFile(file) : undefined);
+}
 
 export interface XdpStatus {
   interfaces: {
@@ -18,22 +31,36 @@ export interface XdpStatus {
 export class AdminClient {
   private readonly base: string;
 
-  constructor(readonly address: string) {
+  /** `token`: what the admin API wants; by default $KVLB_ADMIN_TOKEN. */
+  constructor(
+    readonly address: string,
+    private readonly token: string | undefined = process.env[TOKEN_ENV],
+  ) {
     const e = parseListen(address);
     this.base = `http://${e.address}:${e.port}`;
   }
 
   private async get(path: string, init: RequestInit = {}, timeoutMs = 3000): Promise<unknown> {
     let r: Response;
+    const headers = {
+      ...(init.headers as Record<string, string>),
+      ...(this.token ? { authorization: `Bearer ${this.token}` } : {}),
+    };
     try {
-      r = await fetch(`${this.base}${path}`, { ...init, signal: AbortSignal.timeout(timeoutMs) });
+      r = await fetch(`${this.base}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch {
       throw new ConfigError(
         `${this.address}: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)`,
       );
     }
     if (r.status === 503) throw new ConfigError(`${this.address}: kvlb is starting, try again in a second`);
-    if (r.status === 400 || r.status === 409) throw new ConfigError(((await r.json()) as { error: string }).error);
+    if (r.status === 401) {
+      throw new ConfigError(
+        `${this.address}: ${this.token ? "the admin token was refused" : "this admin API needs its token"} (--admin-token-file FILE, or ${TOKEN_ENV})`,
+      );
+    }
+    if (r.status === 400 || r.status === 409 || r.status === 413)
+      throw new ConfigError(((await r.json()) as { error: string }).error);
     if (!r.ok) throw new ConfigError(`${this.address}${path}: HTTP ${r.status} (is this a kvlb admin API?)`);
     return r.json();
   }

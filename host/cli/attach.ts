@@ -48,7 +48,11 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
   const listenText = values.listen ?? file.listen ?? (first?.address ? `${first.address}:11211` : undefined);
   if (!listenText) throw new ConfigError(`${names[0]}: has no IPv4 address; give one, or --listen ADDR:PORT`);
-  const config = resolveRunConfig(file, { ...values, listen: listenText }, values.config);
+  const config = resolveRunConfig(
+    file,
+    { ...values, listen: listenText, adminTokenFile: values["admin-token-file"] },
+    values.config,
+  );
   const backends = await resolveBackends(config.backends);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   await checkStartModule(config);

@@ -15,6 +15,7 @@ export const runUsage = `run options (flags override the file given by --config)
   --listen ADDR:PORT        client address (default 127.0.0.1:11311)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
+  --admin-token-file FILE   the token every admin request must carry; needed beyond loopback
   --timeout MS              a backend request times out after MS (default 1000)
   --cache on|off            answer hot keys from kvlb's caches (default on)
   --module FILE.wasm        the core module to start with (default build/kvlb-core.wasm,
@@ -38,7 +39,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     strict: true,
   });
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
-  const config = resolveRunConfig(file, values, values.config);
+  const config = resolveRunConfig(file, { ...values, adminTokenFile: values["admin-token-file"] }, values.config);
   const backends = await resolveBackends(config.backends);
   await checkStartModule(config);
   const datapath = values.datapath ?? file.datapath ?? "socket";

@@ -19,6 +19,7 @@ export const balancerOptions = {
   listen: { type: "string" as const },
   backend: { type: "string" as const, multiple: true as const, default: [] as string[] },
   admin: { type: "string" as const },
+  "admin-token-file": { type: "string" as const },
   timeout: { type: "string" as const },
   cache: { type: "string" as const },
   module: { type: "string" as const },
@@ -45,7 +46,8 @@ export async function startAdminFor(
   xdp?: XdpStatusSource,
 ): Promise<Server | undefined> {
   if (!config.admin) return undefined;
-  return startAdmin(balancer, config.admin.address, config.admin.port, xdp, log).catch((e: unknown) => {
+  const { address, port } = config.admin;
+  return startAdmin(balancer, { address, port, token: config.adminToken, xdp, log }).catch((e: unknown) => {
     throw new ConfigError((e as Error).message);
   });
 }

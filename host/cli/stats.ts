@@ -1,11 +1,12 @@
 // kvlb stats: a running balancer's /stats, laid out for a person (--json for the raw document).
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
-import { AdminClient } from "./admin-client.js";
+import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { count, percent, bytes, table } from "./table.js";
 
 export const statsUsage = `stats and top options:
   --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
+  --admin-token-file FILE   its token, if it has one (or set KVLB_ADMIN_TOKEN)
   --json                    stats: print /stats as JSON
   --interval MS             top: refresh period (default 1000)
   --count N                 top: stop after N screens (default: until q or Ctrl-C)
@@ -55,10 +56,10 @@ export function statsText(s: StatsView): string[] {
 export async function statsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { admin: { type: "string", default: "127.0.0.1:9911" }, json: { type: "boolean", default: false } },
+    options: { ...adminClientOptions, json: { type: "boolean", default: false } },
     strict: true,
   });
-  const stats = await new AdminClient(values.admin).stats();
+  const stats = await adminClientOf(values).stats();
   process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${statsText(stats).join("\n")}\n`);
   return 0;
 }

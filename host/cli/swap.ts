@@ -3,13 +3,14 @@
 import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { AdminClient } from "./admin-client.js";
+import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
 import type { SwapReport, ModuleStatus } from "../control/modules.js";
 import type { ModuleInfo } from "../core/swap.js";
 
 export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --show):
   --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
+  --admin-token-file FILE   its token, if it has one (or set KVLB_ADMIN_TOKEN)
   --rollback                go back to the module before the last swap
   --show                    each worker's module, its version, sha256 and swap time
   --json                    print the answer as JSON
@@ -37,7 +38,7 @@ export async function swapCommand(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      admin: { type: "string", default: "127.0.0.1:9911" },
+      ...adminClientOptions,
       rollback: { type: "boolean", default: false },
       show: { type: "boolean", default: false },
       json: { type: "boolean", default: false },
@@ -45,7 +46,7 @@ export async function swapCommand(args: string[]): Promise<number> {
     allowPositionals: true,
     strict: true,
   });
-  const admin = new AdminClient(values.admin);
+  const admin = adminClientOf(values);
   const print = (text: string, doc: unknown): void => {
     process.stdout.write(values.json ? `${JSON.stringify(doc, null, 2)}\n` : `${text}\n`);
   };

@@ -3,7 +3,7 @@
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
-import { AdminClient } from "./admin-client.js";
+import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "./table.js";
 
@@ -62,7 +62,7 @@ export async function topCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      admin: { type: "string", default: "127.0.0.1:9911" },
+      ...adminClientOptions,
       interval: { type: "string", default: "1000" },
       count: { type: "string" },
     },
@@ -70,7 +70,7 @@ export async function topCommand(args: string[]): Promise<number> {
   });
   const interval = numberFlag("interval", values.interval, 1000, (n) => Number.isInteger(n) && n >= 100);
   const screens = numberFlag("count", values.count, Infinity, whole);
-  const admin = new AdminClient(values.admin);
+  const admin = adminClientOf(values);
   const sample = async (): Promise<Sample> => {
     const [stats, hot] = await Promise.all([admin.stats(), admin.hotKeys()]);
     return { at: Date.now(), stats, hot };

@@ -3,13 +3,14 @@
 import { parseArgs } from "node:util";
 import { readdirSync } from "node:fs";
 import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
-import { AdminClient, type XdpStatus } from "./admin-client.js";
+import { adminClientOf, adminClientOptions, type XdpStatus } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
 import { table, count } from "./table.js";
 import { requireRoot } from "../datapath/afxdp/steering.js";
 
 export const statusUsage = `status options:
   --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)
+  --admin-token-file FILE  its token, if it has one (or set KVLB_ADMIN_TOKEN)
   --json              the document instead of the tables
 
 detach <iface> options:
@@ -52,12 +53,12 @@ function kernelView(): string[] {
 export async function statusCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { admin: { type: "string", default: "127.0.0.1:9911" }, json: { type: "boolean", default: false } },
+    options: { ...adminClientOptions, json: { type: "boolean", default: false } },
     strict: true,
   });
   let s: XdpStatus;
   try {
-    s = await new AdminClient(values.admin).xdp();
+    s = await adminClientOf(values).xdp();
   } catch (e) {
     const seen = kernelView();
     const lines = seen.length > 0 ? seen.join("\n") : "no XDP program is attached to any interface";

@@ -6,10 +6,12 @@ import { Ajv, type ErrorObject } from "ajv";
 import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
 import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec } from "./endpoints.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
+import { readTokenFile, checkAdminBinding } from "../control/admin-auth.js";
 
 export interface RunFlags {
   listen?: string;
   admin?: string;
+  adminTokenFile?: string;
   backend: string[];
   timeout?: string;
   cache?: string;
@@ -19,6 +21,8 @@ export interface RunFlags {
 export interface RunConfig {
   listen: Endpoint;
   admin: Endpoint | undefined;
+  /** What every admin request must carry; undefined for none (loopback only). */
+  adminToken: string | undefined;
   backends: BackendSpec[];
   core: Partial<CoreConfig>;
   cache: boolean;
@@ -75,8 +79,12 @@ function defined<T extends object>(o: T): Partial<T> {
 
 export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "config"): RunConfig {
   const listen = parseListen(flags.listen ?? file.listen ?? "127.0.0.1:11311");
-  const adminText = flags.admin ?? file.admin ?? "127.0.0.1:9911";
+  const section = typeof file.admin === "object" ? file.admin : { listen: file.admin };
+  const adminText = flags.admin ?? section.listen ?? "127.0.0.1:9911";
   const admin = adminText === "off" ? undefined : parseListen(adminText);
+  const tokenFile = flags.adminTokenFile ?? section.tokenFile;
+  const adminToken = tokenFile !== undefined ? readTokenFile(tokenFile) : section.token;
+  if (admin) checkAdminBinding(admin.address, admin.port, adminToken);
   const backends = flags.backend.length > 0 ? flags.backend.map(parseBackend) : (file.backends ?? []).map(backendOf);
 
   let timeoutMs = file.requests?.timeoutMs;
@@ -107,5 +115,5 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
   });
   const problem = describeConfigError(withDefaults(core));
   if (problem) throw new ConfigError(`${source}: ${problem}`);
-  return { listen, admin, backends, core, cache, module: flags.module ?? d.module };
+  return { listen, admin, adminToken, backends, core, cache, module: flags.module ?? d.module };
 }

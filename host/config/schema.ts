@@ -7,10 +7,19 @@ export interface BackendEntry {
   weight?: number;
 }
 
+export interface AdminSection {
+  /** "ADDR:PORT", or "off". */
+  listen?: string;
+  /** What every request must carry as "Authorization: Bearer TOKEN"; required beyond loopback. */
+  token?: string;
+  /** A file whose first line is the token. */
+  tokenFile?: string;
+}
+
 export interface ConfigFile {
   listen?: string;
-  /** "ADDR:PORT", or "off". */
-  admin?: string;
+  /** "ADDR:PORT", or "off", or the admin API's settings. */
+  admin?: string | AdminSection;
   /** "host:port[:weight]" strings or objects. */
   backends?: (string | BackendEntry)[];
   detector?: {
@@ -37,7 +46,21 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
   additionalProperties: false,
   properties: {
     listen: { type: "string", nullable: true },
-    admin: { type: "string", nullable: true },
+    // JSONSchemaType cannot spell "a string or an object" for an optional field; ajv checks it as written
+    admin: {
+      anyOf: [
+        { type: "string" },
+        {
+          type: "object",
+          additionalProperties: false,
+          properties: {
+            listen: { type: "string", nullable: true },
+            token: { type: "string", nullable: true, minLength: 16 },
+            tokenFile: { type: "string", nullable: true },
+          },
+        },
+      ],
+    } as never,
     backends: {
       type: "array",
       nullable: true,

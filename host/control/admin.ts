@@ -1,43 +1,55 @@
 // The admin API: GET /stats (JSON), /metrics (Prometheus text), /hotkeys and /xdp, served from the
-// stats the data-path worker last reported; and the module routes (module-routes.ts).
-import { createServer, type Server } from "node:http";
+// stats the data-path worker last reported; and the module routes (module-routes.ts). Whatever a
+// request holds, it gets an HTTP status: no path, method, header or body can end the process.
+import { createServer, type Server, type IncomingMessage, type ServerResponse } from "node:http";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Logger } from "pino";
 import { statsView } from "./stats-view.js";
 import { createMetrics } from "./metrics.js";
 import { ModuleControl } from "./modules.js";
 import { moduleRoutes } from "./module-routes.js";
+import { authorized } from "./admin-auth.js";
+import { requestPath } from "./request-path.js";
 
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
 export type XdpStatusSource = () => unknown;
 
-export function startAdmin(
-  balancer: Balancer,
-  address: string,
-  port: number,
-  xdp?: XdpStatusSource,
-  log?: Logger,
-): Promise<Server> {
+export interface AdminOptions {
+  address: string;
+  port: number;
+  /** What every request must carry as "Authorization: Bearer TOKEN". */
+  token?: string;
+  xdp?: XdpStatusSource;
+  log?: Logger;
+}
+
+export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server> {
   const metrics = createMetrics(balancer.setup, () => balancer.latest());
-  const modules = new ModuleControl(balancer, log);
-  const server = createServer((req, res) => {
-    const report = balancer.latest();
+  const modules = new ModuleControl(balancer, o.log);
+  const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const send = (status: number, type: string, body: string): void => {
+      if (res.headersSent) return;
       res.writeHead(status, { "content-type": type });
       res.end(body);
     };
-    if (moduleRoutes(modules, req, res)) return;
-    if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module\n");
-    if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
-    const path = (req.url ?? "/").split("?")[0];
-    if (path === "/stats")
-      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
-    if (path === "/xdp") {
-      if (!xdp) return send(404, "text/plain", "this kvlb is not attached to an interface (kvlb run)\n");
-      return send(200, "application/json", JSON.stringify(xdp(), null, 2));
+    if (!authorized(req, o.token)) {
+      res.setHeader("www-authenticate", "Bearer");
+      return send(401, "text/plain", "this admin API needs its token: Authorization: Bearer TOKEN\n");
     }
-    if (path === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));
-    if (path === "/metrics") {
+    const path = requestPath(req.url);
+    if (path === undefined) return send(400, "text/plain", "not a request path\n");
+    if (moduleRoutes(modules, path, req, res)) return;
+    if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module\n");
+    const report = balancer.latest();
+    if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
+    if (path.pathname === "/stats")
+      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
+    if (path.pathname === "/xdp") {
+      if (!o.xdp) return send(404, "text/plain", "this kvlb is not attached to an interface (kvlb run)\n");
+      return send(200, "application/json", JSON.stringify(o.xdp(), null, 2));
+    }
+    if (path.pathname === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));
+    if (path.pathname === "/metrics") {
       metrics.text().then(
         (body) => send(200, metrics.registry.contentType, body),
         (e: unknown) => send(500, "text/plain", `metrics: ${(e as Error).message}\n`),
@@ -45,17 +57,33 @@ export function startAdmin(
       return;
     }
     return send(404, "text/plain", "try /stats, /metrics, /hotkeys or /module\n");
+  };
+  const server = createServer({ maxHeaderSize: 16 << 10, requestTimeout: 60_000 }, (req, res) => {
+    try {
+      handle(req, res);
+    } catch (e) {
+      o.log?.error({ error: (e as Error).message, url: req.url }, "admin request failed");
+      if (!res.headersSent) {
+        res.writeHead(500, { "content-type": "text/plain" });
+        res.end("internal error\n");
+      }
+    }
+  });
+  // a request that is not HTTP gets a 400 (431 for headers too large) and a closed connection
+  server.on("clientError", (e: NodeJS.ErrnoException, socket) => {
+    const status = e.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
+    if (socket.writable) socket.end(`HTTP/1.1 ${status}\r\nconnection: close\r\n\r\n`);
   });
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
         new Error(
           e.code === "EADDRINUSE"
-            ? `admin ${address}:${port}: address in use`
-            : `admin ${address}:${port}: ${e.message}`,
+            ? `admin ${o.address}:${o.port}: address in use`
+            : `admin ${o.address}:${o.port}: ${e.message}`,
         ),
       ),
     );
-    server.listen(port, address, () => resolve(server));
+    server.listen(o.port, o.address, () => resolve(server));
   });
 }

@@ -3,7 +3,8 @@
 // (the module was refused, the old one runs on) or 409 (a swap is under way).
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { ModuleError } from "../core/loader.js";
-import { MAX_MODULE_BYTES, type ModuleControl } from "./modules.js";
+import { MAX_MODULE_BYTES, SwapBusyError, type ModuleControl } from "./modules.js";
+import type { RequestPath } from "./request-path.js";
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
@@ -27,18 +28,34 @@ function readBody(req: IncomingMessage): Promise<Uint8Array> {
 }
 
 /** Serves the request if it is one of the module routes; false when it is not. */
-export function moduleRoutes(modules: ModuleControl, req: IncomingMessage, res: ServerResponse): boolean {
-  const url = new URL(req.url ?? "/", "http://kvlb");
+export function moduleRoutes(
+  modules: ModuleControl,
+  url: RequestPath,
+  req: IncomingMessage,
+  res: ServerResponse,
+): boolean {
   const fail = (e: unknown): void => {
     const message = (e as Error).message;
-    json(res, /already under way/.test(message) ? 409 : e instanceof ModuleError ? 400 : 500, { error: message });
+    json(res, e instanceof SwapBusyError ? 409 : e instanceof ModuleError ? 400 : 500, { error: message });
   };
   if (url.pathname === "/module" && req.method === "GET") {
     json(res, 200, modules.status());
     return true;
   }
   if (url.pathname === "/module" && req.method === "POST") {
-    const name = url.searchParams.get("name") ?? "the module";
+    // refused before a byte of the body is read: while a swap runs, or when it says it is too large
+    if (modules.swapping) {
+      fail(new SwapBusyError());
+      req.resume();
+      return true;
+    }
+    const declared = Number(req.headers["content-length"] ?? 0);
+    if (declared > MAX_MODULE_BYTES) {
+      json(res, 413, { error: `the body is over ${MAX_MODULE_BYTES >> 20} MiB: not a core module` });
+      req.destroy();
+      return true;
+    }
+    const name = url.query.get("name") ?? "the module";
     readBody(req)
       .then((bytes) => modules.swap(bytes, name))
       .then((r) => json(res, 200, r), fail);

@@ -7,6 +7,7 @@ import type { Logger } from "pino";
 import type { Balancer, WorkerModule } from "../balancer/balancer.js";
 import { defaultModulePath, ModuleError } from "../core/loader.js";
 import { prepareModule, type ModuleInfo, type PreparedModule } from "../core/swap.js";
+import { prepareModuleIsolated } from "../core/prepare-isolated.js";
 
 export interface SwapReport {
   module: ModuleInfo;
@@ -21,8 +22,15 @@ export interface ModuleStatus {
   workers: (WorkerModule & { worker: number })[];
 }
 
-/** Larger than any core module: a body past this is refused before it is read whole. */
-export const MAX_MODULE_BYTES = 64 << 20;
+/** Larger than any core module (they are about 60 KB): a body past this is refused unread. */
+export const MAX_MODULE_BYTES = 8 << 20;
+
+/** A swap was asked for while another runs. */
+export class SwapBusyError extends ModuleError {
+  constructor() {
+    super("a swap is already under way; try again when it is done");
+  }
+}
 
 export class ModuleControl {
   private current: PreparedModule | undefined;
@@ -47,7 +55,7 @@ export class ModuleControl {
   async swap(bytes: Uint8Array, name: string): Promise<SwapReport> {
     try {
       if (bytes.length > MAX_MODULE_BYTES) throw new ModuleError(`${name}: ${bytes.length} bytes is not a core module`);
-      const next = await prepareModule(bytes, name, this.balancer.shape);
+      const next = await prepareModuleIsolated(bytes, name, this.balancer.shape);
       return await this.exclusive(() => this.apply(next));
     } catch (e) {
       this.log?.warn({ module: name, error: (e as Error).message }, "module swap refused; the running module goes on");
@@ -64,6 +72,11 @@ export class ModuleControl {
     });
   }
 
+  /** Whether a swap is under way: a new one would be refused, so its body need not be read. */
+  get swapping(): boolean {
+    return this.busy;
+  }
+
   status(): ModuleStatus {
     const workers = this.balancer.modules().map((m, worker) => ({ worker, ...m }));
     const current = this.current?.info ?? workers[0]?.info;
@@ -72,7 +85,7 @@ export class ModuleControl {
   }
 
   private async exclusive<T>(run: () => Promise<T>): Promise<T> {
-    if (this.busy) throw new ModuleError("a swap is already under way; try again when it is done");
+    if (this.busy) throw new SwapBusyError();
     this.busy = true;
     try {
       return await run();

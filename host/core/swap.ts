@@ -30,6 +30,13 @@ export interface ModuleInfo {
   bytes: number;
 }
 
+/** What a module must fit to take a running core's place. */
+export interface RunningShape {
+  config: CoreConfig;
+  memoryBytes: number;
+  regions: string;
+}
+
 export interface PreparedModule {
   module: WebAssembly.Module;
   info: ModuleInfo;
@@ -64,11 +71,7 @@ export function describeModule(core: Core, bytes: Uint8Array): ModuleInfo {
  * Compiles `bytes`, warms the module on scratch memory with the running core's config, and
  * checks that it can take the running core's place. Throws a ModuleError that says why not.
  */
-export async function prepareModule(
-  bytes: Uint8Array,
-  name: string,
-  running: { config: CoreConfig; memoryBytes: number; regions: string },
-): Promise<PreparedModule> {
+export async function prepareModule(bytes: Uint8Array, name: string, running: RunningShape): Promise<PreparedModule> {
   const module = await compileModule(bytes, name);
   const scratch = await loadCore({ module, name, config: running.config, hostBytes: 4096 });
   const needs = scratch.layoutBytes;
@@ -102,7 +105,7 @@ export async function prepareModule(
 }
 
 /** The running core's side of prepareModule's checks. */
-export function runningShape(core: Core): { config: CoreConfig; memoryBytes: number; regions: string } {
+export function runningShape(core: Core): RunningShape {
   return { config: core.config, memoryBytes: core.memory.buffer.byteLength, regions: regions(core) };
 }
 

@@ -24,7 +24,13 @@ async function until(check: () => Promise<boolean>, what: string, ms = 5000): Pr
   throw new Error(`timed out waiting for ${what}`);
 }
 
-export async function startCluster(base: number, backends = 3, extra: string[] = [], memoryMb = 64): Promise<Cluster> {
+export async function startCluster(
+  base: number,
+  backends = 3,
+  extra: string[] = [],
+  memoryMb = 64,
+  adminToken?: string,
+): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
   const servers = await startMemcached(backendPorts, memoryMb);
   const memcached = servers.processes;
@@ -48,7 +54,8 @@ export async function startCluster(base: number, backends = 3, extra: string[] =
   kvlb.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));
   kvlb.stdout?.on("data", (d: Buffer) => (stderr += d.toString()));
   const stats = async (): Promise<Cluster["stats"] extends () => Promise<infer T> ? T : never> => {
-    const r = await fetch(`http://127.0.0.1:${adminPort}/stats`);
+    const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
+    const r = await fetch(`http://127.0.0.1:${adminPort}/stats`, { headers });
     if (!r.ok) throw new Error(`/stats: ${r.status}`);
     return (await r.json()) as never;
   };

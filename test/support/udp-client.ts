@@ -94,6 +94,37 @@ export class UdpClient {
     return got;
   }
 
+  /**
+   * Single-datagram replies as they arrive, for `ms` or until `done()`: each goes to `seen` with
+   * its request id. Resolves to when each id was first answered (Date.now()).
+   */
+  async collectFrames(
+    ms: number,
+    seen: (id: number, payload: string) => void,
+    done: () => boolean,
+  ): Promise<Map<number, number>> {
+    this.inbox = [];
+    const at = new Map<number, number>();
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline && !done()) {
+      for (const d of this.inbox.splice(0)) {
+        const id = d.readUInt16BE(0);
+        if (!at.has(id)) at.set(id, Date.now());
+        seen(id, d.subarray(8).toString("latin1"));
+      }
+      if (done()) break;
+      await new Promise<void>((resolve) => {
+        const t = setTimeout(resolve, 20);
+        this.wake = () => {
+          clearTimeout(t);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+    return at;
+  }
+
   /** The concatenated payload of all reply messages. */
   async text(payload: string | Buffer): Promise<string> {
     const m = await this.request(payload);
