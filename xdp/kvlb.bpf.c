@@ -60,8 +60,8 @@ static __always_inline int count(__u32 reason, int verdict)
 	return verdict;
 }
 
-/* The UDP header at l4: a request to one of our ports, or a reply from a backend whose address
- * the caller has put in ep. */
+/* The UDP header at l4: a request to one of our ports, or a reply from a backend (whose address
+ * the caller has put in ep) to the port kvlb's requests leave from. */
 static __always_inline int steer(struct xdp_md *ctx, struct udphdr *udp, void *data_end,
 				 struct kvlb_endpoint *ep)
 {
@@ -79,7 +79,7 @@ static __always_inline int steer(struct xdp_md *ctx, struct udphdr *udp, void *d
 		reason = KVLB_REDIRECT_REQUEST;
 	} else {
 		ep->port = udp->source;
-		if (!bpf_map_lookup_elem(&backends, ep))
+		if (!steered || !(*steered & KVLB_PORT_REPLY) || !bpf_map_lookup_elem(&backends, ep))
 			return count(KVLB_PASS_OTHER_PORT, XDP_PASS);
 		reason = KVLB_REDIRECT_REPLY;
 	}

@@ -28,9 +28,12 @@ struct kvlb_endpoint {
 	__u8 pad;
 };
 
-/* The value of a `ports` entry: which families are steered to that port. */
+/* The value of a `ports` entry: which families are steered to that port, and whether it is the
+ * port kvlb's requests to the backends leave from (their replies are kvlb's; a backend's answer
+ * to any other port on this host, kvlb's own health probes among them, is the kernel's). */
 #define KVLB_PORT_V4 1
 #define KVLB_PORT_V6 2
+#define KVLB_PORT_REPLY 4
 
 #define KVLB_MAX_PORTS 64
 #define KVLB_MAX_BACKENDS 256

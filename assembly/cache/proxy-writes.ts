@@ -6,6 +6,7 @@
 import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State } from "./l1";
 import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
+import { afterPurge } from "./purge";
 import { peerEmit } from "./peers";
 import { NONE } from "../util/index";
 import { l1, l2, detector } from "../state";
@@ -104,7 +105,7 @@ export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, bloc
   const s = l2();
   const j = slFind(s, h, key, keyLen);
   if (!hot && j == NONE && !lcIsWarm(d, f)) return;
-  if (!barrierAllows(h, stamp)) {
+  if (!barrierAllows(h, stamp) || !afterPurge(stamp)) {
     statInc(S_STALE_FILLS);
     return;
   }

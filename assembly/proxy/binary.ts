@@ -6,7 +6,7 @@
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { readStamp } from "../cache/barrier";
-import { backendCount } from "../route/backends";
+import { backendCount, firstUp } from "../route/backends";
 import { BIN_HEADER, BIN_REQUEST, BH_OPCODE, BH_OPAQUE, BS_INVALID_ARGUMENTS, binRequestLen, binaryClass,
   loudOpcode, binKeyLen, binExtrasLen, be32, BC_REFUSED, BC_READ, BC_NOOP, BC_VERSION } from "../protocol/binary";
 import { keyLengthOk } from "../protocol/keys";
@@ -14,7 +14,7 @@ import { work, workFlag, workSplit, W_BIN, W_OPAQUE, W_OPCODE, W_TAIL_OPAQUE, W_
 import { newChild, sendInPlace, buildBegin, sendBuilt, answerBinary, countKey, backendFor, badDataChunk,
   refuseCommand, serverError, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
-import { FAIL_NO_BACKENDS } from "./failures";
+import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
 import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../shared/abi";
 
 export function handleBinary(p: usize, end: usize): void {
@@ -58,12 +58,13 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
     return;
   }
   if (cls == BC_VERSION) {
-    if (backendCount() == 0) {
-      statInc(S_NO_BACKEND);
-      serverError(FAIL_NO_BACKENDS);
+    const b = firstUp();
+    if (b == 0xffffffff) {
+      if (backendCount() == 0) statInc(S_NO_BACKEND);
+      serverError(backendCount() == 0 ? FAIL_NO_BACKENDS : FAIL_DOWN);
       return;
     }
-    forward(p, reqEnd, alone, 0, op, NK_OTHER, 0, 0);
+    forward(p, reqEnd, alone, b, op, NK_OTHER, 0, 0);
     return;
   }
   const keyLen = binKeyLen(p);

@@ -13,9 +13,9 @@ import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn } from "./meta";
 import { handleBinary } from "./binary";
 import { newChild, sendInPlace, answer, serverError, refuseCommand } from "./forward";
-import { FAIL_NO_BACKENDS } from "./failures";
+import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
 import { readStamp } from "../cache/barrier";
-import { backendCount } from "../route/backends";
+import { backendCount, firstUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER } from "./nat";
 
 export function handleClient(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
@@ -81,14 +81,17 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   return next;
 }
 
-// Answered by the first backend, so that a client's version check sees a real memcached.
+// Answered by the first backend up, so that a client's version check sees a real memcached.
 function version(alone: bool): void {
+  const b = firstUp();
   if (backendCount() == 0) {
     statInc(S_NO_BACKEND);
     serverError(FAIL_NO_BACKENDS);
+  } else if (b == 0xffffffff) {
+    serverError(FAIL_DOWN);
   } else if (alone) {
-    const id = newChild(NK_OTHER, 0, 0, readStamp(), 0);
-    if (id != NAT_NONE) sendInPlace(id, 0);
+    const id = newChild(NK_OTHER, b, 0, readStamp(), 0);
+    if (id != NAT_NONE) sendInPlace(id, b);
   } else {
     answer("SERVER_ERROR send version in a datagram of its own\r\n");
   }

@@ -1,6 +1,8 @@
 // The proxy's exports: the backend table and routing. Datagrams themselves go through process().
-import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY } from "../shared/abi";
-import { backendsValid, backendsReset, setBackendCount, setRingPoints } from "../route/backends";
+import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY, B_STATE, BK_UP, BK_DOWN } from "../shared/abi";
+import { backendsValid, backendsReset, setBackendCount, setRingPoints, backendCount, backend,
+  setBackendState } from "../route/backends";
+import { purge, PURGE_ALL } from "../cache/purge";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";
 
@@ -17,6 +19,22 @@ export function set_backends(n: u32): i32 {
 // The backend index for a key, or -1 with no backends.
 export function route_key(key: usize, keyLen: usize): i32 {
   return <i32>ketamaRoute(key, keyLen);
+}
+
+// The host's health checks say backend b is up (BK_UP) or down (BK_DOWN). A change drops what
+// the caches hold for b's keys: a backend that went down may come back empty or changed, and
+// while it is down its keys may be served by another. Returns the copies dropped, or E_CONFIG.
+export function set_backend_state(b: u32, state: u32): i32 {
+  if (b >= backendCount() || (state != BK_UP && state != BK_DOWN)) return E_CONFIG;
+  const changed = load<u32>(backend(b) + B_STATE) != state;
+  setBackendState(b, state);
+  return changed ? <i32>purge(b) : 0;
+}
+
+// Drops what the caches hold for backend b's keys (0xffffffff: everything); returns how many.
+export function purge_cache(b: u32): i32 {
+  if (b != PURGE_ALL && b >= backendCount()) return E_CONFIG;
+  return <i32>purge(b);
 }
 
 export function nat_used(): u32 {

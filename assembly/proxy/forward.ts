@@ -5,7 +5,7 @@ import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS,
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../state";
-import { ketamaRoute } from "../route/ketama";
+import { routeUp, ROUTE_DOWN } from "../route/ketama";
 import { natTake, natEntry, natWireId, natUsed, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
   N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY, GF_ERRORED } from "./nat";
 import { barrierFillStart } from "../cache/barrier";
@@ -14,8 +14,8 @@ import { workU32, workFlag, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "./out";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES } from "../shared/abi";
-import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD } from "./failures";
+import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES, C_FAILOVER } from "../shared/abi";
+import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";
 import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 
 export const NO_BACKEND: u32 = 0xffffffff;
@@ -28,12 +28,22 @@ export function countKey(key: usize, keyLen: usize): u64 {
   return h;
 }
 
+// The backend a key goes to now: its own, or with failover the next one up on the ring;
+// BACKEND_DOWN when its own is down and there is none to go to; NO_BACKEND with no backends.
+export function keyBackend(key: usize, keyLen: usize): u32 {
+  return routeUp(key, keyLen, cfgU32(C_FAILOVER) != 0);
+}
+
 // The key's backend, or NO_BACKEND after answering the client why it cannot be forwarded.
 export function backendFor(key: usize, keyLen: usize): u32 {
-  const b = ketamaRoute(key, keyLen);
+  const b = keyBackend(key, keyLen);
   if (b == NO_BACKEND) {
     statInc(S_NO_BACKEND);
     serverError(FAIL_NO_BACKENDS);
+    return NO_BACKEND;
+  }
+  if (b == ROUTE_DOWN) {
+    serverError(FAIL_DOWN);
     return NO_BACKEND;
   }
   if (workFull()) {

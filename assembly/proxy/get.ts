@@ -10,17 +10,18 @@ import { FAULT, FAULT_PROCESS, isTrapKey } from "../fault";
 import { lookup } from "../cache/layers";
 import { barrierPending, readStamp } from "../cache/barrier";
 import { detector } from "../state";
-import { ketamaRoute } from "../route/ketama";
+import { ROUTE_DOWN } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { replyMessage } from "./out";
 import { work, workU32, workFlag, W_FLAGS, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, NO_BACKEND } from "./forward";
-import { FAIL_NO_BACKENDS } from "./failures";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, keyBackend,
+  NO_BACKEND } from "./forward";
+import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
 import { fillWanted, expiryChanged } from "../cache/proxy-writes";
 import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
 import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
-  S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
+  S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL, MAX_BACKENDS } from "../shared/abi";
 
 const DONE: u16 = 0xffff;
 const WANTS_FILL: u16 = 0x8000; // on a miss's key length: the caches want its value
@@ -96,10 +97,11 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       statInc(S_L1_MISSES);
       statInc(S_L2_MISSES);
     }
-    const b = ketamaRoute(q, len);
-    if (b == NO_BACKEND) {
-      statInc(S_NO_BACKEND);
-      if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(FAIL_NO_BACKENDS);
+    const b = keyBackend(q, len);
+    if (b == NO_BACKEND || b == ROUTE_DOWN) {
+      if (b == NO_BACKEND) statInc(S_NO_BACKEND);
+      // one error ends the get: the keys not answered are never reported as misses
+      if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN);
       workFlag(<u32>GF_ERRORED);
     } else {
       const m = misses + (<usize>missCount << 3);
@@ -171,7 +173,8 @@ function requestFills(misses: usize, count: u32, b: u32, stamp: u64): void {
     if ((lenWord & WANTS_FILL) == 0) continue;
     const key = <usize>load<u32>(m);
     const len = <usize>(lenWord & ~WANTS_FILL);
-    const owner = b != NO_BACKEND ? b : ketamaRoute(key, len);
+    const owner = b != NO_BACKEND ? b : keyBackend(key, len);
+    if (owner >= <u32>MAX_BACKENDS) continue;
     requestFill(owner, keyHash(key, len), key, len, stamp);
   }
 }

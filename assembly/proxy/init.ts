@@ -4,7 +4,7 @@ import { routeScratch, setBackendCount, setRingPoints } from "../route/backends"
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
 import { outReset } from "./out";
-import { HEADER_BASE, H_PEER_OUT } from "../shared/abi";
+import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../shared/abi";
 
 export function initProxy(): void {
   md5Init(routeScratch());
@@ -14,4 +14,5 @@ export function initProxy(): void {
   barrierClear();
   outReset();
   store<u32>(HEADER_BASE + H_PEER_OUT, 0);
+  store<u64>(HEADER_BASE + H_PURGED, 0);
 }

@@ -3,8 +3,8 @@
 // per-backend counters that /stats reports.
 import { regionOffset } from "../layout/header";
 import { R_ROUTE, MAX_BACKENDS, BACKEND_BYTES, B_ADDR, B_PORT, B_WEIGHT, B_NAME_LEN, B_NAME,
-  B_REQUESTS, B_REPLIES, B_TIMEOUTS, B_OUTSTANDING, ROUTE_BACKENDS, ROUTE_RING, RT_COUNT,
-  RT_POINTS } from "../shared/abi";
+  B_REQUESTS, B_REPLIES, B_TIMEOUTS, B_OUTSTANDING, B_STATE, B_FAILS, BK_UP, ROUTE_BACKENDS, ROUTE_RING,
+  RT_COUNT, RT_POINTS } from "../shared/abi";
 
 const SCRATCH: usize = 64; // md5 block and constants (MD5_SCRATCH bytes)
 const DIGEST: usize = 384;
@@ -80,6 +80,8 @@ export function backendFrom(addr: u32, port: u32): u32 {
 
 @inline export function backendDone(i: u32, timedOut: bool): void {
   backendAdd(i, timedOut ? B_TIMEOUTS : B_REPLIES, 1);
+  const fails = backend(i) + B_FAILS;
+  store<u32>(fails, timedOut ? load<u32>(fails) + 1 : 0);
   const p = backend(i) + B_OUTSTANDING;
   const o = load<u32>(p);
   if (o != 0) store<u32>(p, o - 1);
@@ -101,5 +103,23 @@ export function backendsReset(n: u32): void {
     store<u64>(b + B_REPLIES, 0);
     store<u64>(b + B_TIMEOUTS, 0);
     store<u32>(b + B_OUTSTANDING, 0);
+    store<u32>(b + B_STATE, BK_UP);
+    store<u32>(b + B_FAILS, 0);
   }
+}
+
+@inline export function backendUp(i: u32): bool {
+  return load<u32>(backend(i) + B_STATE) == BK_UP;
+}
+
+export function setBackendState(i: u32, state: u32): void {
+  store<u32>(backend(i) + B_STATE, state);
+  store<u32>(backend(i) + B_FAILS, 0);
+}
+
+// The first backend that is up, or 0xffffffff: where kvlb sends a version.
+export function firstUp(): u32 {
+  const n = backendCount();
+  for (let i: u32 = 0; i < n; i++) if (backendUp(i)) return i;
+  return 0xffffffff;
 }

@@ -6,6 +6,8 @@
 // The ring is an array of u64 (value << 32 | server index): sorting it as integers orders it by
 // (value, server), as libmemcached's comparison does.
 import { md5 } from "./md5";
+import { statInc } from "../layout/header";
+import { S_FAILOVERS } from "../shared/abi";
 import {
   backendCount,
   backendWeight,
@@ -18,6 +20,7 @@ import {
   ringBase,
   setRingPoints,
   ringPoints,
+  backendUp,
 } from "./backends";
 
 const POINTS_PER_SERVER: f32 = 160.0;
@@ -92,8 +95,8 @@ export function ketamaRoute(key: usize, keyLen: usize): u32 {
   return ketamaPoint(load<u32>(digest));
 }
 
-// The server of the first point whose value is >= hash, wrapping past the end.
-export function ketamaPoint(hash: u32): u32 {
+// The first point whose value is >= hash, wrapping past the end.
+function pointIndex(hash: u32): u32 {
   const ring = ringBase();
   const count = ringPoints();
   let lo: u32 = 0;
@@ -103,8 +106,38 @@ export function ketamaPoint(hash: u32): u32 {
     if (<u32>(load<u64>(ring + (<usize>mid << 3)) >> 32) < hash) lo = mid + 1;
     else hi = mid;
   }
-  if (lo == count) lo = 0;
-  return <u32>load<u64>(ring + (<usize>lo << 3));
+  return lo == count ? 0 : lo;
+}
+
+// The server of the first point whose value is >= hash, wrapping past the end.
+export function ketamaPoint(hash: u32): u32 {
+  return <u32>load<u64>(ringBase() + (<usize>pointIndex(hash) << 3));
+}
+
+export const ROUTE_DOWN: u32 = 0xfffffffe;
+
+// The server a key goes to now: its own while it is up; while it is down, with failover, the
+// server of the next point on the ring that is up (the ring itself is not rebuilt, so no other
+// key moves), else ROUTE_DOWN. 0xffffffff with no backends.
+export function routeUp(key: usize, keyLen: usize, failover: bool): u32 {
+  const count = ringPoints();
+  if (count == 0) return 0xffffffff;
+  const digest = routeDigest();
+  md5(key, keyLen, digest, routeScratch());
+  const ring = ringBase();
+  let at = pointIndex(load<u32>(digest));
+  const owner = <u32>load<u64>(ring + (<usize>at << 3));
+  if (backendUp(owner)) return owner;
+  if (!failover) return ROUTE_DOWN;
+  for (let i: u32 = 1; i < count; i++) {
+    at = at + 1 == count ? 0 : at + 1;
+    const b = <u32>load<u64>(ring + (<usize>at << 3));
+    if (backendUp(b)) {
+      statInc(S_FAILOVERS);
+      return b;
+    }
+  }
+  return ROUTE_DOWN;
 }
 
 function heapSort(base: usize, n: u32): void {

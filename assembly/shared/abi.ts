@@ -35,6 +35,7 @@ export const H_TX_USED = 60; // u32, bytes of R_TXBUF used since the last proces
 export const H_FTX_COUNT = 36; // u32, frames the last process*()/tick() queued in R_FTX
 export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
 export const H_PEER_OUT = 1024; // u32, write events queued in R_PEER's out list since the host took them
+export const H_PURGED = 1032; // u64, the version of the last purge: no read forwarded before it may fill
 
 export const HS_EMPTY = 0;
 export const HS_PLANNED = 1;
@@ -90,6 +91,7 @@ export const C_BACKEND_PORT = 108; // u32, the source port of frames sent to bac
 export const C_PEER_EVENTS = 112; // u32, room in each R_PEER list (0: this core is the only worker)
 export const C_FRAME_MODE = 116; // u32, FM_* flags
 export const C_SOCKET_WHOLE_MAX = 120; // u32, see FM_KERNEL_SEES_FRAMES
+export const C_FAILOVER = 124; // u32, 1: a down backend's keys go to the next server up on the ring; 0: SERVER_ERROR
 
 // Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
 // workers, where a reply may land on another worker's queue).
@@ -150,6 +152,10 @@ export const B_REQUESTS = 80; // u64
 export const B_REPLIES = 88; // u64, requests answered
 export const B_TIMEOUTS = 96; // u64
 export const B_OUTSTANDING = 104; // u32
+export const B_STATE = 108; // u32, BK_*: written by the host (health checks), obeyed by the core
+export const B_FAILS = 112; // u32, requests timed out in a row (a reply resets it)
+export const BK_UP = 0;
+export const BK_DOWN = 1;
 
 // A burst descriptor, in the rx ring (input) and the tx ring (result): four u32 fields.
 export const DESC_BYTES = 16;
@@ -274,4 +280,6 @@ export const S_LATE_REPLIES = 60; // a backend reply whose request had already t
 export const S_SERVER_ERRORS = 61; // requests answered with a server error (timeout, overload, no backend)
 export const S_EXPIRED = 62; // cached copies dropped because their item's expiry came
 export const S_FILL_REQUESTS = 63; // mg requests kvlb sent to learn a value and its remaining TTL
-export const STATS_USED = 64;
+export const S_FAILOVERS = 64; // requests sent to the next server up because their own is down
+export const S_PURGED = 65; // cached copies dropped by a purge (a backend down, restarted or flushed; kvlb flush)
+export const STATS_USED = 66;

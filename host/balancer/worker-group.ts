@@ -15,7 +15,7 @@ function sumRecords(records: readonly Record<string, number>[]): Record<string, 
 function sumBackends(lists: readonly BackendLoad[][]): BackendLoad[] {
   const n = Math.max(0, ...lists.map((l) => l.length));
   return Array.from({ length: n }, (_, i) => {
-    const sum: BackendLoad = { requests: 0, replies: 0, timeouts: 0, outstanding: 0 };
+    const sum: BackendLoad = { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0 };
     for (const l of lists) {
       const b = l[i];
       if (!b) continue;
@@ -23,6 +23,7 @@ function sumBackends(lists: readonly BackendLoad[][]): BackendLoad[] {
       sum.replies += b.replies;
       sum.timeouts += b.timeouts;
       sum.outstanding += b.outstanding;
+      sum.fails = Math.max(sum.fails, b.fails); // in a row on any worker
     }
     return sum;
   });

@@ -87,6 +87,11 @@ export class AdminClient {
     return this.get(`/module?name=${encodeURIComponent(name)}`, init, 30_000) as Promise<SwapReport>;
   }
 
+  /** Empties the running kvlb's caches. */
+  flush(): Promise<{ flushed: boolean }> {
+    return this.get("/flush", { method: "POST" }) as Promise<{ flushed: boolean }>;
+  }
+
   rollback(): Promise<SwapReport> {
     return this.get("/module/rollback", { method: "POST" }, 30_000) as Promise<SwapReport>;
   }

@@ -12,7 +12,7 @@ import { Steering } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
 import {
   balancerOptions,
-  startAdminFor,
+  startControlPlane,
   followNextHops,
   endpointsLine,
   serveUntilStopped,
@@ -50,7 +50,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
   if (!listenText) throw new ConfigError(`${names[0]}: has no IPv4 address; give one, or --listen ADDR:PORT`);
   const config = resolveRunConfig(
     file,
-    { ...values, listen: listenText, adminTokenFile: values["admin-token-file"] },
+    { ...values, listen: listenText, adminTokenFile: values["admin-token-file"], onDown: values["on-down"] },
     values.config,
   );
   const backends = await resolveBackends(config.backends);
@@ -80,7 +80,10 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       ...(config.module ? { module: config.module } : {}),
     });
     const b = balancer;
-    steering.interfaces.forEach((s, i) => s.setSocket(0, b.xskFds[i] ?? -1));
+    steering.interfaces.forEach((s, i) => {
+      s.setSocket(0, b.xskFds[i] ?? -1);
+      s.setReplyPort(b.ports.backend);
+    });
     stopRefresh = followNextHops(b, names, backends, hops, log);
     const xdpStatus = (): unknown => ({
       interfaces: steering.interfaces.map((s, i) => ({
@@ -89,7 +92,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
         socket: b.latest()?.xsk?.[i],
       })),
     });
-    const server = await startAdminFor(b, config, log, xdpStatus);
+    const control = await startControlPlane(b, config, backends, log, xdpStatus);
     log.info(
       {
         interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),
@@ -97,7 +100,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       },
       "kvlb is attached and balancing",
     );
-    return await serveUntilStopped(b, server, log);
+    return await serveUntilStopped(b, control, log);
   } finally {
     stopRefresh?.();
     await balancer?.stop();

@@ -16,6 +16,7 @@ import { LibbpfError } from "libbpf-ts";
 import { attachCommand, attachUsage } from "./attach.js";
 import { statusCommand, detachCommand, statusUsage } from "./xdp-status.js";
 import { swapCommand, swapUsage } from "./swap.js";
+import { flushCommand, flushUsage } from "./flush.js";
 
 const usage = `kvlb: a memcached load balancer with hot-key detection and caching in a WebAssembly core
 
@@ -29,6 +30,7 @@ Usage:
   kvlb top [options]      a live view of a running kvlb: per-backend load and hot keys
   kvlb load [options]     drive a Zipf memcached UDP load at kvlb (or any memcached)
   kvlb swap FILE.wasm     swap a running kvlb's detector module (--rollback: the one before)
+  kvlb flush [options]    empty a running kvlb's caches (its backends keep their items)
   kvlb demo [options]     3 memcached servers, kvlb in front, a Zipf load with the cache off then on
   kvlb detect-demo [options]  stream Zipf keys through the core alone and show the hot keys found
   kvlb --help             this text
@@ -54,7 +56,8 @@ ${attachUsage}
 ${statusUsage}
 ${statsUsage}
 ${loadUsage}
-${swapUsage}`;
+${swapUsage}
+${flushUsage}`;
 
 class UsageError extends Error {}
 
@@ -130,6 +133,7 @@ async function main(argv: string[]): Promise<number> {
   if (command === "top") return topCommand(rest);
   if (command === "load") return loadCommand(rest);
   if (command === "swap") return swapCommand(rest);
+  if (command === "flush") return flushCommand(rest);
   if (command === "demo") {
     const ok = await runClusterDemo(clusterDemoOptions(rest), createLogger(), (line) =>
       process.stdout.write(`${line}\n`),

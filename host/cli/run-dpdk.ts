@@ -18,8 +18,8 @@ import { parsePort, ealArgs, startEal, dpdkComplaint, type PortSpec } from "../d
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
-import { startAdminFor, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
-import { endpointKey, ENDPOINT_BYTES, PORT_V4 } from "../xdp/layout.js";
+import { startControlPlane, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
+import { endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_REPLY } from "../xdp/layout.js";
 
 export interface DpdkOptions {
   args: string;
@@ -192,6 +192,9 @@ export async function runDpdk(
       })),
     );
     const b = balancer;
+    // the backends' replies to the port the worker's requests leave from come as frames
+    if (!frameMode.repliesViaKernel)
+      for (const p of programs) p.map("ports").typed(be16, u8).set(b.ports.backend, PORT_REPLY);
     if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({
@@ -201,7 +204,8 @@ export async function runDpdk(
         queues: (b.latest()?.workers ?? [b.latest()]).map((w) => w?.xsk?.[0]),
       })),
     });
-    const server = await startAdminFor(b, config, log, status);
+    // with no kernel behind the ports, no probe reaches the backends: requests alone judge them
+    const control = await startControlPlane(b, config, backends, log, status, !frameMode.answerArp);
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
       {
@@ -211,7 +215,7 @@ export async function runDpdk(
       },
       "kvlb is balancing over DPDK",
     );
-    return await serveUntilStopped(b, server, log);
+    return await serveUntilStopped(b, control, log);
   } finally {
     stopRefresh?.();
     await balancer?.stop();

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
-import { balancerOptions, startAdminFor, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
+import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
 import { runDpdk } from "./run-dpdk.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
@@ -16,6 +16,8 @@ export const runUsage = `run options (flags override the file given by --config)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --admin-token-file FILE   the token every admin request must carry; needed beyond loopback
+  --on-down failover|fail   a down backend's keys: the next server up on the ring, or SERVER_ERROR
+                            (default failover; health.* in the config tunes the checks)
   --timeout MS              a backend request times out after MS (default 1000)
   --cache on|off            answer hot keys from kvlb's caches (default on)
   --module FILE.wasm        the core module to start with (default build/kvlb-core.wasm,
@@ -39,7 +41,11 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     strict: true,
   });
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
-  const config = resolveRunConfig(file, { ...values, adminTokenFile: values["admin-token-file"] }, values.config);
+  const config = resolveRunConfig(
+    file,
+    { ...values, adminTokenFile: values["admin-token-file"], onDown: values["on-down"] },
+    values.config,
+  );
   const backends = await resolveBackends(config.backends);
   await checkStartModule(config);
   const datapath = values.datapath ?? file.datapath ?? "socket";
@@ -67,9 +73,9 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     ...(config.module ? { module: config.module } : {}),
   });
   try {
-    const server = await startAdminFor(balancer, config, log);
+    const control = await startControlPlane(balancer, config, backends, log);
     log.info({ ...endpointsLine(config, backends), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
-    return await serveUntilStopped(balancer, server, log);
+    return await serveUntilStopped(balancer, control, log);
   } finally {
     await balancer.stop();
   }

@@ -12,6 +12,7 @@ import { statsView } from "../control/stats-view.js";
 import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
 import type { Neighbour } from "../core/frame-tables.js";
 import { loadCore } from "../core/loader.js";
+import { BackendHealth } from "../control/health.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {
@@ -20,6 +21,7 @@ export const balancerOptions = {
   backend: { type: "string" as const, multiple: true as const, default: [] as string[] },
   admin: { type: "string" as const },
   "admin-token-file": { type: "string" as const },
+  "on-down": { type: "string" as const },
   timeout: { type: "string" as const },
   cache: { type: "string" as const },
   module: { type: "string" as const },
@@ -38,18 +40,32 @@ export async function checkStartModule(config: RunConfig): Promise<void> {
 
 const NEIGHBOUR_REFRESH_MS = 1000;
 
-/** The admin API, if configured; a failure to listen is the operator's. */
-export async function startAdminFor(
+/** What runs beside the workers: the backends' health checks and the admin API. */
+export interface ControlPlane {
+  health: BackendHealth;
+  server: Server | undefined;
+}
+
+/** Starts the health checks and, if configured, the admin API; a failure to listen is the operator's. */
+export async function startControlPlane(
   balancer: Balancer,
   config: RunConfig,
+  backends: readonly Backend[],
   log: Logger,
   xdp?: XdpStatusSource,
-): Promise<Server | undefined> {
-  if (!config.admin) return undefined;
+  probe = true,
+): Promise<ControlPlane> {
+  const health = new BackendHealth(balancer, backends, config.health, log, probe);
+  await health.start();
+  if (!config.admin) return { health, server: undefined };
   const { address, port } = config.admin;
-  return startAdmin(balancer, { address, port, token: config.adminToken, xdp, log }).catch((e: unknown) => {
+  try {
+    const server = await startAdmin(balancer, { address, port, token: config.adminToken, xdp, log, health });
+    return { health, server };
+  } catch (e) {
+    health.stop();
     throw new ConfigError((e as Error).message);
-  });
+  }
 }
 
 /** Re-reads the kernel's next hops every second and hands changes to the worker; returns a stop. */
@@ -82,7 +98,7 @@ export function endpointsLine(config: RunConfig, backends: readonly Backend[]): 
 }
 
 /** Runs until SIGINT, SIGTERM or a worker failure; logs the last stats. Returns the exit code. */
-export async function serveUntilStopped(balancer: Balancer, server: Server | undefined, log: Logger): Promise<number> {
+export async function serveUntilStopped(balancer: Balancer, control: ControlPlane, log: Logger): Promise<number> {
   balancer.onTrap((worker, error, now) =>
     log.warn(
       { worker, error, module: now.name, sha256: now.sha256 },
@@ -92,7 +108,8 @@ export async function serveUntilStopped(balancer: Balancer, server: Server | und
   const stop = await untilStopped(balancer);
   log.info({ reason: stop }, "stopping");
   const last = balancer.latest();
-  server?.close();
+  control.server?.close();
+  control.health.stop();
   if (last) log.info({ stats: statsView(balancer.setup, last).datagrams }, "stopped");
   return stop.startsWith("worker failed") ? 1 : 0;
 }

@@ -18,13 +18,20 @@ const pairs = (o: Record<string, number>): string =>
     .map(([k, v]) => `${k} ${count(v)}`)
     .join(", ");
 
+/** "up", or "DOWN since 10:06:44: why". */
+export function backendState(h: StatsView["backends"][number]["health"]): string {
+  if (!h) return "-";
+  if (h.state === "up") return h.restarts + h.flushes > 0 ? `up (${h.restarts} restarts, ${h.flushes} flushes)` : "up";
+  return `DOWN since ${new Date(h.since).toLocaleTimeString("en-GB")}: ${h.reason}`;
+}
+
 export function statsText(s: StatsView): string[] {
   const total = s.backends.reduce((a, b) => a + b.requests, 0);
   return [
     `kvlb balancing ${s.listen}`,
     "",
     ...table(
-      ["backend", "weight", "requests", "share", "replies", "timeouts", "in flight"],
+      ["backend", "weight", "requests", "share", "replies", "timeouts", "in flight", "state"],
       s.backends.map((b) => [
         b.backend,
         String(b.weight),
@@ -33,13 +40,15 @@ export function statsText(s: StatsView): string[] {
         count(b.replies),
         count(b.timeouts),
         count(b.outstanding),
+        backendState(b.health),
       ]),
     ),
     "",
     `cache      ${percent(s.cache.hitRatio)} of ${count(s.keysObserved)} keys answered by kvlb`,
     `  L1       ${count(s.cache.l1Hits)} hits, ${count(s.cache.l1Misses)} misses, ${count(s.cache.l1Keys)} keys in ${bytes(s.cache.l1Bytes)}`,
     `  L2       ${count(s.cache.l2Hits)} hits, ${count(s.cache.l2Misses)} misses, ${count(s.cache.l2Keys)} keys`,
-    `  fills    ${count(s.cache.fills)} from replies, ${count(s.cache.staleFillsRefused)} refused as stale`,
+    `  fills    ${count(s.cache.fills)} from ${count(s.cache.fillRequests)} asks, ${count(s.cache.staleFillsRefused)} refused as stale, ` +
+      `${count(s.cache.expired)} expired, ${count(s.cache.purged)} purged`,
     `hot keys   ${count(s.hotKeys)}`,
     `NAT        ${count(s.nat.used)} of ${count(s.nat.capacity)} in use, ${count(s.nat.overflow)} overflows, ${count(s.nat.timeouts)} timeouts`,
     `datagrams  ${pairs(s.datagrams)}`,

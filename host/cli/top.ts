@@ -6,6 +6,7 @@ import type { HotKey } from "../worker/messages.js";
 import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "./table.js";
+import { backendState } from "./stats.js";
 
 interface Sample {
   at: number;
@@ -34,7 +35,7 @@ export function topScreen(prev: Sample, now: Sample): string[] {
       `NAT ${count(s.nat.used)}/${count(s.nat.capacity)}   drops ${count(drops / seconds)}/s`,
     "",
     ...table(
-      ["backend", "req/s", "share", "load", "timeouts/s"],
+      ["backend", "req/s", "share", "load", "timeouts/s", "state"],
       s.backends.map((b, i) => {
         const load = loads[i] ?? 0;
         const width = peak === 0 ? 0 : Math.round((load / peak) * BAR);
@@ -44,6 +45,7 @@ export function topScreen(prev: Sample, now: Sample): string[] {
           percent(total === 0 ? 0 : load / total),
           `${"#".repeat(width)}${".".repeat(BAR - width)}`,
           count(rate(prev.stats.backends[i]?.timeouts ?? 0, b.timeouts)),
+          backendState(b.health),
         ];
       }),
       [0, 3],

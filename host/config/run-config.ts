@@ -7,11 +7,13 @@ import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
 import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec } from "./endpoints.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "../control/admin-auth.js";
+import { defaultHealth, type HealthOptions } from "./health-options.js";
 
 export interface RunFlags {
   listen?: string;
   admin?: string;
   adminTokenFile?: string;
+  onDown?: string;
   backend: string[];
   timeout?: string;
   cache?: string;
@@ -23,6 +25,7 @@ export interface RunConfig {
   admin: Endpoint | undefined;
   /** What every admin request must carry; undefined for none (loopback only). */
   adminToken: string | undefined;
+  health: HealthOptions;
   backends: BackendSpec[];
   core: Partial<CoreConfig>;
   cache: boolean;
@@ -98,6 +101,10 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     if (flags.cache !== "on" && flags.cache !== "off") throw new ConfigError(`--cache ${flags.cache}: on or off`);
     cache = flags.cache === "on";
   }
+  const onDown = flags.onDown ?? file.health?.onDown;
+  if (onDown !== undefined && onDown !== "failover" && onDown !== "fail")
+    throw new ConfigError(`--on-down ${onDown}: failover or fail`);
+  const health: HealthOptions = { ...defaultHealth, ...defined(file.health ?? {}), ...(onDown ? { onDown } : {}) };
   const d = file.detector ?? {};
   const c = file.cache ?? {};
   const core: Partial<CoreConfig> = defined({
@@ -112,8 +119,9 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     l2SlotBytes: c.l2SlotBytes,
     natTimeoutMs: timeoutMs,
     natEntries: file.requests?.natEntries,
+    failover: onDown === undefined ? undefined : onDown === "failover",
   });
   const problem = describeConfigError(withDefaults(core));
   if (problem) throw new ConfigError(`${source}: ${problem}`);
-  return { listen, admin, adminToken, backends, core, cache, module: flags.module ?? d.module };
+  return { listen, admin, adminToken, backends, core, cache, health, module: flags.module ?? d.module };
 }

@@ -33,6 +33,15 @@ export interface ConfigFile {
   };
   cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
   requests?: { timeoutMs?: number; natEntries?: number };
+  /** Backend health checks and what a down backend's keys do (host/control/health.ts). */
+  health?: {
+    intervalMs?: number;
+    probeTimeoutMs?: number;
+    probeFailures?: number;
+    requestFailures?: number;
+    onDown?: "failover" | "fail";
+    minUp?: number;
+  };
   /** The data path of kvlb run. */
   datapath?: "socket" | "dpdk";
   /** DPDK's EAL arguments, its ports (devargs), and queues per port. */
@@ -112,6 +121,19 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
       properties: {
         timeoutMs: { type: "integer", minimum: 1, nullable: true },
         natEntries: { type: "integer", minimum: 16, maximum: 65536, nullable: true },
+      },
+    },
+    health: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        intervalMs: { type: "integer", minimum: 10, nullable: true },
+        probeTimeoutMs: { type: "integer", minimum: 10, nullable: true },
+        probeFailures: { type: "integer", minimum: 1, nullable: true },
+        requestFailures: { type: "integer", minimum: 1, nullable: true },
+        onDown: { type: "string", enum: ["failover", "fail"], nullable: true },
+        minUp: { type: "integer", minimum: 0, nullable: true },
       },
     },
     datapath: { type: "string", enum: ["socket", "dpdk"], nullable: true },

@@ -10,6 +10,7 @@ import { ModuleControl } from "./modules.js";
 import { moduleRoutes } from "./module-routes.js";
 import { authorized } from "./admin-auth.js";
 import { requestPath } from "./request-path.js";
+import type { BackendHealth } from "./health.js";
 
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
 export type XdpStatusSource = () => unknown;
@@ -21,10 +22,12 @@ export interface AdminOptions {
   token?: string;
   xdp?: XdpStatusSource;
   log?: Logger;
+  health?: BackendHealth;
 }
 
 export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server> {
-  const metrics = createMetrics(balancer.setup, () => balancer.latest());
+  const health = o.health;
+  const metrics = createMetrics(balancer.setup, () => balancer.latest(), health ? () => health.view() : undefined);
   const modules = new ModuleControl(balancer, o.log);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const send = (status: number, type: string, body: string): void => {
@@ -39,11 +42,23 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
     const path = requestPath(req.url);
     if (path === undefined) return send(400, "text/plain", "not a request path\n");
     if (moduleRoutes(modules, path, req, res)) return;
-    if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module\n");
+    if (path.pathname === "/flush" && req.method === "POST") {
+      balancer.send({ type: "purge", backend: "all" });
+      o.log?.info("kvlb flush: every worker drops what its caches hold");
+      return send(200, "application/json", JSON.stringify({ flushed: true }) + "\n");
+    }
+    if (path.pathname === "/health" || path.pathname === "/health/ready") {
+      // alive as long as this answers; ready when a worker reports and enough backends are up
+      const ready = balancer.latest() !== undefined && (health?.ready() ?? true);
+      const body = { alive: true, ready, backendsUp: health?.upCount(), backends: health?.view() };
+      const status = path.pathname === "/health/ready" && !ready ? 503 : 200;
+      return send(status, "application/json", JSON.stringify(body, null, 2));
+    }
+    if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module, /module/rollback, /flush\n");
     const report = balancer.latest();
     if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
     if (path.pathname === "/stats")
-      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report), null, 2));
+      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report, health?.view()), null, 2));
     if (path.pathname === "/xdp") {
       if (!o.xdp) return send(404, "text/plain", "this kvlb is not attached to an interface (kvlb run)\n");
       return send(200, "application/json", JSON.stringify(o.xdp(), null, 2));
@@ -56,7 +71,7 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
       );
       return;
     }
-    return send(404, "text/plain", "try /stats, /metrics, /hotkeys or /module\n");
+    return send(404, "text/plain", "try /stats, /metrics, /hotkeys, /health or /module\n");
   };
   const server = createServer({ maxHeaderSize: 16 << 10, requestTimeout: 60_000 }, (req, res) => {
     try {

@@ -3,6 +3,7 @@
 import { Registry, Counter, Gauge, collectDefaultMetrics } from "prom-client";
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
 import { statsView, type WorkerView } from "./stats-view.js";
+import type { BackendHealthView } from "./health.js";
 
 type Labels = Record<string, string>;
 type Samples = [Labels, number][];
@@ -12,7 +13,11 @@ export interface Metrics {
   text(): Promise<string>;
 }
 
-export function createMetrics(setup: WorkerSetup, latest: () => StatsReport | undefined): Metrics {
+export function createMetrics(
+  setup: WorkerSetup,
+  latest: () => StatsReport | undefined,
+  health?: () => readonly BackendHealthView[],
+): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "kvlb_" });
 
@@ -54,6 +59,18 @@ export function createMetrics(setup: WorkerSetup, latest: () => StatsReport | un
   family("counter", "backend_timeouts_total", "requests a backend did not answer in time", ["backend"], (r) =>
     perBackend("timeouts")(r),
   );
+  if (health) {
+    new Gauge({
+      name: "kvlb_backend_up",
+      help: "1 while the health checks find a backend up, 0 while it is down",
+      labelNames: ["backend"],
+      registers: [registry],
+      collect(this: Gauge): void {
+        this.reset();
+        for (const h of health()) this.set({ backend: h.backend }, h.state === "up" ? 1 : 0);
+      },
+    });
+  }
   family("gauge", "backend_outstanding", "requests waiting for each backend", ["backend"], perBackend("outstanding"));
   family("counter", "cache_hits_total", "keys answered from a cache layer", ["layer"], (r) => [
     [{ layer: "l1" }, view(r).cache.l1Hits],

@@ -1,6 +1,11 @@
 // /stats: the worker's report shaped for an operator: per backend, the caches, the NAT table,
 // and the drops by reason.
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
+import type { BackendHealthView } from "./health.js";
+
+function withoutName(h: BackendHealthView): Omit<BackendHealthView, "backend"> {
+  return Object.fromEntries(Object.entries(h).filter(([k]) => k !== "backend")) as Omit<BackendHealthView, "backend">;
+}
 
 export interface StatsView {
   listen: string;
@@ -11,6 +16,10 @@ export interface StatsView {
     replies: number;
     timeouts: number;
     outstanding: number;
+    /** Requests that timed out in a row. */
+    fails: number;
+    /** The health checks' verdict (kvlb run/attach); absent where there are none. */
+    health?: Omit<BackendHealthView, "backend">;
   }[];
   cache: {
     l1Hits: number;
@@ -23,6 +32,12 @@ export interface StatsView {
     l2Keys: number;
     fills: number;
     staleFillsRefused: number;
+    /** Copies dropped because their item's expiry came. */
+    expired: number;
+    /** Copies dropped by a purge: a backend down, back, restarted or flushed; kvlb flush. */
+    purged: number;
+    /** kvlb's own asks for a value and its TTL. */
+    fillRequests: number;
   };
   hotKeys: number;
   keysObserved: number;
@@ -31,6 +46,8 @@ export interface StatsView {
     fromClients: number;
     fromBackends: number;
     forwarded: number;
+    /** Requests sent to the next server up because their own was down. */
+    failedOver: number;
     answeredFromCache: number;
     sent: number;
     sendFailed: number;
@@ -86,7 +103,7 @@ function workerView(setup: WorkerSetup, r: StatsReport, worker: number): WorkerV
   };
 }
 
-export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
+export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly BackendHealthView[]): StatsView {
   const s = (k: string): number => r.stats[k] ?? 0;
   const keys = s("keys");
   return {
@@ -94,7 +111,8 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
     backends: setup.backends.map((b, i) => ({
       backend: `${b.host}:${b.port}`,
       weight: b.weight,
-      ...(r.backends[i] ?? { requests: 0, replies: 0, timeouts: 0, outstanding: 0 }),
+      ...(r.backends[i] ?? { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0 }),
+      ...(health?.[i] ? { health: withoutName(health[i]) } : {}),
     })),
     cache: {
       l1Hits: s("l1_hits"),
@@ -107,6 +125,9 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       l2Keys: r.l2Count,
       fills: s("fills"),
       staleFillsRefused: s("stale_fills"),
+      expired: s("expired"),
+      purged: s("purged"),
+      fillRequests: s("fill_requests"),
     },
     hotKeys: r.hotKeys.filter((k) => k.layer === "L1").length,
     keysObserved: keys,
@@ -115,6 +136,7 @@ export function statsView(setup: WorkerSetup, r: StatsReport): StatsView {
       fromClients: s("client_datagrams"),
       fromBackends: s("backend_datagrams"),
       forwarded: s("forwarded"),
+      failedOver: s("failovers"),
       answeredFromCache: s("cache_replies"),
       sent: s("datagrams_sent"),
       sendFailed: s("send_failed"),

@@ -19,6 +19,8 @@ export interface BackendCounters {
   replies: bigint;
   timeouts: bigint;
   outstanding: number;
+  /** Requests that timed out in a row. */
+  fails: number;
 }
 
 export function ipv4ToWire(address: string): number {
@@ -67,6 +69,7 @@ export function backendCounters(core: Core, count: number): BackendCounters[] {
       replies: view.getBigUint64(at + abi.B_REPLIES, true),
       timeouts: view.getBigUint64(at + abi.B_TIMEOUTS, true),
       outstanding: view.getUint32(at + abi.B_OUTSTANDING, true),
+      fails: view.getUint32(at + abi.B_FAILS, true),
     };
   });
 }
@@ -77,4 +80,31 @@ export function routeKey(core: Core, key: Key): number {
   const at = core.hostArea.offset;
   core.u8.set(k, at);
   return core.exports.route_key(at, k.length);
+}
+
+/** Marks backend b up or down for routing; a change drops the caches' copies of its keys. */
+export function setBackendState(core: Core, b: number, up: boolean): number {
+  const r = core.exports.set_backend_state(b, up ? abi.BK_UP : abi.BK_DOWN);
+  if (r < 0) throw new CoreError(r, `backend ${b} state: ${describeCoreError(r)}`);
+  return r;
+}
+
+/** Drops the caches' copies of backend b's keys, or of every key; returns how many. */
+export function purgeCache(core: Core, b: number | "all"): number {
+  const r = core.exports.purge_cache(b === "all" ? 0xffffffff : b);
+  if (r < 0) throw new CoreError(r, `purge: ${describeCoreError(r)}`);
+  return r;
+}
+
+/** What a control message about backends asks of a worker's core; false for other messages. */
+export function applyBackendControl(core: Core, m: { type: string; backend?: number | "all"; up?: boolean }): boolean {
+  if (m.type === "backend-state" && typeof m.backend === "number") {
+    setBackendState(core, m.backend, m.up === true);
+    return true;
+  }
+  if (m.type === "purge" && m.backend !== undefined) {
+    purgeCache(core, m.backend);
+    return true;
+  }
+  return false;
 }

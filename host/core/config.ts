@@ -39,6 +39,8 @@ export interface CoreConfig {
   frameBytes: number;
   /** Room for write events to and from the other workers; 0 when this core is the only one. */
   peerEvents: number;
+  /** A down backend's keys go to the next server up on the ring (true) or get SERVER_ERROR. */
+  failover: boolean;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -64,6 +66,7 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   frames: 0,
   frameBytes: 2048,
   peerEvents: 0,
+  failover: true,
 });
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {

@@ -57,6 +57,8 @@ export interface CoreExports {
   set_backends: Fn<[number], number>;
   route_key: Fn<[number, number], number>;
   nat_used: Fn<[], number>;
+  set_backend_state: Fn<[number, number], number>;
+  purge_cache: Fn<[number], number>;
   process_frames: Fn<[number], number>;
   frame_port: Fn<[number, number, number, number], number>;
   neigh_static: Fn<[number, number, number, number], number>;
@@ -126,6 +128,8 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "set_backends",
   "route_key",
   "nat_used",
+  "set_backend_state",
+  "purge_cache",
   "process_frames",
   "frame_port",
   "neigh_static",

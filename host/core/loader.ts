@@ -61,6 +61,7 @@ function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   view.setUint32(abi.C_FRAMES, c.frames, true);
   view.setUint32(abi.C_FRAME_BYTES, c.frameBytes, true);
   view.setUint32(abi.C_PEER_EVENTS, c.peerEvents, true);
+  view.setUint32(abi.C_FAILOVER, c.failover ? 1 : 0, true);
 }
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {

@@ -6,6 +6,7 @@ import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "../core/core.js";
 import { setNeighbours, askArp } from "../core/frame-tables.js";
+import { applyBackendControl } from "../core/backends.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, ToWorker, StatsReport } from "./messages.js";
 import { report } from "./report.js";
@@ -90,6 +91,7 @@ export function runFrameLoop(
       if (m.type === "stop") return true;
       if (m.type === "neighbours") setNeighbours(core, m.neighbours);
       if (m.type === "swap") slot.swap(m);
+      else applyBackendControl(core, m);
     }
     return false;
   };

@@ -43,6 +43,8 @@ export interface BackendLoad {
   replies: number;
   timeouts: number;
   outstanding: number;
+  /** Requests that timed out in a row. */
+  fails: number;
 }
 
 export interface StatsReport {
@@ -88,4 +90,8 @@ export type WorkerReport =
 export type ToWorker =
   | { type: "stop" }
   | { type: "neighbours"; neighbours: Neighbour[] }
-  | { type: "swap"; module: WebAssembly.Module; info: ModuleInfo };
+  | { type: "swap"; module: WebAssembly.Module; info: ModuleInfo }
+  /** The health checks' verdict on a backend: the core routes by it. */
+  | { type: "backend-state"; backend: number; up: boolean }
+  /** Drop what the caches hold for a backend's keys, or for all keys. */
+  | { type: "purge"; backend: number | "all" };

@@ -27,6 +27,7 @@ export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: 
       replies: Number(c.replies),
       timeouts: Number(c.timeouts),
       outstanding: c.outstanding,
+      fails: c.fails,
     })),
     natUsed: core.exports.nat_used(),
     natEntries: core.config.natEntries,

@@ -4,7 +4,7 @@
 import { parentPort, workerData, receiveMessageOnPort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
-import { setBackends } from "../core/backends.js";
+import { setBackends, applyBackendControl } from "../core/backends.js";
 import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { runWorker } from "./run-worker.js";
@@ -38,6 +38,7 @@ async function main(): Promise<void> {
       const m = msg.message as ToWorker;
       if (m.type === "stop") return true;
       if (m.type === "swap") slot.swap(m);
+      else applyBackendControl(core, m);
     }
     return false;
   };

@@ -22,6 +22,8 @@ export const ENDPOINT_BYTES = 20;
 /** The value of a `ports` entry: the families steered to that port. */
 export const PORT_V4 = 1;
 export const PORT_V6 = 2;
+/** kvlb's requests to the backends leave from this port: the backends' replies to it are kvlb's. */
+export const PORT_REPLY = 4;
 export const MAX_PORTS = 64;
 export const MAX_BACKENDS = 256;
 export const MAX_QUEUES = 64;

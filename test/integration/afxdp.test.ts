@@ -8,6 +8,10 @@ import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/clust
 import type { StatsView } from "../../host/control/stats-view.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
 import { servesOverFrames } from "../support/frame-path-checks.js";
+import { makeCore } from "../support/core.js";
+import { setBackends, routeKey } from "../../host/core/backends.js";
+import { judgeFailover } from "../support/failover-check.js";
+import type { Op } from "../support/failover-load.js";
 
 const topo = new Topology(String(process.pid));
 const node = process.execPath;
@@ -16,7 +20,7 @@ const ADMIN = "127.0.0.1:9911";
 
 test.before(() => {
   topo.create();
-  for (const port of ["11211", "11212"]) {
+  for (const port of ["11211", "11212", "11213"]) {
     topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", port, "-p", "0", "-l", BACKEND_ADDR, "-t", "1"]);
   }
   // a TCP service in the balancer's namespace, to show that XDP leaves TCP to the kernel
@@ -127,4 +131,66 @@ test.serial("attach errors: no such interface, another program attached, not roo
   );
   t.is(user.status, 2);
   t.is(user.stderr, "kvlb: attaching XDP needs root (CAP_NET_ADMIN, CAP_BPF)\n");
+});
+
+test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over within 1 s, it comes back", async (t) => {
+  topo.setPeers("plain");
+  const ports = [11211, 11212, 11213];
+  const kvlb = topo.spawn(topo.lb, [
+    node,
+    cli,
+    "attach",
+    "l0,l1",
+    "--mode",
+    "native",
+    ...ports.flatMap((p) => ["--backend", `${BACKEND_ADDR}:${p}`]),
+    "--timeout",
+    "300",
+    "--admin",
+    ADMIN,
+  ]);
+  await waitForOutput(kvlb, /kvlb is attached and balancing/);
+  try {
+    const core = await makeCore();
+    setBackends(
+      core,
+      ports.map((port) => ({ host: BACKEND_ADDR, address: BACKEND_ADDR, port, weight: 1 })),
+    );
+    const keys = Array.from({ length: 48 }, (_, i) => `fo-${i}`);
+    const homes = new Map(keys.map((k) => [k, routeKey(core, k)]));
+    const load = topo.spawn(topo.client, [
+      node,
+      "--import=tsx",
+      "test/support/failover-load.ts",
+      LB_ADDR,
+      "11211",
+      "4",
+      String(keys.length),
+    ]);
+    let out = "";
+    load.stdout?.on("data", (d: Buffer) => (out += d.toString()));
+    const finished = new Promise<void>((resolve) => load.once("exit", () => resolve()));
+    await new Promise((r) => setTimeout(r, 1200));
+    const killedAt = Date.now();
+    t.is(topo.signalMatching(topo.backends, "11213", "SIGKILL"), 1);
+    while (topo.pidsMatching(topo.backends, "11213").length > 0) await new Promise((r) => setTimeout(r, 5));
+    const deadAt = Date.now();
+    await finished;
+    const v = judgeFailover(JSON.parse(out) as Op[], (k) => homes.get(k) ?? -1, 2, killedAt, deadAt);
+    t.log(`failover in ${v.failoverMs} ms; during it: ${JSON.stringify(v.during)}; ${v.healthyOps} ops on other keys`);
+    t.deepEqual(v.healthyWrong, []);
+    t.deepEqual(v.deadKeyWrong, []);
+    t.true(v.failoverMs < 1000, `failover took ${v.failoverMs} ms`);
+    t.true(v.deadKeyOps > 30 && v.healthyOps > 100);
+    t.is(inLb<StatsView>(["stats"]).backends[2]?.health?.state, "down");
+    topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", "11213", "-p", "0", "-l", BACKEND_ADDR, "-t", "1"]);
+    const deadline = Date.now() + 5000;
+    while (inLb<StatsView>(["stats"]).backends[2]?.health?.state !== "up" && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    t.is(inLb<StatsView>(["stats"]).backends[2]?.health?.state, "up", "taken back once restarted");
+  } finally {
+    const { code, output } = await detach(kvlb);
+    t.is(code, 0, output);
+  }
 });

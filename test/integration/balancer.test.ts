@@ -220,27 +220,25 @@ test.serial("kvlb load drives a Zipf load through kvlb; its figures match what k
   t.true(seen >= ops + 300, `kvlb saw ${seen} keys for ${ops} ops and 300 preloads`);
 });
 
-test.serial("a killed backend: its requests time out and are counted, other keys keep flowing", async (t) => {
-  const victim = 2;
-  const keys = Array.from({ length: 30 }, (_, i) => `kill-${i}`);
-  const homes = await Promise.all(keys.map(backendOf));
-  for (const k of keys) await client.text(`set ${k} 0 0 1\r\nx\r\n`);
-  cluster.memcached[victim]?.kill("SIGKILL");
-  await new Promise((r) => setTimeout(r, 200));
-  const before = (await cluster.stats()).backends[victim]?.timeouts ?? 0;
-  let answered = 0;
-  let lost = 0;
-  for (const [i, k] of keys.entries()) {
-    const reply = await get(client, `get ${k}\r\n`);
-    if (homes[i] === victim) {
-      if (!reply.startsWith("VALUE")) lost++;
-    } else if (reply === `VALUE ${k} 0 1\r\nx\r\nEND\r\n`) answered++;
-  }
-  const onVictim = homes.filter((h) => h === victim).length;
-  t.true(onVictim > 0);
-  t.is(answered, keys.length - onVictim);
-  t.is(lost, onVictim);
-  await new Promise((r) => setTimeout(r, 900));
-  const after = (await cluster.stats()).backends[victim]?.timeouts ?? 0;
-  t.is(after - before, onVictim);
-});
+test.serial(
+  "a killed backend: its keys get a timeout error or, once it is marked down, the next server's miss; the other keys are served",
+  async (t) => {
+    const victim = 2;
+    const keys = Array.from({ length: 30 }, (_, i) => `kill-${i}`);
+    const homes = await Promise.all(keys.map(backendOf));
+    for (const k of keys) await client.text(`set ${k} 0 0 1\r\nx\r\n`);
+    cluster.memcached[victim]?.kill("SIGKILL");
+    await new Promise((r) => setTimeout(r, 200));
+    let answered = 0;
+    const victimReplies = new Set<string>();
+    for (const [i, k] of keys.entries()) {
+      const reply = await get(client, `get ${k}\r\n`);
+      if (homes[i] === victim) victimReplies.add(reply);
+      else if (reply === `VALUE ${k} 0 1\r\nx\r\nEND\r\n`) answered++;
+    }
+    const onVictim = homes.filter((h) => h === victim).length;
+    t.true(onVictim > 0);
+    t.is(answered, keys.length - onVictim);
+    for (const r of victimReplies) t.regex(r, /^(SERVER_ERROR backend timed out|END)\r\n$/, "its items died with it");
+  },
+);

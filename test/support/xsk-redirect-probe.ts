@@ -3,7 +3,7 @@
 // through the program. Prints each frame's verdict as JSON.
 import { BpfObject, XskSet, progTestRun, be16, u8, u32, bytes, xdpActionName } from "libbpf-ts";
 import { frame } from "./frames.js";
-import { endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_V6 } from "../../host/xdp/layout.js";
+import { endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_V6, PORT_REPLY } from "../../host/xdp/layout.js";
 
 const [ifname = "va"] = process.argv.slice(2);
 const obj = BpfObject.open("build/xdp/kvlb.bpf.o").load();
@@ -11,6 +11,7 @@ obj
   .map("ports")
   .typed(be16, u8)
   .set(11211, PORT_V4 | PORT_V6);
+obj.map("ports").typed(be16, u8).set(40001, PORT_REPLY); // where kvlb's requests to the backends leave from
 obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8).set(endpointKey("10.0.2.2", 11211), 1);
 const memory = new WebAssembly.Memory({ initial: 64 });
 const view = new DataView(memory.buffer);

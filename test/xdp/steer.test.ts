@@ -13,7 +13,15 @@ import {
   type BpfProgram,
   type TypedMap,
 } from "libbpf-ts";
-import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_V6, type XdpCounter } from "../../host/xdp/layout.js";
+import {
+  xdpCounters,
+  endpointKey,
+  ENDPOINT_BYTES,
+  PORT_V4,
+  PORT_V6,
+  PORT_REPLY,
+  type XdpCounter,
+} from "../../host/xdp/layout.js";
 import { frame, arp } from "../support/frames.js";
 
 let obj: BpfObject;
@@ -27,6 +35,7 @@ test.before(() => {
     .map("ports")
     .typed(be16, u8)
     .set(11211, PORT_V4 | PORT_V6);
+  obj.map("ports").typed(be16, u8).set(40000, PORT_REPLY);
   const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
   backends.set(endpointKey("10.0.2.2", 11211), 1);
   backends.set(endpointKey("fd00:2::2", 11211), 1);
@@ -63,6 +72,11 @@ const cases: [string, Buffer, Partial<Record<XdpCounter, bigint>>][] = [
   ["a reply from an IPv4 backend", frame({ src: "10.0.2.2", sport: 11211, dport: 40000 }), steered],
   ["a reply from an IPv6 backend", frame({ v6: true, src: "fd00:2::2", sport: 11211, dport: 40000 }), steered],
   ["UDP from a non-backend address", frame({ src: "10.0.2.3", sport: 11211, dport: 40000 }), { pass_other_port: 1n }],
+  [
+    "a backend's answer to another port (kvlb's health probe)",
+    frame({ src: "10.0.2.2", sport: 11211, dport: 40001 }),
+    { pass_other_port: 1n },
+  ],
   ["UDP to another port", frame({ dport: 53 }), { pass_other_port: 1n }],
   ["TCP to the memcached port", frame({ proto: 6 }), { pass_not_udp: 1n }],
   ["ICMP", frame({ proto: 1 }), { pass_not_udp: 1n }],
@@ -113,6 +127,9 @@ test.serial("ports and backends are configured through the maps", (t) => {
   t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n }, "IPv6 only");
   t.deepEqual(run(frame({ dport: 11311, v6: true })).moved, steered);
   t.true(ports.delete(11311));
-  t.deepEqual([...ports.keys()], [11211]);
+  t.deepEqual(
+    [...ports.keys()].sort((a, b) => a - b),
+    [11211, 40000],
+  );
   t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n });
 });

@@ -17,7 +17,7 @@ import {
 } from "libbpf-ts";
 import { projectRoot } from "../../util/paths.js";
 import { ConfigError } from "../../config/endpoints.js";
-import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, type XdpCounter } from "../../xdp/layout.js";
+import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_REPLY, type XdpCounter } from "../../xdp/layout.js";
 
 export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");
 
@@ -31,6 +31,8 @@ export function requireRoot(action: string): void {
 export interface SteeredInterface {
   attachment: XdpAttachment;
   setSocket(queue: number, fd: number): void;
+  /** The port kvlb's requests to the backends leave from: their replies to it come as frames. */
+  setReplyPort(port: number): void;
   counters(): Record<XdpCounter, number>;
 }
 
@@ -76,6 +78,7 @@ export class Steering {
     return this.attached.map(({ obj, attachment }) => ({
       attachment,
       setSocket: (queue, fd) => obj.map("xsks_map").typed(u32, u32).set(queue, fd),
+      setReplyPort: (port) => obj.map("ports").typed(be16, u8).set(port, PORT_REPLY),
       counters: () => {
         const map = obj.map("counters").typed(u32, u64);
         const out = {} as Record<XdpCounter, number>;

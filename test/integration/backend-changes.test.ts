@@ -1,0 +1,139 @@
+// What kvlb caches never outlives its backend's data: a flush_all sent straight to a backend, or
+// a backend restarted empty, is seen by the health checks and the cached copies of its keys are
+// dropped; kvlb flush empties the caches on demand; /health answers for orchestrators.
+import test from "ava";
+import { execFile } from "node:child_process";
+import { promisify } from "node:util";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { UdpClient } from "../support/udp-client.js";
+import { makeCore } from "../support/core.js";
+import { setBackends, routeKey } from "../../host/core/backends.js";
+import { startMemcached } from "../../host/cluster/memcached.js";
+import type { StatsView } from "../../host/control/stats-view.js";
+
+const END = /(END|STORED|OK|SERVER_ERROR[^\r]*)\r\n$/;
+let cluster: Cluster;
+let client: UdpClient;
+const restarted: { stop(): Promise<void> }[] = [];
+
+test.before(async () => {
+  cluster = await startCluster(34000 + (process.pid % 100) * 100, 2, ["--timeout", "300"]);
+  client = new UdpClient(cluster.kvlbPort);
+});
+test.after.always(async () => {
+  client?.close();
+  for (const r of restarted) await r.stop();
+  await cluster?.stop();
+});
+
+async function text(c: UdpClient, payload: string): Promise<string> {
+  return Buffer.concat((await c.request(payload, END, 1500)).map((m) => m.payload)).toString("latin1");
+}
+
+async function homeIndex(key: string): Promise<number> {
+  const core = await makeCore();
+  setBackends(
+    core,
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  );
+  return routeKey(core, key);
+}
+
+async function getHits(port: number): Promise<number> {
+  const c = new UdpClient(port);
+  try {
+    return Number(/STAT get_hits (\d+)/.exec(await text(c, "stats\r\n"))?.[1] ?? NaN);
+  } finally {
+    c.close();
+  }
+}
+
+/** Whether kvlb answers `key` from its cache: its backend's get_hits do not move over 5 gets. */
+async function fromCache(key: string): Promise<boolean> {
+  const port = cluster.backendPorts[await homeIndex(key)] ?? 0;
+  const before = await getHits(port);
+  for (let i = 0; i < 5; i++) await text(client, `get ${key}\r\n`);
+  return (await getHits(port)) === before;
+}
+
+async function makeCached(key: string): Promise<void> {
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 30; i++) await text(client, `get ${key}\r\n`);
+    if (await fromCache(key)) return;
+  }
+  throw new Error(`${key} never came from kvlb's cache`);
+}
+
+/** Asks kvlb for `key` until it answers `want`, within `ms`; returns the last answer. */
+async function eventually(key: string, want: string, ms = 3000): Promise<string> {
+  const deadline = Date.now() + ms;
+  let got = await text(client, `get ${key}\r\n`);
+  while (got !== want && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 50));
+    got = await text(client, `get ${key}\r\n`);
+  }
+  return got;
+}
+
+test.serial("a flush_all sent straight to a backend: kvlb stops serving its keys' cached values", async (t) => {
+  t.is(await text(client, "set flushed-key 0 0 3\r\nold\r\n"), "STORED\r\n");
+  await makeCached("flushed-key");
+  const port = cluster.backendPorts[await homeIndex("flushed-key")] ?? 0;
+  const direct = new UdpClient(port);
+  t.is(await text(direct, "flush_all\r\n"), "OK\r\n");
+  direct.close();
+  t.is(await eventually("flushed-key", "END\r\n"), "END\r\n", "the backend's miss, not kvlb's old copy");
+  const s = (await cluster.stats()) as unknown as StatsView;
+  t.is(s.backends.find((b) => b.backend.endsWith(`:${port}`))?.health?.flushes, 1);
+});
+
+test.serial("a backend restarted empty between two probes: kvlb drops its keys' cached values", async (t) => {
+  t.is(await text(client, "set restart-key 0 0 3\r\nold\r\n"), "STORED\r\n");
+  await makeCached("restart-key");
+  const index = await homeIndex("restart-key");
+  const port = cluster.backendPorts[index] ?? 0;
+  cluster.memcached[index]?.kill("SIGKILL");
+  restarted.push(await startMemcached([port]));
+  t.is(await eventually("restart-key", "END\r\n"), "END\r\n", "the restarted backend's miss");
+  const s = (await cluster.stats()) as unknown as StatsView;
+  const h = s.backends[index]?.health;
+  // seen as a restart, or as down (its port refused a probe) and then back
+  t.true((h?.restarts ?? 0) >= 1 || h?.state === "down" || h?.reason === "answers again", JSON.stringify(h));
+});
+
+test.serial("kvlb flush empties kvlb's caches: the next get goes to the backend", async (t) => {
+  t.is(await text(client, "set purged-key 0 0 1\r\nv\r\n"), "STORED\r\n");
+  await makeCached("purged-key");
+  const { stdout } = await promisify(execFile)(process.execPath, [
+    "bin/kvlb.js",
+    "flush",
+    "--admin",
+    `127.0.0.1:${cluster.adminPort}`,
+  ]);
+  t.regex(stdout, /^kvlb's caches are empty/);
+  t.false(await fromCache("purged-key"), "answered by its backend after the flush");
+  t.is(await text(client, "get purged-key\r\n"), "VALUE purged-key 0 1\r\nv\r\nEND\r\n");
+});
+
+test.serial("/health says alive and ready with every backend up; /health/ready is 503 with none", async (t) => {
+  const r = await fetch(`http://127.0.0.1:${cluster.adminPort}/health/ready`);
+  t.is(r.status, 200);
+  t.like(await r.json(), { alive: true, ready: true, backendsUp: 2 });
+  for (const m of cluster.memcached) m.kill("SIGKILL");
+  for (const r of restarted) await r.stop();
+  const deadline = Date.now() + 3000;
+  let status = 200;
+  while (status !== 503 && Date.now() < deadline) {
+    status = (await fetch(`http://127.0.0.1:${cluster.adminPort}/health/ready`)).status;
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  t.is(status, 503);
+  const alive = await fetch(`http://127.0.0.1:${cluster.adminPort}/health`);
+  t.is(alive.status, 200);
+  t.like(await alive.json(), { alive: true, ready: false, backendsUp: 0 });
+  t.regex(
+    await text(client, "get anything\r\n"),
+    /^SERVER_ERROR backend down\r\n$/,
+    "no backend up: an error, not a miss",
+  );
+});
