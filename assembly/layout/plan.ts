@@ -37,6 +37,8 @@ import {
   R_FRAME,
   R_FTX,
   R_PEER,
+  R_CLIENTS,
+  C_CLIENT_SLOTS,
   C_PEER_EVENTS,
   FR_HELD_LIST,
   C_FRAMES,
@@ -72,6 +74,7 @@ import { SL_CONTROL, slNodeBytes } from "../cache/skiplist";
 import { snapshotBound } from "../snapshot/format";
 import { natBytes } from "../proxy/nat";
 import { WORK_BYTES } from "../proxy/context";
+import { clientsBytes } from "../proxy/guard";
 import { barrierBytes } from "../cache/barrier";
 import { peerBytes } from "../cache/peers";
 
@@ -106,6 +109,7 @@ function proxyConfigValid(): bool {
   const nat = cfgU32(C_NAT_ENTRIES);
   if (!powerOfTwo(nat) || nat < 16 || nat > 65536) return false;
   if (!powerOfTwo(cfgU32(C_BARRIER_BUCKETS))) return false;
+  if (!powerOfTwo(cfgU32(C_CLIENT_SLOTS)) || cfgU32(C_CLIENT_SLOTS) > 0x100000) return false;
   const slot = cfgU32(C_SLOT_BYTES);
   if (cfgU32(C_RX_SLOTS) > cfgU32(C_BURST_MAX)) return false;
   if (cfgU32(C_RX_SLOTS) > 0 && (slot < 64 || slot > 65536)) return false;
@@ -163,7 +167,10 @@ function planFrames(start: usize): usize {
   at = up(at + ftx);
   const peer = peerBytes(cfgU32(C_PEER_EVENTS));
   setRegion(R_PEER, at, peer);
-  return up(at + peer);
+  at = up(at + peer);
+  const clients = clientsBytes(cfgU32(C_CLIENT_SLOTS));
+  setRegion(R_CLIENTS, at, clients);
+  return up(at + clients);
 }
 
 export function detectCapacity(): u32 {

@@ -14,6 +14,7 @@ import { handleMeta, handleMn } from "./meta";
 import { handleBinary } from "./binary";
 import { newChild, sendInPlace, answer, serverError, refuseCommand } from "./forward";
 import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
+import { admitClient } from "./guard";
 import { readStamp } from "../cache/barrier";
 import { backendCount, firstUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER } from "./nat";
@@ -24,6 +25,7 @@ export function handleClient(slot: usize, len: usize, addr: u32, port: u32, trun
     statInc(S_DROP_TOO_LARGE);
     return;
   }
+  if (!admitClient(addr, port, len)) return;
   if (len < FRAME_HEADER || frameTotal(slot) != 1) {
     statInc(S_DROP_FRAME);
     return;

@@ -4,6 +4,7 @@ import { routeScratch, setBackendCount, setRingPoints } from "../route/backends"
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
 import { outReset } from "./out";
+import { clientsInit } from "./guard";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../shared/abi";
 
 export function initProxy(): void {
@@ -15,4 +16,5 @@ export function initProxy(): void {
   outReset();
   store<u32>(HEADER_BASE + H_PEER_OUT, 0);
   store<u64>(HEADER_BASE + H_PURGED, 0);
+  clientsInit();
 }

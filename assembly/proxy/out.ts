@@ -6,7 +6,8 @@ import { H_FTX_COUNT, R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_
   D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "../frame/pool";
-import { FRAME_HEADROOM } from "../shared/abi";
+import { FRAME_HEADROOM, OUT_CLIENT } from "../shared/abi";
+import { chargeReply } from "./guard";
 import { BIN_HEADER, BIN_RESPONSE, BH_OPCODE, BH_STATUS, BH_BODY_LEN, BH_OPAQUE } from "../protocol/binary";
 
 const FRAME_PAYLOAD_MAX: usize = 1472; // a 1500-byte MTU less the IPv4 and UDP headers
@@ -25,13 +26,15 @@ export function outReset(): void {
   return outCount() + n <= cfgU32(C_OUT_MAX);
 }
 
-// Queues one datagram; false (and counted) when the ring is full.
+// Queues one datagram; false (and counted) when the ring is full, or when it goes to a client
+// whose reply budget cannot pay for it.
 export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32): bool {
   const n = outCount();
   if (n >= cfgU32(C_OUT_MAX)) {
     statInc(S_DROP_OUT_FULL);
     return false;
   }
+  if (sock == OUT_CLIENT && !chargeReply(addr, len)) return false;
   const d = regionOffset(R_OUT) + (<usize>n) * DESC_BYTES;
   store<u32>(d + D_OFF, <u32>ptr);
   store<u32>(d + D_LEN, <u32>len);

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 5;
+export const LAYOUT_VERSION = 6;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -61,7 +61,8 @@ export const R_FPOOL = 15; // free frames: u32 count, u32 capacity, u32 frame of
 export const R_FRAME = 16; // the frame layer: ports, neighbours, frames held in a burst
 export const R_FTX = 17; // frames to transmit: struct xdp_desc, options = port
 export const R_PEER = 18; // write events to and from the other workers: out list, then in list
-export const REGION_COUNT = 19;
+export const R_CLIENTS = 19; // who may be answered: the allow-list, kvlb's own addresses, per-client reply budgets
+export const REGION_COUNT = 20;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -92,6 +93,9 @@ export const C_PEER_EVENTS = 112; // u32, room in each R_PEER list (0: this core
 export const C_FRAME_MODE = 116; // u32, FM_* flags
 export const C_SOCKET_WHOLE_MAX = 120; // u32, see FM_KERNEL_SEES_FRAMES
 export const C_FAILOVER = 124; // u32, 1: a down backend's keys go to the next server up on the ring; 0: SERVER_ERROR
+export const C_CLIENT_SLOTS = 128; // u32, per-client reply budgets tracked (a power of two)
+export const C_REPLY_RATIO = 132; // u32, reply bytes a client earns per request byte (0: no budget)
+export const C_REPLY_PER_SECOND = 136; // u32, reply bytes a client earns per second, and its burst
 
 // Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
 // workers, where a reply may land on another worker's queue).
@@ -132,6 +136,16 @@ export const NBS_LEARNED = 1; // from a client's frame
 export const NBS_STATIC = 2; // from the host (the kernel's neighbour table)
 export const FR_HELD_LIST = 16576; // FR_NEIGH + NEIGH_SLOTS * NEIGH_BYTES; then u8 state per frame
 export const FRAME_HEADROOM = 64; // where the core starts a datagram it builds in a frame
+
+// The clients region: the allow-list, kvlb's own addresses, then the budget slots.
+export const CL_ALLOW_COUNT = 0; // u32
+export const CL_OWN_COUNT = 4; // u32
+export const CL_ALLOW = 16; // MAX_ALLOW pairs of (network u32, mask u32), as sin_addr reads
+export const MAX_ALLOW = 32;
+export const CL_OWN = 272; // MAX_OWN addresses of kvlb's own (u32)
+export const MAX_OWN = 32;
+export const CL_SLOTS = 400; // C_CLIENT_SLOTS of CLIENT_SLOT_BYTES
+export const CLIENT_SLOT_BYTES = 24; // addr u32, pad u32, tokens i64, refilled-at u64
 
 // The route region: a control block, the backend table and the ring.
 export const RT_COUNT = 0; // u32, backends
@@ -282,4 +296,7 @@ export const S_EXPIRED = 62; // cached copies dropped because their item's expir
 export const S_FILL_REQUESTS = 63; // mg requests kvlb sent to learn a value and its remaining TTL
 export const S_FAILOVERS = 64; // requests sent to the next server up because their own is down
 export const S_PURGED = 65; // cached copies dropped by a purge (a backend down, restarted or flushed; kvlb flush)
-export const STATS_USED = 66;
+export const S_DROP_NOT_ALLOWED = 66; // datagrams from a source outside clients.allow
+export const S_DROP_REFLECTED = 67; // datagrams from kvlb's own endpoints or a backend's, to the client port
+export const S_DROP_BUDGET = 68; // requests and replies over their client's reply budget
+export const STATS_USED = 69;

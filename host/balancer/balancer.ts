@@ -48,12 +48,17 @@ export interface Balancer {
   onTrap(listener: (worker: number, error: string, now: ModuleInfo) => void): void;
 }
 
-/** Resolves with why the balancer should stop: SIGINT, SIGTERM, or its worker failing. */
+/**
+ * Resolves with why the balancer should stop: SIGINT, SIGTERM, its worker failing, or an error
+ * nothing caught (the caller then stops as for a signal, and takes its XDP programs off).
+ */
 export function untilStopped(balancer: Balancer): Promise<string> {
   return new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
-    void balancer.failed.then((m) => resolve(`worker failed: ${m}`));
+    process.once("uncaughtException", (e) => resolve(`failed: uncaught error: ${e.message}`));
+    process.once("unhandledRejection", (e) => resolve(`failed: unhandled rejection: ${String(e)}`));
+    void balancer.failed.then((m) => resolve(`failed: worker failed: ${m}`));
   });
 }
 

@@ -9,6 +9,7 @@ import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
+import { clientGuard } from "../config/clients.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
 import {
   balancerOptions,
@@ -54,9 +55,16 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     values.config,
   );
   const backends = await resolveBackends(config.backends);
+  const guard = clientGuard(config.listen.address, config.clientsAllow);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   await checkStartModule(config);
   const steering = Steering.attach(names, { port: config.listen.port, backends, mode, force: values.force });
+  for (const o of steering.replacedOrphans) {
+    log.warn(o, "replaced kvlb's XDP program left by a kvlb that is gone (no process held it)");
+  }
+  // whatever ends this process from here on, the programs come off the interfaces first
+  const detachOnExit = (): void => void steering.detach();
+  process.once("exit", detachOnExit);
   let balancer: Balancer | undefined;
   let stopRefresh: (() => void) | undefined;
   try {
@@ -76,6 +84,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       backends,
       listen: config.listen,
       backendBind: "0.0.0.0",
+      clients: guard,
       afxdp: { ports, neighbours: hops },
       ...(config.module ? { module: config.module } : {}),
     });
@@ -96,7 +105,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     log.info(
       {
         interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),
-        ...endpointsLine(config, backends),
+        ...endpointsLine(config, backends, guard),
       },
       "kvlb is attached and balancing",
     );
@@ -105,6 +114,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     stopRefresh?.();
     await balancer?.stop();
     const detached = steering.detach();
+    process.off("exit", detachOnExit);
     log.info({ interfaces: detached }, "detached");
   }
 }

@@ -9,6 +9,7 @@ import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
 import type { Balancer } from "../balancer/balancer.js";
 import { startWorkers } from "../balancer/worker-group.js";
 import { createPeerRings } from "../worker/peer-link.js";
+import { clientGuard } from "../config/clients.js";
 import type { FrameMode } from "../core/frame-tables.js";
 import { ConfigError } from "../config/endpoints.js";
 import type { RunConfig } from "../config/run-config.js";
@@ -179,11 +180,13 @@ export async function runDpdk(
           backends.map((b) => b.address),
         );
     const rings = queues > 1 ? createPeerRings(queues) : undefined;
+    const guard = clientGuard(config.listen.address, config.clientsAllow);
     balancer = await startWorkers(
       Array.from({ length: queues }, (_, queue) => ({
         core: config.core,
         backends,
         listen: config.listen,
+        clients: guard,
         backendBind: "0.0.0.0",
         dpdk: { ports, queue, neighbours: hops },
         frameMode,
@@ -211,7 +214,7 @@ export async function runDpdk(
       {
         ports: specs.map((s, i) => `${s.name} (${opened[i]?.driver ?? "?"})`),
         workers: queues,
-        ...endpointsLine(config, backends),
+        ...endpointsLine(config, backends, guard),
       },
       "kvlb is balancing over DPDK",
     );

@@ -2,6 +2,7 @@
 import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
+import { clientGuard } from "../config/clients.js";
 import { resolveBackends, ConfigError } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
@@ -65,16 +66,18 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       log,
     );
   }
+  const guard = clientGuard(config.listen.address, config.clientsAllow);
   const balancer = await startBalancer({
     core: config.core,
     backends,
     listen: config.listen,
     backendBind: "0.0.0.0",
+    clients: guard,
     ...(config.module ? { module: config.module } : {}),
   });
   try {
     const control = await startControlPlane(balancer, config, backends, log);
-    log.info({ ...endpointsLine(config, backends), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
+    log.info({ ...endpointsLine(config, backends, guard), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
     return await serveUntilStopped(balancer, control, log);
   } finally {
     await balancer.stop();

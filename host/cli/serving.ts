@@ -9,10 +9,11 @@ import { ConfigError } from "../config/endpoints.js";
 import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { statsView } from "../control/stats-view.js";
-import { nextHops, nextHopsKey } from "../datapath/afxdp/next-hops.js";
+import { nextHopsAsync, nextHopsKey } from "../datapath/afxdp/next-hops.js";
 import type { Neighbour } from "../core/frame-tables.js";
 import { loadCore } from "../core/loader.js";
 import { BackendHealth } from "../control/health.js";
+import { cidrText, type ClientGuard } from "../config/clients.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {
@@ -68,7 +69,11 @@ export async function startControlPlane(
   }
 }
 
-/** Re-reads the kernel's next hops every second and hands changes to the worker; returns a stop. */
+/**
+ * Re-reads the kernel's next hops every second, without blocking the control plane, and hands
+ * changes to the worker; returns a stop. A failed read is logged and tried again at the next
+ * turn: it never ends the process.
+ */
 export function followNextHops(
   balancer: Balancer,
   devs: readonly string[],
@@ -78,19 +83,40 @@ export function followNextHops(
 ): () => void {
   const addresses = backends.map((b) => b.address);
   let hops = first;
-  const timer = setInterval(() => {
-    const now = nextHops(devs, addresses);
-    if (nextHopsKey(now) === nextHopsKey(hops)) return;
-    hops = now;
-    balancer.send({ type: "neighbours", neighbours: now });
-    log.debug({ nextHops: now.length }, "next hops changed");
-  }, NEIGHBOUR_REFRESH_MS);
-  return () => clearInterval(timer);
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  let failing = false;
+  const turn = async (): Promise<void> => {
+    try {
+      const now = await nextHopsAsync(devs, addresses);
+      if (failing) log.info("next hops are read again");
+      failing = false;
+      if (nextHopsKey(now) !== nextHopsKey(hops)) {
+        hops = now;
+        balancer.send({ type: "neighbours", neighbours: now });
+        log.debug({ nextHops: now.length }, "next hops changed");
+      }
+    } catch (e) {
+      if (!failing) log.warn({ error: (e as Error).message }, "reading the next hops failed; trying again in a second");
+      failing = true;
+    }
+    if (!stopped) timer = setTimeout(() => void turn(), NEIGHBOUR_REFRESH_MS);
+  };
+  timer = setTimeout(() => void turn(), NEIGHBOUR_REFRESH_MS);
+  return () => {
+    stopped = true;
+    clearTimeout(timer);
+  };
 }
 
 /** The endpoints for the "kvlb is balancing" line. */
-export function endpointsLine(config: RunConfig, backends: readonly Backend[]): Record<string, unknown> {
+export function endpointsLine(
+  config: RunConfig,
+  backends: readonly Backend[],
+  guard?: ClientGuard,
+): Record<string, unknown> {
   return {
+    ...(guard ? { clients: guard.allow.map(cidrText), ...(guard.derived ? { clientsFrom: guard.derived } : {}) } : {}),
     listen: `${config.listen.address}:${config.listen.port}`,
     backends: backends.map((x) => `${x.host}:${x.port}:${x.weight}`),
     admin: config.admin ? `${config.admin.address}:${config.admin.port}` : "off",
@@ -111,5 +137,5 @@ export async function serveUntilStopped(balancer: Balancer, control: ControlPlan
   control.server?.close();
   control.health.stop();
   if (last) log.info({ stats: statsView(balancer.setup, last).datagrams }, "stopped");
-  return stop.startsWith("worker failed") ? 1 : 0;
+  return stop.startsWith("failed") ? 1 : 0;
 }

@@ -6,7 +6,7 @@ import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
 import { adminClientOf, adminClientOptions, type XdpStatus } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
 import { table, count } from "./table.js";
-import { requireRoot } from "../datapath/afxdp/steering.js";
+import { requireRoot, STEER_PROGRAM } from "../datapath/afxdp/steering.js";
 
 export const statusUsage = `status options:
   --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)
@@ -16,8 +16,6 @@ export const statusUsage = `status options:
 detach <iface> options:
   --force             remove an XDP program that is not kvlb's
 `;
-
-const PROGRAM = "kvlb_steer";
 
 export function statusText(s: XdpStatus): string {
   const lines: string[] = [];
@@ -85,7 +83,7 @@ export function detachCommand(args: string[]): number {
       console.log(`${name}: no XDP program attached`);
       return 0;
     }
-    if (present.programName !== PROGRAM && !values.force) {
+    if (present.programName !== STEER_PROGRAM && !values.force) {
       throw new ConfigError(
         `${name}: the XDP program there is '${present.programName}' (id ${present.programId}), not kvlb's; --force removes it`,
       );

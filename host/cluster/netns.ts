@@ -104,8 +104,9 @@ export class Topology {
     });
   }
 
-  spawn(ns: string, args: string[]): ChildProcess {
-    return spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  /** `group`: in a process group of its own, which a test may signal whole, as systemctl does. */
+  spawn(ns: string, args: string[], group = false): ChildProcess {
+    return spawn("ip", ["netns", "exec", ns, ...args], { stdio: ["ignore", "pipe", "pipe"], detached: group });
   }
 
   /** PIDs of the processes running in a namespace (ip netns exec forks them). */

@@ -8,6 +8,7 @@ import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "../control/admin-auth.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
+import { parseCidr } from "./clients.js";
 
 export interface RunFlags {
   listen?: string;
@@ -26,6 +27,8 @@ export interface RunConfig {
   /** What every admin request must carry; undefined for none (loopback only). */
   adminToken: string | undefined;
   health: HealthOptions;
+  /** clients.allow as configured; undefined derives it from the listen address. */
+  clientsAllow: string[] | undefined;
   backends: BackendSpec[];
   core: Partial<CoreConfig>;
   cache: boolean;
@@ -120,8 +123,13 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     natTimeoutMs: timeoutMs,
     natEntries: file.requests?.natEntries,
     failover: onDown === undefined ? undefined : onDown === "failover",
+    replyRatio: file.clients?.replyRatio,
+    replyBytesPerSecond: file.clients?.replyBytesPerSecond,
+    clientSlots: file.clients?.budgetSlots,
   });
+  const clientsAllow = file.clients?.allow;
+  clientsAllow?.forEach((c, i) => parseCidr(c, `${source}: /clients/allow/${i}`));
   const problem = describeConfigError(withDefaults(core));
   if (problem) throw new ConfigError(`${source}: ${problem}`);
-  return { listen, admin, adminToken, backends, core, cache, health, module: flags.module ?? d.module };
+  return { listen, admin, adminToken, backends, core, cache, health, clientsAllow, module: flags.module ?? d.module };
 }

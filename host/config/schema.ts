@@ -33,6 +33,8 @@ export interface ConfigFile {
   };
   cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
   requests?: { timeoutMs?: number; natEntries?: number };
+  /** Who kvlb answers, and how much (config/clients.ts). */
+  clients?: { allow?: string[]; replyRatio?: number; replyBytesPerSecond?: number; budgetSlots?: number };
   /** Backend health checks and what a down backend's keys do (host/control/health.ts). */
   health?: {
     intervalMs?: number;
@@ -121,6 +123,17 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
       properties: {
         timeoutMs: { type: "integer", minimum: 1, nullable: true },
         natEntries: { type: "integer", minimum: 16, maximum: 65536, nullable: true },
+      },
+    },
+    clients: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        allow: { type: "array", items: { type: "string" }, nullable: true, maxItems: 32 },
+        replyRatio: whole,
+        replyBytesPerSecond: whole,
+        budgetSlots: whole,
       },
     },
     health: {

@@ -149,6 +149,9 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       stray: s("drop_stray"),
       outFull: s("drop_out_full"),
       late: s("late_replies"),
+      notAllowed: s("drop_not_allowed"),
+      reflected: s("drop_reflected"),
+      overBudget: s("drop_budget"),
     },
     errors: {
       clientErrors: s("client_errors"),

@@ -41,6 +41,12 @@ export interface CoreConfig {
   peerEvents: number;
   /** A down backend's keys go to the next server up on the ring (true) or get SERVER_ERROR. */
   failover: boolean;
+  /** Sources whose reply budgets are tracked at once: a power of two. */
+  clientSlots: number;
+  /** Reply bytes a source earns per request byte it sends; 0 turns the budget off. */
+  replyRatio: number;
+  /** Reply bytes a source earns per second, and banks at most. */
+  replyBytesPerSecond: number;
 }
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
@@ -67,6 +73,9 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
   frameBytes: 2048,
   peerEvents: 0,
   failover: true,
+  clientSlots: 4096,
+  replyRatio: 100,
+  replyBytesPerSecond: 65536,
 });
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
@@ -94,6 +103,9 @@ export function describeConfigError(c: CoreConfig): string | undefined {
     return `natEntries ${c.natEntries}: must be a power of two from 16 to 65536`;
   }
   if (!pow2(c.barrierBuckets)) return `barrierBuckets ${c.barrierBuckets}: must be a power of two`;
+  if (!pow2(c.clientSlots) || c.clientSlots > 1 << 20) {
+    return `clients.budgetSlots ${c.clientSlots}: must be a power of two up to 1048576`;
+  }
   if (c.rxSlots > c.burstMax) return `rxSlots ${c.rxSlots}: must not exceed burstMax (${c.burstMax})`;
   if (c.rxSlots > 0 && !(c.slotBytes >= 64 && c.slotBytes <= 65536)) {
     return `slotBytes ${c.slotBytes}: must be from 64 to 65536`;

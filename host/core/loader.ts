@@ -62,6 +62,9 @@ function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   view.setUint32(abi.C_FRAME_BYTES, c.frameBytes, true);
   view.setUint32(abi.C_PEER_EVENTS, c.peerEvents, true);
   view.setUint32(abi.C_FAILOVER, c.failover ? 1 : 0, true);
+  view.setUint32(abi.C_CLIENT_SLOTS, c.clientSlots, true);
+  view.setUint32(abi.C_REPLY_RATIO, c.replyRatio, true);
+  view.setUint32(abi.C_REPLY_PER_SECOND, c.replyBytesPerSecond, true);
 }
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {

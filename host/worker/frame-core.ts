@@ -2,6 +2,7 @@
 // the kernel UDP sockets beside it, and the frame layer's addresses, ports and next hops.
 import type { Core } from "../core/core.js";
 import { loadCore } from "../core/loader.js";
+import { setClientGuard } from "../core/client-guard.js";
 import { setBackends } from "../core/backends.js";
 import {
   setFrameAddresses,
@@ -40,6 +41,7 @@ export async function openFrameCore(
   });
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);
+  if (setup.clients) setClientGuard(core, setup.clients);
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, [...neighbours]);
   setFrameMode(core, setup.frameMode ?? { repliesViaKernel: false });

@@ -5,6 +5,8 @@ import { parentPort, workerData, receiveMessageOnPort } from "node:worker_thread
 import * as abi from "../../assembly/shared/abi.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends, applyBackendControl } from "../core/backends.js";
+import { setClientGuard } from "../core/client-guard.js";
+import { setFrameAddresses } from "../core/frame-tables.js";
 import { openUdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { runWorker } from "./run-worker.js";
@@ -22,6 +24,9 @@ async function main(): Promise<void> {
   const core = await loadCore({ ...(setup.module ? { module: setup.module } : {}), config: setup.core });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind);
+  // kvlb's own endpoints, which no request may come from
+  setFrameAddresses(core, setup.listen, io.ports().backend);
+  if (setup.clients) setClientGuard(core, setup.clients);
   const slot = new ModuleSlot(core, port, setup.module);
   port.postMessage({ type: "ready", ports: io.ports(), ...slot.describe() } satisfies WorkerReport);
 

@@ -194,3 +194,68 @@ test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over wi
     t.is(code, 0, output);
   }
 });
+
+test.serial("SIGTERM to kvlb attach's whole process group: it detaches from every interface and exits 0", async (t) => {
+  topo.setPeers("plain");
+  const kvlb = topo.spawn(
+    topo.lb,
+    [node, cli, "attach", "l0,l1", "--mode", "native", "--backend", `${BACKEND_ADDR}:11211`, "--admin", ADMIN],
+    true,
+  );
+  let output = "";
+  for (const s of [kvlb.stdout, kvlb.stderr]) s?.on("data", (d: Buffer) => (output += d.toString()));
+  await waitForOutput(kvlb, /kvlb is attached and balancing/);
+  t.is(xdpModeOf("l0"), "native");
+  // a next-hop read in flight runs in a group of its own, so the signal reaches kvlb alone
+  await new Promise((r) => setTimeout(r, 1100));
+  const exited = new Promise<number | null>((resolve) => kvlb.once("exit", resolve));
+  process.kill(-(kvlb.pid ?? 0), "SIGTERM");
+  await exited;
+  t.is(xdpModeOf("l0"), "none", output);
+  t.is(xdpModeOf("l1"), "none");
+  t.regex(output, /"msg":"detached"/);
+});
+
+test.serial("after SIGKILL, a fresh kvlb attach replaces the program left behind, says so, and serves", async (t) => {
+  topo.setPeers("plain");
+  const args = [
+    node,
+    cli,
+    "attach",
+    "l0,l1",
+    "--mode",
+    "native",
+    "--backend",
+    `${BACKEND_ADDR}:11211`,
+    "--admin",
+    ADMIN,
+  ];
+  const first = topo.spawn(topo.lb, args);
+  await waitForOutput(first, /kvlb is attached and balancing/);
+  const gone = new Promise((resolve) => first.once("exit", resolve));
+  t.true(topo.signalMatching(topo.lb, "attach", "SIGKILL") >= 1);
+  await gone;
+  while (topo.pidsMatching(topo.lb, "attach").length > 0) await new Promise((r) => setTimeout(r, 20));
+  t.is(xdpModeOf("l0"), "native", "SIGKILL leaves the program behind");
+  const second = topo.spawn(topo.lb, args);
+  let output = "";
+  for (const s of [second.stdout, second.stderr]) s?.on("data", (d: Buffer) => (output += d.toString()));
+  try {
+    await waitForOutput(second, /kvlb is attached and balancing/);
+    t.regex(output, /replaced kvlb's XDP program left by a kvlb that is gone/);
+    t.regex(output, /"ifname":"l0"/);
+    const reply = topo.exec(topo.client, [
+      node,
+      "--import=tsx",
+      "test/support/ns-client.ts",
+      LB_ADDR,
+      "11211",
+      JSON.stringify(["set orphan 0 0 2\r\nok\r\n", "get orphan\r\n"]),
+    ]);
+    t.deepEqual(JSON.parse(reply), ["STORED\r\n", "VALUE orphan 0 2\r\nok\r\nEND\r\n"]);
+  } finally {
+    const { code } = await detach(second);
+    t.is(code, 0);
+  }
+  t.is(xdpModeOf("l0"), "none");
+});

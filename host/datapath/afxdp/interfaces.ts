@@ -1,6 +1,6 @@
 // What kvlb needs to know about an interface it attaches to: its index, MAC and IPv4 address,
 // read from the kernel through iproute2's JSON output.
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
 import { ConfigError } from "../../config/endpoints.js";
 
 export interface InterfaceInfo {
@@ -30,6 +30,37 @@ function ipJson<T>(args: string[]): T {
     if (err.code === "ENOENT") throw new ConfigError("the ip command is missing (apt-get install iproute2)");
     throw new Error((err.stderr ?? String(e)).trim());
   }
+}
+
+/**
+ * ipJson without blocking the control plane, for the refreshes of a running kvlb. The ip
+ * process gets a process group of its own, so a SIGTERM sent to kvlb's group (systemctl stop)
+ * does not kill it halfway through a read.
+ */
+export function ipJsonAsync<T>(args: string[], timeoutMs = 2000): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const what = `ip -j ${args.join(" ")}`;
+    const child = spawn("ip", ["-j", ...args], { detached: true, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    let err = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const timer = setTimeout(() => child.kill("SIGKILL"), timeoutMs);
+    child.once("error", (e) => {
+      clearTimeout(timer);
+      reject(new Error(`${what}: ${e.message}`));
+    });
+    child.once("close", (code, signal) => {
+      clearTimeout(timer);
+      if (code !== 0)
+        return reject(new Error(`${what}: ${err.trim() || (signal ? `killed by ${signal}` : `exit ${code}`)}`));
+      try {
+        resolve(JSON.parse(out) as T);
+      } catch {
+        reject(new Error(`${what}: not JSON`));
+      }
+    });
+  });
 }
 
 export function interfaceInfo(name: string): InterfaceInfo {
@@ -65,9 +96,18 @@ interface RouteJson {
   prefsrc?: string;
 }
 
+export type KernelNeighbour = { address: string; dev: string; mac: string };
+
 /** The kernel's IPv4 neighbours with a known MAC, on the given interfaces. */
-export function kernelNeighbours(devs: readonly string[]): { address: string; dev: string; mac: string }[] {
-  const all = ipJson<NeighJson[]>(["-4", "neigh", "show"]);
+export function kernelNeighbours(devs: readonly string[]): KernelNeighbour[] {
+  return usableNeighbours(ipJson<NeighJson[]>(["-4", "neigh", "show"]), devs);
+}
+
+export async function kernelNeighboursAsync(devs: readonly string[]): Promise<KernelNeighbour[]> {
+  return usableNeighbours(await ipJsonAsync<NeighJson[]>(["-4", "neigh", "show"]), devs);
+}
+
+function usableNeighbours(all: NeighJson[], devs: readonly string[]): KernelNeighbour[] {
   return all
     .filter(
       (n) => n.lladdr && devs.includes(n.dev) && !(n.state ?? []).some((s) => s === "FAILED" || s === "INCOMPLETE"),
@@ -75,10 +115,21 @@ export function kernelNeighbours(devs: readonly string[]): { address: string; de
     .map((n) => ({ address: n.dst, dev: n.dev, mac: n.lladdr ?? "" }));
 }
 
+export type Route = { dev: string; via?: string };
+
 /** The kernel's route to an address: the device, and the gateway if it is not on a link. */
-export function routeTo(address: string): { dev: string; via?: string } | undefined {
+export function routeTo(address: string): Route | undefined {
   try {
     const r = ipJson<RouteJson[]>(["-4", "route", "get", address])[0];
+    return r ? { dev: r.dev, via: r.gateway } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+export async function routeToAsync(address: string): Promise<Route | undefined> {
+  try {
+    const r = (await ipJsonAsync<RouteJson[]>(["-4", "route", "get", address]))[0];
     return r ? { dev: r.dev, via: r.gateway } : undefined;
   } catch {
     return undefined;

@@ -7,6 +7,8 @@ import {
   BpfObject,
   attachXdp,
   detachXdp,
+  queryXdp,
+  programHolders,
   be16,
   u8,
   u32,
@@ -36,8 +38,13 @@ export interface SteeredInterface {
   counters(): Record<XdpCounter, number>;
 }
 
+/** kvlb's program, by the name the kernel knows it by. */
+export const STEER_PROGRAM = "kvlb_steer";
+
 export class Steering {
   private readonly attached: { name: string; obj: BpfObject; attachment: XdpAttachment }[] = [];
+  /** kvlb programs found on the interfaces with no process holding them, and replaced. */
+  readonly replacedOrphans: { ifname: string; programId: number }[] = [];
 
   /** Attaches to every interface, or to none: a failure undoes the ones already done. */
   static attach(
@@ -60,13 +67,21 @@ export class Steering {
     name: string,
     config: { port: number; backends: readonly { address: string; port: number }[]; mode: XdpMode; force: boolean },
   ): void {
+    // a kvlb program that no process holds was left by a kvlb that is gone (killed, or crashed
+    // before it could detach): it serves no one, and a restarted kvlb takes its place
+    const present = queryXdp(name);
+    const orphan = present?.programName === STEER_PROGRAM && programHolders(present.programId).length === 0;
     const obj = BpfObject.open(xdpObjectPath()).load();
     try {
       // the frame layer serves IPv4; IPv6 memcached traffic stays with the kernel
       obj.map("ports").typed(be16, u8).set(config.port, PORT_V4);
       const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
       for (const b of config.backends) backends.set(endpointKey(b.address, b.port), 1);
-      const attachment = attachXdp(name, obj.program("kvlb_steer"), { mode: config.mode, force: config.force });
+      const attachment = attachXdp(name, obj.program(STEER_PROGRAM), {
+        mode: config.mode,
+        force: config.force || orphan,
+      });
+      if (orphan && present) this.replacedOrphans.push({ ifname: name, programId: present.programId });
       this.attached.push({ name, obj, attachment });
     } catch (e) {
       obj.close();

@@ -2,6 +2,7 @@
 export { BpfObject, BpfProgram, BpfMap, TypedMap, MapUpdate } from "./object.js";
 export { LibbpfError } from "./errors.js";
 export { AttachedProgram } from "./attached.js";
+export { programHolders } from "./holders.js";
 export { u8, u16, be16, u32, u64, bytes, type Codec } from "./codecs.js";
 export {
   attachXdp,
