@@ -18,6 +18,14 @@ export function peerBytes(events: u32): usize {
   return (<usize>events) * PEER_EVENT_BYTES * 2;
 }
 
+// Whether a write may begin now: its begin and its end must both find room in the out list,
+// after the ends that the writes already in flight (at most `inFlight`) may emit in this call.
+// A write that may not begin is refused, never left untold: no event is ever dropped.
+export function peerRoomForWrite(inFlight: u32): bool {
+  const room = cfgU32(C_PEER_EVENTS);
+  return room == 0 || <u64>load<u32>(HEADER_BASE + H_PEER_OUT) + 2 + <u64>inFlight <= <u64>room;
+}
+
 // A write of this core's began or ended: queued for the other workers.
 export function peerEmit(h: u64, kind: u32): void {
   const room = cfgU32(C_PEER_EVENTS);

@@ -17,8 +17,10 @@ import { replyMessage } from "./out";
 import { work, workU32, workFlag, W_FLAGS, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, keyBackend,
   NO_BACKEND } from "./forward";
-import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
+import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged } from "../cache/proxy-writes";
+import { peerRoomForWrite } from "../cache/peers";
+import { natUsed } from "./nat";
 import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
 import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
   S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL, MAX_BACKENDS } from "../shared/abi";
@@ -57,6 +59,11 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   if (keys == 0) {
     statInc(S_UNKNOWN_COMMANDS);
     answer("ERROR\r\n");
+    return true;
+  }
+  // a gat changes each key's expiry, which the other workers must hear of like a write's
+  if (hasExptime && !peerRoomForWrite(natUsed() + 2 * keys)) {
+    serverError(FAIL_OVERLOAD);
     return true;
   }
   if (keys > MAX_GET_KEYS) {

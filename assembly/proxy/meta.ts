@@ -3,14 +3,15 @@
 // closes its entry, and kvlb swallows what q would hide. A key sent in base64 (the "b" flag) is
 // decoded first: kvlb hashes, routes and caches the key the backend will store.
 import { statInc } from "../layout/header";
-import { writeBegin, writeEnd } from "../cache/proxy-writes";
+import { writeBegin, writeEnd, writeRoom } from "../cache/proxy-writes";
+import { FAIL_OVERLOAD } from "./failures";
 import { readStamp } from "../cache/barrier";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
 import { base64Key } from "../protocol/keys";
 import { CMD_MG, CMD_MS, CMD_MD, CMD_MA } from "../protocol/commands";
 import { work, workFlag, W_STAGED, W_KEYBUF } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk,
-  NO_BACKEND } from "./forward";
+  serverError, NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
 import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../shared/abi";
 
@@ -69,6 +70,10 @@ export function handleMeta(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: u
   const b = backendFor(key, keyLen);
   if (b == NO_BACKEND) return next;
   const isWrite = code == CMD_MS || code == CMD_MD || code == CMD_MA;
+  if (isWrite && !writeRoom()) {
+    serverError(FAIL_OVERLOAD);
+    return next;
+  }
   let flags: u8 = qAt != 0 ? NF_QUIET : 0;
   if (code == CMD_MG) flags |= NF_MG;
   const v = isWrite ? writeBegin(h, key, keyLen, 0, 0, work() + W_STAGED) : readStamp();

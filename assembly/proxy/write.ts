@@ -3,12 +3,14 @@
 // holds the key), and goes to the key's backend. A "noreply" is stripped before forwarding, so
 // the backend's answer still closes the write, and kvlb swallows it.
 import { statInc } from "../layout/header";
-import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
+import { writeBegin, writeEnd, isCached, writeRoom } from "../cache/proxy-writes";
+import { FAIL_OVERLOAD } from "./failures";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { txAlloc, writeAscii } from "./out";
 import { work, W_STAGED, W_TOKENS, W_LOOKUP } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, NO_BACKEND } from "./forward";
+import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, serverError,
+  NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
 import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
@@ -148,6 +150,10 @@ function forwardWrite(cmd: usize, lineKeep: usize, h: u64, key: usize, keyLen: u
   blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool, expiry: u64 = NOT_CACHEABLE): void {
   const b = backendFor(key, keyLen);
   if (b == NO_BACKEND) return;
+  if (!writeRoom()) {
+    serverError(FAIL_OVERLOAD);
+    return;
+  }
   const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED, expiry);
   const staged = load<u8>(work() + W_STAGED) != 0;
   let flags: u8 = staged ? NF_STAGED : 0;

@@ -10,6 +10,7 @@ import { routeKey } from "../../host/core/backends.js";
 import { createPeerRings, PeerLink } from "../../host/worker/peer-link.js";
 import type { Core } from "../../host/core/core.js";
 import { setFrameMode } from "../../host/core/frame-tables.js";
+import * as abi from "../../assembly/shared/abi.js";
 
 const PORT_A = 40001;
 const PORT_B = 40002;
@@ -134,4 +135,29 @@ test("a backend reply to another worker's port is not matched; replies the kerne
 
   setFrameMode(core, { repliesViaKernel: false });
   t.is(io.burst([reply(PORT_A)], 1).length, 1, "the same reply, as a frame, reaches the client");
+});
+
+test("a write that finds no room for its events is refused with SERVER_ERROR; no event is ever dropped", async (t) => {
+  const { core, io } = await frameBalancer(PORT_A, { peerEvents: 8 });
+  const sets = Array.from({ length: 10 }, (_, i) => fromClient(100 + i, `set w${i} 0 0 1\r\nx\r\n`, 41000 + i));
+  const out = io.burst(sets);
+  const toBackends = out.filter((f) => parseFrame(f.bytes).dport === 11211);
+  const refused = out.filter(
+    (f) => parseFrame(f.bytes).payload.subarray(8).toString() === "SERVER_ERROR kvlb is overloaded\r\n",
+  );
+  // each write holds room for its begin, its end, and the ends of the writes before it
+  t.is(toBackends.length, 4, "8 places: 2+0, 2+1 in flight, 2+2, 2+3 (the 5th would need 10)");
+  t.is(refused.length, 6, "the others were told, not silently dropped");
+  t.is(core.stats()["peer_overflow"], 0n);
+  t.is(core.stats()["peer_events_out"], 4n, "four begins");
+  // the ends of the four find their room in a later call
+  const replies = toBackends.map((f) => {
+    const p = parseFrame(f.bytes).payload;
+    const key = p.subarray(8).toString().split(" ")[1] ?? "";
+    return fromBackend(routeKey(core, key), PORT_A, p.readUInt16BE(0), "STORED\r\n");
+  });
+  core.u32[(abi.HEADER_BASE + abi.H_PEER_OUT) >>> 2] = 0; // the host took the begins
+  io.burst(replies, 1);
+  t.is(core.stats()["peer_events_out"], 8n, "and four ends");
+  t.is(core.stats()["peer_overflow"], 0n);
 });
