@@ -6,9 +6,9 @@ import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/he
 import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, C_FRAME_MODE,
   FM_REPLIES_VIA_KERNEL, FM_KERNEL_SEES_FRAMES, FM_ANSWER_ARP, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
   S_FRAME_REPLY_VIA_KERNEL, S_BURST_REFUSED, E_BURST } from "../shared/abi";
-import { handleClient } from "../proxy/client";
+import { admitDatagram, serveClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
-import { backendFrom } from "../route/backends";
+import { backendFrom, backendAddress } from "../route/backends";
 import { umemBase, hold } from "./pool";
 import { neighLearn } from "./neigh";
 import { arpIn } from "./arp";
@@ -120,6 +120,9 @@ function frameIn(f: usize, len: usize, port: u32): void {
     statInc(S_FRAME_NOT_OURS);
     return;
   }
-  neighLearn(src, f + 6, port, vlan);
-  handleClient(payload, payloadLen, src, sport, false);
+  // learned only from a datagram kvlb serves, and never for a backend's address: a forged
+  // frame must not be able to redirect anyone's replies
+  if (!admitDatagram(payload, payloadLen, src, sport, false)) return;
+  if (!backendAddress(src)) neighLearn(src, f + 6, port, vlan);
+  serveClient(payload, payloadLen, src, sport);
 }

@@ -20,16 +20,27 @@ import { backendCount, firstUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER } from "./nat";
 
 export function handleClient(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
+  if (admitDatagram(slot, len, addr, port, truncated)) serveClient(slot, len, addr, port);
+}
+
+// Whether a client's datagram is one kvlb serves: whole, from a source it answers, with a
+// memcached frame header it accepts. Counts every refusal.
+export function admitDatagram(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): bool {
   statInc(S_CLIENT_DATAGRAMS);
   if (truncated) {
     statInc(S_DROP_TOO_LARGE);
-    return;
+    return false;
   }
-  if (!admitClient(addr, port, len)) return;
+  if (!admitClient(addr, port, len)) return false;
   if (len < FRAME_HEADER || frameTotal(slot) != 1) {
     statInc(S_DROP_FRAME);
-    return;
+    return false;
   }
+  return true;
+}
+
+// An admitted datagram: each command in it is routed, answered from a cache, or answered here.
+export function serveClient(slot: usize, len: usize, addr: u32, port: u32): void {
   // memcached ignores the reserved field, and memcaslap fills it; count it, serve it.
   if (frameReserved(slot) != 0) statInc(S_FRAME_RESERVED);
   workBegin(slot, len, addr, port, frameId(slot));

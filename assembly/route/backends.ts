@@ -123,3 +123,10 @@ export function firstUp(): u32 {
   for (let i: u32 = 0; i < n; i++) if (backendUp(i)) return i;
   return 0xffffffff;
 }
+
+// Whether addr is any backend's address, whatever the port.
+export function backendAddress(addr: u32): bool {
+  const n = backendCount();
+  for (let i: u32 = 0; i < n; i++) if (load<u32>(backend(i) + B_ADDR) == addr) return true;
+  return false;
+}

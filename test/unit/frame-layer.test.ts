@@ -151,3 +151,33 @@ test("a cache hit of a near-MTU value leaves as frames built straight from the c
   t.true((core.stats()["cache_replies"] ?? 0n) > 0n);
   t.is(io.poolCount, FRAMES);
 });
+
+test("a frame kvlb does not serve, or one that claims a backend's address, changes no next hop", async (t) => {
+  const { core, io } = await balancer();
+  const evil = Buffer.from([0x02, 0xee, 0xee, 0xee, 0xee, 0xee]);
+  const withMac = (f: Buffer, mac: Buffer): Buffer => {
+    const c = Buffer.from(f);
+    mac.copy(c, 6);
+    return c;
+  };
+  // the client's own request teaches its MAC
+  io.burst([frame({ src: "10.0.1.2", dst: "10.0.1.1", sport: 40000, payload: request(1, "version\r\n") })]);
+  // a forged frame from its address with a frame header kvlb drops (two datagrams) teaches nothing
+  const bad = Buffer.from(request(2, "frobnicate\r\n"));
+  bad.writeUInt16BE(2, 4);
+  io.burst([withMac(frame({ src: "10.0.1.2", dst: "10.0.1.1", sport: 40000, payload: bad }), evil)]);
+  const answer = io.burst([
+    frame({ src: "10.0.1.2", dst: "10.0.1.1", sport: 40000, payload: request(3, "bogus\r\n") }),
+  ]);
+  t.is(parseFrame(at(answer, 0).bytes).dstMac, CLIENT_MAC, "ERROR goes back to the client's own MAC");
+  // a forged frame claiming a backend's address (another port) is served as a client, but not learned
+  const owner = routeKey(core, "k");
+  io.burst([
+    withMac(
+      frame({ src: backendAt(owner).address, dst: "10.0.1.1", sport: 5555, payload: request(4, "bogus\r\n") }),
+      evil,
+    ),
+  ]);
+  const fwd = withoutFillAsks(io.burst([frame({ payload: request(5, "get k\r\n") })]));
+  t.is(parseFrame(at(fwd, 0).bytes).dstMac, backendMacs[owner] ?? "", "the backend's next hop is unchanged");
+});
