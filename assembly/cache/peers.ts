@@ -12,7 +12,8 @@ import { barrierBegin, barrierEnd } from "./barrier";
 import { NONE } from "../util/index";
 import { l1, l2 } from "../state";
 import { R_PEER, C_PEER_EVENTS, HEADER_BASE, H_PEER_OUT, PEER_EVENT_BYTES, PE_BEGIN, PE_END,
-  S_PEER_EVENTS_OUT, S_PEER_EVENTS_IN, S_PEER_OVERFLOW } from "../shared/abi";
+  S_PEER_EVENTS_OUT, S_PEER_EVENTS_IN, S_PEER_OVERFLOW, PE_PURGE } from "../shared/abi";
+import { purge, PURGE_ALL } from "./purge";
 
 export function peerBytes(events: u32): usize {
   return (<usize>events) * PEER_EVENT_BYTES * 2;
@@ -65,6 +66,8 @@ export function peerApply(n: u32): i32 {
       drop(h);
     } else if (kind == PE_END) {
       barrierEnd(h);
+    } else if (kind == PE_PURGE) {
+      purge(PURGE_ALL);
     }
   }
   statAdd(S_PEER_EVENTS_IN, n);

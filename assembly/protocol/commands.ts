@@ -24,6 +24,8 @@ export const CMD_VERSION: u32 = 17;
 // (flush_all, stats, verbosity, shutdown, ...) that would act on one arbitrary backend, or on
 // all of them behind the operator's back.
 export const CMD_REFUSED: u32 = 18;
+// flush_all: refused, but from a client in admin.clients, sent to every backend.
+export const CMD_FLUSH_ALL: u32 = 19;
 
 // The code of the command word [p, end).
 export function commandCode(p: usize, end: usize): u32 {
@@ -52,7 +54,8 @@ export function commandCode(p: usize, end: usize): u32 {
   if (isWord(p, end, "incr") || isWord(p, end, "decr")) return CMD_ARITH;
   if (isWord(p, end, "touch")) return CMD_TOUCH;
   if (isWord(p, end, "version")) return CMD_VERSION;
-  if (isWord(p, end, "stats") || isWord(p, end, "flush_all") || isWord(p, end, "verbosity") ||
+  if (isWord(p, end, "flush_all")) return CMD_FLUSH_ALL;
+  if (isWord(p, end, "stats") || isWord(p, end, "verbosity") ||
     isWord(p, end, "shutdown") || isWord(p, end, "quit") || isWord(p, end, "misbehave") ||
     isWord(p, end, "slabs") || isWord(p, end, "lru") || isWord(p, end, "lru_crawler") ||
     isWord(p, end, "watch") || isWord(p, end, "cache_memlimit") || isWord(p, end, "extstore") ||

@@ -12,9 +12,8 @@ import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY,
 import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
 import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
   N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, N_ENDED, N_GROUP, N_TIME, NK_GET, NK_GETS, NK_FILL, NK_WRITE,
-  NK_META_WRITE, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY, GF_NOOP } from "./nat";
-import { childDone, groupPassesEnd, sendTail, doneOpaque, DONE_PASS_END, DONE_SEND_MN,
-  DONE_SEND_NOOP } from "./context";
+  NK_META_WRITE, NK_FLUSH, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY } from "./nat";
+import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { outPush, replyText, txAlloc, writeAscii } from "./out";
 import { keyValid } from "../protocol/keys";
@@ -108,6 +107,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     if (<u32>seen >= frameTotal(slot) || frameSeq(slot) + 1 == frameTotal(slot)) {
       finished = true;
       done = childDone(e, false);
+      if (kind == NK_FLUSH && !startsWith(p, end, "OK\r\n")) groupFailed(e);
       if (kind == NK_WRITE || kind == NK_META_WRITE) {
         writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), replyOk(kind, p, end),
           (flags & NF_STAGED) != 0);
@@ -120,8 +120,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     setFrameId(slot, cId);
     outPush(slot, sendLen, cAddr, cPort, 0);
   }
-  if ((done & DONE_SEND_MN) != 0) replyText("MN\r\n", cAddr, cPort, cId);
-  if ((done & DONE_SEND_NOOP) != 0) sendTail(<u32>GF_NOOP, doneOpaque(), cAddr, cPort, cId);
+  sendAfter(done, cAddr, cPort, cId);
   if (finished) {
     backendDone(b, false);
     natFree(id);

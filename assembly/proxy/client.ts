@@ -2,22 +2,28 @@
 // command in it is routed, answered from a cache, or answered here.
 import { statInc } from "../layout/header";
 import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE, S_FRAME_RESERVED,
-  S_NO_BACKEND } from "../shared/abi";
+  S_NO_BACKEND, PE_PURGE } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
 import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
 import { commandCode, CMD_GET, CMD_GETS, CMD_GAT, CMD_GATS, CMD_SET, CMD_ADD, CMD_CAS, CMD_DELETE, CMD_ARITH,
-  CMD_TOUCH, CMD_MN, CMD_MG, CMD_MS, CMD_MD, CMD_MA, CMD_ME, CMD_VERSION, CMD_REFUSED } from "../protocol/commands";
+  CMD_TOUCH, CMD_MN, CMD_MG, CMD_MS, CMD_MD, CMD_MA, CMD_ME, CMD_VERSION, CMD_REFUSED, CMD_FLUSH_ALL } from "../protocol/commands";
 import { workBegin, workFinish, workSplit } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn } from "./meta";
 import { handleBinary } from "./binary";
-import { newChild, sendInPlace, answer, serverError, refuseCommand } from "./forward";
-import { FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
+import { newChild, sendInPlace, answer, serverError, refuseCommand, buildBegin, sendBuilt } from "./forward";
+import { workU32, workFlag, W_ADDR } from "./context";
+import { adminClient } from "./guard";
+import { purge, PURGE_ALL } from "../cache/purge";
+import { peerEmit, peerRoomForWrite } from "../cache/peers";
+import { natUsed } from "./nat";
+import { isWord } from "../protocol/text";
+import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { admitClient } from "./guard";
 import { readStamp } from "../cache/barrier";
-import { backendCount, firstUp } from "../route/backends";
-import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER } from "./nat";
+import { backendCount, firstUp, backendUp } from "../route/backends";
+import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER, NK_FLUSH, GF_FLUSH } from "./nat";
 
 export function handleClient(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
   if (admitDatagram(slot, len, addr, port, truncated)) serveClient(slot, len, addr, port);
@@ -88,10 +94,46 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
       return handleMeta(p, cmdEnd, lineEnd, newline, end, code, first);
     case CMD_VERSION: version(alone); return next;
     case CMD_REFUSED: refuseCommand(); return next;
+    case CMD_FLUSH_ALL:
+      if (adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
+      else refuseCommand();
+      return next;
   }
   statInc(S_UNKNOWN_COMMANDS);
   answer("ERROR\r\n");
   return next;
+}
+
+// An admin client's flush_all (admin.clients), as mcrouter's all-sync route sends it: every
+// worker's caches emptied, the command sent to every backend up, and one OK once each of them
+// said OK (an error if one did not).
+function flushAll(cmd: usize, lineEnd: usize): void {
+  const noreply = lineEnd - cmd > 8 && isWord(lineEnd - 8, lineEnd, " noreply");
+  const lineLen = (noreply ? lineEnd - 8 : lineEnd) - cmd;
+  if (!peerRoomForWrite(natUsed())) {
+    serverError(FAIL_OVERLOAD);
+    return;
+  }
+  purge(PURGE_ALL);
+  peerEmit(0, PE_PURGE);
+  let sent: u32 = 0;
+  const n = backendCount();
+  for (let b: u32 = 0; b < n; b++) {
+    if (!backendUp(b)) continue;
+    const payload = buildBegin(lineLen + 2);
+    if (payload == 0) break;
+    const id = newChild(NK_FLUSH, b, 0, readStamp(), 0);
+    if (id == NAT_NONE) break;
+    memory.copy(payload, cmd, lineLen);
+    store<u16>(payload + lineLen, 0x0a0d);
+    sendBuilt(id, b, payload, lineLen + 2);
+    sent++;
+  }
+  if (sent == 0) {
+    if (!noreply) serverError(FAIL_DOWN);
+  } else if (!noreply) {
+    workFlag(<u32>GF_FLUSH);
+  }
 }
 
 // Answered by the first backend up, so that a client's version check sees a real memcached.

@@ -5,7 +5,7 @@ import { R_NAT, C_NAT_ENTRIES, S_SERVER_ERRORS } from "../shared/abi";
 import { failLine, failMessage } from "./failures";
 import { natBytes, natEntry, natTake, natFree, NAT_NONE, NS_GROUP, N_GROUP, N_GETS, N_ALL, N_GFLAGS,
   N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, N_KIND, N_OPAQUE, N_FLAGS, N_OPCODE, NK_GET, NK_GETS, NF_BINARY,
-  GF_END, GF_MN, GF_NOOP, GF_ERRORED } from "./nat";
+  GF_END, GF_MN, GF_NOOP, GF_ERRORED, GF_FLUSH } from "./nat";
 import { replyText, replyBinary } from "./out";
 import { BS_OK, BS_TEMPORARY_FAILURE, OP_NOOP } from "../protocol/binary";
 
@@ -86,7 +86,7 @@ export function workFinish(): void {
     replyText("END\r\n", addr, port, id);
     flags &= ~(<u32>GF_END);
   }
-  const tail = flags & (GF_MN | GF_NOOP);
+  const tail = flags & (GF_MN | GF_NOOP | GF_FLUSH);
   if (n == 0) {
     sendTail(tail, load<u32>(w + W_TAIL_OPAQUE), addr, port, id);
     return;
@@ -125,11 +125,35 @@ export function workSplit(): void {
 export const DONE_PASS_END: u32 = 1; // the END ending this child's reply goes to the client
 export const DONE_SEND_MN: u32 = 2; // the caller sends MN after this child's reply
 export const DONE_SEND_NOOP: u32 = 4; // the caller sends the noop's reply (doneOpaque) after it
+export const DONE_SEND_FLUSHED: u32 = 8; // the caller sends an admin flush_all's OK
+export const DONE_FLUSH_FAILED: u32 = 16; // ... or its error: some backend did not say OK
 
 // MN or a binary noop's reply: what a client sees once every request before it was answered.
 export function sendTail(tail: u32, opaque: u32, addr: u32, port: u32, id: u32): void {
   if ((tail & GF_MN) != 0) replyText("MN\r\n", addr, port, id);
   if ((tail & GF_NOOP) != 0) replyBinary(OP_NOOP, BS_OK, opaque, "", addr, port, id);
+  if ((tail & GF_FLUSH) != 0) {
+    replyText((tail & GF_ERRORED) != 0 ? "SERVER_ERROR flush_all did not reach every backend\r\n" : "OK\r\n",
+      addr, port, id);
+  }
+}
+
+// What follows a child's reply once its group is done (childDone's DONE_SEND_* flags).
+export function sendAfter(done: u32, addr: u32, port: u32, id: u32): void {
+  let tail: u32 = 0;
+  if ((done & DONE_SEND_MN) != 0) tail |= GF_MN;
+  if ((done & DONE_SEND_NOOP) != 0) tail |= GF_NOOP;
+  if ((done & DONE_SEND_FLUSHED) != 0) tail |= GF_FLUSH;
+  if ((done & DONE_FLUSH_FAILED) != 0) tail |= GF_FLUSH | GF_ERRORED;
+  if (tail != 0) sendTail(tail, doneOpaque(), addr, port, id);
+}
+
+// A backend's part of an admin flush_all did not succeed: the group answers an error.
+export function groupFailed(child: usize): void {
+  const g = load<u32>(child + N_GROUP);
+  if (g == NAT_NONE) return;
+  const e = natEntry(g);
+  if (load<u8>(e) == NS_GROUP) store<u16>(e + N_GFLAGS, load<u16>(e + N_GFLAGS) | GF_ERRORED);
 }
 
 // The opaque of the noop a DONE_SEND_NOOP asks for.
@@ -189,6 +213,7 @@ export function childDone(child: usize, timedOut: bool): u32 {
       done |= DONE_SEND_NOOP;
       store<u32>(work() + W_TAIL_OPAQUE, load<u32>(e + N_OPAQUE));
     }
+    if ((gflags & GF_FLUSH) != 0) done |= (gflags & GF_ERRORED) != 0 ? DONE_FLUSH_FAILED : DONE_SEND_FLUSHED;
     natFree(g);
   }
   return done;

@@ -7,7 +7,8 @@
 // ratio times what the attacker sent, plus the per-second allowance.
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
 import { R_CLIENTS, C_CLIENT_SLOTS, C_REPLY_RATIO, C_REPLY_PER_SECOND, C_LISTEN_PORT, C_BACKEND_PORT,
-  CL_ALLOW_COUNT, CL_OWN_COUNT, CL_ALLOW, CL_OWN, CL_SLOTS, CLIENT_SLOT_BYTES, MAX_ALLOW, MAX_OWN,
+  CL_ALLOW_COUNT, CL_OWN_COUNT, CL_ALLOW, CL_OWN, CL_SLOTS, CLIENT_SLOT_BYTES, MAX_ALLOW, MAX_OWN, CL_ADMIN,
+  CL_ADMIN_COUNT, MAX_ADMIN,
   S_DROP_NOT_ALLOWED, S_DROP_REFLECTED, S_DROP_BUDGET } from "../shared/abi";
 import { backendFrom } from "../route/backends";
 
@@ -24,14 +25,23 @@ export function clientsInit(): void {
   store<u32>(c + CL_ALLOW_COUNT, 1);
 }
 
-function allowed(addr: u32): bool {
-  const c = regionOffset(R_CLIENTS);
-  const n = min(load<u32>(c + CL_ALLOW_COUNT), <u32>MAX_ALLOW);
-  for (let i: u32 = 0; i < n; i++) {
-    const e = c + CL_ALLOW + (<usize>i << 3);
+function inList(addr: u32, list: usize, count: u32): bool {
+  for (let i: u32 = 0; i < count; i++) {
+    const e = list + (<usize>i << 3);
     if ((addr & load<u32>(e + 4)) == load<u32>(e)) return true;
   }
   return false;
+}
+
+function allowed(addr: u32): bool {
+  const c = regionOffset(R_CLIENTS);
+  return inList(addr, c + CL_ALLOW, min(load<u32>(c + CL_ALLOW_COUNT), <u32>MAX_ALLOW));
+}
+
+// Whether a client may send flush_all through kvlb to every backend (admin.clients; none by default).
+export function adminClient(addr: u32): bool {
+  const c = regionOffset(R_CLIENTS);
+  return inList(addr, c + CL_ADMIN, min(load<u32>(c + CL_ADMIN_COUNT), <u32>MAX_ADMIN));
 }
 
 function ownEndpoint(addr: u32, port: u32): bool {

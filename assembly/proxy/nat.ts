@@ -23,6 +23,7 @@ export const NK_WRITE: u8 = 3; // an ASCII storage, delete, incr/decr or touch: 
 export const NK_META_WRITE: u8 = 4; // ms, md, ma, or a binary write: one reply message
 export const NK_OTHER: u8 = 5; // mg, binary reads: one reply message, passed through
 export const NK_FILL: u8 = 6; // kvlb's own mg for a value and its TTL: fills a cache, reaches no client
+export const NK_FLUSH: u8 = 7; // one backend's part of an admin client's flush_all: its OK is swallowed
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's
@@ -56,6 +57,7 @@ export const GF_END: u16 = 1; // a get in the datagram: one END once its childre
 export const GF_MN: u16 = 2; // an mn in the datagram: MN once every child is done
 export const GF_NOOP: u16 = 4; // a binary noop: its reply once every child is done
 export const GF_ERRORED: u16 = 8; // a get child failed: the group sends no END
+export const GF_FLUSH: u16 = 16; // an admin flush_all: one OK once every backend said OK, else an error
 
 @inline export function natMask(): u32 {
   return cfgU32(C_NAT_ENTRIES) - 1;

@@ -4,12 +4,11 @@
 import { cfgU32, clock, statInc } from "../layout/header";
 import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
 import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP, N_FLAGS,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NK_FILL, NF_NOREPLY, GF_NOOP } from "./nat";
-import { childDone, childFailed, sendTail, doneOpaque, DONE_SEND_MN, DONE_SEND_NOOP } from "./context";
+  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NK_FILL, NK_FLUSH, NF_NOREPLY } from "./nat";
+import { childDone, childFailed, groupFailed, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";
 import { backendDone } from "../route/backends";
-import { replyText } from "./out";
 import { FAIL_TIMEOUT } from "./failures";
 
 export function expireRequests(): u32 {
@@ -30,13 +29,10 @@ export function expireRequests(): u32 {
       continue;
     }
     if (kind == NK_WRITE || kind == NK_META_WRITE) writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
-    if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
+    if (kind == NK_FLUSH) groupFailed(e);
+    else if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
     const done = childDone(e, true);
-    const addr = load<u32>(e + N_CLIENT_ADDR);
-    const port = <u32>load<u16>(e + N_CLIENT_PORT);
-    const cId = <u32>load<u16>(e + N_CLIENT_ID);
-    if ((done & DONE_SEND_MN) != 0) replyText("MN\r\n", addr, port, cId);
-    if ((done & DONE_SEND_NOOP) != 0) sendTail(<u32>GF_NOOP, doneOpaque(), addr, port, cId);
+    sendAfter(done, load<u32>(e + N_CLIENT_ADDR), <u32>load<u16>(e + N_CLIENT_PORT), <u32>load<u16>(e + N_CLIENT_ID));
     backendDone(<u32>load<u8>(e + N_BACKEND), true);
     statInc(S_NAT_TIMEOUTS);
     natFree(id);

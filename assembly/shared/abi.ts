@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 6;
+export const LAYOUT_VERSION = 7;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -112,6 +112,7 @@ export const FM_ANSWER_ARP = 4;
 export const PEER_EVENT_BYTES = 16;
 export const PE_BEGIN = 1;
 export const PE_END = 2;
+export const PE_PURGE = 3; // an admin client's flush_all: every worker empties its caches (hash unused)
 
 // The frame region: a control block, the port table, the neighbour table, the held list.
 export const FR_PORTS = 0; // u32, ports (AF_XDP sockets) in the table
@@ -144,7 +145,10 @@ export const CL_ALLOW = 16; // MAX_ALLOW pairs of (network u32, mask u32), as si
 export const MAX_ALLOW = 32;
 export const CL_OWN = 272; // MAX_OWN addresses of kvlb's own (u32)
 export const MAX_OWN = 32;
-export const CL_SLOTS = 400; // C_CLIENT_SLOTS of CLIENT_SLOT_BYTES
+export const CL_ADMIN_COUNT = 8; // u32
+export const CL_ADMIN = 400; // MAX_ADMIN pairs of (network u32, mask u32): whose flush_all reaches every backend
+export const MAX_ADMIN = 8;
+export const CL_SLOTS = 464; // C_CLIENT_SLOTS of CLIENT_SLOT_BYTES
 export const CLIENT_SLOT_BYTES = 24; // addr u32, pad u32, tokens i64, refilled-at u64
 
 // The route region: a control block, the backend table and the ring.

@@ -55,7 +55,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     values.config,
   );
   const backends = await resolveBackends(config.backends);
-  const guard = clientGuard(config.listen.address, config.clientsAllow);
+  const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
   await checkStartModule(config);
   const steering = Steering.attach(names, { port: config.listen.port, backends, mode, force: values.force });

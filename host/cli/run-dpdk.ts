@@ -180,7 +180,7 @@ export async function runDpdk(
           backends.map((b) => b.address),
         );
     const rings = queues > 1 ? createPeerRings(queues) : undefined;
-    const guard = clientGuard(config.listen.address, config.clientsAllow);
+    const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
     balancer = await startWorkers(
       Array.from({ length: queues }, (_, queue) => ({
         core: config.core,

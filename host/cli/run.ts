@@ -66,7 +66,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       log,
     );
   }
-  const guard = clientGuard(config.listen.address, config.clientsAllow);
+  const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
   const balancer = await startBalancer({
     core: config.core,
     backends,

@@ -14,6 +14,8 @@ export interface Cidr {
 
 export interface ClientGuard {
   allow: Cidr[];
+  /** Clients whose flush_all goes to every backend. */
+  admin: Cidr[];
   /** Addresses of this host: a datagram from one of them to kvlb's own ports is a reflection. */
   own: string[];
   /** The allow-list was derived, not configured: say so in the startup log. */
@@ -37,7 +39,11 @@ function maskAddress(address: string, bits: number): string {
 export const cidrText = (c: Cidr): string => `${c.network}/${c.bits}`;
 
 /** The allow-list and own addresses for a balancer listening on `listen`. */
-export function clientGuard(listen: string, configured: readonly string[] | undefined): ClientGuard {
+export function clientGuard(
+  listen: string,
+  configured: readonly string[] | undefined,
+  admin: readonly Cidr[] = [],
+): ClientGuard {
   const local = Object.values(networkInterfaces())
     .flat()
     .filter((i) => i !== undefined && i.family === "IPv4");
@@ -45,7 +51,7 @@ export function clientGuard(listen: string, configured: readonly string[] | unde
     ...new Set(["127.0.0.1", ...local.map((i) => i?.address ?? ""), ...(listen === "0.0.0.0" ? [] : [listen])]),
   ];
   if (configured !== undefined) {
-    return { allow: configured.map((c) => parseCidr(c)), own, derived: "" };
+    return { allow: configured.map((c) => parseCidr(c)), admin: [...admin], own, derived: "" };
   }
   const allow: Cidr[] = [{ network: "127.0.0.0", bits: 8 }];
   const holders = local.filter((i) => listen === "0.0.0.0" || i?.address === listen);
@@ -59,5 +65,5 @@ export function clientGuard(listen: string, configured: readonly string[] | unde
     derived = `loopback and ${listen}/24 (no interface holds ${listen}; set clients.allow to say which clients)`;
   }
   const unique = new Map(allow.map((c) => [cidrText(c), c]));
-  return { allow: [...unique.values()], own, derived };
+  return { allow: [...unique.values()], admin: [...admin], own, derived };
 }

@@ -8,7 +8,7 @@ import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "../control/admin-auth.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
-import { parseCidr } from "./clients.js";
+import { parseCidr, type Cidr } from "./clients.js";
 
 export interface RunFlags {
   listen?: string;
@@ -29,6 +29,8 @@ export interface RunConfig {
   health: HealthOptions;
   /** clients.allow as configured; undefined derives it from the listen address. */
   clientsAllow: string[] | undefined;
+  /** Clients whose flush_all kvlb sends to every backend (admin.clients). */
+  adminClients: Cidr[];
   backends: BackendSpec[];
   core: Partial<CoreConfig>;
   cache: boolean;
@@ -128,8 +130,20 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     clientSlots: file.clients?.budgetSlots,
   });
   const clientsAllow = file.clients?.allow;
+  const adminClients = (section.clients ?? []).map((c, i) => parseCidr(c, `${source}: /admin/clients/${i}`));
   clientsAllow?.forEach((c, i) => parseCidr(c, `${source}: /clients/allow/${i}`));
   const problem = describeConfigError(withDefaults(core));
   if (problem) throw new ConfigError(`${source}: ${problem}`);
-  return { listen, admin, adminToken, backends, core, cache, health, clientsAllow, module: flags.module ?? d.module };
+  return {
+    listen,
+    admin,
+    adminToken,
+    backends,
+    core,
+    cache,
+    health,
+    clientsAllow,
+    adminClients,
+    module: flags.module ?? d.module,
+  };
 }

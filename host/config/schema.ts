@@ -14,6 +14,8 @@ export interface AdminSection {
   token?: string;
   /** A file whose first line is the token. */
   tokenFile?: string;
+  /** Clients (CIDRs) whose flush_all kvlb sends to every backend; none by default. */
+  clients?: string[];
 }
 
 export interface ConfigFile {
@@ -68,6 +70,7 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
             listen: { type: "string", nullable: true },
             token: { type: "string", nullable: true, minLength: 16 },
             tokenFile: { type: "string", nullable: true },
+            clients: { type: "array", items: { type: "string" }, nullable: true, maxItems: 8 },
           },
         },
       ],

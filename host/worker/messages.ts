@@ -29,7 +29,7 @@ export interface WorkerSetup {
   /** The core module to start with (a .wasm path); lossy counting's by default. */
   module?: string;
   /** Who may be answered (config/clients.ts); every source when absent. */
-  clients?: { allow: { network: string; bits: number }[]; own: string[] };
+  clients?: { allow: { network: string; bits: number }[]; admin: { network: string; bits: number }[]; own: string[] };
   /** One of several workers: the write-event rings they share, and this worker's index. */
   peers?: { rings: PeerRings; index: number };
 }

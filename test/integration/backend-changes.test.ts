@@ -3,6 +3,9 @@
 // dropped; kvlb flush empties the caches on demand; /health answers for orchestrators.
 import test from "ava";
 import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { promisify } from "node:util";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
@@ -136,4 +139,27 @@ test.serial("/health says alive and ready with every backend up; /health/ready i
     /^SERVER_ERROR backend down\r\n$/,
     "no backend up: an error, not a miss",
   );
+});
+
+test.serial("flush_all from a client in admin.clients reaches every backend and empties kvlb's caches", async (t) => {
+  const dir = mkdtempSync(join(tmpdir(), "kvlb-flush-"));
+  const config = join(dir, "admin.yaml");
+  writeFileSync(config, "admin:\n  clients: [127.0.0.0/8]\n");
+  const admin = await startCluster(37000 + (process.pid % 100) * 100, 2, ["--config", config]);
+  const c = new UdpClient(admin.kvlbPort);
+  t.teardown(async () => {
+    c.close();
+    await admin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const keys = Array.from({ length: 8 }, (_, i) => `flush-all-${i}`);
+  for (const k of keys) t.is(await text(c, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
+  for (let i = 0; i < 200; i++) await text(c, `get ${keys[0]}\r\n`); // hot, and cached
+  t.is(await text(c, "flush_all\r\n"), "OK\r\n", "one OK, once every backend said OK");
+  for (const port of admin.backendPorts) {
+    const direct = new UdpClient(port);
+    for (const k of keys) t.is(await text(direct, `get ${k}\r\n`), "END\r\n", `${k} on ${port}`);
+    direct.close();
+  }
+  for (const k of keys) t.is(await text(c, `get ${k}\r\n`), "END\r\n", `${k} through kvlb`);
 });
