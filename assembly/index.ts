@@ -1,4 +1,4 @@
-// The core's exported ABI (DESIGN.md, "The core's contract"). The data path is process(n),
+// The core's exported ABI (docs/core-abi.md). The data path is process(n),
 // one call per burst; everything else is the control plane's and the tests' view of the state.
 // Key arguments are (address, length) pairs in linear memory, validated here.
 import { expireRequests } from "./proxy/timers";

@@ -1,5 +1,5 @@
 // The two cache layers together: lookup, placement by hotness, promotion and demotion, and
-// the versioned write protocol (DESIGN.md, "Consistency").
+// the versioned write protocol (docs/balancer.md, "Consistency").
 import { l1Find, l1Put, l1Remove, l1State, l1SetState, l1Version, l1SetVersion, l1KeyPtr,
   l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count, l1Expiry } from "./l1";
 import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, slFreq,

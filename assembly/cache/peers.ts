@@ -1,4 +1,4 @@
-// Writes made by the other workers (DESIGN.md, "Consistency", with several workers). Workers
+// Writes made by the other workers (docs/dpdk.md, "Consistency between workers"). Workers
 // share nothing, so each one tells the others, through the host, when a write of a key hash
 // begins and when it ends. A begin drops the key from this core's caches and holds the key's
 // barrier bucket pending; an end releases it with a new version, so that a read forwarded before

@@ -1,4 +1,4 @@
-// The caches' side of forwarded traffic (DESIGN.md, "Consistency"): a write marks the cached
+// The caches' side of forwarded traffic (docs/balancer.md, "Consistency"): a write marks the cached
 // copy PENDING under its version before it is forwarded (a set stages its new value there);
 // its reply makes the staged value servable only if the write succeeded and overlapped no
 // other write, and otherwise drops the copy. A read reply fills a cache only if the write

@@ -1,5 +1,5 @@
 // Ketama exactly as libmemcached builds it with MEMCACHED_BEHAVIOR_KETAMA_WEIGHTED
-// (../shared/PROTOCOL.md): each server gets floor(pct * 160/4 * n) * 4 points in 32-bit float
+// (docs/ketama.md): each server gets floor(pct * 160/4 * n) * 4 points in 32-bit float
 // arithmetic, the points come from MD5("host-N") or MD5("host:port-N"), four per digest, and a
 // key goes to the first point at or after the first four bytes of its own MD5.
 //

@@ -1,4 +1,4 @@
-// The core's tunables, with the defaults of the reference design (DESIGN.md, "Algorithms").
+// The core's tunables, with the defaults of the reference design (docs/detector.md).
 export interface CoreConfig {
   /** Support s: a key is hot when its estimate is at least (s - ε)·N. */
   support: number;

@@ -1,4 +1,4 @@
-// Swapping a running core's module (DESIGN.md, "Hot swap"). The control plane prepares a module:
+// Swapping a running core's module (docs/modules.md). The control plane prepares a module:
 // it compiles it, warms it on scratch memory with the running config, and validates it (ABI,
 // exports, layout, no trap in init, restore or a burst). A worker then swaps at a burst
 // boundary: the old module snapshots its detector into the IO region, the new one is

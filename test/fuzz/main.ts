@@ -4,6 +4,7 @@
 import { parseArgs } from "node:util";
 import { fuzzUdp } from "./udp-fuzz.js";
 import { fuzzFrames } from "./frame-fuzz.js";
+import { portBase } from "../support/ports.js";
 
 const { values } = parseArgs({
   options: {
@@ -31,7 +32,7 @@ for (const [name, v] of [
 const n = (x: number): string => x.toLocaleString("en-US");
 
 console.log(`UDP: ${n(count)} hostile datagrams at ${n(rate)}/s, seed ${seed}, against kvlb and 3 memcached servers`);
-const udp = await fuzzUdp({ count, seed, rate, basePort: 36000 + (process.pid % 20) * 100, progress: console.log });
+const udp = await fuzzUdp({ count, seed, rate, basePort: portBase("fuzz-main"), progress: console.log });
 console.log(
   `  sent ${n(udp.sent)} (ascii ${n(udp.byFamily.ascii)}, meta ${n(udp.byFamily.meta)}, binary ${n(udp.byFamily.binary)}, junk ${n(udp.byFamily.junk)}) in ${udp.seconds.toFixed(1)} s`,
 );

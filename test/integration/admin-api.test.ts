@@ -8,6 +8,7 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
+import { portBase } from "../support/ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-admin-"));
 let cluster: Cluster;
@@ -15,7 +16,7 @@ let guarded: Cluster | undefined;
 const TOKEN = "s3cret-token-for-the-tests";
 
 test.before(async () => {
-  cluster = await startCluster(29000 + (process.pid % 100) * 100, 1);
+  cluster = await startCluster(portBase("admin-api"), 1);
 });
 test.after.always(async () => {
   await cluster?.stop();
@@ -130,7 +131,7 @@ test.serial("beyond loopback the admin API needs a token, and every request must
   t.regex(open.stderr, /^kvlb: admin 0\.0\.0\.0:1: the admin API beyond loopback needs a token/);
   const tokenFile = join(dir, "token");
   writeFileSync(tokenFile, `${TOKEN}\n`);
-  guarded = await startCluster(30000 + (process.pid % 100) * 100, 1, ["--admin-token-file", tokenFile], 64, TOKEN);
+  guarded = await startCluster(portBase("admin-api") + 100, 1, ["--admin-token-file", tokenFile], 64, TOKEN);
   const url = `http://127.0.0.1:${guarded.adminPort}/stats`;
   t.is((await fetch(url, { headers: { authorization: `Bearer ${TOKEN}` } })).status, 200, "with the token");
   t.is((await fetch(url)).status, 401, "without it");

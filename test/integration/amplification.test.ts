@@ -11,13 +11,14 @@ import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { portBase } from "../support/ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-amp-"));
 let cluster: Cluster;
 let closed: Cluster | undefined;
 
 test.before(async () => {
-  cluster = await startCluster(35000 + (process.pid % 100) * 100, 2, ["--timeout", "1000"]);
+  cluster = await startCluster(portBase("amplification"), 2, ["--timeout", "1000"]);
 });
 test.after.always(async () => {
   await cluster?.stop();
@@ -92,7 +93,7 @@ test.serial(
 test.serial("a source outside clients.allow is not served, and counted", async (t) => {
   const config = join(dir, "closed.yaml");
   writeFileSync(config, "clients:\n  allow: [10.99.0.0/16]\n");
-  closed = await startCluster(36000 + (process.pid % 100) * 100, 1, ["--config", config]);
+  closed = await startCluster(portBase("amplification") + 100, 1, ["--config", config]);
   const c = new UdpClient(closed.kvlbPort);
   t.teardown(() => c.close());
   const reply = await c.request("version\r\n", /\r\n$/, 500);

@@ -13,6 +13,7 @@ import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
 import { startMemcached } from "../../host/cluster/memcached.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { portBase } from "../support/ports.js";
 
 const END = /(END|STORED|OK|SERVER_ERROR[^\r]*)\r\n$/;
 let cluster: Cluster;
@@ -20,7 +21,7 @@ let client: UdpClient;
 const restarted: { stop(): Promise<void> }[] = [];
 
 test.before(async () => {
-  cluster = await startCluster(34000 + (process.pid % 100) * 100, 2, ["--timeout", "300"]);
+  cluster = await startCluster(portBase("backend-changes"), 2, ["--timeout", "300"]);
   client = new UdpClient(cluster.kvlbPort);
 });
 test.after.always(async () => {
@@ -145,7 +146,7 @@ test.serial("flush_all from a client in admin.clients reaches every backend and 
   const dir = mkdtempSync(join(tmpdir(), "kvlb-flush-"));
   const config = join(dir, "admin.yaml");
   writeFileSync(config, "admin:\n  clients: [127.0.0.0/8]\n");
-  const admin = await startCluster(37000 + (process.pid % 100) * 100, 2, ["--config", config]);
+  const admin = await startCluster(portBase("backend-changes") + 100, 2, ["--config", config]);
   const c = new UdpClient(admin.kvlbPort);
   t.teardown(async () => {
     c.close();

@@ -11,6 +11,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
+import { portBase } from "../support/ports.js";
 
 const END = /END\r\n$/;
 let cluster: Cluster;
@@ -18,7 +19,7 @@ let client: UdpClient;
 const dir = mkdtempSync(join(tmpdir(), "kvlb-it-"));
 
 test.before(async () => {
-  cluster = await startCluster(31000 + (process.pid % 200) * 100, 3, ["--timeout", "300"]);
+  cluster = await startCluster(portBase("balancer"), 3, ["--timeout", "300"]);
   client = new UdpClient(cluster.kvlbPort);
 });
 test.after.always(async () => {

@@ -3,12 +3,13 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
+import { portBase } from "../support/ports.js";
 
 let cluster: Cluster;
 let client: UdpClient;
 
 test.before(async () => {
-  cluster = await startCluster(51000 + (process.pid % 100) * 100, 3, ["--timeout", "300"]);
+  cluster = await startCluster(portBase("commands"), 3, ["--timeout", "300"]);
   client = new UdpClient(cluster.kvlbPort);
 });
 test.after.always(async () => {

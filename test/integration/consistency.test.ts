@@ -3,12 +3,13 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { runHistoryLoad } from "../support/history-load.js";
+import { portBase } from "../support/ports.js";
 
 const load = { clients: 8, opsPerClient: 1400, keys: ["hist-a", "hist-b", "hist-c", "hist-d"], writeShare: 0.3 };
 
 let cluster: Cluster;
 test.before(async () => {
-  cluster = await startCluster(45000 + (process.pid % 100) * 100, 3, ["--timeout", "500"]);
+  cluster = await startCluster(portBase("consistency"), 3, ["--timeout", "500"]);
 });
 test.after.always(async () => {
   await cluster?.stop();

@@ -3,6 +3,7 @@
 import test, { type ExecutionContext } from "ava";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
+import { portBase } from "../support/ports.js";
 
 const memcachedOn = (port: number): boolean => {
   try {
@@ -14,7 +15,7 @@ const memcachedOn = (port: number): boolean => {
 
 for (const datapath of ["socket", "afxdp"] as const) {
   test.serial(`kvlb demo on the ${datapath} path: cache off then on, both reported, a clean exit`, async (t) => {
-    const port = 23000 + (process.pid % 300) * 3;
+    const port = portBase("demo");
     const run = promisify(execFile)(
       process.execPath,
       ["bin/kvlb.js", "demo", "--seconds", "4", "--keys", "2000", "--port", String(port), "--datapath", datapath],

@@ -6,13 +6,14 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
+import { portBase } from "../support/ports.js";
 
 const REPLY = /(END|STORED|TOUCHED|SERVER_ERROR[^\r]*)\r\n$/;
 let cluster: Cluster;
 let client: UdpClient;
 
 test.before(async () => {
-  cluster = await startCluster(28000 + (process.pid % 100) * 100, 2, ["--timeout", "500"]);
+  cluster = await startCluster(portBase("expiry"), 2, ["--timeout", "500"]);
   client = new UdpClient(cluster.kvlbPort);
 });
 test.after.always(async () => {

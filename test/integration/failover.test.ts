@@ -11,6 +11,7 @@ import { startMemcached } from "../../host/cluster/memcached.js";
 import { failoverLoad } from "../support/failover-load.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { portBase } from "../support/ports.js";
 
 const KEYS = Array.from({ length: 48 }, (_, i) => `fo-${i}`);
 const restarted: { stop(): Promise<void> }[] = [];
@@ -46,7 +47,7 @@ async function until(what: string, check: () => Promise<boolean>, ms = 5000): Pr
 test.serial(
   "SIGKILL one of three under load: its keys fail over within 1 s, nothing else errs, it comes back",
   async (t) => {
-    const c = await startCluster(32000 + (process.pid % 100) * 100, 3, ["--timeout", "300"]);
+    const c = await startCluster(portBase("failover"), 3, ["--timeout", "300"]);
     clusters.push(c);
     const home = await homes(c);
     const victim = 2;
@@ -96,7 +97,7 @@ test.serial(
 test.serial(
   "--on-down fail: a dead backend's keys get SERVER_ERROR backend down at once, the others are served",
   async (t) => {
-    const c = await startCluster(33000 + (process.pid % 100) * 100, 3, ["--timeout", "300", "--on-down", "fail"]);
+    const c = await startCluster(portBase("failover") + 100, 3, ["--timeout", "300", "--on-down", "fail"]);
     clusters.push(c);
     const home = await homes(c);
     const victim = 1;

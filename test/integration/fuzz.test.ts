@@ -3,9 +3,10 @@
 import test from "ava";
 import { fuzzUdp } from "../fuzz/udp-fuzz.js";
 import { fuzzFrames } from "../fuzz/frame-fuzz.js";
+import { portBase } from "../support/ports.js";
 
 test("100,000 hostile datagrams: kvlb serves on, backends answer directly, stable keys read back, all counted", async (t) => {
-  const r = await fuzzUdp({ count: 100_000, seed: 7, rate: 20_000, basePort: 37000 + (process.pid % 20) * 100 });
+  const r = await fuzzUdp({ count: 100_000, seed: 7, rate: 20_000, basePort: portBase("fuzz") });
   t.deepEqual(r.failures, []);
   t.is(r.kvlbReceived + r.kernelDropped, 100_000);
   t.true(r.byFamily.binary > 10_000 && r.byFamily.ascii > 10_000 && r.byFamily.meta > 10_000);

@@ -9,13 +9,14 @@ import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
 import { answersVersion } from "../../host/cluster/memcached.js";
 import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
+import { portBase } from "../support/ports.js";
 
 const END = /END\r\n$/;
 let cluster: Cluster;
 let client: UdpClient;
 
 test.before(async () => {
-  cluster = await startCluster(20000 + (process.pid % 100) * 100, 3, ["--timeout", "300"]);
+  cluster = await startCluster(portBase("hostile-input"), 3, ["--timeout", "300"]);
   client = new UdpClient(cluster.kvlbPort);
 });
 test.after.always(async () => {

@@ -5,10 +5,11 @@ import test from "ava";
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
 import { startCluster, type Cluster } from "../support/cluster.js";
+import { portBase } from "../support/ports.js";
 
 let cluster: Cluster;
 test.before(async () => {
-  cluster = await startCluster(41000 + (process.pid % 100) * 100, 3);
+  cluster = await startCluster(portBase("memcaslap"), 3);
 });
 test.after.always(async () => {
   await cluster?.stop();

@@ -14,6 +14,7 @@ import { UdpClient } from "../support/udp-client.js";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
 import type { ModuleStatus } from "../../host/control/modules.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { portBase } from "../support/ports.js";
 
 const node = process.execPath;
 const cli = "dist/host/cli/main.js";
@@ -69,7 +70,7 @@ test.serial("socket path: 30 swaps under a steady load, no request lost, the cac
   // built first (asc takes seconds the first time): a pause that long between two fetches would
   // let the admin server close the keep-alive connection the second one reuses
   const faulty = faultModule("process");
-  cluster = await startCluster(46000 + (process.pid % 100) * 100, 2, ["--module", detectorModules["count-min"]]);
+  cluster = await startCluster(portBase("module-swap"), 2, ["--module", detectorModules["count-min"]]);
   const c = cluster;
   const admin = `127.0.0.1:${c.adminPort}`;
   const started = (await (await fetch(`http://${admin}/module`)).json()) as ModuleStatus;

@@ -15,7 +15,7 @@ export interface Cluster {
   stop(): Promise<void>;
 }
 
-async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+async function until(check: () => Promise<boolean>, what: string, ms = 15_000): Promise<void> {
   const end = Date.now() + ms;
   while (Date.now() < end) {
     if (await check().catch(() => false)) return;
