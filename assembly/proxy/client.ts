@@ -2,7 +2,7 @@
 // command in it is routed, answered from a cache, or answered here.
 import { statInc } from "../layout/header";
 import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE, S_FRAME_RESERVED,
-  S_NO_BACKEND, PE_PURGE } from "../shared/abi";
+  S_NO_BACKEND, PE_PURGE, OUT_BACKEND } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
 import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
 import { commandCode, CMD_GET, CMD_GETS, CMD_GAT, CMD_GATS, CMD_SET, CMD_ADD, CMD_CAS, CMD_DELETE, CMD_ARITH,
@@ -21,12 +21,21 @@ import { natUsed } from "./nat";
 import { isWord } from "../protocol/text";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { admitClient } from "./guard";
+import { FAULT, FAULT_SEND } from "../fault";
+import { replyText, outPush } from "./out";
 import { readStamp } from "../cache/barrier";
 import { backendCount, firstUp, backendUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER, NK_FLUSH, GF_FLUSH } from "./nat";
 
 export function handleClient(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
   if (admitDatagram(slot, len, addr, port, truncated)) serveClient(slot, len, addr, port);
+  if (FAULT == FAULT_SEND) {
+    // a module that sends where no one asked: to an address that never sent a datagram, and to
+    // it as if it were a backend (the host's send guard refuses both)
+    const stray: u32 = 0x4d00007f; // 127.0.0.77, as sin_addr reads
+    replyText("stray\r\n", stray, 9999, 0);
+    outPush(slot, len, stray, 9999, OUT_BACKEND);
+  }
 }
 
 // Whether a client's datagram is one kvlb serves: whole, from a source it answers, with a

@@ -51,6 +51,8 @@ export interface StatsView {
     answeredFromCache: number;
     sent: number;
     sendFailed: number;
+    /** Datagrams the core queued for a destination that is neither a backend nor a client heard from. */
+    sendRefused: number;
     reservedNotZero: number;
   };
   drops: Record<string, number>;
@@ -140,6 +142,7 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       answeredFromCache: s("cache_replies"),
       sent: s("datagrams_sent"),
       sendFailed: s("send_failed"),
+      sendRefused: s("send_refused"),
       reservedNotZero: s("frame_reserved"),
     },
     drops: {

@@ -7,8 +7,9 @@ import { loadCore } from "../core/loader.js";
 import { setBackends, applyBackendControl } from "../core/backends.js";
 import { setClientGuard } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
-import { openUdpBatch } from "../datapath/socket/udp-batch.js";
-import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
+import { openUdpBatch, guardSends } from "../datapath/socket/udp-batch.js";
+import { withDefaults } from "../core/config.js";
+import type { WorkerSetup, WorkerReport, ToWorker, StatsReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { report } from "./report.js";
 import { ModuleSlot } from "./module-slot.js";
@@ -16,6 +17,11 @@ import { ModuleSlot } from "./module-slot.js";
 const TICK_NS = 10_000_000n;
 const REPORT_NS = 500_000_000n;
 const IDLE_WAIT_MS = 10;
+
+function withRefused(r: StatsReport, refused: number): StatsReport {
+  r.stats["send_refused"] = refused;
+  return r;
+}
 
 async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
@@ -27,6 +33,8 @@ async function main(): Promise<void> {
   // kvlb's own endpoints, which no request may come from
   setFrameAddresses(core, setup.listen, io.ports().backend);
   if (setup.clients) setClientGuard(core, setup.clients);
+  // the core is a module an operator can swap: where its datagrams may go is said out here
+  guardSends(io, setup.backends, withDefaults(setup.core).natTimeoutMs);
   const slot = new ModuleSlot(core, port, setup.module);
   port.postMessage({ type: "ready", ports: io.ports(), ...slot.describe() } satisfies WorkerReport);
 
@@ -78,14 +86,14 @@ async function main(): Promise<void> {
     if (ticked && control()) break;
     if (now >= nextReport) {
       nextReport = now + REPORT_NS;
-      port.postMessage(report(core, setup, sent, sendShort, slot.traps));
+      port.postMessage(withRefused(report(core, setup, sent, sendShort, slot.traps), io.refused()));
     }
     if (n === 0 && out === 0) {
       io.wait(IDLE_WAIT_MS);
       if (control()) break;
     }
   }
-  port.postMessage(report(core, setup, sent, sendShort, slot.traps));
+  port.postMessage(withRefused(report(core, setup, sent, sendShort, slot.traps), io.refused()));
   io.close();
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }

@@ -8,6 +8,9 @@ import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
+import { UdpClient } from "../support/udp-client.js";
+import { faultModule } from "../support/fault-modules.js";
+import { createSocket } from "node:dgram";
 import { portBase } from "../support/ports.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-admin-"));
@@ -142,3 +145,26 @@ test.serial("beyond loopback the admin API needs a token, and every request must
   t.is(refused.status, 2);
   t.regex(refused.stderr, /this admin API needs its token \(--admin-token-file FILE, or KVLB_ADMIN_TOKEN\)/);
 });
+
+test.serial(
+  "a swapped-in module can send only to backends and to clients heard from: its strays are refused",
+  async (t) => {
+    const base = `http://127.0.0.1:${cluster.adminPort}`;
+    const stray = createSocket("udp4");
+    await new Promise<void>((resolve) => stray.bind(9999, "127.0.0.77", resolve));
+    t.teardown(() => stray.close());
+    let strays = 0;
+    stray.on("message", () => strays++);
+    const module = faultModule("send");
+    const swapped = await fetch(`${base}/module?name=send.wasm`, { method: "POST", body: Buffer.from(module) });
+    t.is(swapped.status, 200, await swapped.text());
+    const c = new UdpClient(cluster.kvlbPort);
+    t.teardown(() => c.close());
+    t.is(await c.text("set sends 0 0 1\r\nx\r\n"), "STORED\r\n", "the client is still answered");
+    await new Promise((r) => setTimeout(r, 700)); // for anything that should not come, and a report
+    t.is(strays, 0, "nothing reached 127.0.0.77:9999");
+    const s = (await (await fetch(`${base}/stats`)).json()) as { datagrams: { sendRefused: number } };
+    t.true(s.datagrams.sendRefused >= 2, `refused ${s.datagrams.sendRefused}`);
+    t.is((await fetch(`${base}/module/rollback`, { method: "POST" })).status, 200);
+  },
+);

@@ -10,7 +10,7 @@ const root = projectRoot();
 const dir = join(root, "build/test-modules");
 const asc = join(root, "node_modules/.bin/asc");
 
-export const faults = { init: 1, restore: 2, process: 3, memory: 4, abi: 5 } as const;
+export const faults = { init: 1, restore: 2, process: 3, memory: 4, abi: 5, send: 6 } as const;
 
 function newestSource(path: string): number {
   let newest = 0;

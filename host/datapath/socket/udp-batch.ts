@@ -5,6 +5,7 @@ import { join } from "node:path";
 import { projectRoot } from "../../util/paths.js";
 import * as abi from "../../../assembly/shared/abi.js";
 import type { Core } from "../../core/core.js";
+import { ipv4ToWire, type Backend } from "../../core/backends.js";
 
 export interface BatchLayout {
   rxDesc: number;
@@ -24,6 +25,10 @@ export interface UdpBatch {
   wait(timeoutMs: number): number;
   /** The bound ports, and the two sockets' fds (for a poll() that also watches other fds). */
   ports(): { listen: number; backend: number; fds: number[] };
+  /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
+  guard(backends: Uint32Array, windowMs: number): void;
+  /** Datagrams refused by the guard. */
+  refused(): number;
   close(): void;
 }
 
@@ -75,4 +80,15 @@ function loadUdpBatch(): UdpBatchClass {
   if (!existsSync(addonPath)) throw new Error("the socket addon is not built (run: bash scripts/setup)");
   const mod = createRequire(import.meta.url)(addonPath) as { UdpBatch: UdpBatchClass };
   return mod.UdpBatch;
+}
+
+/** Turns on the send guard: the backends of the table, and clients heard from lately. */
+export function guardSends(io: UdpBatch, backends: readonly Backend[], requestTimeoutMs: number): void {
+  const pairs = new Uint32Array(backends.length * 2);
+  backends.forEach((b, i) => {
+    pairs[2 * i] = ipv4ToWire(b.address);
+    pairs[2 * i + 1] = b.port;
+  });
+  // a reply may come as late as a request's timeout; a client heard from since may be answered
+  io.guard(pairs, 2 * requestTimeoutMs + 10_000);
 }

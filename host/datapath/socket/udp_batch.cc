@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "send_guard.h"
+
 namespace {
 
 constexpr int kMaxBurst = 4096;
@@ -44,7 +46,9 @@ public:
                                      InstanceMethod("send", &UdpBatch::Send),
                                      InstanceMethod("wait", &UdpBatch::Wait),
                                      InstanceMethod("close", &UdpBatch::Close),
-                                     InstanceMethod("ports", &UdpBatch::Ports)});
+                                     InstanceMethod("ports", &UdpBatch::Ports),
+                                     InstanceMethod("guard", &UdpBatch::Guard),
+                                     InstanceMethod("refused", &UdpBatch::Refused)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -153,6 +157,7 @@ private:
     }
     int n = recvmmsg(fd, msgs_, count, MSG_DONTWAIT, nullptr);
     if (n <= 0) return 0;
+    uint64_t now = kind == kClientKind ? SendGuard::Now() : 0;
     auto *desc = reinterpret_cast<Desc *>(memory_ + rxDesc_) + at;
     for (int i = 0; i < n; i++) {
       uint32_t len = msgs_[i].msg_len;
@@ -161,6 +166,7 @@ private:
       desc[i].len = truncated ? 0 : len;
       desc[i].addr = names_[i].sin_addr.s_addr;
       desc[i].flags = kind | (truncated ? kTruncated : 0) | (uint32_t(ntohs(names_[i].sin_port)) << 16);
+      if (kind == kClientKind) guard_.Saw(names_[i].sin_addr.s_addr, ntohs(names_[i].sin_port), now);
     }
     return n;
   }
@@ -180,11 +186,19 @@ private:
     if (n > outMax_ || client_ < 0) return Napi::Number::New(info.Env(), 0);
     const auto *desc = reinterpret_cast<const Desc *>(memory_ + outDesc_);
     int sent = 0;
+    uint64_t now = SendGuard::Now();
     for (int sock = 0; sock < 2; sock++) {
       uint32_t m = 0;
       for (uint32_t i = 0; i < n; i++) {
         if ((desc[i].flags & 0xff) != uint32_t(sock)) continue;
         if (uint64_t(desc[i].off) + desc[i].len > memorySize_) continue;
+        uint16_t port = uint16_t(desc[i].flags >> 16);
+        bool allowed = sock == 0 ? guard_.MayReachClient(desc[i].addr, port, now)
+                                 : guard_.MayReachBackend(desc[i].addr, port);
+        if (!allowed) {
+          refused_++;
+          continue;
+        }
         iov_[m].iov_base = memory_ + desc[i].off;
         iov_[m].iov_len = desc[i].len;
         names_[m] = {};
@@ -238,6 +252,26 @@ private:
     return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
   }
 
+  // guard(backends: Uint32Array of (address, port) pairs, windowMs): from now on, datagrams go
+  // only to those backends and to clients heard from within the window.
+  Napi::Value Guard(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "guard(backends: Uint32Array, windowMs)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto pairs = info[0].As<Napi::Uint32Array>();
+    std::vector<uint64_t> backends;
+    for (size_t i = 0; i + 1 < pairs.ElementLength(); i += 2) {
+      backends.push_back(SendGuard::Key(pairs[i], uint16_t(pairs[i + 1])));
+    }
+    guard_.Set(backends, uint64_t(info[1].As<Napi::Number>().DoubleValue() * 1e6));
+    return env.Undefined();
+  }
+
+  // Datagrams the core queued for a destination the guard refused.
+  Napi::Value Refused(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(refused_)); }
+
   Napi::Value Ports(const Napi::CallbackInfo &info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("listen", Port(client_));
@@ -265,6 +299,8 @@ private:
   Napi::ObjectReference memoryRef_;
   uint32_t rxDesc_ = 0, slots_ = 0, slotBytes_ = 0, slotCount_ = 0, outDesc_ = 0, outMax_ = 0;
   int client_ = -1, backend_ = -1;
+  SendGuard guard_;
+  uint64_t refused_ = 0;
   mmsghdr msgs_[kMaxBurst];
   iovec iov_[kMaxBurst];
   sockaddr_in names_[kMaxBurst];
