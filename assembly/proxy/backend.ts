@@ -15,7 +15,7 @@ import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FL
   NK_META_WRITE, NK_FLUSH, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY } from "./nat";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
-import { outPush, replyText, txAlloc, writeAscii } from "./out";
+import { outPush, valueBlock, valueBlockLen } from "./out";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
@@ -173,20 +173,9 @@ function fillFromMg(e: usize, p: usize, end: usize): void {
   if (expiry == NOT_CACHEABLE) return;
   const flagsLen = flagsEnd - flags;
   const sizeLen = sizeEnd - sizeAt;
-  const blockLen: usize = keyLen + flagsLen + sizeLen + <usize>size + 12; // "VALUE ", 2 spaces, 2 line ends
-  const block = txAlloc(blockLen);
+  const block = valueBlock(key, keyLen, flags, flagsLen, sizeAt, sizeLen, newline + 1, <usize>size);
   if (block == 0) return;
-  let at = writeAscii(block, "VALUE ");
-  memory.copy(at, key, keyLen);
-  at += keyLen;
-  store<u8>(at++, 0x20);
-  memory.copy(at, flags, flagsLen);
-  at += flagsLen;
-  store<u8>(at++, 0x20);
-  memory.copy(at, sizeAt, sizeLen);
-  at += sizeLen;
-  store<u16>(at, 0x0a0d);
-  memory.copy(at + 2, newline + 1, <usize>size + 2);
+  const blockLen = valueBlockLen(keyLen, flagsLen, sizeLen, <usize>size);
   fillFromRead(load<u64>(e + N_HASH), key, keyLen, load<u64>(e + N_STAMP), block, blockLen, expiry);
 }
 

@@ -136,6 +136,32 @@ export function replyBinary(opcode: u8, status: u16, opaque: u32, text: string, 
   return outPush(buf, BIN_HEADER + len + FRAME_HEADER, addr, port, 0);
 }
 
+// Builds "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply carries it, in the tx
+// buffer (data is followed by its own "\r\n" where it lies). Returns the block, 0 when out of
+// room; valueBlockLen gives its length.
+export function valueBlock(key: usize, keyLen: usize, flags: usize, flagsLen: usize, count: usize,
+  countLen: usize, data: usize, dataLen: usize): usize {
+  const block = txAlloc(valueBlockLen(keyLen, flagsLen, countLen, dataLen));
+  if (block == 0) return 0;
+  let at = writeAscii(block, "VALUE ");
+  memory.copy(at, key, keyLen);
+  at += keyLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, flags, flagsLen);
+  at += flagsLen;
+  store<u8>(at++, 0x20);
+  memory.copy(at, count, countLen);
+  at += countLen;
+  store<u16>(at, 0x0a0d);
+  memory.copy(at + 2, data, dataLen + 2);
+  return block;
+}
+
+// "VALUE ", two spaces and two line ends around the key, the flags, the count and the data.
+@inline export function valueBlockLen(keyLen: usize, flagsLen: usize, countLen: usize, dataLen: usize): usize {
+  return keyLen + flagsLen + countLen + dataLen + 12;
+}
+
 // Writes an ASCII string literal's bytes; string literals are static data, so nothing is
 // allocated.
 export function writeAscii(p: usize, text: string): usize {

@@ -7,8 +7,8 @@ import { writeBegin, writeEnd, isCached, writeRoom } from "../cache/proxy-writes
 import { FAIL_OVERLOAD } from "./failures";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
-import { txAlloc, writeAscii } from "./out";
-import { work, W_STAGED, W_TOKENS, W_LOOKUP } from "./context";
+import { valueBlock, valueBlockLen } from "./out";
+import { work, W_STAGED, W_TOKENS } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, serverError,
   NO_BACKEND } from "./forward";
 import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
@@ -81,37 +81,15 @@ export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: 
   let blockLen: usize = 0;
   const expiry = isSet ? expiryOfExptime(tokStart(2), tokEnd(2)) : NOT_CACHEABLE;
   if (expiry != NOT_CACHEABLE && isCached(h, key, keyLen)) {
-    blockLen = valueBlock(key, keyLen, tokStart(1), tokEnd(1), tokStart(3), tokEnd(3), data, <usize>bytes);
-    block = blockLen == 0 ? 0 : <usize>load<u32>(work() + W_LOOKUP);
+    const flagsLen = tokEnd(1) - tokStart(1);
+    const countLen = tokEnd(3) - tokStart(3);
+    block = valueBlock(key, keyLen, tokStart(1), flagsLen, tokStart(3), countLen, data, <usize>bytes);
+    blockLen = block == 0 ? 0 : valueBlockLen(keyLen, flagsLen, countLen, <usize>bytes);
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
   forwardWrite(cmd, lineKeep, h, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply, first && next == end,
     expiry);
   return next;
-}
-
-// Builds "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply would carry it, in the tx
-// buffer; its address goes to the work area's W_LOOKUP. Returns its length, 0 when out of room.
-function valueBlock(key: usize, keyLen: usize, flags: usize, flagsEnd: usize, count: usize, countEnd: usize,
-  data: usize, bytes: usize): usize {
-  const flagsLen = flagsEnd - flags;
-  const countLen = countEnd - count;
-  const room: usize = keyLen + flagsLen + countLen + bytes + 12; // "VALUE " + 2 spaces + 2 line ends
-  const block = txAlloc(room);
-  if (block == 0) return 0;
-  let at = writeAscii(block, "VALUE ");
-  memory.copy(at, key, keyLen);
-  at += keyLen;
-  store<u8>(at++, 0x20);
-  memory.copy(at, flags, flagsLen);
-  at += flagsLen;
-  store<u8>(at++, 0x20);
-  memory.copy(at, count, countLen);
-  at += countLen;
-  store<u16>(at, 0x0a0d);
-  memory.copy(at + 2, data, bytes + 2);
-  store<u32>(work() + W_LOOKUP, <u32>block);
-  return room;
 }
 
 // delete <key> [0] [noreply], incr|decr <key> <value> [noreply], touch <key> <exptime> [noreply].

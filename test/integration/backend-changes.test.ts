@@ -9,13 +9,11 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
+import { text as textOf, homeIndex, fromCache as cachedIn, makeCached as cached } from "../support/cache-probe.js";
 import { startMemcached } from "../../host/cluster/memcached.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";
 
-const END = /(END|STORED|OK|SERVER_ERROR[^\r]*)\r\n$/;
 let cluster: Cluster;
 let client: UdpClient;
 const restarted: { stop(): Promise<void> }[] = [];
@@ -30,43 +28,11 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-async function text(c: UdpClient, payload: string): Promise<string> {
-  return Buffer.concat((await c.request(payload, END, 1500)).map((m) => m.payload)).toString("latin1");
-}
-
-async function homeIndex(key: string): Promise<number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
-  );
-  return routeKey(core, key);
-}
-
-async function getHits(port: number): Promise<number> {
-  const c = new UdpClient(port);
-  try {
-    return Number(/STAT get_hits (\d+)/.exec(await text(c, "stats\r\n"))?.[1] ?? NaN);
-  } finally {
-    c.close();
-  }
-}
-
-/** Whether kvlb answers `key` from its cache: its backend's get_hits do not move over 5 gets. */
-async function fromCache(key: string): Promise<boolean> {
-  const port = cluster.backendPorts[await homeIndex(key)] ?? 0;
-  const before = await getHits(port);
-  for (let i = 0; i < 5; i++) await text(client, `get ${key}\r\n`);
-  return (await getHits(port)) === before;
-}
-
-async function makeCached(key: string): Promise<void> {
-  for (let round = 0; round < 20; round++) {
-    for (let i = 0; i < 30; i++) await text(client, `get ${key}\r\n`);
-    if (await fromCache(key)) return;
-  }
-  throw new Error(`${key} never came from kvlb's cache`);
-}
+const END = /(END|STORED|OK|SERVER_ERROR[^\r]*)\r\n$/;
+const text = (c: UdpClient, payload: string): Promise<string> => textOf(c, payload, END);
+const homeIndexOf = (key: string): Promise<number> => homeIndex(cluster.backendPorts, key);
+const fromCache = (key: string): Promise<boolean> => cachedIn(client, cluster.backendPorts, key);
+const makeCached = (key: string): Promise<void> => cached(client, cluster.backendPorts, key);
 
 /** Asks kvlb for `key` until it answers `want`, within `ms`; returns the last answer. */
 async function eventually(key: string, want: string, ms = 3000): Promise<string> {
@@ -82,7 +48,7 @@ async function eventually(key: string, want: string, ms = 3000): Promise<string>
 test.serial("a flush_all sent straight to a backend: kvlb stops serving its keys' cached values", async (t) => {
   t.is(await text(client, "set flushed-key 0 0 3\r\nold\r\n"), "STORED\r\n");
   await makeCached("flushed-key");
-  const port = cluster.backendPorts[await homeIndex("flushed-key")] ?? 0;
+  const port = cluster.backendPorts[await homeIndexOf("flushed-key")] ?? 0;
   const direct = new UdpClient(port);
   t.is(await text(direct, "flush_all\r\n"), "OK\r\n");
   direct.close();
@@ -94,7 +60,7 @@ test.serial("a flush_all sent straight to a backend: kvlb stops serving its keys
 test.serial("a backend restarted empty between two probes: kvlb drops its keys' cached values", async (t) => {
   t.is(await text(client, "set restart-key 0 0 3\r\nold\r\n"), "STORED\r\n");
   await makeCached("restart-key");
-  const index = await homeIndex("restart-key");
+  const index = await homeIndexOf("restart-key");
   const port = cluster.backendPorts[index] ?? 0;
   cluster.memcached[index]?.kill("SIGKILL");
   restarted.push(await startMemcached([port]));

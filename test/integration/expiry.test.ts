@@ -4,11 +4,9 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
+import { text, homeIndex, makeCached as cached } from "../support/cache-probe.js";
 import { portBase } from "../support/ports.js";
 
-const REPLY = /(END|STORED|TOUCHED|SERVER_ERROR[^\r]*)\r\n$/;
 let cluster: Cluster;
 let client: UdpClient;
 
@@ -21,19 +19,9 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-async function text(c: UdpClient, payload: string): Promise<string> {
-  const m = await c.request(payload, REPLY, 1500);
-  return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
-}
-
-async function homePort(key: string): Promise<number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
-  );
-  return cluster.backendPorts[routeKey(core, key)] ?? 0;
-}
+const homePort = async (key: string): Promise<number> =>
+  cluster.backendPorts[await homeIndex(cluster.backendPorts, key)] ?? 0;
+const makeCached = (key: string): Promise<void> => cached(client, cluster.backendPorts, key);
 
 async function direct(key: string): Promise<string> {
   const c = new UdpClient(await homePort(key));
@@ -42,27 +30,6 @@ async function direct(key: string): Promise<string> {
   } finally {
     c.close();
   }
-}
-
-async function getHits(port: number): Promise<number> {
-  const c = new UdpClient(port);
-  try {
-    return Number(/STAT get_hits (\d+)/.exec(await text(c, "stats\r\n"))?.[1] ?? NaN);
-  } finally {
-    c.close();
-  }
-}
-
-/** Gets a key through kvlb until its backend's get_hits stop moving: kvlb answers it. */
-async function makeCached(key: string): Promise<void> {
-  const port = await homePort(key);
-  for (let round = 0; round < 20; round++) {
-    for (let i = 0; i < 30; i++) await text(client, `get ${key}\r\n`);
-    const before = await getHits(port);
-    for (let i = 0; i < 5; i++) await text(client, `get ${key}\r\n`);
-    if ((await getHits(port)) === before) return;
-  }
-  throw new Error(`${key} never came from kvlb's cache`);
 }
 
 /** Polls the backend until it answers a miss for `key` (deadline 6 s); then asks kvlb at once. */

@@ -5,8 +5,7 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
+import { text, homeIndex, makeCached as cached } from "../support/cache-probe.js";
 import { answersVersion } from "../../host/cluster/memcached.js";
 import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
 import { portBase } from "../support/ports.js";
@@ -24,19 +23,8 @@ test.after.always(async () => {
   await cluster?.stop();
 });
 
-async function text(c: UdpClient, payload: string | Buffer, until?: RegExp): Promise<string> {
-  const m = await c.request(payload, until);
-  return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
-}
-
-async function backendOf(key: string): Promise<number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
-  );
-  return routeKey(core, key);
-}
+const backendOf = (key: string): Promise<number> => homeIndex(cluster.backendPorts, key);
+const makeCached = (key: string): Promise<void> => cached(client, cluster.backendPorts, key);
 
 /** What a backend holds for a key, asked directly, not through kvlb. */
 async function direct(port: number, key: string): Promise<string> {
@@ -58,27 +46,6 @@ interface Counters {
 async function forwarded(): Promise<number> {
   await new Promise((r) => setTimeout(r, 600)); // the worker reports twice a second
   return ((await cluster.stats()) as unknown as Counters).forwarded;
-}
-
-async function getHits(port: number): Promise<number> {
-  const c = new UdpClient(port);
-  try {
-    return Number(/STAT get_hits (\d+)/.exec(await text(c, "stats\r\n", END))?.[1] ?? NaN);
-  } finally {
-    c.close();
-  }
-}
-
-/** Gets a key until kvlb answers it from its cache: its backend's get_hits stop moving. */
-async function makeCached(key: string): Promise<void> {
-  const port = cluster.backendPorts[await backendOf(key)] ?? 0;
-  for (let round = 0; round < 20; round++) {
-    for (let i = 0; i < 50; i++) await text(client, `get ${key}\r\n`, END);
-    const before = await getHits(port);
-    for (let i = 0; i < 5; i++) await text(client, `get ${key}\r\n`, END);
-    if ((await getHits(port)) === before) return;
-  }
-  throw new Error(`${key} never came from kvlb's cache`);
 }
 
 test.serial("a set or ms whose length wraps 32 bits is answered bad data chunk and kvlb keeps serving", async (t) => {
