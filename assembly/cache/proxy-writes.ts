@@ -3,8 +3,9 @@
 // its reply makes the staged value servable only if the write succeeded and overlapped no
 // other write, and otherwise drops the copy. A read reply fills a cache only if the write
 // barrier shows no write since the read was forwarded.
-import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State } from "./l1";
-import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
+import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State, l1Capacity } from "./l1";
+import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState,
+  slCapacity } from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
 import { afterPurge } from "./purge";
 import { peerEmit, peerRoomForWrite } from "./peers";
@@ -94,11 +95,14 @@ export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usiz
   barrierHold(h, clock() + 2 * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
 }
 
-// Whether a value read for this key would be taken into a cache (it is hot, warm, or in L2).
+// Whether a value read for this key would be taken into a cache: hot with room in L1, or warm
+// (or in L2) with room in L2. With the caches off, never: kvlb then asks the backends for
+// nothing but what its clients asked.
 export function fillWanted(h: u64, key: usize, keyLen: usize): bool {
   const d = detector();
   const f = detEstimate(d, h);
-  return lcIsHot(d, f) || lcIsWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE;
+  if (lcIsHot(d, f)) return l1Capacity(l1()) != 0;
+  return slCapacity(l2()) != 0 && (lcIsWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE);
 }
 
 // A value block read for a request forwarded at `stamp`, servable until `expiry`: hot keys go to

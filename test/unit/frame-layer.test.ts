@@ -181,3 +181,11 @@ test("a frame kvlb does not serve, or one that claims a backend's address, chang
   const fwd = withoutFillAsks(io.burst([frame({ payload: request(5, "get k\r\n") })]));
   t.is(parseFrame(at(fwd, 0).bytes).dstMac, backendMacs[owner] ?? "", "the backend's next hop is unchanged");
 });
+
+test("with the cache off, a get asks the backend for nothing more than the client asked", async (t) => {
+  const { io } = await frameBalancer(40001, { l1Entries: 0, l2Entries: 0 });
+  for (let i = 0; i < 20; i++) {
+    const out = io.burst([frame({ payload: request(i, "get k\r\n") })]);
+    t.false(out.some(isFillAsk), `get ${i}: no mg of kvlb's own`);
+  }
+});
