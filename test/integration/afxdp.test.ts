@@ -37,7 +37,12 @@ function xdpModeOf(dev: string): string {
   return /xdpgeneric/.test(line) ? "generic" : /xdp/.test(line) ? "native" : "none";
 }
 
-async function attach(mode: "native" | "generic"): Promise<ChildProcess> {
+/** kvlb attach on l0,l1 with these backend ports (and any more flags), once it says it serves. */
+async function attach(
+  mode: "native" | "generic",
+  ports: readonly number[] = [11211, 11212],
+  extra: string[] = [],
+): Promise<ChildProcess> {
   const kvlb = topo.spawn(topo.lb, [
     node,
     cli,
@@ -45,10 +50,8 @@ async function attach(mode: "native" | "generic"): Promise<ChildProcess> {
     "l0,l1",
     "--mode",
     mode,
-    "--backend",
-    `${BACKEND_ADDR}:11211`,
-    "--backend",
-    `${BACKEND_ADDR}:11212`,
+    ...ports.flatMap((p) => ["--backend", `${BACKEND_ADDR}:${p}`]),
+    ...extra,
     "--admin",
     ADMIN,
   ]);
@@ -136,20 +139,7 @@ test.serial("attach errors: no such interface, another program attached, not roo
 test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over within 1 s, it comes back", async (t) => {
   topo.setPeers("plain");
   const ports = [11211, 11212, 11213];
-  const kvlb = topo.spawn(topo.lb, [
-    node,
-    cli,
-    "attach",
-    "l0,l1",
-    "--mode",
-    "native",
-    ...ports.flatMap((p) => ["--backend", `${BACKEND_ADDR}:${p}`]),
-    "--timeout",
-    "300",
-    "--admin",
-    ADMIN,
-  ]);
-  await waitForOutput(kvlb, /kvlb is attached and balancing/);
+  const kvlb = await attach("native", ports, ["--timeout", "300"]);
   try {
     const core = await makeCore();
     setBackends(
