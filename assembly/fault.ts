@@ -7,7 +7,7 @@ export const FAULT_RESTORE: u32 = 2; // restore() traps
 export const FAULT_PROCESS: u32 = 3; // a get of the key "kvlb-trap" traps in the burst
 export const FAULT_MEMORY: u32 = 4; // the layout wants 256 MiB more than any config gives
 export const FAULT_ABI: u32 = 5; // abi_version() is one ahead
-export const FAULT_SEND: u32 = 6; // every client datagram also makes it send to 127.0.0.77:9999, as client and as backend
+export const FAULT_SEND: u32 = 6; // every datagram served also makes it send strays (proxy/client.ts)
 
 // "kvlb-trap", the key that trips FAULT_PROCESS
 export function isTrapKey(p: usize, len: usize): bool {

@@ -27,15 +27,10 @@ import { readStamp } from "../cache/barrier";
 import { backendCount, firstUp, backendUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER, NK_FLUSH, GF_FLUSH } from "./nat";
 
+const STRAY_PORT: u32 = 9999;
+
 export function handleClient(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
   if (admitDatagram(slot, len, addr, port, truncated)) serveClient(slot, len, addr, port);
-  if (FAULT == FAULT_SEND) {
-    // a module that sends where no one asked: to an address that never sent a datagram, and to
-    // it as if it were a backend (the host's send guard refuses both)
-    const stray: u32 = 0x4d00007f; // 127.0.0.77, as sin_addr reads
-    replyText("stray\r\n", stray, 9999, 0);
-    outPush(slot, len, stray, 9999, OUT_BACKEND);
-  }
 }
 
 // Whether a client's datagram is one kvlb serves: whole, from a source it answers, with a
@@ -58,6 +53,17 @@ export function admitDatagram(slot: usize, len: usize, addr: u32, port: u32, tru
 export function serveClient(slot: usize, len: usize, addr: u32, port: u32): void {
   // memcached ignores the reserved field, and memcaslap fills it; count it, serve it.
   if (frameReserved(slot) != 0) statInc(S_FRAME_RESERVED);
+  if (FAULT == FAULT_SEND) {
+    // a module that sends where no one asked: to an address that never sent a datagram (one the
+    // frame layer has no next hop for, so it leaves through the kernel), to a port of the client
+    // that never sent one (a frame, on the frame paths), and to each as if it were a backend;
+    // the host's send guard refuses all four
+    const stray: u32 = 0x4d00007f; // 127.0.0.77, as sin_addr reads
+    replyText("stray\r\n", stray, STRAY_PORT, 0);
+    outPush(slot, len, stray, STRAY_PORT, OUT_BACKEND);
+    replyText("stray\r\n", addr, STRAY_PORT, 0);
+    outPush(slot, len, addr, port, OUT_BACKEND);
+  }
   workBegin(slot, len, addr, port, frameId(slot));
   const end = slot + len;
   let p = slot + FRAME_HEADER;

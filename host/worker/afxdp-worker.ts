@@ -2,7 +2,7 @@
 // socket per attached interface, and the kernel UDP sockets beside them (frame-loop.ts).
 import { parentPort, workerData } from "node:worker_threads";
 import { XskSet } from "libbpf-ts";
-import * as abi from "../../assembly/shared/abi.js";
+import { frameLayout } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
@@ -20,15 +20,7 @@ async function main(): Promise<void> {
   // every fill and tx ring full, and some to build answers in
   const minFrames = xdp.ports.length * RING * 2 + 1024;
   const { core, io, kernelPorts } = await openFrameCore(setup, xdp.ports, xdp.neighbours, minFrames);
-  const umem = core.region(abi.R_UMEM);
-  const xsk = new XskSet(core.u8, {
-    umemOffset: umem.offset,
-    umemBytes: umem.size,
-    frameSize: core.config.frameBytes,
-    poolOffset: core.region(abi.R_FPOOL).offset,
-    fillSize: RING,
-    compSize: RING,
-  });
+  const xsk = new XskSet(core.u8, { ...frameLayout(core), fillSize: RING, compSize: RING });
   const fds = xdp.ports.map((p) => xsk.add(p.name, p.queue, { rxSize: RING, txSize: RING }).fd);
   const slot = new ModuleSlot(core, port, setup.module);
   port.postMessage({ type: "ready", ports: kernelPorts, xskFds: fds, ...slot.describe() } satisfies WorkerReport);

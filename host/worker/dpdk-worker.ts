@@ -4,11 +4,11 @@
 // 20 µs at first and twice as long each time the queue is still empty, up to a millisecond,
 // since nothing wakes it when a frame reaches a DPDK queue.
 import { parentPort, workerData } from "node:worker_threads";
-import * as abi from "../../assembly/shared/abi.js";
 import { dpdk } from "../datapath/dpdk/native.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { openFrameCore } from "./frame-core.js";
+import { frameLayout } from "../datapath/socket/udp-batch.js";
 import { runFrameLoop } from "./frame-loop.js";
 import { ModuleSlot } from "./module-slot.js";
 
@@ -25,15 +25,9 @@ async function main(): Promise<void> {
   const lcore = native.registerThread();
   try {
     const { core, io, kernelPorts, peers } = await openFrameCore(setup, d.ports, d.neighbours, MIN_FRAMES);
-    const umem = core.region(abi.R_UMEM);
     const queues = new native.FrameQueues(
       core.u8,
-      {
-        umemOffset: umem.offset,
-        umemBytes: umem.size,
-        frameSize: core.config.frameBytes,
-        poolOffset: core.region(abi.R_FPOOL).offset,
-      },
+      frameLayout(core),
       d.ports.map((p) => ({ port: p.dpdkPort, queue: d.queue })),
     );
     const slot = new ModuleSlot(core, port, setup.module);

@@ -3,7 +3,6 @@
 import type { Core } from "../core/core.js";
 import { loadCore } from "../core/loader.js";
 import { setClientGuard } from "../core/client-guard.js";
-import { setBackends } from "../core/backends.js";
 import {
   setFrameAddresses,
   setFramePort,
@@ -14,7 +13,8 @@ import {
 } from "../core/frame-tables.js";
 import { withDefaults } from "../core/config.js";
 import { PeerLink } from "./peer-link.js";
-import { openUdpBatch, type UdpBatch } from "../datapath/socket/udp-batch.js";
+import { openUdpBatch, guardSends, frameLayout, type UdpBatch } from "../datapath/socket/udp-batch.js";
+import { setBackends, ipv4ToWire } from "../core/backends.js";
 import type { WorkerSetup, FramePortSetup } from "./messages.js";
 
 export const FRAME_BYTES = 2048;
@@ -45,6 +45,19 @@ export async function openFrameCore(
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, [...neighbours]);
   setFrameMode(core, setup.frameMode ?? { repliesViaKernel: false });
+  // the core is a module an operator can swap: where its datagrams and frames may go is said
+  // out here, and a frame may only come from kvlb's own addresses
+  guardSends(io, setup.backends, c.natTimeoutMs);
+  const sources = [setup.listen.address, ...ports.map((p) => p.address)].map(wireOrZero).filter((a) => a !== 0);
+  io.guardFrames(frameLayout(core), Uint32Array.from(sources));
   const peers = setup.peers ? new PeerLink(setup.peers.rings, setup.peers.index, core) : undefined;
   return { core, io, kernelPorts: { listen, backend }, ...(peers ? { peers } : {}) };
+}
+
+function wireOrZero(address: string): number {
+  try {
+    return ipv4ToWire(address);
+  } catch {
+    return 0; // a port with no address of its own
+  }
 }

@@ -72,7 +72,7 @@ export function runFrameLoop(
   // kernel.
   const flush = (): void => {
     peers?.publish();
-    const f = core.u32[ftxCountAt] ?? 0;
+    const f = io.keepFrames(ftx, core.u32[ftxCountAt] ?? 0);
     if (f > 0) {
       const s = driver.transmit(ftx, f);
       sent += BigInt(s);
@@ -96,7 +96,7 @@ export function runFrameLoop(
     return false;
   };
   const stats = (): StatsReport => {
-    const r = report(core, setup, sent, sendShort, slot.traps);
+    const r = report(core, setup, { sent, failed: sendShort, refused: io.refused() }, slot.traps);
     r.xsk = driver.stats();
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
@@ -114,6 +114,7 @@ export function runFrameLoop(
     const now = process.hrtime.bigint();
     clock[0] = now;
     if (n > 0) {
+      io.sawFrames(core.rx, n);
       peers?.take();
       try {
         core.exports.process_frames(n);

@@ -5,7 +5,14 @@ import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
 
-export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: bigint, traps = 0): StatsReport {
+/** What a worker's sends came to: sent, not taken by the kernel or driver, refused by the guard. */
+export interface SendCounts {
+  sent: bigint;
+  failed: bigint;
+  refused: number;
+}
+
+export function report(core: Core, setup: WorkerSetup, sends: SendCounts, traps: number): StatsReport {
   const hot: HotKey[] = [];
   for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
   // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
@@ -16,8 +23,9 @@ export function report(core: Core, setup: WorkerSetup, sent: bigint, sendShort: 
   hot.sort((a, b) => b.estimate - a.estimate);
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
-  stats["datagrams_sent"] = Number(sent);
-  stats["send_failed"] = Number(sendShort);
+  stats["datagrams_sent"] = Number(sends.sent);
+  stats["send_failed"] = Number(sends.failed);
+  stats["send_refused"] = sends.refused;
   stats["module_traps"] = traps;
   return {
     type: "stats",

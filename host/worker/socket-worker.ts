@@ -9,7 +9,7 @@ import { setClientGuard } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
 import { openUdpBatch, guardSends } from "../datapath/socket/udp-batch.js";
 import { withDefaults } from "../core/config.js";
-import type { WorkerSetup, WorkerReport, ToWorker, StatsReport } from "./messages.js";
+import type { WorkerSetup, WorkerReport, ToWorker } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { report } from "./report.js";
 import { ModuleSlot } from "./module-slot.js";
@@ -17,11 +17,6 @@ import { ModuleSlot } from "./module-slot.js";
 const TICK_NS = 10_000_000n;
 const REPORT_NS = 500_000_000n;
 const IDLE_WAIT_MS = 10;
-
-function withRefused(r: StatsReport, refused: number): StatsReport {
-  r.stats["send_refused"] = refused;
-  return r;
-}
 
 async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
@@ -86,14 +81,14 @@ async function main(): Promise<void> {
     if (ticked && control()) break;
     if (now >= nextReport) {
       nextReport = now + REPORT_NS;
-      port.postMessage(withRefused(report(core, setup, sent, sendShort, slot.traps), io.refused()));
+      port.postMessage(report(core, setup, { sent, failed: sendShort, refused: io.refused() }, slot.traps));
     }
     if (n === 0 && out === 0) {
       io.wait(IDLE_WAIT_MS);
       if (control()) break;
     }
   }
-  port.postMessage(withRefused(report(core, setup, sent, sendShort, slot.traps), io.refused()));
+  port.postMessage(report(core, setup, { sent, failed: sendShort, refused: io.refused() }, slot.traps));
   io.close();
   port.postMessage({ type: "stopped" } satisfies WorkerReport);
 }

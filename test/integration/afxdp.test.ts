@@ -7,7 +7,7 @@ import { spawnSync, type ChildProcess } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
-import { servesOverFrames } from "../support/frame-path-checks.js";
+import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";
 import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
 import { judgeFailover } from "../support/failover-check.js";
@@ -73,25 +73,29 @@ for (const [mode, peers] of [
   ["native", "plain"],
   ["generic", "xdp"],
 ] as const) {
-  test.serial(`over AF_XDP in ${mode} mode: get, set, multi-get, 20 KB, hot keys, then a clean detach`, async (t) => {
-    topo.setPeers(peers);
-    const kvlb = await attach(mode);
-    try {
-      t.is(xdpModeOf("l0"), mode);
-      t.is(xdpModeOf("l1"), mode);
-      await servesOverFrames(t, topo, mode, () => inLb<StatsView>(["stats"]));
-      const xdp = inLb<XdpStatus>(["status"]);
-      const [l0, l1] = xdp.interfaces;
-      t.is(l0?.mode, mode);
-      t.true((l0?.counters["redirect_request"] ?? 0) > 300, "requests went through AF_XDP");
-      t.true((l1?.counters["redirect_reply"] ?? 0) > 0, "backend replies came back through XDP");
-    } finally {
-      const { code, output } = await detach(kvlb);
-      t.is(code, 0, output);
-    }
-    t.is(xdpModeOf("l0"), "none", "no program left on l0");
-    t.is(xdpModeOf("l1"), "none", "no program left on l1");
-  });
+  test.serial(
+    `over AF_XDP in ${mode} mode: get, set, multi-get, 20 KB, hot keys, a module's strays refused, then a clean detach`,
+    async (t) => {
+      topo.setPeers(peers);
+      const kvlb = await attach(mode);
+      try {
+        t.is(xdpModeOf("l0"), mode);
+        t.is(xdpModeOf("l1"), mode);
+        await servesOverFrames(t, topo, mode, () => inLb<StatsView>(["stats"]));
+        const xdp = inLb<XdpStatus>(["status"]);
+        const [l0, l1] = xdp.interfaces;
+        t.is(l0?.mode, mode);
+        t.true((l0?.counters["redirect_request"] ?? 0) > 300, "requests went through AF_XDP");
+        t.true((l1?.counters["redirect_reply"] ?? 0) > 0, "backend replies came back through XDP");
+        await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats"]));
+      } finally {
+        const { code, output } = await detach(kvlb);
+        t.is(code, 0, output);
+      }
+      t.is(xdpModeOf("l0"), "none", "no program left on l0");
+      t.is(xdpModeOf("l1"), "none", "no program left on l1");
+    },
+  );
 }
 
 function kvlbIn(

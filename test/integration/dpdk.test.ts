@@ -9,7 +9,7 @@ import { spawnSync } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/cluster/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
-import { servesOverFrames, nsClient } from "../support/frame-path-checks.js";
+import { servesOverFrames, nsClient, refusesStraySends } from "../support/frame-path-checks.js";
 import { detectorModulePaths } from "../../host/core/loader.js";
 import type { ModuleStatus, SwapReport } from "../../host/control/modules.js";
 
@@ -95,7 +95,7 @@ const portStatus = (): PortStatus[] =>
   (JSON.parse(topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/xdp`])) as { ports: PortStatus[] }).ports;
 
 (built ? test.serial : test.skip)(
-  "over DPDK net_af_xdp with kvlb's XDP program: the frame path's checks, then a clean exit",
+  "over DPDK net_af_xdp with kvlb's XDP program: the frame path's checks, a module's strays refused, then a clean exit",
   async (t) => {
     const kvlb = await runKvlb(t, ["net_af_xdp0,iface=l0", "net_af_xdp1,iface=l1"]);
     try {
@@ -106,6 +106,7 @@ const portStatus = (): PortStatus[] =>
       t.true((client?.stats.rxPackets ?? 0) > 300, "requests came in through DPDK");
       t.true((client?.stats.txPackets ?? 0) > 300, "replies left through DPDK");
       t.true((backend?.stats.rxPackets ?? 0) > 0, "backend replies came in through DPDK");
+      await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats"]));
     } finally {
       await kvlb.stop();
     }

@@ -12,6 +12,7 @@ import { failoverLoad } from "../support/failover-load.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";
+import { until } from "../support/until.js";
 
 const KEYS = Array.from({ length: 48 }, (_, i) => `fo-${i}`);
 const restarted: { stop(): Promise<void> }[] = [];
@@ -34,14 +35,6 @@ async function homes(c: Cluster): Promise<(key: string) => number> {
 
 async function statsOf(c: Cluster): Promise<StatsView> {
   return (await c.stats()) as unknown as StatsView;
-}
-
-async function until(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting until ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 test.serial(

@@ -2,8 +2,13 @@
 // of host/cluster/netns.ts: issue 3's protocol checks, hot keys from the cache, set-then-get,
 // and the kernel still serving ping and TCP in the balancer's namespace.
 import type { ExecutionContext } from "ava";
-import { LB_ADDR, type Topology } from "../../host/cluster/netns.js";
+import { writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { LB_ADDR, CLIENT_ADDR, type Topology } from "../../host/cluster/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { faultModule } from "./fault-modules.js";
+import { until } from "./until.js";
 
 const node = process.execPath;
 
@@ -72,4 +77,49 @@ export async function servesOverFrames(
   t.is(later.frames?.noNextHop, s.frames?.noNextHop, "no forward lacked a next hop");
   t.true(later.datagrams.forwarded >= s.datagrams.forwarded + 20);
   return s;
+}
+
+/**
+ * Swaps in a module that, for each client datagram, also queues four strays (to the client's
+ * port 9999 and to 127.0.0.77:9999, each from the listening port and from the backend port) and
+ * checks that the send guard refuses all of them: a listener on the client's 9999 hears nothing,
+ * the client is still answered. Swaps the previous module back.
+ */
+export async function refusesStraySends(
+  t: ExecutionContext,
+  topo: Topology,
+  admin: string,
+  stats: () => StatsView,
+): Promise<void> {
+  const file = join(tmpdir(), `kvlb-send-${process.pid}.wasm`);
+  writeFileSync(file, faultModule("send"));
+  const listener = topo.spawn(topo.client, [
+    node,
+    "-e",
+    `const s = require("dgram").createSocket("udp4");
+     s.on("message", (m) => console.log("stray: " + m.length));
+     s.bind(9999, "${CLIENT_ADDR}", () => console.log("listening"));`,
+  ]);
+  let heard = "";
+  listener.stdout?.on("data", (d: Buffer) => (heard += d.toString()));
+  try {
+    await until("the stray listener is bound", () => heard.includes("listening"));
+    const before = stats().datagrams.sendRefused;
+    topo.exec(topo.lb, ["curl", "-sf", "--data-binary", `@${file}`, `http://${admin}/module?name=send.wasm`]);
+    const requests = 5;
+    const r = nsClient(
+      topo,
+      Array.from({ length: requests }, (_, i) => `set stray-${i} 0 0 1\r\nx\r\n`),
+    );
+    t.deepEqual(r, Array<string>(requests).fill("STORED\r\n"), "the clients are still answered");
+    await until(
+      `the guard refused ${4 * requests} strays`,
+      () => stats().datagrams.sendRefused >= before + 4 * requests,
+    );
+    t.is(heard.replace("listening\n", ""), "", `nothing reached ${CLIENT_ADDR}:9999`);
+  } finally {
+    listener.kill();
+    rmSync(file, { force: true });
+    topo.exec(topo.lb, ["curl", "-sf", "-X", "POST", `http://${admin}/module/rollback`]);
+  }
 }

@@ -17,6 +17,8 @@ public:
     if (slots_.empty()) slots_.assign(kSlots, Slot{0, 0});
   }
 
+  bool On() const { return on_; }
+
   static uint64_t Key(uint32_t addr, uint16_t port) { return (uint64_t(addr) << 16) | port | (uint64_t(1) << 63); }
 
   static uint64_t Now() {

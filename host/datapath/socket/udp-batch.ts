@@ -16,6 +16,15 @@ export interface BatchLayout {
   outMax: number;
 }
 
+/** Where a frame path's frames live in the core's memory, as its drivers and the guard read them. */
+export interface FrameLayout {
+  umemOffset: number;
+  umemBytes: number;
+  frameSize: number;
+  /** The free frames: u32 count, u32 capacity, then the frames' offsets in the UMEM. */
+  poolOffset: number;
+}
+
 export interface UdpBatch {
   /** recvmmsg from both sockets into the slots; returns the descriptors written. */
   receive(): number;
@@ -27,7 +36,13 @@ export interface UdpBatch {
   ports(): { listen: number; backend: number; fds: number[] };
   /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
   guard(backends: Uint32Array, windowMs: number): void;
-  /** Datagrams refused by the guard. */
+  /** The guard also covers frames in this UMEM, sent from these addresses (as in sin_addr). */
+  guardFrames(layout: FrameLayout, sources: Uint32Array): void;
+  /** Clients of the n received frames at descOff may be answered. */
+  sawFrames(descOff: number, n: number): void;
+  /** Drops the refused of n tx frames at descOff, their frames back to the pool; returns how many are left. */
+  keepFrames(descOff: number, n: number): number;
+  /** Datagrams and frames refused by the guard. */
   refused(): number;
   close(): void;
 }
@@ -80,6 +95,17 @@ function loadUdpBatch(): UdpBatchClass {
   if (!existsSync(addonPath)) throw new Error("the socket addon is not built (run: bash scripts/setup)");
   const mod = createRequire(import.meta.url)(addonPath) as { UdpBatch: UdpBatchClass };
   return mod.UdpBatch;
+}
+
+/** The frames of a core set up for a frame path. */
+export function frameLayout(core: Core): FrameLayout {
+  const umem = core.region(abi.R_UMEM);
+  return {
+    umemOffset: umem.offset,
+    umemBytes: umem.size,
+    frameSize: core.config.frameBytes,
+    poolOffset: core.region(abi.R_FPOOL).offset,
+  };
 }
 
 /** Turns on the send guard: the backends of the table, and clients heard from lately. */

@@ -13,7 +13,9 @@
 #include <string>
 #include <sys/socket.h>
 #include <unistd.h>
+#include <vector>
 
+#include "frame_guard.h"
 #include "send_guard.h"
 
 namespace {
@@ -48,7 +50,10 @@ public:
                                      InstanceMethod("close", &UdpBatch::Close),
                                      InstanceMethod("ports", &UdpBatch::Ports),
                                      InstanceMethod("guard", &UdpBatch::Guard),
-                                     InstanceMethod("refused", &UdpBatch::Refused)});
+                                     InstanceMethod("refused", &UdpBatch::Refused),
+                                     InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
+                                     InstanceMethod("sawFrames", &UdpBatch::SawFrames),
+                                     InstanceMethod("keepFrames", &UdpBatch::KeepFrames)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -269,6 +274,95 @@ private:
     return env.Undefined();
   }
 
+  // guardFrames({ umemOffset, umemBytes, frameSize, poolOffset }, sources: Uint32Array): the
+  // guard also covers the frame paths. sources are the addresses kvlb's frames may come from
+  // (the kernel sets a socket's; a frame's is whatever the module wrote).
+  Napi::Value GuardFrames(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsObject() || !info[1].IsTypedArray()) {
+      Napi::TypeError::New(env, "guardFrames(layout, sources: Uint32Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto o = info[0].As<Napi::Object>();
+    uint64_t umem = o.Get("umemOffset").As<Napi::Number>().Uint32Value();
+    uint64_t bytes = o.Get("umemBytes").As<Napi::Number>().Uint32Value();
+    uint32_t frame = o.Get("frameSize").As<Napi::Number>().Uint32Value();
+    uint64_t pool = o.Get("poolOffset").As<Napi::Number>().Uint32Value();
+    if (frame == 0 || (frame & (frame - 1)) || umem + bytes > memorySize_ || pool + 8 > memorySize_) {
+      Napi::RangeError::New(env, "guardFrames: the frames must lie inside the memory").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    umem_ = memory_ + umem;
+    umemBytes_ = bytes;
+    frameMask_ = ~uint64_t(frame - 1);
+    pool_ = reinterpret_cast<uint32_t *>(memory_ + pool);
+    auto list = info[1].As<Napi::Uint32Array>();
+    sources_.assign(list.Data(), list.Data() + list.ElementLength());
+    listenPort_ = uint16_t(Port(client_));
+    backendPort_ = uint16_t(Port(backend_));
+    return env.Undefined();
+  }
+
+  // sawFrames(descOff, n): the received frames' clients may be answered (as Receive does for
+  // the listening socket).
+  Napi::Value SawFrames(const Napi::CallbackInfo &info) {
+    const FrameDesc *d = Descs(info);
+    uint32_t n = info[1].As<Napi::Number>().Uint32Value();
+    if (!d || !umem_) return info.Env().Undefined();
+    uint64_t now = SendGuard::Now();
+    for (uint32_t i = 0; i < n; i++) {
+      FrameEndpoints e;
+      if (d[i].addr + d[i].len > umemBytes_) continue;
+      if (ReadFrame(umem_ + d[i].addr, d[i].len, &e) == FrameKind::kUdp && e.dport == listenPort_ &&
+          !guard_.MayReachBackend(e.src, e.sport)) {
+        guard_.Saw(e.src, e.sport, now);
+      }
+    }
+    return info.Env().Undefined();
+  }
+
+  // keepFrames(descOff, n): drops from the n tx descriptors every frame the guard refuses (its
+  // frame goes back to the pool) and closes the gap; returns how many are left. ARP passes:
+  // the core answers and asks for neighbours itself where no kernel does.
+  Napi::Value KeepFrames(const Napi::CallbackInfo &info) {
+    const FrameDesc *in = Descs(info);
+    uint32_t n = info[1].As<Napi::Number>().Uint32Value();
+    if (!in || !umem_ || !guard_.On()) return Napi::Number::New(info.Env(), in ? n : 0);
+    auto *d = const_cast<FrameDesc *>(in);
+    uint64_t now = SendGuard::Now();
+    uint32_t kept = 0;
+    for (uint32_t i = 0; i < n; i++) {
+      if (d[i].addr + d[i].len <= umemBytes_ && FrameAllowed(umem_ + d[i].addr, d[i].len, now)) {
+        d[kept++] = d[i];
+        continue;
+      }
+      refused_++;
+      if (d[i].addr < umemBytes_ && pool_[0] < pool_[1]) pool_[2 + pool_[0]++] = uint32_t(d[i].addr & frameMask_);
+    }
+    return Napi::Number::New(info.Env(), kept);
+  }
+
+  bool FrameAllowed(const uint8_t *f, uint32_t len, uint64_t now) const {
+    FrameEndpoints e;
+    FrameKind kind = ReadFrame(f, len, &e);
+    if (kind == FrameKind::kArp) return true;
+    if (kind != FrameKind::kUdp) return false;
+    bool ours = false;
+    for (uint32_t a : sources_) ours = ours || a == e.src;
+    if (!ours) return false;
+    if (e.sport == listenPort_) return guard_.MayReachClient(e.dst, e.dport, now);
+    if (e.sport == backendPort_) return guard_.MayReachBackend(e.dst, e.dport);
+    return false;
+  }
+
+  // The descriptors at info[0], when info[1] of them lie inside the memory.
+  const FrameDesc *Descs(const Napi::CallbackInfo &info) const {
+    uint64_t at = info[0].As<Napi::Number>().Uint32Value();
+    uint64_t n = info[1].As<Napi::Number>().Uint32Value();
+    if (at + n * sizeof(FrameDesc) > memorySize_) return nullptr;
+    return reinterpret_cast<const FrameDesc *>(memory_ + at);
+  }
+
   // Datagrams the core queued for a destination the guard refused.
   Napi::Value Refused(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(refused_)); }
 
@@ -301,6 +395,12 @@ private:
   int client_ = -1, backend_ = -1;
   SendGuard guard_;
   uint64_t refused_ = 0;
+  // the frame paths' UMEM and free-frame pool (u32 count, u32 capacity, frames), once guarded
+  uint8_t *umem_ = nullptr;
+  uint64_t umemBytes_ = 0, frameMask_ = 0;
+  uint32_t *pool_ = nullptr;
+  std::vector<uint32_t> sources_;
+  uint16_t listenPort_ = 0, backendPort_ = 0;
   mmsghdr msgs_[kMaxBurst];
   iovec iov_[kMaxBurst];
   sockaddr_in names_[kMaxBurst];
