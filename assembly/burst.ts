@@ -6,10 +6,10 @@ import { keyLengthOk } from "./protocol/keys";
 import { lcIsHot } from "./detect/lossy";
 import { detObserve } from "./detect/detector";
 import { lookup } from "./cache/layers";
-import { detector } from "./state";
+import { detector } from "./layout/regions";
 import { handleClient } from "./proxy/client";
 import { handleBackend } from "./proxy/backend";
-import { outReset } from "./proxy/out";
+import { outReset } from "./io/out-ring";
 import {
   R_RX,
   R_TX,

@@ -3,8 +3,8 @@
 // Key arguments are (address, length) pairs in linear memory, validated here.
 import { expireRequests } from "./proxy/timers";
 import { initProxy } from "./proxy/init";
-import { outReset } from "./proxy/out";
-import { framesOn, poolInit } from "./frame/pool";
+import { outReset } from "./io/out-ring";
+import { framesOn, poolInit } from "./io/frame-pool";
 import { framesFinish } from "./frame/tx";
 import { neighClear } from "./frame/neigh";
 import {
@@ -36,15 +36,16 @@ import {
   ST_VALID,
 } from "./shared/abi";
 import { headerState, memoryBytes, regionOffset, regionSize } from "./layout/header";
-import { plan as planLayout } from "./layout/plan";
-import { initTables, detector, l1, l2 } from "./state";
+import { plan as planLayout } from "./setup/plan";
+import { detector, l1, l2 } from "./layout/regions";
+import { initTables } from "./cache/tables";
 import { processBurst } from "./burst";
-import { FAULT, FAULT_ABI, FAULT_INIT, FAULT_RESTORE, FAULT_MEMORY } from "./fault";
+import { FAULT, FAULT_ABI, FAULT_INIT, FAULT_RESTORE, FAULT_MEMORY } from "./util/fault";
 import { peerApply } from "./cache/peers";
 import { detCheck, detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
 import { keyValid } from "./protocol/keys";
-import { NONE } from "./util/index";
+import { NONE } from "./util/hash-index";
 import {
   lcCount,
   lcCapacity,

@@ -6,7 +6,6 @@
 // A write that timed out may still be applied later, so its bucket is held: no read fills it
 // until the hold ends, and none forwarded before the end either.
 import { regionOffset, cfgU32, clock } from "../layout/header";
-import { nextVersion } from "../state";
 import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../shared/abi";
 
 const BUCKET: usize = 32;
@@ -27,6 +26,23 @@ export function barrierBytes(buckets: u32): usize {
 
 export function barrierClear(): void {
   memory.fill(regionOffset(R_BARRIER), 0, barrierBytes(cfgU32(C_BARRIER_BUCKETS)));
+}
+
+// The version counter: every write gets the next one, so versions only grow and a stale reply
+// can never match. It lives in the header, so a module swap carries it with the snapshot.
+export function nextVersion(): u64 {
+  const v = load<u64>(HEADER_BASE + H_VERSION) + 1;
+  store<u64>(HEADER_BASE + H_VERSION, v);
+  return v;
+}
+
+export function resetVersion(): void {
+  store<u64>(HEADER_BASE + H_VERSION, 0);
+}
+
+// A snapshot's counter, restored.
+export function restoreVersion(v: u64): void {
+  store<u64>(HEADER_BASE + H_VERSION, v);
 }
 
 // The stamp a read carries: the newest version handed out so far.

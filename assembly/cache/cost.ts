@@ -3,8 +3,8 @@
 // more of the balancer's work than their request rate alone says.
 import { l1FindHash, l1ReplyLen } from "./l1";
 import { slFindHash, slReplyLen } from "./skiplist";
-import { NONE } from "../util/index";
-import { l1, l2 } from "../state";
+import { NONE } from "../util/hash-index";
+import { l1, l2 } from "../layout/regions";
 
 const COST_UNIT: u32 = 128;
 

@@ -2,7 +2,7 @@
 // ("VALUE <key> <flags> <bytes> [<cas>]\r\n<data>\r\n"), with a state and a version per entry.
 // Bounded in entries (a fixed entry array) and in bytes (the block ring, evicted oldest first).
 // Lookup is one index probe plus a key compare.
-import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/hash-index";
 import { keysEqual } from "../util/keys";
 import { align8, statInc } from "../layout/header";
 import {

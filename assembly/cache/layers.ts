@@ -4,9 +4,10 @@ import { l1Find, l1Put, l1Remove, l1State, l1SetState, l1Version, l1SetVersion, 
   l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count, l1Expiry } from "./l1";
 import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, slFreq,
   slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen, slCount, slExpiry } from "./skiplist";
-import { NONE } from "../util/index";
+import { NONE } from "../util/hash-index";
 import { statInc, clock } from "../layout/header";
-import { detector, l1, l2, nextVersion } from "../state";
+import { detector, l1, l2 } from "../layout/regions";
+import { nextVersion } from "./barrier";
 import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
 import {

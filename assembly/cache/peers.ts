@@ -9,8 +9,8 @@ import { regionOffset, cfgU32, statInc, statAdd } from "../layout/header";
 import { l1FindHash, l1Remove } from "./l1";
 import { slFindHash, slRemove } from "./skiplist";
 import { barrierBegin, barrierEnd } from "./barrier";
-import { NONE } from "../util/index";
-import { l1, l2 } from "../state";
+import { NONE } from "../util/hash-index";
+import { l1, l2 } from "../layout/regions";
 import { R_PEER, C_PEER_EVENTS, HEADER_BASE, H_PEER_OUT, PEER_EVENT_BYTES, PE_BEGIN, PE_END,
   S_PEER_EVENTS_OUT, S_PEER_EVENTS_IN, S_PEER_OVERFLOW, PE_PURGE } from "../shared/abi";
 import { purge, PURGE_ALL } from "./purge";

@@ -8,10 +8,9 @@ import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetStat
   slCapacity } from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
 import { afterPurge } from "./purge";
-import { peerEmit, peerRoomForWrite } from "./peers";
-import { natUsed } from "../proxy/nat";
-import { NONE } from "../util/index";
-import { l1, l2, detector } from "../state";
+import { peerEmit } from "./peers";
+import { NONE } from "../util/hash-index";
+import { l1, l2, detector } from "../layout/regions";
 import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
 import { statInc, clock, cfgU32 } from "../layout/header";
@@ -21,11 +20,6 @@ import { C_NAT_TIMEOUT_MS, PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGU
 // Whether either layer holds the key (a set then stages its value there).
 export function isCached(h: u64, key: usize, keyLen: usize): bool {
   return l1Find(l1(), h, key, keyLen) != NONE || slFind(l2(), h, key, keyLen) != NONE;
-}
-
-// Whether a write may begin: the other workers must be told of it (cache/peers.ts).
-export function writeRoom(): bool {
-  return peerRoomForWrite(natUsed());
 }
 
 // Starts a write of key (hash h). With a staged block (stagedLen > 0), a cached copy takes it

@@ -3,8 +3,9 @@
 // purge also stamps a version: a read forwarded before it may not fill afterwards.
 import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1Remove } from "./l1";
 import { slMin, slNext, slKeyPtr, slKeyLen, slRemove } from "./skiplist";
-import { NONE } from "../util/index";
-import { l1, l2, nextVersion } from "../state";
+import { NONE } from "../util/hash-index";
+import { l1, l2 } from "../layout/regions";
+import { nextVersion } from "./barrier";
 import { statAdd } from "../layout/header";
 import { ketamaRoute } from "../route/ketama";
 import { HEADER_BASE, H_PURGED, S_PURGED } from "../shared/abi";

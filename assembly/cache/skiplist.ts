@@ -2,7 +2,7 @@
 // Nodes and their key+reply slots are preallocated; an index by hash finds a node in O(1).
 // Insert, frequency update, remove and promote/demote are O(log n) expected; evict-min is
 // O(level) because the minimum is always the head's first successor.
-import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/hash-index";
 import { keysEqual, compareKeys } from "../util/keys";
 import { statInc } from "../layout/header";
 import { ST_FREE, S_L2_EVICTIONS, E_TOO_LARGE } from "../shared/abi";

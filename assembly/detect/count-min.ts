@@ -6,7 +6,7 @@
 // with probability at most e^-DEPTH. The k keys with the largest estimates seen so far sit in the
 // shared (hash, f, Δ) table, ordered by a min-heap: a key whose estimate beats the smallest
 // tracked one takes its place. Δ is the sketch's error bound, ceil(εN), when the key was counted.
-import { indexFind, indexInsert, indexRemove, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes, HEAP_OWN_END } from "./heap";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";

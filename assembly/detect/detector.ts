@@ -7,7 +7,10 @@ import { lcInit, lcObserve, lcSetTotal, lcRestoreEntry, lcCheck, lcEstimate, lcE
   LC_ENTRY } from "./lossy";
 import { ssInit, ssObserve, ssRestoreEntry, ssCheck, ssLower, ssOwnBytes } from "./space-saving";
 import { cmInit, cmObserve, cmRestoreEntry, cmCheck, cmLower, cmOwnBytes, cmEstimate } from "./count-min";
-import { indexSlotsFor, indexBytes } from "../util/index";
+import { indexSlotsFor, indexBytes } from "../util/hash-index";
+import { lcCapacityFor } from "./lossy";
+import { cfgF64, cfgU32, cfgU64 } from "../layout/header";
+import { C_DETECT_CAPACITY, C_EPSILON, C_WINDOW } from "../shared/abi";
 
 export const DET_LOSSY: u32 = 1;
 export const DET_WEIGHTED: u32 = 2;
@@ -76,4 +79,11 @@ export function detCheck(d: usize): bool {
   if (DETECTOR == DET_SPACE_SAVING) return ssCheck(d);
   if (DETECTOR == DET_COUNT_MIN) return cmCheck(d);
   return lcCheck(d);
+}
+
+// The detector's entries: as configured, or what lossy counting needs for its ε and window.
+export function detectCapacity(): u32 {
+  const configured = cfgU32(C_DETECT_CAPACITY);
+  if (configured != 0) return configured;
+  return lcCapacityFor(cfgF64(C_EPSILON), cfgU64(C_WINDOW));
 }

@@ -9,7 +9,7 @@
 // Decay: every `window` units of weight, f, Δ and N are halved (Δ rounds up, so the bounds
 // above still hold for the halved true counts), which bounds N by 2·window and lets a new hot
 // set overtake an old one within a few windows (docs/detector.md gives the bound).
-import { indexFind, indexInsert, indexRemove, indexUpdate, indexClear, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, indexUpdate, indexClear, NONE } from "../util/hash-index";
 import { statInc, statAdd } from "../layout/header";
 import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../shared/abi";
 

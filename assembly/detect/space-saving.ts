@@ -11,7 +11,7 @@
 // the counters finds the new minimum and stacks the counters at it. On a skewed stream most
 // counters sit at the minimum, so a pass serves about as many new keys as there are counters,
 // and a key costs O(1) on average, where a heap costs O(log k) for each.
-import { indexFind, indexInsert, indexRemove, NONE } from "../util/index";
+import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
 import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, lcEntry, tableInit, windowOver } from "./lossy";

@@ -5,7 +5,7 @@
 import { regionOffset, regionSize, statInc } from "../layout/header";
 import { R_FTX, HEADER_BASE, H_FTX_COUNT, DESC_BYTES, P_MAC, P_ADDR, S_ARP_ANSWERED, S_ARP_LEARNED,
   S_ARP_ASKED } from "../shared/abi";
-import { umemBase, frameAt, frameAlloc, setFrameState, SENDING, NO_FRAME } from "./pool";
+import { umemBase, frameAt, frameAlloc, setFrameState, SENDING, NO_FRAME } from "../io/frame-pool";
 import { neighLearn, portEntry, portCount } from "./neigh";
 import { bswap16 } from "./checksum";
 

@@ -3,10 +3,10 @@
 import { regionOffset, headerState, statInc } from "../layout/header";
 import { HS_READY, E_NOT_READY, E_CONFIG, R_FRAME, FR_PORTS, MAX_FRAME_PORTS, P_MAC, P_ADDR, P_IFINDEX,
   S_BURST_REFUSED } from "../shared/abi";
-import { outReset } from "../proxy/out";
+import { outReset } from "../io/out-ring";
 import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
-import { framesOn, abandonHeld } from "./pool";
+import { framesOn, abandonHeld } from "../io/frame-pool";
 import { portEntry, neighSetStatic, neighClear } from "./neigh";
 import { arpAsk } from "./arp";
 import { memoryBytes } from "../layout/header";

@@ -9,7 +9,7 @@ import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_
 import { admitDatagram, serveClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom, backendAddress } from "../route/backends";
-import { umemBase, hold } from "./pool";
+import { umemBase, hold } from "../io/frame-pool";
 import { neighLearn } from "./neigh";
 import { arpIn } from "./arp";
 import { sumBytes, finish, bswap16 } from "./checksum";

@@ -8,7 +8,7 @@ import { R_OUT, R_FTX, HEADER_BASE, H_OUT_COUNT, H_FTX_COUNT, DESC_BYTES, D_OFF,
   OUT_BACKEND, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, R_FRAME, FR_IP_ID, P_MAC, P_ADDR, NB_MAC,
   NB_PORT, NB_VLAN, S_FRAMES_TX, S_FRAME_NO_NEIGH, S_FRAME_VIA_SOCKET } from "../shared/abi";
 import { umemBase, frameAt, frameStart, frameBytes, frameState, setFrameState, frameAlloc, releaseHeld,
-  NO_FRAME, SENDING } from "./pool";
+  NO_FRAME, SENDING } from "../io/frame-pool";
 import { neighFind, portEntry, NO_NEIGH } from "./neigh";
 import { sumBytes, finish, bswap16 } from "./checksum";
 

@@ -15,7 +15,7 @@ import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FL
   NK_META_WRITE, NK_FLUSH, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY } from "./nat";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
-import { outPush, valueBlock, valueBlockLen } from "./out";
+import { outPush, valueBlock, valueBlockLen } from "../io/out-ring";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";

@@ -4,7 +4,7 @@
 // entry, and kvlb swallows what the quiet form hides. A noop answers after every request
 // before it. Whole-server opcodes (flush, stat, verbosity, quit, SASL, ...) are refused.
 import { statInc } from "../layout/header";
-import { writeBegin, writeEnd, writeRoom } from "../cache/proxy-writes";
+import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { readStamp } from "../cache/barrier";
 import { backendCount, firstUp } from "../route/backends";
 import { BIN_HEADER, BIN_REQUEST, BH_OPCODE, BH_OPAQUE, BS_INVALID_ARGUMENTS, binRequestLen, binaryClass,
@@ -13,7 +13,7 @@ import { keyLengthOk } from "../protocol/keys";
 import { work, workFlag, workSplit, W_BIN, W_OPAQUE, W_OPCODE, W_TAIL_OPAQUE, W_STAGED } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answerBinary, countKey, backendFor, badDataChunk,
   refuseCommand, serverError, NO_BACKEND } from "./forward";
-import { NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
+import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../shared/abi";
 

@@ -6,7 +6,7 @@ import { failLine, failMessage } from "./failures";
 import { natBytes, natEntry, natTake, natFree, NAT_NONE, NS_GROUP, N_GROUP, N_GETS, N_ALL, N_GFLAGS,
   N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, N_KIND, N_OPAQUE, N_FLAGS, N_OPCODE, NK_GET, NK_GETS, NF_BINARY,
   GF_END, GF_MN, GF_NOOP, GF_ERRORED, GF_FLUSH } from "./nat";
-import { replyText, replyBinary } from "./out";
+import { replyText, replyBinary } from "../io/out-ring";
 import { BS_OK, BS_TEMPORARY_FAILURE, OP_NOOP } from "../protocol/binary";
 
 export const WORK_BYTES: usize = 8192;

@@ -4,7 +4,7 @@ import { statInc, cfgU32 } from "../layout/header";
 import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../shared/abi";
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
-import { detector } from "../state";
+import { detector } from "../layout/regions";
 import { routeUp, ROUTE_DOWN } from "../route/ketama";
 import { natTake, natEntry, natWireId, natUsed, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
   N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY, GF_ERRORED } from "./nat";
@@ -12,7 +12,7 @@ import { barrierFillStart } from "../cache/barrier";
 import { workU32, workFlag, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
   W_OPCODE } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
-import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "./out";
+import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES, C_FAILOVER } from "../shared/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";

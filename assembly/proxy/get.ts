@@ -6,14 +6,14 @@ import { keyHash } from "../util/hash";
 import { lcIsHot } from "../detect/lossy";
 import { detObserve, DETECTOR, DET_WEIGHTED } from "../detect/detector";
 import { servingCost } from "../cache/cost";
-import { FAULT, FAULT_PROCESS, isTrapKey } from "../fault";
+import { FAULT, FAULT_PROCESS, isTrapKey } from "../util/fault";
 import { lookup } from "../cache/layers";
 import { barrierPending, readStamp } from "../cache/barrier";
-import { detector } from "../state";
+import { detector } from "../layout/regions";
 import { ROUTE_DOWN } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
-import { replyMessage } from "./out";
+import { replyMessage } from "../io/out-ring";
 import { work, workU32, workFlag, W_FLAGS, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, keyBackend,
   NO_BACKEND } from "./forward";

@@ -3,7 +3,7 @@ import { md5Init } from "../route/md5";
 import { routeScratch, setBackendCount, setRingPoints } from "../route/backends";
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
-import { outReset } from "./out";
+import { outReset } from "../io/out-ring";
 import { clientsInit } from "./guard";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../shared/abi";
 

@@ -3,7 +3,7 @@
 // closes its entry, and kvlb swallows what q would hide. A key sent in base64 (the "b" flag) is
 // decoded first: kvlb hashes, routes and caches the key the backend will store.
 import { statInc } from "../layout/header";
-import { writeBegin, writeEnd, writeRoom } from "../cache/proxy-writes";
+import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { FAIL_OVERLOAD } from "./failures";
 import { readStamp } from "../cache/barrier";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
@@ -12,7 +12,7 @@ import { CMD_MG, CMD_MS, CMD_MD, CMD_MA } from "../protocol/commands";
 import { work, workFlag, W_STAGED, W_KEYBUF } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk,
   serverError, NO_BACKEND } from "./forward";
-import { NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
+import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
 import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../shared/abi";
 
 export function handleMn(): void {

@@ -6,6 +6,7 @@
 // Entries for one client datagram that was split over several backends point at a group entry,
 // which holds what the client must see once: the single END of a multi-key get, MN, a noop.
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
+import { peerRoomForWrite } from "../cache/peers";
 import { R_NAT, C_NAT_ENTRIES, HEADER_BASE, H_NAT_NEXT, H_NAT_USED, S_NAT_OVERFLOW } from "../shared/abi";
 
 export const NAT_ENTRY: usize = 64;
@@ -148,4 +149,9 @@ export function natFree(index: u32): void {
   const tail = (load<u32>(HEADER_BASE + H_NAT_NEXT) + (n - used)) & (n - 1);
   store<u16>(ring() + (<usize>tail << 1), <u16>index);
   store<u32>(HEADER_BASE + H_NAT_USED, used - 1);
+}
+
+// Whether a write may begin: the other workers must be told of it (cache/peers.ts).
+export function writeRoom(): bool {
+  return peerRoomForWrite(natUsed());
 }

@@ -3,15 +3,15 @@
 // holds the key), and goes to the key's backend. A "noreply" is stripped before forwarding, so
 // the backend's answer still closes the write, and kvlb swallows it.
 import { statInc } from "../layout/header";
-import { writeBegin, writeEnd, isCached, writeRoom } from "../cache/proxy-writes";
+import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
 import { FAIL_OVERLOAD } from "./failures";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
-import { valueBlock, valueBlockLen } from "./out";
+import { valueBlock, valueBlockLen } from "../io/out-ring";
 import { work, W_STAGED, W_TOKENS } from "./context";
 import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, serverError,
   NO_BACKEND } from "./forward";
-import { NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
+import { writeRoom, NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
 import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
 import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";

@@ -3,7 +3,9 @@
 import { regionOffset, regionSize, statInc } from "../layout/header";
 import { xxh64, keyHash } from "../util/hash";
 import { keyValid } from "../protocol/keys";
-import { detector, l1, l2, initTables, initDetector } from "../state";
+import { detector, l1, l2 } from "../layout/regions";
+import { initTables, initDetector } from "../cache/tables";
+import { restoreVersion } from "../cache/barrier";
 import { lcCapacity, lcFind, NONE } from "../detect/lossy";
 import { detSetTotal, detRestoreEntry } from "../detect/detector";
 import { l1Put } from "../cache/l1";
@@ -148,7 +150,7 @@ export function readSnapshot(len: u32): i32 {
     } else if (tag == TAG_L1 || tag == TAG_L2) {
       applyRecords(body, body + size, tag);
     } else if (tag == TAG_GLOBALS) {
-      store<u64>(HEADER_BASE + H_VERSION, load<u64>(body));
+      restoreVersion(load<u64>(body));
     }
     at = body + size;
   }

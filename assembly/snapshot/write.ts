@@ -1,8 +1,9 @@
 // Writes the state into the IO region in the snapshot format (format.ts).
 import { regionOffset, regionSize, align8 } from "../layout/header";
 import { xxh64 } from "../util/hash";
-import { NONE } from "../util/index";
-import { detector, l1, l2 } from "../state";
+import { NONE } from "../util/hash-index";
+import { detector, l1, l2 } from "../layout/regions";
+import { readStamp } from "../cache/barrier";
 import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
 import { detLower } from "../detect/detector";
 import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version, l1Expiry } from "../cache/l1";
@@ -105,7 +106,7 @@ export function writeSnapshot(): i32 {
 
   s = at;
   at += SECTION_HEADER;
-  store<u64>(at, load<u64>(HEADER_BASE + H_VERSION));
+  store<u64>(at, readStamp());
   at += 8;
   section(s, TAG_GLOBALS, at);
 

@@ -6,7 +6,7 @@
 import { join } from "node:path";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, type PeerMode } from "../cluster/netns.js";
 import { projectRoot } from "../util/paths.js";
-import { count } from "../cli/table.js";
+import { count } from "../util/table.js";
 import { processCpuSeconds, machineBusySeconds } from "./cpu-time.js";
 
 export const seconds = Number(process.env["BENCH_SECONDS"] ?? 5);

@@ -8,9 +8,9 @@ import { startMemcached } from "../cluster/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, zipfLoad, type PhaseSpec } from "../load/phases.js";
 import type { LoadResult } from "../load/udp-load.js";
-import { imbalance, type Phase } from "../demo/phase-report.js";
+import { imbalance, type Phase } from "../load/phase-report.js";
 import type { CoreConfig } from "../core/config.js";
-import { count, percent, table } from "../cli/table.js";
+import { count, percent, table } from "../util/table.js";
 
 const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
 const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 2);

@@ -3,7 +3,7 @@ import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
 import { parseListen, ConfigError } from "../config/endpoints.js";
 import type { ModuleStatus, SwapReport } from "../control/modules.js";
-import { TOKEN_ENV, readTokenFile } from "../control/admin-auth.js";
+import { TOKEN_ENV, readTokenFile } from "../config/admin-token.js";
 
 /** The options every command that talks to the admin API takes. */
 export const adminClientOptions = {

@@ -4,7 +4,7 @@ import { parseArgs } from "node:util";
 import { parseListen, ConfigError } from "../config/endpoints.js";
 import { makeKeys } from "../load/zipf.js";
 import { preload, zipfLoad } from "../load/phases.js";
-import { count, percent } from "./table.js";
+import { count, percent } from "../util/table.js";
 import { numberFlag } from "./flags.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
 

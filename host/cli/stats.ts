@@ -2,7 +2,7 @@
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
 import { adminClientOf, adminClientOptions } from "./admin-client.js";
-import { count, percent, bytes, table } from "./table.js";
+import { count, percent, bytes, table } from "../util/table.js";
 
 export const statsUsage = `stats and top options:
   --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)

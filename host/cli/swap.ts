@@ -5,8 +5,8 @@ import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
-import type { SwapReport, ModuleStatus } from "../control/modules.js";
-import type { ModuleInfo } from "../core/swap.js";
+import type { ModuleStatus } from "../control/modules.js";
+import { reportText, describe } from "../control/swap-text.js";
 
 export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --show):
   --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
@@ -17,13 +17,6 @@ export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --sho
   Modules: build/kvlb-core.wasm (lossy counting), build/modules/weighted.wasm,
   build/modules/space-saving.wasm, build/modules/count-min.wasm
 `;
-
-const describe = (m: ModuleInfo): string => `${m.name} v${m.version} (sha256 ${m.sha256.slice(0, 12)}…)`;
-
-export function reportText(r: SwapReport): string {
-  const pauses = r.pausesUs.map((p) => `${p.toFixed(0)} µs`).join(", ");
-  return `swapped to ${describe(r.module)} on ${r.workers} worker${r.workers === 1 ? "" : "s"}; pause ${pauses}`;
-}
 
 function statusText(s: ModuleStatus): string {
   const lines = [`running ${describe(s.current)}${s.previous ? `; --rollback goes to ${describe(s.previous)}` : ""}`];

@@ -5,7 +5,7 @@ import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
 import { adminClientOf, adminClientOptions } from "./admin-client.js";
 import { numberFlag, whole } from "./flags.js";
-import { count, percent, printable, table } from "./table.js";
+import { count, percent, printable, table } from "../util/table.js";
 import { backendState } from "./stats.js";
 
 interface Sample {

@@ -5,7 +5,7 @@ import { readdirSync } from "node:fs";
 import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
 import { adminClientOf, adminClientOptions, type XdpStatus } from "./admin-client.js";
 import { ConfigError } from "../config/endpoints.js";
-import { table, count } from "./table.js";
+import { table, count } from "../util/table.js";
 import { requireRoot, STEER_PROGRAM } from "../datapath/afxdp/steering.js";
 
 export const statusUsage = `status options:

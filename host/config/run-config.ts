@@ -6,7 +6,7 @@ import { Ajv, type ErrorObject } from "ajv";
 import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
 import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec } from "./endpoints.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
-import { readTokenFile, checkAdminBinding } from "../control/admin-auth.js";
+import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
 import { parseCidr, type Cidr } from "./clients.js";
 

@@ -6,43 +6,17 @@ import { readFile } from "node:fs/promises";
 import type { Balancer } from "../balancer/balancer.js";
 import { ModuleControl } from "../control/modules.js";
 import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
-import { reportText } from "../cli/swap.js";
+import { reportText } from "../control/swap-text.js";
 import { swapsDuring } from "./demo-swaps.js";
 import { startMemcached } from "../cluster/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.js";
-import type { CoreConfig } from "../core/config.js";
-import { count, percent } from "../cli/table.js";
-import { phaseReport, type Phase } from "./phase-report.js";
+import { count, percent } from "../util/table.js";
+import { phaseReport, type Phase } from "../load/phase-report.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
 import { runXdpDemo, xdpUnavailable } from "./xdp-demo.js";
+import { demoCore, type ClusterDemoOptions } from "./demo-options.js";
 import { ConfigError } from "../config/endpoints.js";
-
-export interface ClusterDemoOptions {
-  seconds: number;
-  keys: number;
-  zipf: number;
-  valueBytes: number;
-  /** Share of operations that are sets. */
-  sets: number;
-  basePort: number;
-  /** afxdp: in namespaces, over XDP; socket: on loopback; auto: XDP when the machine allows it. */
-  datapath: "auto" | "afxdp" | "socket";
-}
-
-export const clusterDemoDefaults: Readonly<ClusterDemoOptions> = Object.freeze({
-  seconds: 20,
-  keys: 10_000,
-  zipf: 0.99,
-  valueBytes: 200,
-  sets: 0.02,
-  basePort: 21211,
-  datapath: "auto",
-});
-
-// A detector tuned to the demo's load: with ten thousand keys under Zipf(0.99) the top key draws
-// about 10% of the traffic, below the design's default support of 20%.
-export const demoCore: Partial<CoreConfig> = { support: 0.01, epsilon: 0.001, warm: 0.001 };
 
 type Print = (line: string) => void;
 

@@ -10,9 +10,9 @@ import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../cluster/netns
 import { projectRoot } from "../util/paths.js";
 import type { StatsView } from "../control/stats-view.js";
 import type { LoadResult } from "../load/udp-load.js";
-import { count, percent } from "../cli/table.js";
-import { phaseReport, type Phase } from "./phase-report.js";
-import { demoCore, type ClusterDemoOptions } from "./cluster-demo.js";
+import { count, percent } from "../util/table.js";
+import { phaseReport, type Phase } from "../load/phase-report.js";
+import { demoCore, type ClusterDemoOptions } from "./demo-options.js";
 import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
 import { swapsDuring } from "./demo-swaps.js";
 

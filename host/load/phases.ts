@@ -4,7 +4,7 @@ import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { zipfSampler, rng } from "./zipf.js";
 import { runLoad, type LoadResult, type Endpoint, type LoadSpec } from "./udp-load.js";
 import type { CoreConfig } from "../core/config.js";
-import type { Phase } from "../demo/phase-report.js";
+import type { Phase } from "./phase-report.js";
 
 export interface PhaseSpec {
   keys: readonly string[];

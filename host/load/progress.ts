@@ -1,5 +1,5 @@
 // A load run's progress: redrawn in place on a terminal, a line per report otherwise.
-import { count } from "../cli/table.js";
+import { count } from "../util/table.js";
 
 export function progressPrinter(
   label: string,

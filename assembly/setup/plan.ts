@@ -65,10 +65,9 @@ import {
   E_CONFIG,
   MAX_KEY,
 } from "../shared/abi";
-import { cfgF64, cfgU32, cfgU64, setRegion } from "./header";
-import { indexSlotsFor, indexBytes } from "../util/index";
-import { lcCapacityFor } from "../detect/lossy";
-import { detectRegionBytes } from "../detect/detector";
+import { cfgF64, cfgU32, cfgU64, setRegion } from "../layout/header";
+import { indexSlotsFor, indexBytes } from "../util/hash-index";
+import { detectRegionBytes, detectCapacity } from "../detect/detector";
 import { L1_CONTROL, L1_ENTRY } from "../cache/l1";
 import { SL_CONTROL, slNodeBytes } from "../cache/skiplist";
 import { snapshotBound } from "../snapshot/format";
@@ -171,12 +170,6 @@ function planFrames(start: usize): usize {
   const clients = clientsBytes(cfgU32(C_CLIENT_SLOTS));
   setRegion(R_CLIENTS, at, clients);
   return up(at + clients);
-}
-
-export function detectCapacity(): u32 {
-  const configured = cfgU32(C_DETECT_CAPACITY);
-  if (configured != 0) return configured;
-  return lcCapacityFor(cfgF64(C_EPSILON), cfgU64(C_WINDOW));
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

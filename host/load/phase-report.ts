@@ -1,8 +1,8 @@
 // The demo's and the benchmark's closing table: per-backend load, imbalance, hit ratio,
 // throughput and latency, for a run with kvlb's cache off beside one with it on.
-import type { LoadResult } from "../load/udp-load.js";
+import type { LoadResult } from "./udp-load.js";
 import type { HotKey } from "../worker/messages.js";
-import { count, percent, printable, table } from "../cli/table.js";
+import { count, percent, printable, table } from "../util/table.js";
 
 export interface Phase {
   cache: boolean;

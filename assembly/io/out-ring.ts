@@ -5,9 +5,9 @@ import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
 import { H_FTX_COUNT, R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
   D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
-import { framesOn, frameBytes, frameAlloc } from "../frame/pool";
+import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
 import { FRAME_HEADROOM, OUT_CLIENT } from "../shared/abi";
-import { chargeReply } from "./guard";
+import { chargeReply } from "./reply-budget";
 import { BIN_HEADER, BIN_RESPONSE, BH_OPCODE, BH_STATUS, BH_BODY_LEN, BH_OPAQUE } from "../protocol/binary";
 
 const FRAME_PAYLOAD_MAX: usize = 1472; // a 1500-byte MTU less the IPv4 and UDP headers
