@@ -82,8 +82,8 @@ export function processBurst(n: u32): i32 {
   let weightSum: u64 = 0;
   let observed: u64 = 0;
   for (let k: u32 = 0; k < n; k++) {
-    const rx = rxBase + (<usize>k) * DESC_BYTES;
-    const tx = txBase + (<usize>k) * DESC_BYTES;
+    const rx = rxBase + <usize>k * DESC_BYTES;
+    const tx = txBase + <usize>k * DESC_BYTES;
     const off = <usize>load<u32>(rx, D_OFF);
     const len = <usize>load<u32>(rx, D_LEN);
     const kind = load<u32>(rx, D_FLAGS) & 0xff;
@@ -101,8 +101,7 @@ export function processBurst(n: u32): i32 {
           continue;
         }
         handleClient(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
-      }
-      else handleBackend(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      } else handleBackend(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
       continue;
     }
     if (kind != DK_KEY && kind != DK_OBSERVE) {

@@ -46,18 +46,7 @@ import { detCheck, detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detect
 import { keyHash } from "./util/hash";
 import { keyValid } from "./protocol/keys";
 import { NONE } from "./util/hash-index";
-import {
-  lcCount,
-  lcCapacity,
-  lcTotal,
-  lcWidth,
-  lcBucket,
-  lcEntry,
-  lcFind,
-  lcIsHot,
-  lcCheck,
-  LC_ENTRY,
-} from "./detect/lossy";
+import { lcCount, lcCapacity, lcTotal, lcWidth, lcBucket, lcEntry, lcFind, lcIsHot, LC_ENTRY } from "./detect/lossy";
 import {
   l1Put,
   l1Find,
@@ -92,8 +81,15 @@ import {
   slFreq,
   slCheck,
 } from "./cache/skiplist";
-import { promote as promoteKey, demote as demoteKey, beginWrite, completeWrite, offer as offerValue,
-  readVersion, demoteCold } from "./cache/layers";
+import {
+  promote as promoteKey,
+  demote as demoteKey,
+  beginWrite,
+  completeWrite,
+  offer as offerValue,
+  readVersion,
+  demoteCold,
+} from "./cache/layers";
 import { writeSnapshot, writeDetectorSnapshot } from "./snapshot/write";
 import { readSnapshot, readDetectorSnapshot } from "./snapshot/read";
 
@@ -192,8 +188,13 @@ export function check_state(): i32 {
 
 // The header and the detector alone: what a swap through the detector snapshot changed.
 export function check_detector(): i32 {
-  if (load<u32>(HEADER_BASE + H_MAGIC) != MAGIC || load<u32>(HEADER_BASE + H_ABI) != ABI_VERSION ||
-    load<u32>(HEADER_BASE + H_LAYOUT) != LAYOUT_VERSION || !ready()) return E_STATE_HEADER;
+  if (
+    load<u32>(HEADER_BASE + H_MAGIC) != MAGIC ||
+    load<u32>(HEADER_BASE + H_ABI) != ABI_VERSION ||
+    load<u32>(HEADER_BASE + H_LAYOUT) != LAYOUT_VERSION ||
+    !ready()
+  )
+    return E_STATE_HEADER;
   return detCheck(detector()) ? 0 : E_STATE_DETECT;
 }
 
@@ -217,11 +218,21 @@ function keyError(ptr: usize, len: usize): i32 {
 }
 
 // ---- detector ----
-export function detect_count(): u32 { return lcCount(detector()); }
-export function detect_capacity(): u32 { return lcCapacity(detector()); }
-export function detect_total(): u64 { return lcTotal(detector()); }
-export function detect_width(): u64 { return lcWidth(detector()); }
-export function detect_bucket(): u64 { return lcBucket(detector()); }
+export function detect_count(): u32 {
+  return lcCount(detector());
+}
+export function detect_capacity(): u32 {
+  return lcCapacity(detector());
+}
+export function detect_total(): u64 {
+  return lcTotal(detector());
+}
+export function detect_width(): u64 {
+  return lcWidth(detector());
+}
+export function detect_bucket(): u64 {
+  return lcBucket(detector());
+}
 
 // The estimate f of a key hash, or 0 when it is not tracked.
 // (Count-Min has an estimate for every key, listed or not.)
@@ -255,7 +266,7 @@ export function detect_report(all: u32): i32 {
     const e = lcEntry(d, i);
     if (all == 0 && !lcIsHot(d, load<u64>(e, 8))) continue;
     if (k == room) return E_IO;
-    memory.copy(out + (<usize>k) * LC_ENTRY, e, LC_ENTRY);
+    memory.copy(out + <usize>k * LC_ENTRY, e, LC_ENTRY);
     k++;
   }
   return <i32>k;
@@ -278,16 +289,36 @@ export function l1_remove(key: usize, keyLen: usize): i32 {
   l1Remove(l1(), <u32>i);
   return 0;
 }
-export function l1_count(): u32 { return l1Count(l1()); }
-export function l1_bytes(): u32 { return l1Bytes(l1()); }
-export function l1_oldest(): i32 { return found(l1Oldest(l1())); }
-export function l1_next(i: u32): i32 { return found(l1Next(l1(), i)); }
-export function l1_key(i: u32): usize { return l1KeyPtr(l1(), i); }
-export function l1_key_len(i: u32): u32 { return l1KeyLen(l1(), i); }
-export function l1_reply(i: u32): usize { return l1ReplyPtr(l1(), i); }
-export function l1_reply_len(i: u32): u32 { return l1ReplyLen(l1(), i); }
-export function l1_state(i: u32): u32 { return l1State(l1(), i); }
-export function l1_version(i: u32): u64 { return l1Version(l1(), i); }
+export function l1_count(): u32 {
+  return l1Count(l1());
+}
+export function l1_bytes(): u32 {
+  return l1Bytes(l1());
+}
+export function l1_oldest(): i32 {
+  return found(l1Oldest(l1()));
+}
+export function l1_next(i: u32): i32 {
+  return found(l1Next(l1(), i));
+}
+export function l1_key(i: u32): usize {
+  return l1KeyPtr(l1(), i);
+}
+export function l1_key_len(i: u32): u32 {
+  return l1KeyLen(l1(), i);
+}
+export function l1_reply(i: u32): usize {
+  return l1ReplyPtr(l1(), i);
+}
+export function l1_reply_len(i: u32): u32 {
+  return l1ReplyLen(l1(), i);
+}
+export function l1_state(i: u32): u32 {
+  return l1State(l1(), i);
+}
+export function l1_version(i: u32): u64 {
+  return l1Version(l1(), i);
+}
 
 // ---- L2 ----
 export function l2_put(key: usize, keyLen: usize, freq: u64, reply: usize, replyLen: usize): i32 {
@@ -312,17 +343,39 @@ export function l2_set_freq(key: usize, keyLen: usize, freq: u64): i32 {
   slSetFreq(l2(), <u32>i, freq);
   return 0;
 }
-export function l2_evict_min(): i32 { return ready() ? found(slEvictMin(l2())) : E_NOT_READY; }
-export function l2_min(): i32 { return found(slMin(l2())); }
-export function l2_next(i: u32): i32 { return found(slNext(l2(), i)); }
-export function l2_count(): u32 { return slCount(l2()); }
-export function l2_key(i: u32): usize { return slKeyPtr(l2(), i); }
-export function l2_key_len(i: u32): u32 { return slKeyLen(l2(), i); }
-export function l2_reply(i: u32): usize { return slReplyPtr(l2(), i); }
-export function l2_reply_len(i: u32): u32 { return slReplyLen(l2(), i); }
-export function l2_state(i: u32): u32 { return slState(l2(), i); }
-export function l2_version(i: u32): u64 { return slVersion(l2(), i); }
-export function l2_freq(i: u32): u64 { return slFreq(l2(), i); }
+export function l2_evict_min(): i32 {
+  return ready() ? found(slEvictMin(l2())) : E_NOT_READY;
+}
+export function l2_min(): i32 {
+  return found(slMin(l2()));
+}
+export function l2_next(i: u32): i32 {
+  return found(slNext(l2(), i));
+}
+export function l2_count(): u32 {
+  return slCount(l2());
+}
+export function l2_key(i: u32): usize {
+  return slKeyPtr(l2(), i);
+}
+export function l2_key_len(i: u32): u32 {
+  return slKeyLen(l2(), i);
+}
+export function l2_reply(i: u32): usize {
+  return slReplyPtr(l2(), i);
+}
+export function l2_reply_len(i: u32): u32 {
+  return slReplyLen(l2(), i);
+}
+export function l2_state(i: u32): u32 {
+  return slState(l2(), i);
+}
+export function l2_version(i: u32): u64 {
+  return slVersion(l2(), i);
+}
+export function l2_freq(i: u32): u64 {
+  return slFreq(l2(), i);
+}
 
 // ---- both layers ----
 export function promote(key: usize, keyLen: usize): i32 {

@@ -73,20 +73,26 @@ static void frame(int slot)
 	struct iphdr *ip = (struct iphdr *)(f + sizeof(struct ether_header));
 	struct udphdr *udp = (struct udphdr *)(ip + 1);
 	memcpy(f, &raw.eth, sizeof(raw.eth));
-	*ip = (struct iphdr){ .version = 4, .ihl = 5, .ttl = 64, .protocol = IPPROTO_UDP,
+	*ip = (struct iphdr){ .version = 4,
+			      .ihl = 5,
+			      .ttl = 64,
+			      .protocol = IPPROTO_UDP,
 			      .tot_len = htons(sizeof(*ip) + sizeof(*udp) + len),
-			      .id = htons(slot), .saddr = from[slot % flows].sin_addr.s_addr,
+			      .id = htons(slot),
+			      .saddr = from[slot % flows].sin_addr.s_addr,
 			      .daddr = raw.to.sin_addr.s_addr };
 	ip->check = ip_checksum(ip, sizeof(*ip));
 	// a zero UDP checksum means "none" over IPv4 (RFC 768)
-	*udp = (struct udphdr){ .source = from[slot % flows].sin_port, .dest = raw.to.sin_port,
+	*udp = (struct udphdr){ .source = from[slot % flows].sin_port,
+				.dest = raw.to.sin_port,
 				.len = htons(sizeof(*udp) + len) };
 }
 
 static void build(int slot, uint16_t id, int keys)
 {
 	unsigned char *p = (unsigned char *)req[slot] + HEADERS;
-	p[0] = id >> 8, p[1] = id & 0xff, p[2] = 0, p[3] = 0, p[4] = 0, p[5] = 1, p[6] = 0, p[7] = 0;
+	p[0] = id >> 8, p[1] = id & 0xff, p[2] = 0, p[3] = 0, p[4] = 0, p[5] = 1, p[6] = 0,
+	p[7] = 0;
 	req_len[slot] = 8 + snprintf((char *)p + 8, 56, "get blast-%d\r\n", rand() % keys);
 	if (raw.fd >= 0)
 		frame(slot);
@@ -140,7 +146,8 @@ static int preload(int fd, int keys)
 {
 	char msg[128], in[2048];
 	for (int k = 0; k < keys; k++) {
-		int n = 8 + snprintf(msg + 8, sizeof(msg) - 8, "set blast-%d 0 0 32\r\n%032d\r\n", k, k);
+		int n = 8 + snprintf(msg + 8, sizeof(msg) - 8, "set blast-%d 0 0 32\r\n%032d\r\n",
+				     k, k);
 		memset(msg, 0, 8);
 		msg[1] = k & 0xff, msg[5] = 1;
 		int ok = 0;
@@ -149,7 +156,8 @@ static int preload(int fd, int keys)
 			struct pollfd p = { fd, POLLIN, 0 };
 			while (!ok && poll(&p, 1, 200) > 0) {
 				ssize_t r = recv(fd, in, sizeof(in), 0);
-				ok = r >= 16 && memcmp(in + 8, "STORED", 6) == 0 && (unsigned char)in[1] == (k & 0xff);
+				ok = r >= 16 && memcmp(in + 8, "STORED", 6) == 0 &&
+				     (unsigned char)in[1] == (k & 0xff);
 			}
 		}
 		if (!ok) {
@@ -164,7 +172,8 @@ static int preload(int fd, int keys)
 static int open_raw(const char *ifname, const char *mac, const struct sockaddr_in *to)
 {
 	unsigned char *d = raw.eth.ether_dhost;
-	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &d[0], &d[1], &d[2], &d[3], &d[4], &d[5]) != 6) {
+	if (sscanf(mac, "%hhx:%hhx:%hhx:%hhx:%hhx:%hhx", &d[0], &d[1], &d[2], &d[3], &d[4],
+		   &d[5]) != 6) {
 		fprintf(stderr, "udp-blast: %s: not a MAC address\n", mac);
 		return -1;
 	}
@@ -181,7 +190,8 @@ static int open_raw(const char *ifname, const char *mac, const struct sockaddr_i
 	}
 	memcpy(raw.eth.ether_shost, ifr.ifr_hwaddr.sa_data, ETH_ALEN);
 	raw.eth.ether_type = htons(ETHERTYPE_IP);
-	raw.dev = (struct sockaddr_ll){ .sll_family = AF_PACKET, .sll_ifindex = if_nametoindex(ifname),
+	raw.dev = (struct sockaddr_ll){ .sll_family = AF_PACKET,
+					.sll_ifindex = if_nametoindex(ifname),
 					.sll_halen = ETH_ALEN };
 	memcpy(raw.dev.sll_addr, d, ETH_ALEN);
 	int one = 1;
@@ -196,7 +206,8 @@ int main(int argc, char **argv)
 	int rest = 6 + with_preload;
 	int with_raw = argc == rest + 3 && strcmp(argv[rest], "raw") == 0;
 	if (argc != rest + (with_raw ? 3 : 0)) {
-		fprintf(stderr, "usage: udp-blast HOST PORT SECONDS WINDOW KEYS [preload] [raw IFACE NEXTHOP_MAC]\n");
+		fprintf(stderr, "usage: udp-blast HOST PORT SECONDS WINDOW KEYS [preload] [raw "
+				"IFACE NEXTHOP_MAC]\n");
 		return 2;
 	}
 	double seconds = atof(argv[3]);
@@ -295,7 +306,7 @@ int main(int argc, char **argv)
 	}
 	double took = now() - start;
 	printf("{\"replies\":%llu,\"sent\":%llu,\"lost\":%llu,\"seconds\":%.3f,\"pps\":%.0f}\n",
-	       (unsigned long long)replies, (unsigned long long)sent, (unsigned long long)lost, took,
-	       replies / took);
+	       (unsigned long long)replies, (unsigned long long)sent, (unsigned long long)lost,
+	       took, replies / took);
 	return 0;
 }

@@ -79,7 +79,8 @@ static __always_inline int steer(struct xdp_md *ctx, struct udphdr *udp, void *d
 		reason = KVLB_REDIRECT_REQUEST;
 	} else {
 		ep->port = udp->source;
-		if (!steered || !(*steered & KVLB_PORT_REPLY) || !bpf_map_lookup_elem(&backends, ep))
+		if (!steered || !(*steered & KVLB_PORT_REPLY) ||
+		    !bpf_map_lookup_elem(&backends, ep))
 			return count(KVLB_PASS_OTHER_PORT, XDP_PASS);
 		reason = KVLB_REDIRECT_REPLY;
 	}

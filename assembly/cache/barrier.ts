@@ -17,11 +17,11 @@ const FILLING: usize = 24; // u64, clock when kvlb last asked a backend for a va
 
 @inline function bucket(h: u64): usize {
   const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
-  return regionOffset(R_BARRIER) + (<usize>(<u32>(h >> 32) & mask)) * BUCKET;
+  return regionOffset(R_BARRIER) + <usize>((<u32>(h >> 32)) & mask) * BUCKET;
 }
 
 export function barrierBytes(buckets: u32): usize {
-  return (<usize>buckets) * BUCKET;
+  return <usize>buckets * BUCKET;
 }
 
 export function barrierClear(): void {

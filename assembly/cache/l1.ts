@@ -55,7 +55,7 @@ const E_EXPIRY: usize = 32; // u64, the clock after which the copy is never serv
   return arenaUsed(l + ARENA);
 }
 @inline export function l1Entry(l: usize, i: u32): usize {
-  return <usize>load<u32>(l + ENTRIES) + (<usize>i) * L1_ENTRY;
+  return <usize>load<u32>(l + ENTRIES) + <usize>i * L1_ENTRY;
 }
 @inline export function l1Hash(l: usize, i: u32): u64 {
   return load<u64>(l1Entry(l, i) + E_HASH);

@@ -1,9 +1,40 @@
 // The two cache layers together: lookup, placement by hotness, promotion and demotion, and
 // the versioned write protocol (docs/balancer.md, "Consistency").
-import { l1Find, l1Put, l1Remove, l1State, l1SetState, l1Version, l1SetVersion, l1KeyPtr,
-  l1KeyLen, l1ReplyPtr, l1ReplyLen, l1Oldest, l1Next, l1Hash, l1Count, l1Expiry } from "./l1";
-import { slFind, slPut, slRemove, slState, slSetState, slVersion, slSetVersion, slFreq,
-  slSetFreq, slReplyPtr, slReplyLen, slKeyPtr, slKeyLen, slCount, slExpiry } from "./skiplist";
+import {
+  l1Find,
+  l1Put,
+  l1Remove,
+  l1State,
+  l1SetState,
+  l1Version,
+  l1SetVersion,
+  l1KeyPtr,
+  l1KeyLen,
+  l1ReplyPtr,
+  l1ReplyLen,
+  l1Oldest,
+  l1Next,
+  l1Hash,
+  l1Count,
+  l1Expiry,
+} from "./l1";
+import {
+  slFind,
+  slPut,
+  slRemove,
+  slState,
+  slSetState,
+  slVersion,
+  slSetVersion,
+  slFreq,
+  slSetFreq,
+  slReplyPtr,
+  slReplyLen,
+  slKeyPtr,
+  slKeyLen,
+  slCount,
+  slExpiry,
+} from "./skiplist";
 import { NONE } from "../util/hash-index";
 import { statInc, clock } from "../layout/header";
 import { detector, l1, l2 } from "../layout/regions";
@@ -30,8 +61,17 @@ export function promote(h: u64, key: usize, keyLen: usize): i32 {
   const s = l2();
   const i = slFind(s, h, key, keyLen);
   if (i == NONE) return E_NOT_FOUND;
-  const r = l1Put(l1(), h, slKeyPtr(s, i), slKeyLen(s, i), slReplyPtr(s, i), slReplyLen(s, i),
-    slState(s, i), slVersion(s, i), slExpiry(s, i));
+  const r = l1Put(
+    l1(),
+    h,
+    slKeyPtr(s, i),
+    slKeyLen(s, i),
+    slReplyPtr(s, i),
+    slReplyLen(s, i),
+    slState(s, i),
+    slVersion(s, i),
+    slExpiry(s, i),
+  );
   if (r < 0) return r;
   slRemove(s, i);
   statInc(S_PROMOTIONS);
@@ -43,8 +83,18 @@ export function demote(h: u64, key: usize, keyLen: usize, freq: u64): i32 {
   const a = l1();
   const i = l1Find(a, h, key, keyLen);
   if (i == NONE) return E_NOT_FOUND;
-  const r = slPut(l2(), h, l1KeyPtr(a, i), l1KeyLen(a, i), freq, l1ReplyPtr(a, i), l1ReplyLen(a, i),
-    l1State(a, i), l1Version(a, i), l1Expiry(a, i));
+  const r = slPut(
+    l2(),
+    h,
+    l1KeyPtr(a, i),
+    l1KeyLen(a, i),
+    freq,
+    l1ReplyPtr(a, i),
+    l1ReplyLen(a, i),
+    l1State(a, i),
+    l1Version(a, i),
+    l1Expiry(a, i),
+  );
   l1Remove(a, i);
   statInc(S_DEMOTIONS);
   return r < 0 ? LAYER_NONE : LAYER_L2;
@@ -73,8 +123,7 @@ export function beginWrite(h: u64, key: usize, keyLen: usize): u64 {
 // The write of `version` finished. With a reply (replyLen > 0) the cached copy takes it; with
 // none (a failed write, a delete) it stays unservable. A stale version changes nothing.
 // Returns 1 when applied, 0 when stale or not cached.
-export function completeWrite(h: u64, key: usize, keyLen: usize, version: u64, reply: usize,
-  replyLen: usize): i32 {
+export function completeWrite(h: u64, key: usize, keyLen: usize, version: u64, reply: usize, replyLen: usize): i32 {
   const state: u32 = replyLen > 0 ? ST_VALID : ST_INVALID;
   const a = l1();
   const i = l1Find(a, h, key, keyLen);
@@ -107,8 +156,7 @@ function stale(): i32 {
 // Offers a value learned from a read reply, taken when the key was looked up at `version`.
 // Hot keys go to L1, warm ones to L2, others nowhere. A copy with a newer version, or a write
 // in flight, wins. Returns the layer it went to.
-export function offer(h: u64, key: usize, keyLen: usize, version: u64, reply: usize,
-  replyLen: usize): i32 {
+export function offer(h: u64, key: usize, keyLen: usize, version: u64, reply: usize, replyLen: usize): i32 {
   const a = l1();
   const s = l2();
   const i = l1Find(a, h, key, keyLen);
@@ -195,4 +243,3 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
   store<u32>(out, slReplyLen(s, j), 4);
   return LAYER_L2;
 }
-

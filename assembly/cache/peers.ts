@@ -11,12 +11,23 @@ import { slFindHash, slRemove } from "./skiplist";
 import { barrierBegin, barrierEnd } from "./barrier";
 import { NONE } from "../util/hash-index";
 import { l1, l2 } from "../layout/regions";
-import { R_PEER, C_PEER_EVENTS, HEADER_BASE, H_PEER_OUT, PEER_EVENT_BYTES, PE_BEGIN, PE_END,
-  S_PEER_EVENTS_OUT, S_PEER_EVENTS_IN, S_PEER_OVERFLOW, PE_PURGE } from "../shared/abi";
+import {
+  R_PEER,
+  C_PEER_EVENTS,
+  HEADER_BASE,
+  H_PEER_OUT,
+  PEER_EVENT_BYTES,
+  PE_BEGIN,
+  PE_END,
+  S_PEER_EVENTS_OUT,
+  S_PEER_EVENTS_IN,
+  S_PEER_OVERFLOW,
+  PE_PURGE,
+} from "../shared/abi";
 import { purge, PURGE_ALL } from "./purge";
 
 export function peerBytes(events: u32): usize {
-  return (<usize>events) * PEER_EVENT_BYTES * 2;
+  return <usize>events * PEER_EVENT_BYTES * 2;
 }
 
 // Whether a write may begin now: its begin and its end must both find room in the out list,
@@ -36,7 +47,7 @@ export function peerEmit(h: u64, kind: u32): void {
     statInc(S_PEER_OVERFLOW);
     return;
   }
-  const e = regionOffset(R_PEER) + (<usize>n) * PEER_EVENT_BYTES;
+  const e = regionOffset(R_PEER) + <usize>n * PEER_EVENT_BYTES;
   store<u64>(e, h);
   store<u32>(e, kind, 8);
   store<u32>(HEADER_BASE + H_PEER_OUT, n + 1);
@@ -56,9 +67,9 @@ function drop(h: u64): void {
 export function peerApply(n: u32): i32 {
   const room = cfgU32(C_PEER_EVENTS);
   if (n > room) n = room;
-  const base = regionOffset(R_PEER) + (<usize>room) * PEER_EVENT_BYTES;
+  const base = regionOffset(R_PEER) + <usize>room * PEER_EVENT_BYTES;
   for (let k: u32 = 0; k < n; k++) {
-    const e = base + (<usize>k) * PEER_EVENT_BYTES;
+    const e = base + <usize>k * PEER_EVENT_BYTES;
     const h = load<u64>(e);
     const kind = load<u32>(e, 8);
     if (kind == PE_BEGIN) {

@@ -4,8 +4,18 @@
 // other write, and otherwise drops the copy. A read reply fills a cache only if the write
 // barrier shows no write since the read was forwarded.
 import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State, l1Capacity } from "./l1";
-import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState,
-  slCapacity } from "./skiplist";
+import {
+  slFind,
+  slFindHash,
+  slPut,
+  slRemove,
+  slVersion,
+  slSetVersion,
+  slSetState,
+  slFreq,
+  slState,
+  slCapacity,
+} from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
 import { afterPurge } from "./purge";
 import { peerEmit } from "./peers";
@@ -15,7 +25,17 @@ import { lcIsHot, lcIsWarm } from "../detect/lossy";
 import { detEstimate } from "../detect/detector";
 import { statInc, clock, cfgU32 } from "../layout/header";
 import { EXPIRY_NEVER } from "./expiry";
-import { C_NAT_TIMEOUT_MS, PE_BEGIN, PE_END, ST_PENDING, ST_VALID, S_WRITES_BEGUN, S_WRITES_DONE, S_FILLS, S_STALE_FILLS } from "../shared/abi";
+import {
+  C_NAT_TIMEOUT_MS,
+  PE_BEGIN,
+  PE_END,
+  ST_PENDING,
+  ST_VALID,
+  S_WRITES_BEGUN,
+  S_WRITES_DONE,
+  S_FILLS,
+  S_STALE_FILLS,
+} from "../shared/abi";
 
 // Whether either layer holds the key (a set then stages its value there).
 export function isCached(h: u64, key: usize, keyLen: usize): bool {
@@ -25,8 +45,15 @@ export function isCached(h: u64, key: usize, keyLen: usize): bool {
 // Starts a write of key (hash h). With a staged block (stagedLen > 0), a cached copy takes it
 // as PENDING. Returns the write's version; *staged (u8 at `stagedOut`) says whether a copy
 // holds the new value.
-export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, blockLen: usize,
-  stagedOut: usize, expiry: u64 = EXPIRY_NEVER): u64 {
+export function writeBegin(
+  h: u64,
+  key: usize,
+  keyLen: usize,
+  block: usize,
+  blockLen: usize,
+  stagedOut: usize,
+  expiry: u64 = EXPIRY_NEVER,
+): u64 {
   const v = barrierBegin(h);
   peerEmit(h, PE_BEGIN);
   statInc(S_WRITES_BEGUN);
@@ -43,8 +70,7 @@ export function writeBegin(h: u64, key: usize, keyLen: usize, block: usize, bloc
   const s = l2();
   const j = slFind(s, h, key, keyLen);
   if (j != NONE) {
-    if (blockLen > 0 && slPut(s, h, key, keyLen, slFreq(s, j), block, blockLen, ST_PENDING, v, expiry) >= 0)
-      staged = 1;
+    if (blockLen > 0 && slPut(s, h, key, keyLen, slFreq(s, j), block, blockLen, ST_PENDING, v, expiry) >= 0) staged = 1;
     else {
       slSetState(s, j, ST_PENDING);
       slSetVersion(s, j, v);
@@ -101,8 +127,15 @@ export function fillWanted(h: u64, key: usize, keyLen: usize): bool {
 
 // A value block read for a request forwarded at `stamp`, servable until `expiry`: hot keys go to
 // L1, warm ones to L2. Refused when a write touched the key's bucket since the stamp.
-export function fillFromRead(h: u64, key: usize, keyLen: usize, stamp: u64, block: usize,
-  blockLen: usize, expiry: u64): void {
+export function fillFromRead(
+  h: u64,
+  key: usize,
+  keyLen: usize,
+  stamp: u64,
+  block: usize,
+  blockLen: usize,
+  expiry: u64,
+): void {
   const d = detector();
   const f = detEstimate(d, h);
   const hot = lcIsHot(d, f);

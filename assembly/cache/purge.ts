@@ -18,7 +18,7 @@ export function purge(b: u32): u32 {
   store<u64>(HEADER_BASE + H_PURGED, nextVersion());
   let removed: u32 = 0;
   const a = l1();
-  for (let i = l1Oldest(a); i != NONE; ) {
+  for (let i = l1Oldest(a); i != NONE;) {
     const next = l1Next(a, i);
     if (b == PURGE_ALL || ketamaRoute(l1KeyPtr(a, i), l1KeyLen(a, i)) == b) {
       l1Remove(a, i);
@@ -27,7 +27,7 @@ export function purge(b: u32): u32 {
     i = next;
   }
   const s = l2();
-  for (let j = slMin(s); j != NONE; ) {
+  for (let j = slMin(s); j != NONE;) {
     const next = slNext(s, j);
     if (b == PURGE_ALL || ketamaRoute(slKeyPtr(s, j), slKeyLen(s, j)) == b) {
       slRemove(s, j);

@@ -36,16 +36,16 @@ const N_EXPIRY: usize = 32; // u64, the clock after which the copy is never serv
 const N_FWD: usize = 40; // also the free-list link at level 0
 
 @inline function node(s: usize, i: u32): usize {
-  return <usize>load<u32>(s + NODES) + (<usize>i) * SL_NODE;
+  return <usize>load<u32>(s + NODES) + <usize>i * SL_NODE;
 }
 @inline function head(s: usize): u32 {
   return load<u32>(s + CAP); // the sentinel sits after the last node
 }
 @inline function fwd(s: usize, i: u32, level: u32): u32 {
-  return load<u32>(node(s, i) + N_FWD + (<usize>level << 2));
+  return load<u32>(node(s, i) + N_FWD + ((<usize>level) << 2));
 }
 @inline function setFwd(s: usize, i: u32, level: u32, to: u32): void {
-  store<u32>(node(s, i) + N_FWD + (<usize>level << 2), to);
+  store<u32>(node(s, i) + N_FWD + ((<usize>level) << 2), to);
 }
 
 @inline export function slCount(s: usize): u32 {
@@ -82,7 +82,7 @@ const N_FWD: usize = 40; // also the free-list link at level 0
   return <u32>load<u16>(node(s, i) + N_KEY_LEN);
 }
 @inline export function slKeyPtr(s: usize, i: u32): usize {
-  return <usize>load<u32>(s + SLOTS) + (<usize>i) * <usize>load<u32>(s + SLOT_BYTES);
+  return <usize>load<u32>(s + SLOTS) + <usize>i * <usize>load<u32>(s + SLOT_BYTES);
 }
 @inline export function slReplyLen(s: usize, i: u32): u32 {
   return load<u32>(node(s, i) + N_REPLY_LEN);
@@ -149,7 +149,7 @@ function searchPredecessors(s: usize, freq: u64, key: usize, keyLen: usize): voi
       if (nx == NONE || !before(s, nx, freq, key, keyLen)) break;
       x = nx;
     }
-    store<u32>(s + UPDATE + (<usize>l << 2), x);
+    store<u32>(s + UPDATE + ((<usize>l) << 2), x);
   }
 }
 
@@ -158,12 +158,12 @@ function link(s: usize, i: u32): void {
   const level = <u32>load<u8>(node(s, i) + N_LEVEL);
   let top = load<u32>(s + LEVEL);
   while (top < level) {
-    store<u32>(s + UPDATE + (<usize>top << 2), head(s));
+    store<u32>(s + UPDATE + ((<usize>top) << 2), head(s));
     top++;
   }
   store<u32>(s + LEVEL, top);
   for (let l: u32 = 0; l < level; l++) {
-    const p = load<u32>(s + UPDATE + (<usize>l << 2));
+    const p = load<u32>(s + UPDATE + ((<usize>l) << 2));
     setFwd(s, i, l, fwd(s, p, l));
     setFwd(s, p, l, i);
   }
@@ -173,7 +173,7 @@ function unlink(s: usize, i: u32): void {
   searchPredecessors(s, slFreq(s, i), slKeyPtr(s, i), slKeyLen(s, i));
   const level = <u32>load<u8>(node(s, i) + N_LEVEL);
   for (let l: u32 = 0; l < level; l++) {
-    const p = load<u32>(s + UPDATE + (<usize>l << 2));
+    const p = load<u32>(s + UPDATE + ((<usize>l) << 2));
     if (fwd(s, p, l) == i) setFwd(s, p, l, fwd(s, i, l));
   }
   shrinkLevel(s);

@@ -20,14 +20,7 @@ import {
 } from "../shared/abi";
 
 export function initDetector(): void {
-  detInit(
-    detector(),
-    detectCapacity(),
-    cfgF64(C_SUPPORT),
-    cfgF64(C_EPSILON),
-    cfgF64(C_WARM),
-    cfgU64(C_WINDOW),
-  );
+  detInit(detector(), detectCapacity(), cfgF64(C_SUPPORT), cfgF64(C_EPSILON), cfgF64(C_WARM), cfgU64(C_WINDOW));
 }
 
 export function initTables(): void {
@@ -44,15 +37,6 @@ export function initTables(): void {
   const l2Slots = indexSlotsFor(l2Cap);
   const nodes = b + SL_CONTROL;
   const index = nodes + slNodeBytes(l2Cap);
-  slInit(
-    b,
-    nodes,
-    index,
-    index + indexBytes(l2Slots),
-    l2Cap,
-    l2Slots,
-    cfgU32(C_L2_SLOT_BYTES),
-    cfgU32(C_SEED),
-  );
+  slInit(b, nodes, index, index + indexBytes(l2Slots), l2Cap, l2Slots, cfgU32(C_L2_SLOT_BYTES), cfgU32(C_SEED));
   resetVersion();
 }

@@ -25,11 +25,21 @@ export function cmWidth(epsilon: f64): u32 {
 
 /** Bytes of its own beyond the shared table: the heap and the sketch. */
 export function cmOwnBytes(cap: u32, epsilon: f64): usize {
-  return heapOwnBytes(cap) + (<usize>CM_DEPTH) * (<usize>cmWidth(epsilon)) * 8;
+  return heapOwnBytes(cap) + <usize>CM_DEPTH * <usize>cmWidth(epsilon) * 8;
 }
 
-export function cmInit(d: usize, entries: usize, index: usize, own: usize, cap: u32, slots: u32,
-  support: f64, epsilon: f64, warm: f64, window: u64): void {
+export function cmInit(
+  d: usize,
+  entries: usize,
+  index: usize,
+  own: usize,
+  cap: u32,
+  slots: u32,
+  support: f64,
+  epsilon: f64,
+  warm: f64,
+  window: u64,
+): void {
   tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
   heapInit(d, own, cap);
   const sketch = own + heapOwnBytes(cap);
@@ -37,7 +47,7 @@ export function cmInit(d: usize, entries: usize, index: usize, own: usize, cap: 
   store<u32>(d + SKETCH, <u32>sketch);
   store<u32>(d + WIDTH, width);
   store<f64>(d + EPS, epsilon);
-  memory.fill(sketch, 0, (<usize>CM_DEPTH) * (<usize>width) * 8);
+  memory.fill(sketch, 0, <usize>CM_DEPTH * <usize>width * 8);
 }
 
 @inline function cell(d: usize, row: u32, h: u64): usize {

@@ -3,8 +3,19 @@
 // Count-Min with a top-k list. Each keeps its tracked keys in the same (hash, f, Δ) table, read
 // through lossy.ts's shared accessors; what differs goes through here, and the compiler folds
 // every branch but the module's own.
-import { lcInit, lcObserve, lcSetTotal, lcRestoreEntry, lcCheck, lcEstimate, lcEntry, N, EPOCH, LC_CONTROL,
-  LC_ENTRY } from "./lossy";
+import {
+  lcInit,
+  lcObserve,
+  lcSetTotal,
+  lcRestoreEntry,
+  lcCheck,
+  lcEstimate,
+  lcEntry,
+  N,
+  EPOCH,
+  LC_CONTROL,
+  LC_ENTRY,
+} from "./lossy";
 import { ssInit, ssObserve, ssRestoreEntry, ssCheck, ssLower, ssOwnBytes } from "./space-saving";
 import { cmInit, cmObserve, cmRestoreEntry, cmCheck, cmLower, cmOwnBytes, cmEstimate } from "./count-min";
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
@@ -26,13 +37,13 @@ export const DETECTOR: u32 = <u32>KVLB_DETECTOR;
 /** The detector region's size: the same for every detector, so a swap keeps the layout. */
 export function detectRegionBytes(cap: u32, epsilon: f64): usize {
   const own = ssOwnBytes(cap) > cmOwnBytes(cap, epsilon) ? ssOwnBytes(cap) : cmOwnBytes(cap, epsilon);
-  return LC_CONTROL + (<usize>cap) * LC_ENTRY + indexBytes(indexSlotsFor(cap)) + own;
+  return LC_CONTROL + <usize>cap * LC_ENTRY + indexBytes(indexSlotsFor(cap)) + own;
 }
 
 export function detInit(d: usize, cap: u32, support: f64, epsilon: f64, warm: f64, window: u64): void {
   const slots = indexSlotsFor(cap);
   const entries = d + LC_CONTROL;
-  const index = entries + (<usize>cap) * LC_ENTRY;
+  const index = entries + <usize>cap * LC_ENTRY;
   const own = index + indexBytes(slots);
   if (DETECTOR == DET_SPACE_SAVING) ssInit(d, entries, index, own, cap, slots, support, epsilon, warm, window);
   else if (DETECTOR == DET_COUNT_MIN) cmInit(d, entries, index, own, cap, slots, support, epsilon, warm, window);

@@ -8,26 +8,26 @@ const POS: usize = OWN + 4; // u32 address of each counter's heap position: cap 
 export const HEAP_OWN_END: usize = OWN + 8; // where the next detector-specific field may go
 
 export function heapOwnBytes(cap: u32): usize {
-  return (<usize>cap) * 8;
+  return <usize>cap * 8;
 }
 
 export function heapInit(d: usize, own: usize, cap: u32): void {
   store<u32>(d + HEAP, <u32>own);
-  store<u32>(d + POS, <u32>(own + (<usize>cap << 2)));
+  store<u32>(d + POS, <u32>(own + ((<usize>cap) << 2)));
 }
 
 @inline export function heapAt(d: usize, p: u32): u32 {
-  return load<u32>(<usize>load<u32>(d + HEAP) + (<usize>p << 2));
+  return load<u32>(<usize>load<u32>(d + HEAP) + ((<usize>p) << 2));
 }
 @inline export function heapPos(d: usize, i: u32): u32 {
-  return load<u32>(<usize>load<u32>(d + POS) + (<usize>i << 2));
+  return load<u32>(<usize>load<u32>(d + POS) + ((<usize>i) << 2));
 }
 @inline function f(d: usize, i: u32): u64 {
   return load<u64>(lcEntry(d, i), 8);
 }
 @inline export function place(d: usize, p: u32, i: u32): void {
-  store<u32>(<usize>load<u32>(d + HEAP) + (<usize>p << 2), i);
-  store<u32>(<usize>load<u32>(d + POS) + (<usize>i << 2), p);
+  store<u32>(<usize>load<u32>(d + HEAP) + ((<usize>p) << 2), i);
+  store<u32>(<usize>load<u32>(d + POS) + ((<usize>i) << 2), p);
 }
 
 export function siftDown(d: usize, p: u32): void {

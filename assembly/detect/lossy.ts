@@ -55,7 +55,7 @@ export const OWN: usize = 96;
   return load<u64>(d + BCUR);
 }
 @inline export function lcEntry(d: usize, i: u32): usize {
-  return <usize>load<u32>(d + ENTRIES) + (<usize>i) * LC_ENTRY;
+  return <usize>load<u32>(d + ENTRIES) + <usize>i * LC_ENTRY;
 }
 @inline export function lcIndex(d: usize): usize {
   return <usize>load<u32>(d + INDEX);
@@ -90,8 +90,17 @@ export function lcInit(
 }
 
 // The shared part of every detector's control block, cleared, and an empty index.
-export function tableInit(d: usize, entries: usize, index: usize, cap: u32, slots: u32, support: f64,
-  epsilon: f64, warm: f64, window: u64): void {
+export function tableInit(
+  d: usize,
+  entries: usize,
+  index: usize,
+  cap: u32,
+  slots: u32,
+  support: f64,
+  epsilon: f64,
+  warm: f64,
+  window: u64,
+): void {
   memory.fill(d, 0, LC_CONTROL);
   store<u64>(d + WINDOW, window);
   store<f64>(d + THRESH, support - epsilon);

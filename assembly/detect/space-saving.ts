@@ -24,24 +24,34 @@ const NO_PLACE: u32 = 0xffffffff;
 
 /** Bytes of its own that Space-Saving needs beyond the shared table: the stack and the places. */
 export function ssOwnBytes(cap: u32): usize {
-  return (<usize>cap) * 8;
+  return <usize>cap * 8;
 }
 
 @inline function f(d: usize, i: u32): u64 {
   return load<u64>(lcEntry(d, i), 8);
 }
 @inline function stackAt(d: usize, p: u32): usize {
-  return <usize>load<u32>(d + STACK) + (<usize>p << 2);
+  return <usize>load<u32>(d + STACK) + ((<usize>p) << 2);
 }
 @inline function placeAt(d: usize, i: u32): usize {
-  return <usize>load<u32>(d + POS) + (<usize>i << 2);
+  return <usize>load<u32>(d + POS) + ((<usize>i) << 2);
 }
 
-export function ssInit(d: usize, entries: usize, index: usize, own: usize, cap: u32, slots: u32,
-  support: f64, epsilon: f64, warm: f64, window: u64): void {
+export function ssInit(
+  d: usize,
+  entries: usize,
+  index: usize,
+  own: usize,
+  cap: u32,
+  slots: u32,
+  support: f64,
+  epsilon: f64,
+  warm: f64,
+  window: u64,
+): void {
   tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
   store<u32>(d + STACK, <u32>own);
-  store<u32>(d + POS, <u32>(own + (<usize>cap << 2)));
+  store<u32>(d + POS, <u32>(own + ((<usize>cap) << 2)));
 }
 
 // A counter grew: it is no longer at the minimum.

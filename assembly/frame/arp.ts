@@ -3,8 +3,17 @@
 // teaches the neighbour table where its sender is; and the host has the core ask for the
 // backends' addresses on every port, since only the port they sit behind will answer.
 import { regionOffset, regionSize, statInc } from "../layout/header";
-import { R_FTX, HEADER_BASE, H_FTX_COUNT, DESC_BYTES, P_MAC, P_ADDR, S_ARP_ANSWERED, S_ARP_LEARNED,
-  S_ARP_ASKED } from "../shared/abi";
+import {
+  R_FTX,
+  HEADER_BASE,
+  H_FTX_COUNT,
+  DESC_BYTES,
+  P_MAC,
+  P_ADDR,
+  S_ARP_ANSWERED,
+  S_ARP_LEARNED,
+  S_ARP_ASKED,
+} from "../shared/abi";
 import { umemBase, frameAt, frameAlloc, setFrameState, SENDING, NO_FRAME } from "../io/frame-pool";
 import { neighLearn, portEntry, portCount } from "./neigh";
 import { bswap16 } from "./checksum";
@@ -24,7 +33,7 @@ function queue(start: usize, len: usize, port: u32): bool {
   if (<usize>(n + 1) * DESC_BYTES > regionSize(R_FTX)) return false;
   const frame = frameAt(start);
   if (frame == NO_FRAME) return false;
-  const x = regionOffset(R_FTX) + (<usize>n) * DESC_BYTES;
+  const x = regionOffset(R_FTX) + <usize>n * DESC_BYTES;
   store<u64>(x, <u64>(start - umemBase()));
   store<u32>(x + 8, <u32>len);
   store<u32>(x + 12, port);
@@ -49,8 +58,15 @@ function arpBody(a: usize, op: u32, sha: usize, spa: u32, tha: usize, tpa: u32):
 
 // An ARP frame f (Ethernet header at f, ARP at a) that came in on port.
 export function arpIn(f: usize, a: usize, len: usize, port: u32, vlan: u32): void {
-  if (a + ARP_BYTES > f + len || bswap16(<u32>load<u16>(a)) != 1 || bswap16(<u32>load<u16>(a + 2)) != 0x0800 ||
-    load<u8>(a + 4) != 6 || load<u8>(a + 5) != 4 || port >= portCount()) return;
+  if (
+    a + ARP_BYTES > f + len ||
+    bswap16(<u32>load<u16>(a)) != 1 ||
+    bswap16(<u32>load<u16>(a + 2)) != 0x0800 ||
+    load<u8>(a + 4) != 6 ||
+    load<u8>(a + 5) != 4 ||
+    port >= portCount()
+  )
+    return;
   const op = bswap16(<u32>load<u16>(a + 6));
   const spa = load<u32>(a + 14);
   const tpa = load<u32>(a + 24);
@@ -78,7 +94,7 @@ export function arpAsk(list: usize, n: u32): u32 {
   let queued: u32 = 0;
   const ports = portCount();
   for (let i: u32 = 0; i < n; i++) {
-    const target = load<u32>(list + (<usize>i << 2));
+    const target = load<u32>(list + ((<usize>i) << 2));
     for (let p: u32 = 0; p < ports; p++) {
       const f = frameAlloc();
       if (f == 0) return queued;

@@ -1,8 +1,18 @@
 // The frame layer's exports: a burst of received frames, and the host's port and neighbour
 // tables (written at start and whenever the kernel's neighbour table changes).
 import { regionOffset, headerState, statInc } from "../layout/header";
-import { HS_READY, E_NOT_READY, E_CONFIG, R_FRAME, FR_PORTS, MAX_FRAME_PORTS, P_MAC, P_ADDR, P_IFINDEX,
-  S_BURST_REFUSED } from "../shared/abi";
+import {
+  HS_READY,
+  E_NOT_READY,
+  E_CONFIG,
+  R_FRAME,
+  FR_PORTS,
+  MAX_FRAME_PORTS,
+  P_MAC,
+  P_ADDR,
+  P_IFINDEX,
+  S_BURST_REFUSED,
+} from "../shared/abi";
 import { outReset } from "../io/out-ring";
 import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
@@ -63,7 +73,7 @@ export function burst_abandon(n: u32): i32 {
 export function arp_ask(list: usize, n: u32): i32 {
   if (headerState() != HS_READY) return E_NOT_READY;
   if (!framesOn()) return E_CONFIG;
-  if (list + (<usize>n << 2) > memoryBytes()) return E_BOUNDS;
+  if (list + ((<usize>n) << 2) > memoryBytes()) return E_BOUNDS;
   outReset();
   const queued = arpAsk(list, n);
   framesFinish();

@@ -3,13 +3,28 @@
 // kernel's neighbour table (static); a client's entry is also learned from its own frames, so
 // that its reply needs no lookup the kernel never made.
 import { regionOffset } from "../layout/header";
-import { R_FRAME, FR_PORTS, FR_PORT_TABLE, PORT_BYTES, FR_NEIGH, NEIGH_SLOTS, NEIGH_BYTES, NB_ADDR,
-  NB_MAC, NB_PORT, NB_STATE, NB_VLAN, NBS_FREE, NBS_LEARNED, NBS_STATIC } from "../shared/abi";
+import {
+  R_FRAME,
+  FR_PORTS,
+  FR_PORT_TABLE,
+  PORT_BYTES,
+  FR_NEIGH,
+  NEIGH_SLOTS,
+  NEIGH_BYTES,
+  NB_ADDR,
+  NB_MAC,
+  NB_PORT,
+  NB_STATE,
+  NB_VLAN,
+  NBS_FREE,
+  NBS_LEARNED,
+  NBS_STATIC,
+} from "../shared/abi";
 
 export const NO_NEIGH: usize = 0;
 
 @inline export function portEntry(port: u32): usize {
-  return regionOffset(R_FRAME) + FR_PORT_TABLE + (<usize>port) * PORT_BYTES;
+  return regionOffset(R_FRAME) + FR_PORT_TABLE + <usize>port * PORT_BYTES;
 }
 
 @inline export function portCount(): u32 {
@@ -17,7 +32,7 @@ export const NO_NEIGH: usize = 0;
 }
 
 @inline function slot(i: u32): usize {
-  return regionOffset(R_FRAME) + FR_NEIGH + (<usize>(i & (<u32>NEIGH_SLOTS - 1))) * NEIGH_BYTES;
+  return regionOffset(R_FRAME) + FR_NEIGH + <usize>(i & (<u32>NEIGH_SLOTS - 1)) * NEIGH_BYTES;
 }
 
 @inline function home(addr: u32): u32 {
@@ -45,8 +60,14 @@ export function neighLearn(addr: u32, mac: usize, port: u32, vlan: u32): void {
     const state = load<u8>(e + NB_STATE);
     if (state == NBS_FREE || load<u32>(e + NB_ADDR) == addr) {
       if (state == NBS_STATIC) return;
-      if (state == NBS_LEARNED && load<u8>(e + NB_PORT) == <u8>port && load<u32>(e + NB_MAC) == load<u32>(mac) &&
-        load<u16>(e + NB_MAC + 4) == load<u16>(mac + 4) && <u32>load<u16>(e + NB_VLAN) == vlan) return;
+      if (
+        state == NBS_LEARNED &&
+        load<u8>(e + NB_PORT) == <u8>port &&
+        load<u32>(e + NB_MAC) == load<u32>(mac) &&
+        load<u16>(e + NB_MAC + 4) == load<u16>(mac + 4) &&
+        <u32>load<u16>(e + NB_VLAN) == vlan
+      )
+        return;
       store<u32>(e + NB_ADDR, addr);
       memory.copy(e + NB_MAC, mac, 6);
       store<u8>(e + NB_PORT, <u8>port);

@@ -3,9 +3,26 @@
 // place. IPv6 and anything malformed is counted and dropped: the XDP program already let
 // through to the kernel what the kernel must see.
 import { regionOffset, regionSize, cfgU32, statInc, statAdd } from "../layout/header";
-import { R_RX, C_FRAMES, C_FRAME_BYTES, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, C_FRAME_MODE,
-  FM_REPLIES_VIA_KERNEL, FM_KERNEL_SEES_FRAMES, FM_ANSWER_ARP, S_FRAMES_RX, S_FRAME_MALFORMED, S_FRAME_BAD_CHECKSUM, S_FRAME_NOT_OURS, S_FRAME_IPV6,
-  S_FRAME_REPLY_VIA_KERNEL, S_BURST_REFUSED, E_BURST } from "../shared/abi";
+import {
+  R_RX,
+  C_FRAMES,
+  C_FRAME_BYTES,
+  C_LISTEN_ADDR,
+  C_LISTEN_PORT,
+  C_BACKEND_PORT,
+  C_FRAME_MODE,
+  FM_REPLIES_VIA_KERNEL,
+  FM_KERNEL_SEES_FRAMES,
+  FM_ANSWER_ARP,
+  S_FRAMES_RX,
+  S_FRAME_MALFORMED,
+  S_FRAME_BAD_CHECKSUM,
+  S_FRAME_NOT_OURS,
+  S_FRAME_IPV6,
+  S_FRAME_REPLY_VIA_KERNEL,
+  S_BURST_REFUSED,
+  E_BURST,
+} from "../shared/abi";
 import { admitDatagram, serveClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom, backendAddress } from "../route/backends";
@@ -30,7 +47,7 @@ export function processFrames(n: u32): i32 {
   const fsize = <u64>cfgU32(C_FRAME_BYTES);
   const base = umemBase();
   for (let k: u32 = 0; k < n; k++) {
-    const d = rx + (<usize>k) * XD_BYTES;
+    const d = rx + <usize>k * XD_BYTES;
     const addr = load<u64>(d + XD_ADDR);
     const len = <u64>load<u32>(d + XD_LEN);
     const frame = addr / fsize;
@@ -77,7 +94,7 @@ function frameIn(f: usize, len: usize, port: u32): void {
   }
   const ip = f + l3;
   const vihl = <u32>load<u8>(ip);
-  const ihl = <usize>(vihl & 0x0f) << 2;
+  const ihl = (<usize>(vihl & 0x0f)) << 2;
   if (vihl >> 4 != 4 || ihl < 20 || l3 + ihl + 8 > len) {
     statInc(S_FRAME_MALFORMED);
     return;

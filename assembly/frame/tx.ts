@@ -4,11 +4,44 @@
 // the out ring for the kernel's sockets: datagrams too large for one frame, and those whose
 // next hop the kernel has yet to resolve.
 import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
-import { R_OUT, R_FTX, HEADER_BASE, H_OUT_COUNT, H_FTX_COUNT, DESC_BYTES, D_OFF, D_LEN, D_AUX, D_FLAGS,
-  OUT_BACKEND, C_LISTEN_ADDR, C_LISTEN_PORT, C_BACKEND_PORT, R_FRAME, FR_IP_ID, P_MAC, P_ADDR, NB_MAC,
-  NB_PORT, NB_VLAN, S_FRAMES_TX, S_FRAME_NO_NEIGH, S_FRAME_VIA_SOCKET } from "../shared/abi";
-import { umemBase, frameAt, frameStart, frameBytes, frameState, setFrameState, frameAlloc, releaseHeld,
-  NO_FRAME, SENDING } from "../io/frame-pool";
+import {
+  R_OUT,
+  R_FTX,
+  HEADER_BASE,
+  H_OUT_COUNT,
+  H_FTX_COUNT,
+  DESC_BYTES,
+  D_OFF,
+  D_LEN,
+  D_AUX,
+  D_FLAGS,
+  OUT_BACKEND,
+  C_LISTEN_ADDR,
+  C_LISTEN_PORT,
+  C_BACKEND_PORT,
+  R_FRAME,
+  FR_IP_ID,
+  P_MAC,
+  P_ADDR,
+  NB_MAC,
+  NB_PORT,
+  NB_VLAN,
+  S_FRAMES_TX,
+  S_FRAME_NO_NEIGH,
+  S_FRAME_VIA_SOCKET,
+} from "../shared/abi";
+import {
+  umemBase,
+  frameAt,
+  frameStart,
+  frameBytes,
+  frameState,
+  setFrameState,
+  frameAlloc,
+  releaseHeld,
+  NO_FRAME,
+  SENDING,
+} from "../io/frame-pool";
 import { neighFind, portEntry, NO_NEIGH } from "./neigh";
 import { sumBytes, finish, bswap16 } from "./checksum";
 
@@ -24,12 +57,12 @@ export function framesFinish(): void {
   // frames queued earlier in the call (ARP) stay in front
   let sent: u32 = load<u32>(HEADER_BASE + H_FTX_COUNT);
   for (let i: u32 = 0; i < n; i++) {
-    const d = out + (<usize>i) * DESC_BYTES;
-    if (sent < room && toFrame(d, ftx + (<usize>sent) * DESC_BYTES)) {
+    const d = out + <usize>i * DESC_BYTES;
+    if (sent < room && toFrame(d, ftx + <usize>sent * DESC_BYTES)) {
       sent++;
       continue;
     }
-    if (kept != i) memory.copy(out + (<usize>kept) * DESC_BYTES, d, DESC_BYTES);
+    if (kept != i) memory.copy(out + <usize>kept * DESC_BYTES, d, DESC_BYTES);
     kept++;
   }
   store<u32>(HEADER_BASE + H_OUT_COUNT, kept);
@@ -40,9 +73,9 @@ export function framesFinish(): void {
 }
 
 function toFrame(d: usize, x: usize): bool {
-  let ptr = <usize>load<u32>(d + D_OFF);
+  const ptr = <usize>load<u32>(d + D_OFF);
   const len = <usize>load<u32>(d + D_LEN);
-  let frame = frameAt(ptr);
+  const frame = frameAt(ptr);
   if (frame == NO_FRAME) return false;
   const dst = load<u32>(d + D_AUX);
   const flags = load<u32>(d + D_FLAGS);

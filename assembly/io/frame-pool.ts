@@ -3,8 +3,17 @@
 // back. During a burst, every frame the core takes (received or built) is on the held list;
 // at the end of the burst the frames not queued for transmission go back to the pool.
 import { regionOffset, cfgU32, statInc } from "../layout/header";
-import { R_UMEM, R_FPOOL, R_FRAME, C_FRAMES, C_FRAME_BYTES, FR_HELD, FR_HELD_LIST, FRAME_HEADROOM,
-  S_FRAME_POOL_EMPTY } from "../shared/abi";
+import {
+  R_UMEM,
+  R_FPOOL,
+  R_FRAME,
+  C_FRAMES,
+  C_FRAME_BYTES,
+  FR_HELD,
+  FR_HELD_LIST,
+  FRAME_HEADROOM,
+  S_FRAME_POOL_EMPTY,
+} from "../shared/abi";
 
 export const HELD: u8 = 1;
 export const SENDING: u8 = 2;
@@ -24,7 +33,7 @@ export const NO_FRAME: u32 = 0xffffffff;
   return regionOffset(R_FRAME) + FR_HELD_LIST;
 }
 @inline function stateOf(frame: u32): usize {
-  return heldList() + (<usize>cfgU32(C_FRAMES) << 2) + <usize>frame;
+  return heldList() + ((<usize>cfgU32(C_FRAMES)) << 2) + <usize>frame;
 }
 
 // The frame an address falls in, or NO_FRAME when it is not in the UMEM.
@@ -36,7 +45,7 @@ export function frameAt(p: usize): u32 {
 }
 
 @inline export function frameStart(frame: u32): usize {
-  return umemBase() + (<usize>frame) * frameBytes();
+  return umemBase() + <usize>frame * frameBytes();
 }
 
 @inline export function frameState(frame: u32): u8 {
@@ -50,7 +59,7 @@ export function hold(frame: u32): void {
   const r = regionOffset(R_FRAME);
   const n = load<u32>(r + FR_HELD);
   if (n >= cfgU32(C_FRAMES)) return;
-  store<u32>(heldList() + (<usize>n << 2), frame);
+  store<u32>(heldList() + ((<usize>n) << 2), frame);
   store<u32>(r + FR_HELD, n + 1);
   setFrameState(frame, HELD);
 }
@@ -59,7 +68,7 @@ function poolPush(frame: u32): void {
   const pool = regionOffset(R_FPOOL);
   const n = load<u32>(pool);
   if (n >= load<u32>(pool + 4)) return;
-  store<u32>(pool + 8 + (<usize>n << 2), <u32>((<usize>frame) * frameBytes()));
+  store<u32>(pool + 8 + ((<usize>n) << 2), <u32>(<usize>frame * frameBytes()));
   store<u32>(pool, n + 1);
 }
 
@@ -72,7 +81,7 @@ export function frameAlloc(): usize {
     statInc(S_FRAME_POOL_EMPTY);
     return 0;
   }
-  const off = <usize>load<u32>(pool + 8 + (<usize>(n - 1) << 2));
+  const off = <usize>load<u32>(pool + 8 + ((<usize>(n - 1)) << 2));
   store<u32>(pool, n - 1);
   const frame = <u32>(off / frameBytes());
   hold(frame);
@@ -85,7 +94,7 @@ export function releaseHeld(): void {
   const n = load<u32>(r + FR_HELD);
   const list = heldList();
   for (let i: u32 = 0; i < n; i++) {
-    const f = load<u32>(list + (<usize>i << 2));
+    const f = load<u32>(list + ((<usize>i) << 2));
     if (frameState(f) == HELD) poolPush(f);
     setFrameState(f, 0);
   }
@@ -98,7 +107,7 @@ export function abandonHeld(rx: usize, n: u32, descBytes: usize): void {
   const fsize = frameBytes();
   const frames = cfgU32(C_FRAMES);
   for (let k: u32 = 0; k < n; k++) {
-    const f = load<u64>(rx + (<usize>k) * descBytes) / <u64>fsize;
+    const f = load<u64>(rx + <usize>k * descBytes) / <u64>fsize;
     if (f < <u64>frames) setFrameState(<u32>f, RETRY);
   }
   releaseHeld(); // returns only the HELD ones: the received frames are RETRY

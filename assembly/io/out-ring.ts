@@ -2,8 +2,21 @@
 // header rewritten in place); the datagrams the core writes itself (cache hits, split
 // requests, local answers) are built in the tx buffer, which empties at each process().
 import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
-import { H_FTX_COUNT, R_OUT, R_TXBUF, C_OUT_MAX, HEADER_BASE, H_OUT_COUNT, H_TX_USED, DESC_BYTES, D_OFF,
-  D_LEN, D_AUX, D_FLAGS, S_DROP_OUT_FULL } from "../shared/abi";
+import {
+  H_FTX_COUNT,
+  R_OUT,
+  R_TXBUF,
+  C_OUT_MAX,
+  HEADER_BASE,
+  H_OUT_COUNT,
+  H_TX_USED,
+  DESC_BYTES,
+  D_OFF,
+  D_LEN,
+  D_AUX,
+  D_FLAGS,
+  S_DROP_OUT_FULL,
+} from "../shared/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
 import { FRAME_HEADROOM, OUT_CLIENT } from "../shared/abi";
@@ -35,7 +48,7 @@ export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32)
     return false;
   }
   if (sock == OUT_CLIENT && !chargeReply(addr, len)) return false;
-  const d = regionOffset(R_OUT) + (<usize>n) * DESC_BYTES;
+  const d = regionOffset(R_OUT) + <usize>n * DESC_BYTES;
   store<u32>(d + D_OFF, <u32>ptr);
   store<u32>(d + D_LEN, <u32>len);
   store<u32>(d + D_AUX, addr);
@@ -112,8 +125,7 @@ export function replyText(text: string, addr: u32, port: u32, id: u32): bool {
 }
 
 // A binary response header with `status`, and `text` as its body (an error's message).
-export function replyBinary(opcode: u8, status: u16, opaque: u32, text: string, addr: u32, port: u32,
-  id: u32): bool {
+export function replyBinary(opcode: u8, status: u16, opaque: u32, text: string, addr: u32, port: u32, id: u32): bool {
   const len = <usize>text.length;
   if (!outRoom(1)) {
     statInc(S_DROP_OUT_FULL);
@@ -139,8 +151,16 @@ export function replyBinary(opcode: u8, status: u16, opaque: u32, text: string, 
 // Builds "VALUE <key> <flags> <bytes>\r\n<data>\r\n", as a get reply carries it, in the tx
 // buffer (data is followed by its own "\r\n" where it lies). Returns the block, 0 when out of
 // room; valueBlockLen gives its length.
-export function valueBlock(key: usize, keyLen: usize, flags: usize, flagsLen: usize, count: usize,
-  countLen: usize, data: usize, dataLen: usize): usize {
+export function valueBlock(
+  key: usize,
+  keyLen: usize,
+  flags: usize,
+  flagsLen: usize,
+  count: usize,
+  countLen: usize,
+  data: usize,
+  dataLen: usize,
+): usize {
   const block = txAlloc(valueBlockLen(keyLen, flagsLen, countLen, dataLen));
   if (block == 0) return 0;
   let at = writeAscii(block, "VALUE ");

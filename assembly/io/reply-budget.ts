@@ -5,8 +5,15 @@
 // most about ratio times what the attacker sent, plus the per-second allowance. The out ring
 // charges every reply here, whatever queued it.
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
-import { R_CLIENTS, C_CLIENT_SLOTS, C_REPLY_RATIO, C_REPLY_PER_SECOND, CL_SLOTS, CLIENT_SLOT_BYTES,
-  S_DROP_BUDGET } from "../shared/abi";
+import {
+  R_CLIENTS,
+  C_CLIENT_SLOTS,
+  C_REPLY_RATIO,
+  C_REPLY_PER_SECOND,
+  CL_SLOTS,
+  CLIENT_SLOT_BYTES,
+  S_DROP_BUDGET,
+} from "../shared/abi";
 
 const SECOND: i64 = 1000000000;
 
@@ -15,7 +22,7 @@ const SECOND: i64 = 1000000000;
 function slot(addr: u32): usize {
   const mask = cfgU32(C_CLIENT_SLOTS) - 1;
   const h = (addr * 0x9e3779b1) >> 7;
-  const s = regionOffset(R_CLIENTS) + CL_SLOTS + (<usize>(h & mask)) * CLIENT_SLOT_BYTES;
+  const s = regionOffset(R_CLIENTS) + CL_SLOTS + <usize>(h & mask) * CLIENT_SLOT_BYTES;
   const perSecond = <i64>cfgU32(C_REPLY_PER_SECOND);
   const now = clock();
   if (load<u32>(s) != addr || load<u64>(s + 16) == 0) {

@@ -33,11 +33,32 @@ export const BC_VERSION: u8 = 4;
 
 export function binaryClass(op: u8): u8 {
   switch (op) {
-    case 0x00: case 0x09: case 0x0c: case 0x0d:
+    case 0x00:
+    case 0x09:
+    case 0x0c:
+    case 0x0d:
       return BC_READ;
-    case 0x01: case 0x02: case 0x03: case 0x04: case 0x05: case 0x06: case 0x0e: case 0x0f:
-    case 0x11: case 0x12: case 0x13: case 0x14: case 0x15: case 0x16: case 0x19: case 0x1a:
-    case 0x1c: case 0x1d: case 0x1e: case 0x23: case 0x24:
+    case 0x01:
+    case 0x02:
+    case 0x03:
+    case 0x04:
+    case 0x05:
+    case 0x06:
+    case 0x0e:
+    case 0x0f:
+    case 0x11:
+    case 0x12:
+    case 0x13:
+    case 0x14:
+    case 0x15:
+    case 0x16:
+    case 0x19:
+    case 0x1a:
+    case 0x1c:
+    case 0x1d:
+    case 0x1e:
+    case 0x23:
+    case 0x24:
       return BC_WRITE; // touch and gat change the item's expiry, which a cached copy must follow
     case OP_NOOP:
       return BC_NOOP;
@@ -50,18 +71,30 @@ export function binaryClass(op: u8): u8 {
 // The quiet opcode's loud twin (getq -> get, setq -> set, ...), or the opcode itself.
 export function loudOpcode(op: u8): u8 {
   switch (op) {
-    case 0x09: return 0x00; // getq
-    case 0x0d: return 0x0c; // getkq
-    case 0x11: return 0x01; // setq
-    case 0x12: return 0x02; // addq
-    case 0x13: return 0x03; // replaceq
-    case 0x14: return 0x04; // deleteq
-    case 0x15: return 0x05; // incrementq
-    case 0x16: return 0x06; // decrementq
-    case 0x19: return 0x0e; // appendq
-    case 0x1a: return 0x0f; // prependq
-    case 0x1e: return 0x1d; // gatq
-    case 0x24: return 0x23; // gatkq
+    case 0x09:
+      return 0x00; // getq
+    case 0x0d:
+      return 0x0c; // getkq
+    case 0x11:
+      return 0x01; // setq
+    case 0x12:
+      return 0x02; // addq
+    case 0x13:
+      return 0x03; // replaceq
+    case 0x14:
+      return 0x04; // deleteq
+    case 0x15:
+      return 0x05; // incrementq
+    case 0x16:
+      return 0x06; // decrementq
+    case 0x19:
+      return 0x0e; // appendq
+    case 0x1a:
+      return 0x0f; // prependq
+    case 0x1e:
+      return 0x1d; // gatq
+    case 0x24:
+      return 0x23; // gatkq
   }
   return op;
 }

@@ -32,7 +32,8 @@ export function commandCode(p: usize, end: usize): u32 {
   const n = end - p;
   if (n == 0) return CMD_UNKNOWN;
   const c = load<u8>(p);
-  if (n == 2 && c == 0x6d) { // m?
+  if (n == 2 && c == 0x6d) {
+    // m?
     const op = load<u8>(p + 1);
     if (op == 0x67) return CMD_MG;
     if (op == 0x73) return CMD_MS;
@@ -55,11 +56,22 @@ export function commandCode(p: usize, end: usize): u32 {
   if (isWord(p, end, "touch")) return CMD_TOUCH;
   if (isWord(p, end, "version")) return CMD_VERSION;
   if (isWord(p, end, "flush_all")) return CMD_FLUSH_ALL;
-  if (isWord(p, end, "stats") || isWord(p, end, "verbosity") ||
-    isWord(p, end, "shutdown") || isWord(p, end, "quit") || isWord(p, end, "misbehave") ||
-    isWord(p, end, "slabs") || isWord(p, end, "lru") || isWord(p, end, "lru_crawler") ||
-    isWord(p, end, "watch") || isWord(p, end, "cache_memlimit") || isWord(p, end, "extstore") ||
-    isWord(p, end, "debugtime") || isWord(p, end, "verify_key") || isWord(p, end, "mcp_config_pools"))
+  if (
+    isWord(p, end, "stats") ||
+    isWord(p, end, "verbosity") ||
+    isWord(p, end, "shutdown") ||
+    isWord(p, end, "quit") ||
+    isWord(p, end, "misbehave") ||
+    isWord(p, end, "slabs") ||
+    isWord(p, end, "lru") ||
+    isWord(p, end, "lru_crawler") ||
+    isWord(p, end, "watch") ||
+    isWord(p, end, "cache_memlimit") ||
+    isWord(p, end, "extstore") ||
+    isWord(p, end, "debugtime") ||
+    isWord(p, end, "verify_key") ||
+    isWord(p, end, "mcp_config_pools")
+  )
     return CMD_REFUSED;
   return CMD_UNKNOWN;
 }

@@ -4,7 +4,7 @@ export const FRAME_HEADER: usize = 8;
 export const MAX_DATAGRAM_PAYLOAD: usize = 1392; // memcached's 1400-byte datagrams less the header
 
 @inline export function be16(p: usize): u32 {
-  return (<u32>load<u8>(p) << 8) | <u32>load<u8>(p + 1);
+  return ((<u32>load<u8>(p)) << 8) | (<u32>load<u8>(p + 1));
 }
 
 @inline export function setBe16(p: usize, v: u32): void {

@@ -5,14 +5,49 @@ import { statInc } from "../layout/header";
 import { keyHash } from "../util/hash";
 import { writeEnd, fillFromRead } from "../cache/proxy-writes";
 import { backendFrom, backendDone } from "../route/backends";
-import { findNewline, skipSpaces, tokenEnd, parseDecimal, startsWith, isWord, contentEnd, fits,
-  NOT_FOUND } from "../protocol/text";
-import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY,
-  S_LATE_REPLIES } from "../shared/abi";
+import {
+  findNewline,
+  skipSpaces,
+  tokenEnd,
+  parseDecimal,
+  startsWith,
+  isWord,
+  contentEnd,
+  fits,
+  NOT_FOUND,
+} from "../protocol/text";
+import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY, S_LATE_REPLIES } from "../shared/abi";
 import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
-import { natEntry, natFind, natFree, NAT_LATE, NAT_NONE, N_KIND, N_BACKEND, N_FLAGS, N_CLIENT_ADDR,
-  N_CLIENT_PORT, N_CLIENT_ID, N_STAMP, N_HASH, N_SEEN, N_ENDED, N_GROUP, N_TIME, NK_GET, NK_GETS, NK_FILL, NK_WRITE,
-  NK_META_WRITE, NK_FLUSH, NF_NOREPLY, NF_QUIET, NF_STAGED, NF_MG, NF_BINARY } from "./nat";
+import {
+  natEntry,
+  natFind,
+  natFree,
+  NAT_LATE,
+  NAT_NONE,
+  N_KIND,
+  N_BACKEND,
+  N_FLAGS,
+  N_CLIENT_ADDR,
+  N_CLIENT_PORT,
+  N_CLIENT_ID,
+  N_STAMP,
+  N_HASH,
+  N_SEEN,
+  N_ENDED,
+  N_GROUP,
+  N_TIME,
+  NK_GET,
+  NK_GETS,
+  NK_FILL,
+  NK_WRITE,
+  NK_META_WRITE,
+  NK_FLUSH,
+  NF_NOREPLY,
+  NF_QUIET,
+  NF_STAGED,
+  NF_MG,
+  NF_BINARY,
+} from "./nat";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { outPush, valueBlock, valueBlockLen } from "../io/out-ring";
@@ -98,8 +133,13 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
         done = childDone(e, false);
       }
       // the END is cut wherever it arrives when the group sends its own
-      if (frameSeq(slot) + 1 == frameTotal(slot) && load<u8>(e + N_ENDED) != 0 &&
-        load<u32>(e + N_GROUP) != NAT_NONE && !groupPassesEnd(e)) sendLen -= 5;
+      if (
+        frameSeq(slot) + 1 == frameTotal(slot) &&
+        load<u8>(e + N_ENDED) != 0 &&
+        load<u32>(e + N_GROUP) != NAT_NONE &&
+        !groupPassesEnd(e)
+      )
+        sendLen -= 5;
     }
   } else {
     const seen = load<u16>(e + N_SEEN) + 1;
@@ -109,8 +149,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       done = childDone(e, false);
       if (kind == NK_FLUSH && !startsWith(p, end, "OK\r\n")) groupFailed(e);
       if (kind == NK_WRITE || kind == NK_META_WRITE) {
-        writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), replyOk(kind, p, end),
-          (flags & NF_STAGED) != 0);
+        writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), replyOk(kind, p, end), (flags & NF_STAGED) != 0);
       }
       if ((flags & NF_NOREPLY) != 0) forward = false;
       if ((flags & NF_QUIET) != 0 && quietSwallows(flags, p, end)) forward = false;
@@ -159,11 +198,17 @@ function fillFromMg(e: usize, p: usize, end: usize): void {
   let key: usize = 0;
   let keyEnd: usize = 0;
   let ttl: i64 = -2;
-  for (let t = skipSpaces(sizeEnd, lineEnd); t < lineEnd; ) {
+  for (let t = skipSpaces(sizeEnd, lineEnd); t < lineEnd;) {
     const te = tokenEnd(t, lineEnd);
     const c = load<u8>(t);
-    if (c == 0x66) { flags = t + 1; flagsEnd = te; } // f
-    else if (c == 0x6b) { key = t + 1; keyEnd = te; } // k
+    if (c == 0x66) {
+      flags = t + 1;
+      flagsEnd = te;
+    } // f
+    else if (c == 0x6b) {
+      key = t + 1;
+      keyEnd = te;
+    } // k
     else if (c == 0x74) ttl = signedDecimal(t + 1, te); // t
     t = skipSpaces(te, lineEnd);
   }
@@ -192,8 +237,7 @@ function signedDecimal(p: usize, end: usize): i64 {
 function replyOk(kind: u8, p: usize, end: usize): bool {
   if (p < end && load<u8>(p) == 0x81) return end - p >= 8 && load<u16>(p + 6) == 0; // binary: status 0
   if (kind == NK_META_WRITE) return startsWith(p, end, "HD") || startsWith(p, end, "OK");
-  if (startsWith(p, end, "STORED") || startsWith(p, end, "DELETED") || startsWith(p, end, "TOUCHED"))
-    return true;
+  if (startsWith(p, end, "STORED") || startsWith(p, end, "DELETED") || startsWith(p, end, "TOUCHED")) return true;
   return p < end && load<u8>(p) >= 0x30 && load<u8>(p) <= 0x39; // incr/decr: the new value
 }
 

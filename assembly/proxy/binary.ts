@@ -7,12 +7,38 @@ import { statInc } from "../layout/header";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { readStamp } from "../cache/barrier";
 import { backendCount, firstUp } from "../route/backends";
-import { BIN_HEADER, BIN_REQUEST, BH_OPCODE, BH_OPAQUE, BS_INVALID_ARGUMENTS, binRequestLen, binaryClass,
-  loudOpcode, binKeyLen, binExtrasLen, be32, BC_REFUSED, BC_READ, BC_NOOP, BC_VERSION } from "../protocol/binary";
+import {
+  BIN_HEADER,
+  BIN_REQUEST,
+  BH_OPCODE,
+  BH_OPAQUE,
+  BS_INVALID_ARGUMENTS,
+  binRequestLen,
+  binaryClass,
+  loudOpcode,
+  binKeyLen,
+  binExtrasLen,
+  be32,
+  BC_REFUSED,
+  BC_READ,
+  BC_NOOP,
+  BC_VERSION,
+} from "../protocol/binary";
 import { keyLengthOk } from "../protocol/keys";
 import { work, workFlag, workSplit, W_BIN, W_OPAQUE, W_OPCODE, W_TAIL_OPAQUE, W_STAGED } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answerBinary, countKey, backendFor, badDataChunk,
-  refuseCommand, serverError, NO_BACKEND } from "./forward";
+import {
+  newChild,
+  sendInPlace,
+  buildBegin,
+  sendBuilt,
+  answerBinary,
+  countKey,
+  backendFor,
+  badDataChunk,
+  refuseCommand,
+  serverError,
+  NO_BACKEND,
+} from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../shared/abi";
@@ -93,8 +119,17 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
 }
 
 // Sends the request to backend b under a new child; false when no child could be opened.
-function forward(p: usize, reqEnd: usize, alone: bool, b: u32, loud: u8, kind: u8, flags: u8, v: u64,
-  h: u64 = 0): bool {
+function forward(
+  p: usize,
+  reqEnd: usize,
+  alone: bool,
+  b: u32,
+  loud: u8,
+  kind: u8,
+  flags: u8,
+  v: u64,
+  h: u64 = 0,
+): bool {
   const id = newChild(kind, b, flags, kind == NK_OTHER ? readStamp() : v, h);
   if (id == NAT_NONE) return false;
   if (alone && loud == load<u8>(p + BH_OPCODE)) {

@@ -1,12 +1,41 @@
 // A datagram from a client: its frame header is checked as memcached checks it, then each
 // command in it is routed, answered from a cache, or answered here.
 import { statInc } from "../layout/header";
-import { S_CLIENT_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_UNKNOWN_COMMANDS, S_DROP_INCOMPLETE, S_FRAME_RESERVED,
-  S_NO_BACKEND, PE_PURGE, OUT_BACKEND } from "../shared/abi";
+import {
+  S_CLIENT_DATAGRAMS,
+  S_DROP_FRAME,
+  S_DROP_TOO_LARGE,
+  S_UNKNOWN_COMMANDS,
+  S_DROP_INCOMPLETE,
+  S_FRAME_RESERVED,
+  S_NO_BACKEND,
+  PE_PURGE,
+  OUT_BACKEND,
+} from "../shared/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
 import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
-import { commandCode, CMD_GET, CMD_GETS, CMD_GAT, CMD_GATS, CMD_SET, CMD_ADD, CMD_CAS, CMD_DELETE, CMD_ARITH,
-  CMD_TOUCH, CMD_MN, CMD_MG, CMD_MS, CMD_MD, CMD_MA, CMD_ME, CMD_VERSION, CMD_REFUSED, CMD_FLUSH_ALL } from "../protocol/commands";
+import {
+  commandCode,
+  CMD_GET,
+  CMD_GETS,
+  CMD_GAT,
+  CMD_GATS,
+  CMD_SET,
+  CMD_ADD,
+  CMD_CAS,
+  CMD_DELETE,
+  CMD_ARITH,
+  CMD_TOUCH,
+  CMD_MN,
+  CMD_MG,
+  CMD_MS,
+  CMD_MD,
+  CMD_MA,
+  CMD_ME,
+  CMD_VERSION,
+  CMD_REFUSED,
+  CMD_FLUSH_ALL,
+} from "../protocol/commands";
 import { workBegin, workFinish, workSplit } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
@@ -94,21 +123,42 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   const alone = first && next == end;
   const code = commandCode(p, cmdEnd);
   switch (code) {
-    case CMD_GET: case CMD_GETS: case CMD_GAT: case CMD_GATS: {
+    case CMD_GET:
+    case CMD_GETS:
+    case CMD_GAT:
+    case CMD_GATS: {
       handleGet(p, cmdEnd, lineEnd, code == CMD_GET ? NK_GET : NK_GETS, code == CMD_GAT || code == CMD_GATS, alone);
       if (next < end) workSplit(); // each get of a datagram has its own END
       return next;
     }
-    case CMD_SET: return handleStore(p, cmdEnd, lineEnd, newline, end, false, true, first);
-    case CMD_ADD: return handleStore(p, cmdEnd, lineEnd, newline, end, false, false, first);
-    case CMD_CAS: return handleStore(p, cmdEnd, lineEnd, newline, end, true, false, first);
-    case CMD_DELETE: handleKeyed(p, cmdEnd, lineEnd, next, end, 0, first); return next;
-    case CMD_ARITH: case CMD_TOUCH: handleKeyed(p, cmdEnd, lineEnd, next, end, 1, first); return next;
-    case CMD_MN: handleMn(); return next;
-    case CMD_MG: case CMD_MS: case CMD_MD: case CMD_MA: case CMD_ME:
+    case CMD_SET:
+      return handleStore(p, cmdEnd, lineEnd, newline, end, false, true, first);
+    case CMD_ADD:
+      return handleStore(p, cmdEnd, lineEnd, newline, end, false, false, first);
+    case CMD_CAS:
+      return handleStore(p, cmdEnd, lineEnd, newline, end, true, false, first);
+    case CMD_DELETE:
+      handleKeyed(p, cmdEnd, lineEnd, next, end, 0, first);
+      return next;
+    case CMD_ARITH:
+    case CMD_TOUCH:
+      handleKeyed(p, cmdEnd, lineEnd, next, end, 1, first);
+      return next;
+    case CMD_MN:
+      handleMn();
+      return next;
+    case CMD_MG:
+    case CMD_MS:
+    case CMD_MD:
+    case CMD_MA:
+    case CMD_ME:
       return handleMeta(p, cmdEnd, lineEnd, newline, end, code, first);
-    case CMD_VERSION: version(alone); return next;
-    case CMD_REFUSED: refuseCommand(); return next;
+    case CMD_VERSION:
+      version(alone);
+      return next;
+    case CMD_REFUSED:
+      refuseCommand();
+      return next;
     case CMD_FLUSH_ALL:
       if (adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
       else refuseCommand();

@@ -3,9 +3,33 @@
 import { regionOffset, cfgU32, statInc } from "../layout/header";
 import { R_NAT, C_NAT_ENTRIES, S_SERVER_ERRORS } from "../shared/abi";
 import { failLine, failMessage } from "./failures";
-import { natBytes, natEntry, natTake, natFree, NAT_NONE, NS_GROUP, N_GROUP, N_GETS, N_ALL, N_GFLAGS,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, N_KIND, N_OPAQUE, N_FLAGS, N_OPCODE, NK_GET, NK_GETS, NF_BINARY,
-  GF_END, GF_MN, GF_NOOP, GF_ERRORED, GF_FLUSH } from "./nat";
+import {
+  natBytes,
+  natEntry,
+  natTake,
+  natFree,
+  NAT_NONE,
+  NS_GROUP,
+  N_GROUP,
+  N_GETS,
+  N_ALL,
+  N_GFLAGS,
+  N_CLIENT_ADDR,
+  N_CLIENT_PORT,
+  N_CLIENT_ID,
+  N_KIND,
+  N_OPAQUE,
+  N_FLAGS,
+  N_OPCODE,
+  NK_GET,
+  NK_GETS,
+  NF_BINARY,
+  GF_END,
+  GF_MN,
+  GF_NOOP,
+  GF_ERRORED,
+  GF_FLUSH,
+} from "./nat";
 import { replyText, replyBinary } from "../io/out-ring";
 import { BS_OK, BS_TEMPORARY_FAILURE, OP_NOOP } from "../protocol/binary";
 
@@ -67,7 +91,7 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
 export function workChild(id: u32, isGet: bool): void {
   const w = work();
   const n = load<u32>(w + W_COUNT);
-  store<u32>(w + W_CHILDREN + (<usize>n << 2), id);
+  store<u32>(w + W_CHILDREN + ((<usize>n) << 2), id);
   store<u32>(w + W_COUNT, n + 1);
   if (isGet) store<u32>(w + W_GETS, load<u32>(w + W_GETS) + 1);
 }
@@ -104,7 +128,7 @@ export function workFinish(): void {
   store<u16>(e + N_GFLAGS, <u16>flags);
   store<u32>(e + N_OPAQUE, load<u32>(w + W_TAIL_OPAQUE));
   for (let i: u32 = 0; i < n; i++) {
-    store<u32>(natEntry(load<u32>(w + W_CHILDREN + (<usize>i << 2))) + N_GROUP, g);
+    store<u32>(natEntry(load<u32>(w + W_CHILDREN + ((<usize>i) << 2))) + N_GROUP, g);
   }
 }
 
@@ -133,8 +157,12 @@ export function sendTail(tail: u32, opaque: u32, addr: u32, port: u32, id: u32):
   if ((tail & GF_MN) != 0) replyText("MN\r\n", addr, port, id);
   if ((tail & GF_NOOP) != 0) replyBinary(OP_NOOP, BS_OK, opaque, "", addr, port, id);
   if ((tail & GF_FLUSH) != 0) {
-    replyText((tail & GF_ERRORED) != 0 ? "SERVER_ERROR flush_all did not reach every backend\r\n" : "OK\r\n",
-      addr, port, id);
+    replyText(
+      (tail & GF_ERRORED) != 0 ? "SERVER_ERROR flush_all did not reach every backend\r\n" : "OK\r\n",
+      addr,
+      port,
+      id,
+    );
   }
 }
 
@@ -169,8 +197,15 @@ export function childFailed(child: usize, why: u32): void {
   const port = <u32>load<u16>(child + N_CLIENT_PORT);
   const id = <u32>load<u16>(child + N_CLIENT_ID);
   if ((load<u8>(child + N_FLAGS) & NF_BINARY) != 0) {
-    replyBinary(load<u8>(child + N_OPCODE), BS_TEMPORARY_FAILURE, load<u32>(child + N_OPAQUE), failMessage(why),
-      addr, port, id);
+    replyBinary(
+      load<u8>(child + N_OPCODE),
+      BS_TEMPORARY_FAILURE,
+      load<u32>(child + N_OPAQUE),
+      failMessage(why),
+      addr,
+      port,
+      id,
+    );
   } else {
     replyText(failLine(why), addr, port, id);
   }

@@ -1,7 +1,14 @@
 // The proxy's exports: the backend table and routing. Datagrams themselves go through process().
 import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY, B_STATE, BK_UP, BK_DOWN } from "../shared/abi";
-import { backendsValid, backendsReset, setBackendCount, setRingPoints, backendCount, backend,
-  setBackendState } from "../route/backends";
+import {
+  backendsValid,
+  backendsReset,
+  setBackendCount,
+  setRingPoints,
+  backendCount,
+  backend,
+  setBackendState,
+} from "../route/backends";
 import { purge, PURGE_ALL } from "../cache/purge";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";

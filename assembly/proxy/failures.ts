@@ -10,10 +10,14 @@ export const FAIL_DOWN: u32 = 4; // the backend is marked down
 // The text and meta protocols' line.
 export function failLine(why: u32): string {
   switch (why) {
-    case FAIL_NO_BACKENDS: return "SERVER_ERROR kvlb has no backends\r\n";
-    case FAIL_TOO_MANY: return "SERVER_ERROR too many commands in one datagram\r\n";
-    case FAIL_OVERLOAD: return "SERVER_ERROR kvlb is overloaded\r\n";
-    case FAIL_TIMEOUT: return "SERVER_ERROR backend timed out\r\n";
+    case FAIL_NO_BACKENDS:
+      return "SERVER_ERROR kvlb has no backends\r\n";
+    case FAIL_TOO_MANY:
+      return "SERVER_ERROR too many commands in one datagram\r\n";
+    case FAIL_OVERLOAD:
+      return "SERVER_ERROR kvlb is overloaded\r\n";
+    case FAIL_TIMEOUT:
+      return "SERVER_ERROR backend timed out\r\n";
   }
   return "SERVER_ERROR backend down\r\n";
 }
@@ -21,10 +25,14 @@ export function failLine(why: u32): string {
 // The binary protocol's message, sent with a temporary-failure status.
 export function failMessage(why: u32): string {
   switch (why) {
-    case FAIL_NO_BACKENDS: return "kvlb has no backends";
-    case FAIL_TOO_MANY: return "too many commands in one datagram";
-    case FAIL_OVERLOAD: return "kvlb is overloaded";
-    case FAIL_TIMEOUT: return "backend timed out";
+    case FAIL_NO_BACKENDS:
+      return "kvlb has no backends";
+    case FAIL_TOO_MANY:
+      return "too many commands in one datagram";
+    case FAIL_OVERLOAD:
+      return "kvlb is overloaded";
+    case FAIL_TIMEOUT:
+      return "backend timed out";
   }
   return "backend down";
 }

@@ -6,11 +6,41 @@ import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../layout/regions";
 import { routeUp, ROUTE_DOWN } from "../route/ketama";
-import { natTake, natEntry, natWireId, natUsed, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_FLAGS, N_STAMP, N_HASH,
-  N_OPAQUE, N_OPCODE, NK_GET, NK_GETS, NK_FILL, NF_BINARY, GF_ERRORED } from "./nat";
+import {
+  natTake,
+  natEntry,
+  natWireId,
+  natUsed,
+  NAT_NONE,
+  NS_CHILD,
+  N_KIND,
+  N_BACKEND,
+  N_FLAGS,
+  N_STAMP,
+  N_HASH,
+  N_OPAQUE,
+  N_OPCODE,
+  NK_GET,
+  NK_GETS,
+  NK_FILL,
+  NF_BINARY,
+  GF_ERRORED,
+} from "./nat";
 import { barrierFillStart } from "../cache/barrier";
-import { workU32, workFlag, workChild, workFull, W_ADDR, W_PORT, W_ID, W_SLOT, W_LEN, W_BIN, W_OPAQUE,
-  W_OPCODE } from "./context";
+import {
+  workU32,
+  workFlag,
+  workChild,
+  workFull,
+  W_ADDR,
+  W_PORT,
+  W_ID,
+  W_SLOT,
+  W_LEN,
+  W_BIN,
+  W_OPAQUE,
+  W_OPCODE,
+} from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
@@ -130,8 +160,7 @@ export function answer(text: string): void {
 
 // A local binary answer to the request being handled.
 export function answerBinary(status: u16, text: string): void {
-  replyBinary(<u8>workU32(W_OPCODE), status, workU32(W_OPAQUE), text, workU32(W_ADDR), workU32(W_PORT),
-    workU32(W_ID));
+  replyBinary(<u8>workU32(W_OPCODE), status, workU32(W_OPAQUE), text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
 }
 
 // A server error for the request being handled, in its protocol.

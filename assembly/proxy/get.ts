@@ -14,24 +14,57 @@ import { ROUTE_DOWN } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { replyMessage } from "../io/out-ring";
-import { work, workU32, workFlag, W_FLAGS, W_ADDR, W_PORT, W_ID, W_MISSES, W_LOOKUP, W_STAGED, MAX_GET_KEYS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, requestFill, serverError, keyBackend,
-  NO_BACKEND } from "./forward";
+import {
+  work,
+  workU32,
+  workFlag,
+  W_FLAGS,
+  W_ADDR,
+  W_PORT,
+  W_ID,
+  W_MISSES,
+  W_LOOKUP,
+  W_STAGED,
+  MAX_GET_KEYS,
+} from "./context";
+import {
+  newChild,
+  sendInPlace,
+  buildBegin,
+  sendBuilt,
+  answer,
+  requestFill,
+  serverError,
+  keyBackend,
+  NO_BACKEND,
+} from "./forward";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged } from "../cache/proxy-writes";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
-import { LAYER_L1, LAYER_L2, S_KEYS, S_CACHE_REPLIES, S_L1_HITS, S_L2_HITS, S_L1_MISSES, S_L2_MISSES,
-  S_NO_BACKEND, S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL, MAX_BACKENDS } from "../shared/abi";
+import {
+  LAYER_L1,
+  LAYER_L2,
+  S_KEYS,
+  S_CACHE_REPLIES,
+  S_L1_HITS,
+  S_L2_HITS,
+  S_L1_MISSES,
+  S_L2_MISSES,
+  S_NO_BACKEND,
+  S_CLIENT_ERRORS,
+  S_UNKNOWN_COMMANDS,
+  S_DROP_OUT_FULL,
+  MAX_BACKENDS,
+} from "../shared/abi";
 
 const DONE: u16 = 0xffff;
 const WANTS_FILL: u16 = 0x8000; // on a miss's key length: the caches want its value
 
 // [cmd, cmdEnd) is the command word, the line's content ends at lineEnd. `inPlace` says the
 // datagram holds nothing but this command. Returns false when the datagram must stop here.
-export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, hasExptime: bool,
-  inPlace: bool): bool {
+export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, hasExptime: bool, inPlace: bool): bool {
   let p = skipSpaces(cmdEnd, lineEnd);
   let expStart: usize = 0;
   let expEnd: usize = 0;
@@ -46,7 +79,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     p = skipSpaces(expEnd, lineEnd);
   }
   let keys: u32 = 0;
-  for (let q = p; q < lineEnd; ) {
+  for (let q = p; q < lineEnd;) {
     const te = tokenEnd(q, lineEnd);
     if (!keyValid(q, te - q)) {
       statInc(S_CLIENT_ERRORS);
@@ -78,7 +111,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
-  for (let q = p; q < lineEnd; ) {
+  for (let q = p; q < lineEnd;) {
     const te = tokenEnd(q, lineEnd);
     const len = te - q;
     if (FAULT == FAULT_PROCESS && isTrapKey(q, len)) unreachable();
@@ -95,8 +128,14 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
         // A get of one key that hits is the hot path: its END rides in the same message, one
         // datagram where memcached 1.6 sends two. A client joins a request id's datagrams
         // either way.
-        replyMessage(<usize>load<u32>(w + W_LOOKUP), <usize>load<u32>(w + W_LOOKUP + 4),
-          workU32(W_ADDR), workU32(W_PORT), workU32(W_ID), keys == 1 ? "END\r\n" : "");
+        replyMessage(
+          <usize>load<u32>(w + W_LOOKUP),
+          <usize>load<u32>(w + W_LOOKUP + 4),
+          workU32(W_ADDR),
+          workU32(W_PORT),
+          workU32(W_ID),
+          keys == 1 ? "END\r\n" : "",
+        );
         if (keys == 1) return true;
         q = skipSpaces(te, lineEnd);
         continue;
@@ -111,7 +150,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN);
       workFlag(<u32>GF_ERRORED);
     } else {
-      const m = misses + (<usize>missCount << 3);
+      const m = misses + ((<usize>missCount) << 3);
       store<u32>(m, <u32>q);
       store<u16>(m + 4, <u16>(kind == NK_GET && !barrierPending(h) && fillWanted(h, q, len) ? len | WANTS_FILL : len));
       store<u16>(m + 6, <u16>b);
@@ -131,12 +170,12 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   }
   const word = cmdEnd - cmd;
   for (let i: u32 = 0; i < missCount; i++) {
-    const first = misses + (<usize>i << 3);
+    const first = misses + ((<usize>i) << 3);
     const b = load<u16>(first + 6);
     if (b == DONE) continue;
     let bytes: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
     for (let j = i; j < missCount; j++) {
-      const m = misses + (<usize>j << 3);
+      const m = misses + ((<usize>j) << 3);
       if (load<u16>(m + 6) == b) bytes += <usize>(load<u16>(m + 4) & ~WANTS_FILL) + 1;
     }
     const payload = buildBegin(bytes);
@@ -153,7 +192,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       at += expEnd - expStart;
     }
     for (let j = i; j < missCount; j++) {
-      const m = misses + (<usize>j << 3);
+      const m = misses + ((<usize>j) << 3);
       if (load<u16>(m + 6) != b) continue;
       const len = <usize>(load<u16>(m + 4) & ~WANTS_FILL);
       store<u8>(at++, 0x20);
@@ -175,7 +214,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
 // `b` is the backend of every key when they all went in one request, else NO_BACKEND.
 function requestFills(misses: usize, count: u32, b: u32, stamp: u64): void {
   for (let i: u32 = 0; i < count; i++) {
-    const m = misses + (<usize>i << 3);
+    const m = misses + ((<usize>i) << 3);
     const lenWord = load<u16>(m + 4);
     if ((lenWord & WANTS_FILL) == 0) continue;
     const key = <usize>load<u32>(m);

@@ -2,16 +2,31 @@
 // from a source in the allow-list, never from kvlb's own endpoints or a backend's (a forged
 // source there would start an endless ping-pong), and only while its source is not in debt with
 // its reply budget (io/reply-budget.ts).
-import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
-import { R_CLIENTS, C_CLIENT_SLOTS, C_REPLY_RATIO, C_REPLY_PER_SECOND, C_LISTEN_PORT, C_BACKEND_PORT,
-  CL_ALLOW_COUNT, CL_OWN_COUNT, CL_ALLOW, CL_OWN, CL_SLOTS, CLIENT_SLOT_BYTES, MAX_ALLOW, MAX_OWN, CL_ADMIN,
-  CL_ADMIN_COUNT, MAX_ADMIN,
-  S_DROP_NOT_ALLOWED, S_DROP_REFLECTED, S_DROP_BUDGET } from "../shared/abi";
+import { regionOffset, cfgU32, statInc } from "../layout/header";
+import {
+  R_CLIENTS,
+  C_CLIENT_SLOTS,
+  C_LISTEN_PORT,
+  C_BACKEND_PORT,
+  CL_ALLOW_COUNT,
+  CL_OWN_COUNT,
+  CL_ALLOW,
+  CL_OWN,
+  CL_SLOTS,
+  CLIENT_SLOT_BYTES,
+  MAX_ALLOW,
+  MAX_OWN,
+  CL_ADMIN,
+  CL_ADMIN_COUNT,
+  MAX_ADMIN,
+  S_DROP_NOT_ALLOWED,
+  S_DROP_REFLECTED,
+} from "../shared/abi";
 import { backendFrom } from "../route/backends";
 import { earnReplies } from "../io/reply-budget";
 
 export function clientsBytes(slots: u32): usize {
-  return <usize>CL_SLOTS + (<usize>slots) * <usize>CLIENT_SLOT_BYTES;
+  return <usize>CL_SLOTS + <usize>slots * <usize>CLIENT_SLOT_BYTES;
 }
 
 // Until the host writes its lists: every source allowed (0.0.0.0/0), no own address, no budgets.
@@ -23,7 +38,7 @@ export function clientsInit(): void {
 
 function inList(addr: u32, list: usize, count: u32): bool {
   for (let i: u32 = 0; i < count; i++) {
-    const e = list + (<usize>i << 3);
+    const e = list + ((<usize>i) << 3);
     if ((addr & load<u32>(e + 4)) == load<u32>(e)) return true;
   }
   return false;
@@ -44,7 +59,7 @@ function ownEndpoint(addr: u32, port: u32): bool {
   if (port != cfgU32(C_LISTEN_PORT) && port != cfgU32(C_BACKEND_PORT)) return false;
   const c = regionOffset(R_CLIENTS);
   const n = min(load<u32>(c + CL_OWN_COUNT), <u32>MAX_OWN);
-  for (let i: u32 = 0; i < n; i++) if (load<u32>(c + CL_OWN + (<usize>i << 2)) == addr) return true;
+  for (let i: u32 = 0; i < n; i++) if (load<u32>(c + CL_OWN + ((<usize>i) << 2)) == addr) return true;
   return false;
 }
 
@@ -60,4 +75,3 @@ export function admitClient(addr: u32, port: u32, len: usize): bool {
   }
   return earnReplies(addr, len);
 }
-

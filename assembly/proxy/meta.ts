@@ -10,8 +10,18 @@ import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/te
 import { base64Key } from "../protocol/keys";
 import { CMD_MG, CMD_MS, CMD_MD, CMD_MA } from "../protocol/commands";
 import { work, workFlag, W_STAGED, W_KEYBUF } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk,
-  serverError, NO_BACKEND } from "./forward";
+import {
+  newChild,
+  sendInPlace,
+  buildBegin,
+  sendBuilt,
+  answer,
+  countKey,
+  backendFor,
+  badDataChunk,
+  serverError,
+  NO_BACKEND,
+} from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
 import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../shared/abi";
 
@@ -20,8 +30,15 @@ export function handleMn(): void {
 }
 
 // mg|ms|md|ma|me <key> [datalen] <flags>*; returns the next command's start, or 0 to stop.
-export function handleMeta(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: usize, end: usize,
-  code: u32, first: bool): usize {
+export function handleMeta(
+  cmd: usize,
+  cmdEnd: usize,
+  lineEnd: usize,
+  newline: usize,
+  end: usize,
+  code: u32,
+  first: bool,
+): usize {
   const wireKey = skipSpaces(cmdEnd, lineEnd);
   const wireKeyEnd = tokenEnd(wireKey, lineEnd);
   if (wireKeyEnd == wireKey || wireKeyEnd - wireKey > 250) {
@@ -48,7 +65,7 @@ export function handleMeta(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: u
   // the flags that matter to a proxy: a bare "q", and "b"
   let qAt: usize = 0;
   let base64 = false;
-  for (let p = skipSpaces(flagsFrom, lineEnd); p < lineEnd; ) {
+  for (let p = skipSpaces(flagsFrom, lineEnd); p < lineEnd;) {
     const te = tokenEnd(p, lineEnd);
     if (isWord(p, te, "q")) qAt = p;
     else if (isWord(p, te, "b")) base64 = true;

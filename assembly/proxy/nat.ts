@@ -65,16 +65,16 @@ export const GF_FLUSH: u16 = 16; // an admin flush_all: one OK once every backen
 }
 
 @inline export function natEntry(index: u32): usize {
-  return regionOffset(R_NAT) + (<usize>index) * NAT_ENTRY;
+  return regionOffset(R_NAT) + <usize>index * NAT_ENTRY;
 }
 
 @inline function ring(): usize {
-  return regionOffset(R_NAT) + (<usize>cfgU32(C_NAT_ENTRIES)) * NAT_ENTRY;
+  return regionOffset(R_NAT) + <usize>cfgU32(C_NAT_ENTRIES) * NAT_ENTRY;
 }
 
 // The table, then its free ring of u16 indices.
 export function natBytes(entries: u32): usize {
-  return (<usize>entries) * (NAT_ENTRY + 2);
+  return <usize>entries * (NAT_ENTRY + 2);
 }
 
 // How many bits of a request id the index takes: the rest carry the generation.
@@ -86,7 +86,7 @@ export function natClear(): void {
   const n = cfgU32(C_NAT_ENTRIES);
   memory.fill(regionOffset(R_NAT), 0, natBytes(n));
   const r = ring();
-  for (let i: u32 = 0; i < n; i++) store<u16>(r + (<usize>i << 1), <u16>i);
+  for (let i: u32 = 0; i < n; i++) store<u16>(r + ((<usize>i) << 1), <u16>i);
   store<u32>(HEADER_BASE + H_NAT_NEXT, 0);
   store<u32>(HEADER_BASE + H_NAT_USED, 0);
 }
@@ -123,7 +123,7 @@ export function natTake(state: u8, addr: u32, port: u32, clientId: u32): u32 {
     return NAT_NONE;
   }
   const head = load<u32>(HEADER_BASE + H_NAT_NEXT);
-  const index = <u32>load<u16>(ring() + (<usize>head << 1));
+  const index = <u32>load<u16>(ring() + ((<usize>head) << 1));
   store<u32>(HEADER_BASE + H_NAT_NEXT, (head + 1) & (n - 1));
   store<u32>(HEADER_BASE + H_NAT_USED, used + 1);
   const e = natEntry(index);
@@ -147,7 +147,7 @@ export function natFree(index: u32): void {
   const n = cfgU32(C_NAT_ENTRIES);
   const used = natUsed();
   const tail = (load<u32>(HEADER_BASE + H_NAT_NEXT) + (n - used)) & (n - 1);
-  store<u16>(ring() + (<usize>tail << 1), <u16>index);
+  store<u16>(ring() + ((<usize>tail) << 1), <u16>index);
   store<u32>(HEADER_BASE + H_NAT_USED, used - 1);
 }
 

@@ -3,8 +3,26 @@
 // unseen), and the client is told with a server error, never left waiting or shown a miss.
 import { cfgU32, clock, statInc } from "../layout/header";
 import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
-import { natEntry, natFree, NS_CHILD, N_STATE, N_KIND, N_BACKEND, N_TIME, N_HASH, N_STAMP, N_FLAGS,
-  N_CLIENT_ADDR, N_CLIENT_PORT, N_CLIENT_ID, NK_WRITE, NK_META_WRITE, NK_FILL, NK_FLUSH, NF_NOREPLY } from "./nat";
+import {
+  natEntry,
+  natFree,
+  NS_CHILD,
+  N_STATE,
+  N_KIND,
+  N_BACKEND,
+  N_TIME,
+  N_HASH,
+  N_STAMP,
+  N_FLAGS,
+  N_CLIENT_ADDR,
+  N_CLIENT_PORT,
+  N_CLIENT_ID,
+  NK_WRITE,
+  NK_META_WRITE,
+  NK_FILL,
+  NK_FLUSH,
+  NF_NOREPLY,
+} from "./nat";
 import { childDone, childFailed, groupFailed, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";

@@ -9,8 +9,18 @@ import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/te
 import { keyValid } from "../protocol/keys";
 import { valueBlock, valueBlockLen } from "../io/out-ring";
 import { work, W_STAGED, W_TOKENS } from "./context";
-import { newChild, sendInPlace, buildBegin, sendBuilt, answer, countKey, backendFor, badDataChunk, serverError,
-  NO_BACKEND } from "./forward";
+import {
+  newChild,
+  sendInPlace,
+  buildBegin,
+  sendBuilt,
+  answer,
+  countKey,
+  backendFor,
+  badDataChunk,
+  serverError,
+  NO_BACKEND,
+} from "./forward";
 import { writeRoom, NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
 import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
@@ -26,8 +36,8 @@ function tokenize(p: usize, lineEnd: usize): u32 {
   while (q < lineEnd) {
     if (n == MAX_TOKENS) return n + 1;
     const te = tokenEnd(q, lineEnd);
-    store<u32>(spans + (<usize>n << 3), <u32>q);
-    store<u32>(spans + (<usize>n << 3) + 4, <u32>te);
+    store<u32>(spans + ((<usize>n) << 3), <u32>q);
+    store<u32>(spans + ((<usize>n) << 3) + 4, <u32>te);
     n++;
     q = skipSpaces(te, lineEnd);
   }
@@ -35,15 +45,23 @@ function tokenize(p: usize, lineEnd: usize): u32 {
 }
 
 @inline function tokStart(i: u32): usize {
-  return <usize>load<u32>(work() + W_TOKENS + (<usize>i << 3));
+  return <usize>load<u32>(work() + W_TOKENS + ((<usize>i) << 3));
 }
 @inline function tokEnd(i: u32): usize {
-  return <usize>load<u32>(work() + W_TOKENS + (<usize>i << 3) + 4);
+  return <usize>load<u32>(work() + W_TOKENS + ((<usize>i) << 3) + 4);
 }
 
 // A storage command; returns where the next command starts, or 0 when the datagram must stop.
-export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: usize, end: usize,
-  isCas: bool, isSet: bool, first: bool): usize {
+export function handleStore(
+  cmd: usize,
+  cmdEnd: usize,
+  lineEnd: usize,
+  newline: usize,
+  end: usize,
+  isCas: bool,
+  isSet: bool,
+  first: bool,
+): usize {
   const n = tokenize(cmdEnd, lineEnd);
   const expected: u32 = isCas ? 5 : 4;
   const noreply = n == expected + 1 && isWord(tokStart(n - 1), tokEnd(n - 1), "noreply");
@@ -87,14 +105,33 @@ export function handleStore(cmd: usize, cmdEnd: usize, lineEnd: usize, newline: 
     blockLen = block == 0 ? 0 : valueBlockLen(keyLen, flagsLen, countLen, <usize>bytes);
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
-  forwardWrite(cmd, lineKeep, h, key, keyLen, block, blockLen, data, <usize>bytes + 2, noreply, first && next == end,
-    expiry);
+  forwardWrite(
+    cmd,
+    lineKeep,
+    h,
+    key,
+    keyLen,
+    block,
+    blockLen,
+    data,
+    <usize>bytes + 2,
+    noreply,
+    first && next == end,
+    expiry,
+  );
   return next;
 }
 
 // delete <key> [0] [noreply], incr|decr <key> <value> [noreply], touch <key> <exptime> [noreply].
-export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usize, end: usize,
-  args: u32, first: bool): void {
+export function handleKeyed(
+  cmd: usize,
+  cmdEnd: usize,
+  lineEnd: usize,
+  next: usize,
+  end: usize,
+  args: u32,
+  first: bool,
+): void {
   const n = tokenize(cmdEnd, lineEnd);
   const noreply = n >= 2 && isWord(tokStart(n - 1), tokEnd(n - 1), "noreply");
   const given = n - (noreply ? 1 : 0);
@@ -102,9 +139,9 @@ export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usi
   const countOk = isDelete ? given == 1 || (given == 2 && isWord(tokStart(1), tokEnd(1), "0")) : given == 1 + args;
   if (n == 0 || !countOk) {
     statInc(S_UNKNOWN_COMMANDS);
-    answer(isDelete && given > 1
-      ? "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n"
-      : "ERROR\r\n");
+    answer(
+      isDelete && given > 1 ? "CLIENT_ERROR bad command line format.  Usage: delete <key> [noreply]\r\n" : "ERROR\r\n",
+    );
     return;
   }
   const key = tokStart(0);
@@ -124,8 +161,20 @@ export function handleKeyed(cmd: usize, cmdEnd: usize, lineEnd: usize, next: usi
 }
 
 // Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0).
-function forwardWrite(cmd: usize, lineKeep: usize, h: u64, key: usize, keyLen: usize, block: usize,
-  blockLen: usize, data: usize, dataLen: usize, noreply: bool, inPlace: bool, expiry: u64 = NOT_CACHEABLE): void {
+function forwardWrite(
+  cmd: usize,
+  lineKeep: usize,
+  h: u64,
+  key: usize,
+  keyLen: usize,
+  block: usize,
+  blockLen: usize,
+  data: usize,
+  dataLen: usize,
+  noreply: bool,
+  inPlace: bool,
+  expiry: u64 = NOT_CACHEABLE,
+): void {
   const b = backendFor(key, keyLen);
   if (b == NO_BACKEND) return;
   if (!writeRoom()) {

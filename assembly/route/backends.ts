@@ -2,9 +2,27 @@
 // address, port, weight and configured name, then calls set_backends(n); the core keeps the
 // per-backend counters that /stats reports.
 import { regionOffset } from "../layout/header";
-import { R_ROUTE, MAX_BACKENDS, BACKEND_BYTES, B_ADDR, B_PORT, B_WEIGHT, B_NAME_LEN, B_NAME,
-  B_REQUESTS, B_REPLIES, B_TIMEOUTS, B_OUTSTANDING, B_STATE, B_FAILS, BK_UP, ROUTE_BACKENDS, ROUTE_RING,
-  RT_COUNT, RT_POINTS } from "../shared/abi";
+import {
+  R_ROUTE,
+  MAX_BACKENDS,
+  BACKEND_BYTES,
+  B_ADDR,
+  B_PORT,
+  B_WEIGHT,
+  B_NAME_LEN,
+  B_NAME,
+  B_REQUESTS,
+  B_REPLIES,
+  B_TIMEOUTS,
+  B_OUTSTANDING,
+  B_STATE,
+  B_FAILS,
+  BK_UP,
+  ROUTE_BACKENDS,
+  ROUTE_RING,
+  RT_COUNT,
+  RT_POINTS,
+} from "../shared/abi";
 
 const SCRATCH: usize = 64; // md5 block and constants (MD5_SCRATCH bytes)
 const DIGEST: usize = 384;
@@ -38,7 +56,7 @@ const TEXT: usize = 400; // a point's name: up to 64 + ":65535-" + digits
   store<u32>(routeBase() + RT_COUNT, n);
 }
 @inline export function backend(i: u32): usize {
-  return routeBase() + ROUTE_BACKENDS + (<usize>i) * BACKEND_BYTES;
+  return routeBase() + ROUTE_BACKENDS + <usize>i * BACKEND_BYTES;
 }
 @inline export function backendAddr(i: u32): u32 {
   return load<u32>(backend(i) + B_ADDR);

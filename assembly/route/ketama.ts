@@ -74,8 +74,8 @@ export function ketamaBuild(): u32 {
     for (let n: u32 = 0; n < points / 4; n++) {
       md5(text, pointName(s, n, text), digest, routeScratch());
       for (let a: u32 = 0; a < 4; a++) {
-        const value = <u64>load<u32>(digest + (<usize>a << 2));
-        store<u64>(ring + (<usize>count << 3), (value << 32) | <u64>s);
+        const value = <u64>load<u32>(digest + ((<usize>a) << 2));
+        store<u64>(ring + ((<usize>count) << 3), (value << 32) | (<u64>s));
         count++;
       }
     }
@@ -103,7 +103,7 @@ function pointIndex(hash: u32): u32 {
   let hi: u32 = count;
   while (lo < hi) {
     const mid = lo + ((hi - lo) >> 1);
-    if (<u32>(load<u64>(ring + (<usize>mid << 3)) >> 32) < hash) lo = mid + 1;
+    if (<u32>(load<u64>(ring + ((<usize>mid) << 3)) >> 32) < hash) lo = mid + 1;
     else hi = mid;
   }
   return lo == count ? 0 : lo;
@@ -111,7 +111,7 @@ function pointIndex(hash: u32): u32 {
 
 // The server of the first point whose value is >= hash, wrapping past the end.
 export function ketamaPoint(hash: u32): u32 {
-  return <u32>load<u64>(ringBase() + (<usize>pointIndex(hash) << 3));
+  return <u32>load<u64>(ringBase() + ((<usize>pointIndex(hash)) << 3));
 }
 
 export const ROUTE_DOWN: u32 = 0xfffffffe;
@@ -126,12 +126,12 @@ export function routeUp(key: usize, keyLen: usize, failover: bool): u32 {
   md5(key, keyLen, digest, routeScratch());
   const ring = ringBase();
   let at = pointIndex(load<u32>(digest));
-  const owner = <u32>load<u64>(ring + (<usize>at << 3));
+  const owner = <u32>load<u64>(ring + ((<usize>at) << 3));
   if (backendUp(owner)) return owner;
   if (!failover) return ROUTE_DOWN;
   for (let i: u32 = 1; i < count; i++) {
     at = at + 1 == count ? 0 : at + 1;
-    const b = <u32>load<u64>(ring + (<usize>at << 3));
+    const b = <u32>load<u64>(ring + ((<usize>at) << 3));
     if (backendUp(b)) {
       statInc(S_FAILOVERS);
       return b;
@@ -148,8 +148,8 @@ function heapSort(base: usize, n: u32): void {
   }
   for (let end = n - 1; end > 0; end--) {
     const top = load<u64>(base);
-    store<u64>(base, load<u64>(base + (<usize>end << 3)));
-    store<u64>(base + (<usize>end << 3), top);
+    store<u64>(base, load<u64>(base + ((<usize>end) << 3)));
+    store<u64>(base + ((<usize>end) << 3), top);
     siftDown(base, 0, end);
   }
 }
@@ -159,18 +159,18 @@ function siftDown(base: usize, start: u32, n: u32): void {
   while (true) {
     let child: u32 = 2 * root + 1;
     if (child >= n) return;
-    let cv = load<u64>(base + (<usize>child << 3));
+    let cv = load<u64>(base + ((<usize>child) << 3));
     if (child + 1 < n) {
-      const rv = load<u64>(base + (<usize>(child + 1) << 3));
+      const rv = load<u64>(base + ((<usize>(child + 1)) << 3));
       if (rv > cv) {
         child++;
         cv = rv;
       }
     }
-    const rootv = load<u64>(base + (<usize>root << 3));
+    const rootv = load<u64>(base + ((<usize>root) << 3));
     if (rootv >= cv) return;
-    store<u64>(base + (<usize>root << 3), cv);
-    store<u64>(base + (<usize>child << 3), rootv);
+    store<u64>(base + ((<usize>root) << 3), cv);
+    store<u64>(base + ((<usize>child) << 3), rootv);
     root = child;
   }
 }

@@ -44,7 +44,7 @@ function compress(state: usize, m: usize, table: usize): void {
     const t = d;
     d = c;
     c = b;
-    b = b + rotl<u32>(a + f + load<u32>(table + (<usize>i << 2)) + load<u32>(m + (<usize>g << 2)), shift(i));
+    b = b + rotl<u32>(a + f + load<u32>(table + ((<usize>i) << 2)) + load<u32>(m + ((<usize>g) << 2)), shift(i));
     a = t;
   }
   store<u32>(state, a0 + a);
@@ -57,7 +57,7 @@ function compress(state: usize, m: usize, table: usize): void {
 export const MD5_SCRATCH: usize = 320;
 
 export function md5Init(scratch: usize): void {
-  for (let i: u32 = 0; i < 64; i++) store<u32>(scratch + 64 + (<usize>i << 2), sine(i));
+  for (let i: u32 = 0; i < 64; i++) store<u32>(scratch + 64 + ((<usize>i) << 2), sine(i));
 }
 
 export function md5(ptr: usize, len: usize, out: usize, scratch: usize): void {

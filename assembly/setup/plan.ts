@@ -54,7 +54,6 @@ import {
   C_SUPPORT,
   C_EPSILON,
   C_WARM,
-  C_WINDOW,
   C_DETECT_CAPACITY,
   C_L1_ENTRIES,
   C_L1_BYTES,
@@ -65,7 +64,7 @@ import {
   E_CONFIG,
   MAX_KEY,
 } from "../shared/abi";
-import { cfgF64, cfgU32, cfgU64, setRegion } from "../layout/header";
+import { cfgF64, cfgU32, setRegion } from "../layout/header";
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
 import { detectRegionBytes, detectCapacity } from "../detect/detector";
 import { L1_CONTROL, L1_ENTRY } from "../cache/l1";
@@ -195,17 +194,13 @@ export function plan(): i64 {
   at = up(at + lcSize);
 
   const l1Cap = cfgU32(C_L1_ENTRIES);
-  const l1Size =
-    L1_CONTROL + <usize>l1Cap * L1_ENTRY + indexBytes(indexSlotsFor(l1Cap)) + <usize>cfgU32(C_L1_BYTES);
+  const l1Size = L1_CONTROL + <usize>l1Cap * L1_ENTRY + indexBytes(indexSlotsFor(l1Cap)) + <usize>cfgU32(C_L1_BYTES);
   setRegion(R_L1, at, l1Size);
   at = up(at + l1Size);
 
   const l2Cap = cfgU32(C_L2_ENTRIES);
   const l2Size =
-    SL_CONTROL +
-    slNodeBytes(l2Cap) +
-    indexBytes(indexSlotsFor(l2Cap)) +
-    <usize>l2Cap * <usize>cfgU32(C_L2_SLOT_BYTES);
+    SL_CONTROL + slNodeBytes(l2Cap) + indexBytes(indexSlotsFor(l2Cap)) + <usize>l2Cap * <usize>cfgU32(C_L2_SLOT_BYTES);
   setRegion(R_L2, at, l2Size);
   at = up(at + l2Size);
 

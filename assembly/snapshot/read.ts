@@ -15,8 +15,6 @@ import {
   R_IO,
   SNAPSHOT_MAGIC,
   SNAPSHOT_FORMAT,
-  HEADER_BASE,
-  H_VERSION,
   ST_VALID,
   ST_INVALID,
   ST_PENDING,
@@ -106,7 +104,7 @@ function applyDetector(body: usize): void {
   detSetTotal(d, load<u64>(body), load<u64>(body, 8));
   const count = load<u32>(body, 16);
   for (let i: u32 = 0; i < count; i++) {
-    const e = body + 24 + (<usize>i) * 24;
+    const e = body + 24 + <usize>i * 24;
     const h = load<u64>(e);
     if (lcFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
   }

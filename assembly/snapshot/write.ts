@@ -6,13 +6,43 @@ import { detector, l1, l2 } from "../layout/regions";
 import { readStamp } from "../cache/barrier";
 import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
 import { detLower } from "../detect/detector";
-import { l1Oldest, l1Next, l1KeyPtr, l1KeyLen, l1ReplyPtr, l1ReplyLen, l1State, l1Version, l1Expiry } from "../cache/l1";
-import { slMin, slNext, slKeyPtr, slKeyLen, slReplyPtr, slReplyLen, slState, slVersion, slFreq, slExpiry } from "../cache/skiplist";
+import {
+  l1Oldest,
+  l1Next,
+  l1KeyPtr,
+  l1KeyLen,
+  l1ReplyPtr,
+  l1ReplyLen,
+  l1State,
+  l1Version,
+  l1Expiry,
+} from "../cache/l1";
+import {
+  slMin,
+  slNext,
+  slKeyPtr,
+  slKeyLen,
+  slReplyPtr,
+  slReplyLen,
+  slState,
+  slVersion,
+  slFreq,
+  slExpiry,
+} from "../cache/skiplist";
 import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
-import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, HEADER_BASE, H_VERSION, E_IO } from "../shared/abi";
+import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, E_IO } from "../shared/abi";
 
-function record(at: usize, freq: u64, version: u64, key: usize, keyLen: u32, reply: usize,
-  replyLen: u32, state: u32, expiry: u64): usize {
+function record(
+  at: usize,
+  freq: u64,
+  version: u64,
+  key: usize,
+  keyLen: u32,
+  reply: usize,
+  replyLen: u32,
+  state: u32,
+  expiry: u64,
+): usize {
   store<u64>(at, freq);
   store<u64>(at, version, 8);
   store<u32>(at, replyLen, 16);
@@ -83,8 +113,17 @@ export function writeSnapshot(): i32 {
   at += SECTION_HEADER + 8;
   let count: u32 = 0;
   for (let i = l1Oldest(a); i != NONE; i = l1Next(a, i)) {
-    at = record(at, 0, l1Version(a, i), l1KeyPtr(a, i), l1KeyLen(a, i), l1ReplyPtr(a, i),
-      l1ReplyLen(a, i), l1State(a, i), l1Expiry(a, i));
+    at = record(
+      at,
+      0,
+      l1Version(a, i),
+      l1KeyPtr(a, i),
+      l1KeyLen(a, i),
+      l1ReplyPtr(a, i),
+      l1ReplyLen(a, i),
+      l1State(a, i),
+      l1Expiry(a, i),
+    );
     count++;
   }
   store<u32>(s + SECTION_HEADER, count);
@@ -96,8 +135,17 @@ export function writeSnapshot(): i32 {
   at += SECTION_HEADER + 8;
   count = 0;
   for (let j = slMin(b); j != NONE; j = slNext(b, j)) {
-    at = record(at, slFreq(b, j), slVersion(b, j), slKeyPtr(b, j), slKeyLen(b, j), slReplyPtr(b, j),
-      slReplyLen(b, j), slState(b, j), slExpiry(b, j));
+    at = record(
+      at,
+      slFreq(b, j),
+      slVersion(b, j),
+      slKeyPtr(b, j),
+      slKeyLen(b, j),
+      slReplyPtr(b, j),
+      slReplyLen(b, j),
+      slState(b, j),
+      slExpiry(b, j),
+    );
     count++;
   }
   store<u32>(s + SECTION_HEADER, count);

@@ -6,7 +6,7 @@ export const NONE: u32 = 0xffffffff;
 const SLOT: usize = 16;
 
 @inline function slotAt(table: usize, i: u32): usize {
-  return table + (<usize>i) * SLOT;
+  return table + <usize>i * SLOT;
 }
 
 // Slots for `entries` entries at a load factor of at most one half, rounded up to a power of two.
@@ -17,7 +17,7 @@ export function indexSlotsFor(entries: u32): u32 {
 }
 
 export function indexBytes(slots: u32): usize {
-  return (<usize>slots) * SLOT;
+  return <usize>slots * SLOT;
 }
 
 export function indexClear(table: usize, mask: u32): void {
@@ -29,7 +29,7 @@ export function indexClear(table: usize, mask: u32): void {
 }
 
 export function indexFind(table: usize, mask: u32, h: u64): u32 {
-  let i = <u32>h & mask;
+  let i = (<u32>h) & mask;
   while (true) {
     const s = slotAt(table, i);
     const e = load<u32>(s, 8);
@@ -42,7 +42,7 @@ export function indexFind(table: usize, mask: u32, h: u64): u32 {
 
 // The caller guarantees that h is absent and that a free slot exists.
 export function indexInsert(table: usize, mask: u32, h: u64, entry: u32): void {
-  let i = <u32>h & mask;
+  let i = (<u32>h) & mask;
   while (load<u32>(slotAt(table, i), 8) != NONE) i = (i + 1) & mask;
   const s = slotAt(table, i);
   store<u64>(s, h);
@@ -51,7 +51,7 @@ export function indexInsert(table: usize, mask: u32, h: u64, entry: u32): void {
 
 // Points an existing hash at another entry number (after the entry moved).
 export function indexUpdate(table: usize, mask: u32, h: u64, entry: u32): void {
-  let i = <u32>h & mask;
+  let i = (<u32>h) & mask;
   while (true) {
     const s = slotAt(table, i);
     if (load<u32>(s, 8) == NONE) return;
@@ -64,7 +64,7 @@ export function indexUpdate(table: usize, mask: u32, h: u64, entry: u32): void {
 }
 
 export function indexRemove(table: usize, mask: u32, h: u64): void {
-  let i = <u32>h & mask;
+  let i = (<u32>h) & mask;
   while (true) {
     const s = slotAt(table, i);
     if (load<u32>(s, 8) == NONE) return;
@@ -79,7 +79,7 @@ export function indexRemove(table: usize, mask: u32, h: u64): void {
     const e = load<u32>(s, 8);
     if (e == NONE) break;
     const sh = load<u64>(s);
-    const home = <u32>sh & mask;
+    const home = (<u32>sh) & mask;
     // The entry at j may move to the hole if its home is not cyclically within (hole, j].
     const dHome = (j - home) & mask;
     const dHole = (j - hole) & mask;

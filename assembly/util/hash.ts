@@ -92,9 +92,9 @@ function stripes(ptr: usize, len: usize): u64 {
 
 // The `rest` (1-7) bytes at ptr as a little-endian word; bytewise only at the very end of memory.
 @inline function tailWord(ptr: usize, rest: usize): u64 {
-  const mask: u64 = (<u64>1 << (<u64>rest << 3)) - 1;
-  if (ptr + 8 <= (<usize>memory.size() << 16)) return load<u64>(ptr) & mask;
+  const mask: u64 = ((<u64>1) << ((<u64>rest) << 3)) - 1;
+  if (ptr + 8 <= (<usize>memory.size()) << 16) return load<u64>(ptr) & mask;
   let w: u64 = 0;
-  for (let i: usize = 0; i < rest; i++) w |= <u64>load<u8>(ptr + i) << (<u64>i << 3);
+  for (let i: usize = 0; i < rest; i++) w |= (<u64>load<u8>(ptr + i)) << ((<u64>i) << 3);
   return w;
 }

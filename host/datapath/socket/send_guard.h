@@ -8,7 +8,7 @@
 #include <vector>
 
 class SendGuard {
-public:
+ public:
   // Turns the guard on with these backends (address as in sin_addr, port in host order).
   void Set(const std::vector<uint64_t> &backends, uint64_t windowNs) {
     backends_ = backends;
@@ -62,7 +62,7 @@ public:
     return false;
   }
 
-private:
+ private:
   struct Slot {
     uint64_t key, seen;
   };

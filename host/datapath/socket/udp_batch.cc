@@ -21,8 +21,8 @@
 namespace {
 
 constexpr int kMaxBurst = 4096;
-constexpr uint32_t kClientKind = 3;  // DK_CLIENT
-constexpr uint32_t kBackendKind = 4; // DK_BACKEND
+constexpr uint32_t kClientKind = 3;   // DK_CLIENT
+constexpr uint32_t kBackendKind = 4;  // DK_BACKEND
 constexpr uint32_t kTruncated = 0x100;
 
 struct Desc {
@@ -33,27 +33,27 @@ std::string Endpoint(const std::string &addr, int port) { return addr + ":" + st
 
 std::string BindError(const std::string &where, int err) {
   switch (err) {
-  case EADDRINUSE: return where + ": address in use (is another kvlb or memcached listening there?)";
-  case EADDRNOTAVAIL: return where + ": not an address of this machine";
-  case EACCES: return where + ": ports below 1024 need root (CAP_NET_BIND_SERVICE)";
-  default: return where + ": " + strerror(err);
+    case EADDRINUSE:
+      return where + ": address in use (is another kvlb or memcached listening there?)";
+    case EADDRNOTAVAIL:
+      return where + ": not an address of this machine";
+    case EACCES:
+      return where + ": ports below 1024 need root (CAP_NET_BIND_SERVICE)";
+    default:
+      return where + ": " + strerror(err);
   }
 }
 
 class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
-public:
+ public:
   static Napi::Object Init(Napi::Env env, Napi::Object exports) {
-    Napi::Function fn = DefineClass(env, "UdpBatch",
-                                    {InstanceMethod("receive", &UdpBatch::Receive),
-                                     InstanceMethod("send", &UdpBatch::Send),
-                                     InstanceMethod("wait", &UdpBatch::Wait),
-                                     InstanceMethod("close", &UdpBatch::Close),
-                                     InstanceMethod("ports", &UdpBatch::Ports),
-                                     InstanceMethod("guard", &UdpBatch::Guard),
-                                     InstanceMethod("refused", &UdpBatch::Refused),
-                                     InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
-                                     InstanceMethod("sawFrames", &UdpBatch::SawFrames),
-                                     InstanceMethod("keepFrames", &UdpBatch::KeepFrames)});
+    Napi::Function fn = DefineClass(
+        env, "UdpBatch",
+        {InstanceMethod("receive", &UdpBatch::Receive), InstanceMethod("send", &UdpBatch::Send),
+         InstanceMethod("wait", &UdpBatch::Wait), InstanceMethod("close", &UdpBatch::Close),
+         InstanceMethod("ports", &UdpBatch::Ports), InstanceMethod("guard", &UdpBatch::Guard),
+         InstanceMethod("refused", &UdpBatch::Refused), InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
+         InstanceMethod("sawFrames", &UdpBatch::SawFrames), InstanceMethod("keepFrames", &UdpBatch::KeepFrames)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -105,7 +105,7 @@ public:
 
   ~UdpBatch() override { CloseFds(); }
 
-private:
+ private:
   static constexpr uint32_t kShared = 1;
   static constexpr uint32_t kFreebind = 2;
 
@@ -198,8 +198,8 @@ private:
         if ((desc[i].flags & 0xff) != uint32_t(sock)) continue;
         if (uint64_t(desc[i].off) + desc[i].len > memorySize_) continue;
         uint16_t port = uint16_t(desc[i].flags >> 16);
-        bool allowed = sock == 0 ? guard_.MayReachClient(desc[i].addr, port, now)
-                                 : guard_.MayReachBackend(desc[i].addr, port);
+        bool allowed =
+            sock == 0 ? guard_.MayReachClient(desc[i].addr, port, now) : guard_.MayReachBackend(desc[i].addr, port);
         if (!allowed) {
           refused_++;
           continue;
@@ -237,7 +237,7 @@ private:
         continue;
       }
       if (r < 0 && errno != EAGAIN) {
-        done++; // an unreachable peer (ECONNREFUSED and the like) fails one datagram only
+        done++;  // an unreachable peer (ECONNREFUSED and the like) fails one datagram only
         continue;
       }
       break;
@@ -408,6 +408,6 @@ private:
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) { return UdpBatch::Init(env, exports); }
 
-} // namespace
+}  // namespace
 
 NODE_API_MODULE(udp_batch, Init)

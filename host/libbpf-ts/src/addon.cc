@@ -103,8 +103,8 @@ Napi::Value ObjectPrograms(const Napi::CallbackInfo &info) {
 }
 
 // A map as native.ts's NativeMap sees it.
-Napi::Object MapObject(Napi::Env env, const char *name, int fd, uint32_t type, uint32_t key_size,
-                       uint32_t value_size, uint32_t max_entries) {
+Napi::Object MapObject(Napi::Env env, const char *name, int fd, uint32_t type, uint32_t key_size, uint32_t value_size,
+                       uint32_t max_entries) {
   auto o = Napi::Object::New(env);
   o.Set("name", name);
   o.Set("fd", fd);
@@ -183,8 +183,8 @@ Napi::Value ProgTestRun(const Napi::CallbackInfo &info) {
   int repeat = info[2].As<Napi::Number>().Int32Value();
   std::vector<uint8_t> out(frame.ByteLength() + 512);
   LIBBPF_OPTS(bpf_test_run_opts, opts, .data_in = frame.Data(), .data_out = out.data(),
-              .data_size_in = static_cast<__u32>(frame.ByteLength()),
-              .data_size_out = static_cast<__u32>(out.size()), .repeat = repeat);
+              .data_size_in = static_cast<__u32>(frame.ByteLength()), .data_size_out = static_cast<__u32>(out.size()),
+              .repeat = repeat);
   if (bpf_prog_test_run_opts(fd, &opts)) return Fail(env, "test run", errno);
   auto r = Napi::Object::New(env);
   r.Set("retval", opts.retval);

@@ -28,7 +28,7 @@ struct Socket {
   xsk_ring_prod tx{};
   xsk_ring_prod fill{};
   xsk_ring_cons comp{};
-  uint32_t fill_held = 0;  // frames handed to the kernel through the fill ring, not yet received
+  uint32_t fill_held = 0;   // frames handed to the kernel through the fill ring, not yet received
   uint64_t tx_dropped = 0;  // frames the tx ring had no room for
 };
 
@@ -138,8 +138,7 @@ Napi::Value XskSet::Add(const Napi::CallbackInfo &info) {
     s.fill = umem_fill_;
     s.comp = umem_comp_;
   }
-  int err = xsk_socket__create_shared(&s.xsk, ifname.c_str(), queue, umem_, &s.rx, &s.tx, &s.fill,
-                                      &s.comp, &cfg);
+  int err = xsk_socket__create_shared(&s.xsk, ifname.c_str(), queue, umem_, &s.rx, &s.tx, &s.fill, &s.comp, &cfg);
   if (err) {
     sockets_.pop_back();
     return XskFail(env, "xsk socket " + ifname + " queue " + std::to_string(queue), err);

@@ -95,9 +95,7 @@ Napi::Value UnregisterThread(const Napi::CallbackInfo &info) {
   return info.Env().Undefined();
 }
 
-Napi::Value TakeLog(const Napi::CallbackInfo &info) {
-  return Napi::String::New(info.Env(), DpdkTakeLog());
-}
+Napi::Value TakeLog(const Napi::CallbackInfo &info) { return Napi::String::New(info.Env(), DpdkTakeLog()); }
 
 }  // namespace
 

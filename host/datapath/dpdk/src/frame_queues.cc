@@ -26,10 +26,10 @@ struct Queue {
 class FrameQueues : public Napi::ObjectWrap<FrameQueues> {
  public:
   static Napi::Function Define(Napi::Env env) {
-    return DefineClass(env, "FrameQueues",
-                       {InstanceMethod("receive", &FrameQueues::Receive),
-                        InstanceMethod("transmit", &FrameQueues::Transmit),
-                        InstanceMethod("stats", &FrameQueues::Stats)});
+    return DefineClass(
+        env, "FrameQueues",
+        {InstanceMethod("receive", &FrameQueues::Receive), InstanceMethod("transmit", &FrameQueues::Transmit),
+         InstanceMethod("stats", &FrameQueues::Stats)});
   }
 
   explicit FrameQueues(const Napi::CallbackInfo &info) : Napi::ObjectWrap<FrameQueues>(info) {

@@ -33,9 +33,9 @@ Napi::Value PortOpen(const Napi::CallbackInfo &info) {
   int err = rte_eth_dev_info_get(port, &dev);
   if (err) return DpdkFail(env, name + ": device info", err);
   if (queues == 0 || queues > dev.max_rx_queues || queues > dev.max_tx_queues) {
-    return DpdkFail(env, name + ": " + std::to_string(queues) + " queues asked, the port has " +
-                             std::to_string(dev.max_rx_queues),
-                    EINVAL);
+    return DpdkFail(
+        env, name + ": " + std::to_string(queues) + " queues asked, the port has " + std::to_string(dev.max_rx_queues),
+        EINVAL);
   }
   rte_eth_conf conf{};
   uint64_t rss = dev.flow_type_rss_offloads & (RTE_ETH_RSS_IP | RTE_ETH_RSS_UDP);
@@ -50,8 +50,8 @@ Napi::Value PortOpen(const Napi::CallbackInfo &info) {
   if (!g_pools[port]) {
     char pool_name[RTE_MEMPOOL_NAMESIZE];
     snprintf(pool_name, sizeof(pool_name), "kvlb_p%u", port);
-    g_pools[port] = rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
-                                            rte_eth_dev_socket_id(port));
+    g_pools[port] =
+        rte_pktmbuf_pool_create(pool_name, mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, rte_eth_dev_socket_id(port));
     if (!g_pools[port]) return DpdkFail(env, name + ": mbuf pool of " + std::to_string(mbufs), rte_errno);
   }
   int socket = rte_eth_dev_socket_id(port);
