@@ -4,7 +4,7 @@
 // with one worker and with two (--queues 2: af_packet's fanout spreads the sender's flows over
 // two queues; net_af_xdp cannot have two queues on a veth). The sender uses 8 flows (BENCH_FLOWS).
 import { existsSync } from "node:fs";
-import { LB_ADDR } from "../cluster/netns.js";
+import { LB_ADDR } from "../testbed/netns.js";
 import { dpdkAddonPath } from "../datapath/dpdk/native.js";
 import { runBench, send, withKvlb, socketArm, afxdpArm, cli, ratio, type Arm } from "./namespace-bench.js";
 

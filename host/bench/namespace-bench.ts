@@ -4,7 +4,7 @@
 // per reply. Environment: BENCH_SECONDS, BENCH_ROUNDS, BENCH_WINDOW, BENCH_PEERS, BENCH_SENDER,
 // BENCH_FLOWS.
 import { join } from "node:path";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, type PeerMode } from "../cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, type PeerMode } from "../testbed/netns.js";
 import { projectRoot } from "../util/paths.js";
 import { count } from "../util/table.js";
 import { processCpuSeconds, machineBusySeconds } from "./cpu-time.js";

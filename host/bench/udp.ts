@@ -4,7 +4,7 @@
 //   2. Zipf(0.99) over three backends through kvlb with its cache off, then on.
 // Set BENCH_SECONDS (per phase, default 5) and BENCH_ROUNDS (default 2; each round runs every
 // phase, in alternating order).
-import { startMemcached } from "../cluster/memcached.js";
+import { startMemcached } from "../testbed/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, zipfLoad, type PhaseSpec } from "../load/phases.js";
 import type { LoadResult } from "../load/udp-load.js";

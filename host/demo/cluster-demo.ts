@@ -8,7 +8,7 @@ import { ModuleControl } from "../control/modules.js";
 import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
 import { reportText } from "../control/swap-text.js";
 import { swapsDuring } from "./demo-swaps.js";
-import { startMemcached } from "../cluster/memcached.js";
+import { startMemcached } from "../testbed/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.js";
 import { count, percent } from "../util/table.js";

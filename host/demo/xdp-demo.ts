@@ -6,7 +6,7 @@ import { existsSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { ChildProcess } from "node:child_process";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../testbed/netns.js";
 import { projectRoot } from "../util/paths.js";
 import type { StatsView } from "../control/stats-view.js";
 import type { LoadResult } from "../load/udp-load.js";

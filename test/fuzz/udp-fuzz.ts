@@ -7,7 +7,7 @@ import { createSocket, type Socket } from "node:dgram";
 import { readFileSync } from "node:fs";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { answersVersion } from "../../host/cluster/memcached.js";
+import { answersVersion } from "../../host/testbed/memcached.js";
 import { Rng, hostileDatagram, type Fuzzed } from "./mutate.js";
 
 export interface UdpFuzzOptions {

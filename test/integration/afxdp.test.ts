@@ -4,7 +4,7 @@
 // balancer's kernel, and nothing is left attached afterwards.
 import test from "ava";
 import { spawnSync, type ChildProcess } from "node:child_process";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
 import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";

@@ -10,7 +10,7 @@ import { promisify } from "node:util";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { text as textOf, homeIndex, fromCache as cachedIn, makeCached as cached } from "../support/cache-probe.js";
-import { startMemcached } from "../../host/cluster/memcached.js";
+import { startMemcached } from "../../host/testbed/memcached.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";
 

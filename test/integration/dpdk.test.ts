@@ -6,7 +6,7 @@
 import test, { type ExecutionContext } from "ava";
 import { existsSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
 import { servesOverFrames, nsClient, refusesStraySends } from "../support/frame-path-checks.js";

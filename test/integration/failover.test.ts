@@ -7,7 +7,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
-import { startMemcached } from "../../host/cluster/memcached.js";
+import { startMemcached } from "../../host/testbed/memcached.js";
 import { failoverLoad } from "../support/failover-load.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { StatsView } from "../../host/control/stats-view.js";

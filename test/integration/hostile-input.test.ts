@@ -6,7 +6,7 @@ import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { text, homeIndex, makeCached as cached } from "../support/cache-probe.js";
-import { answersVersion } from "../../host/cluster/memcached.js";
+import { answersVersion } from "../../host/testbed/memcached.js";
 import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
 import { portBase } from "../support/ports.js";
 

@@ -11,7 +11,7 @@ import { preloadSteadyKeys, startSteadyLoad, type SteadyLoadResult } from "../su
 import { faultModule } from "../support/fault-modules.js";
 import { detectorModules } from "../support/core.js";
 import { UdpClient } from "../support/udp-client.js";
-import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/cluster/netns.js";
+import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { ModuleStatus } from "../../host/control/modules.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";

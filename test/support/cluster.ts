@@ -1,7 +1,7 @@
 // Real memcached servers (UDP only, on loopback) and a real kvlb process in front of them,
 // started by a test and always stopped by it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { startMemcached, stopProcesses } from "../../host/cluster/memcached.js";
+import { startMemcached, stopProcesses } from "../../host/testbed/memcached.js";
 
 export interface Cluster {
   kvlbPort: number;

@@ -1,11 +1,11 @@
 // The checks that every frame data path (AF_XDP, DPDK) must pass end to end, in the namespaces
-// of host/cluster/netns.ts: issue 3's protocol checks, hot keys from the cache, set-then-get,
+// of host/testbed/netns.ts: issue 3's protocol checks, hot keys from the cache, set-then-get,
 // and the kernel still serving ping and TCP in the balancer's namespace.
 import type { ExecutionContext } from "ava";
 import { writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LB_ADDR, CLIENT_ADDR, type Topology } from "../../host/cluster/netns.js";
+import { LB_ADDR, CLIENT_ADDR, type Topology } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { faultModule } from "./fault-modules.js";
 import { until } from "./until.js";
