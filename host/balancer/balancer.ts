@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { projectRoot } from "../util/paths.js";
 import type { WorkerSetup, WorkerReport, StatsReport, ToWorker, CoreShape } from "../worker/messages.js";
 import type { ModuleInfo, PreparedModule } from "../core/swap.js";
+import { KvlbError } from "../errors.js";
 
 /** The module a worker runs, and its history. */
 export interface WorkerModule {
@@ -71,7 +72,8 @@ const workerPath = (setup: WorkerSetup): string =>
 
 export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
   const path = workerPath(setup);
-  if (!existsSync(path)) return Promise.reject(new Error("kvlb is not built (run: bash scripts/setup)"));
+  if (!existsSync(path))
+    return Promise.reject(new KvlbError("KVLB_NOT_BUILT", "kvlb is not built (run: bash scripts/setup)"));
   const worker = new Worker(path, { workerData: setup });
   let latest: StatsReport | undefined;
   const waiting: ((r: StatsReport) => void)[] = [];
@@ -123,7 +125,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
         latest = m;
         waiting.splice(0).forEach((r) => r(m));
       } else if (m.type === "error") {
-        if (!ready) reject(new Error(m.message));
+        if (!ready) reject(m.code ? new KvlbError(m.code, m.message) : new Error(m.message));
         else failWith(m.message);
       } else if (m.type === "swapped" && mod) {
         if (m.ok) {

@@ -1,9 +1,10 @@
 // Reading a running kvlb's admin API, with errors an operator can act on.
 import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
-import { parseListen, ConfigError } from "../config/endpoints.js";
+import { parseListen } from "../config/endpoints.js";
 import type { ModuleStatus, SwapReport } from "../control/modules.js";
 import { TOKEN_ENV, readTokenFile } from "../config/admin-token.js";
+import { KvlbError } from "../errors.js";
 
 /** The options every command that talks to the admin API takes. */
 export const adminClientOptions = {
@@ -49,19 +50,22 @@ export class AdminClient {
     try {
       r = await fetch(`${this.base}${path}`, { ...init, headers, signal: AbortSignal.timeout(timeoutMs) });
     } catch {
-      throw new ConfigError(
+      throw new KvlbError(
+        "KVLB_ADMIN",
         `${this.address}: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)`,
       );
     }
-    if (r.status === 503) throw new ConfigError(`${this.address}: kvlb is starting, try again in a second`);
+    if (r.status === 503) throw new KvlbError("KVLB_ADMIN", `${this.address}: kvlb is starting, try again in a second`);
     if (r.status === 401) {
-      throw new ConfigError(
+      throw new KvlbError(
+        "KVLB_ADMIN",
         `${this.address}: ${this.token ? "the admin token was refused" : "this admin API needs its token"} (--admin-token-file FILE, or ${TOKEN_ENV})`,
       );
     }
     if (r.status === 400 || r.status === 409 || r.status === 413)
-      throw new ConfigError(((await r.json()) as { error: string }).error);
-    if (!r.ok) throw new ConfigError(`${this.address}${path}: HTTP ${r.status} (is this a kvlb admin API?)`);
+      throw new KvlbError("KVLB_ADMIN", ((await r.json()) as { error: string }).error);
+    if (!r.ok)
+      throw new KvlbError("KVLB_ADMIN", `${this.address}${path}: HTTP ${r.status} (is this a kvlb admin API?)`);
     return r.json();
   }
 
@@ -81,7 +85,7 @@ export class AdminClient {
     return this.get("/module") as Promise<ModuleStatus>;
   }
 
-  /** Swaps the running kvlb to the module in `bytes`; a refusal is a ConfigError that says why. */
+  /** Swaps the running kvlb to the module in `bytes`; a refusal is a KvlbError (KVLB_ADMIN) that says why. */
   swap(bytes: Uint8Array, name: string): Promise<SwapReport> {
     const init = { method: "POST", body: Buffer.from(bytes), headers: { "content-type": "application/wasm" } };
     return this.get(`/module?name=${encodeURIComponent(name)}`, init, 30_000) as Promise<SwapReport>;

@@ -5,7 +5,7 @@ import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import type { XdpMode } from "libbpf-ts";
 import { startBalancer, type Balancer } from "../balancer/balancer.js";
-import { resolveBackends, ConfigError } from "../config/endpoints.js";
+import { resolveBackends } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
@@ -19,6 +19,7 @@ import {
   serveUntilStopped,
   checkStartModule,
 } from "./serving.js";
+import { ConfigError } from "../errors.js";
 
 export const attachUsage = `attach <iface>[,<iface>...] options (and those of run):
   --mode native|generic|auto  XDP mode; auto tries native, then generic (default auto)

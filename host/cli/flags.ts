@@ -1,5 +1,5 @@
 // Numeric command-line flags, checked with one sentence for the operator when they are wrong.
-import { ConfigError } from "../config/endpoints.js";
+import { ConfigError } from "../errors.js";
 
 export const whole = (n: number): boolean => Number.isInteger(n) && n >= 1;
 

@@ -1,12 +1,13 @@
 // kvlb load: the built-in load generator, pointed at any memcached UDP address (kvlb or a
 // memcached server). Optionally sets every key first, so that gets hit.
 import { parseArgs } from "node:util";
-import { parseListen, ConfigError } from "../config/endpoints.js";
+import { parseListen } from "../config/endpoints.js";
 import { makeKeys } from "../load/zipf.js";
 import { preload, zipfLoad } from "../load/phases.js";
 import { count, percent } from "../util/table.js";
 import { numberFlag } from "./flags.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
+import { ConfigError } from "../errors.js";
 
 export const loadUsage = `load options:
   --target ADDR:PORT        where to send memcached UDP (default 127.0.0.1:11311)

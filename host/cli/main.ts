@@ -12,7 +12,7 @@ import { clusterDemoDefaults, type ClusterDemoOptions } from "../demo/demo-optio
 import { statsCommand, statsUsage } from "./stats.js";
 import { topCommand } from "./top.js";
 import { loadCommand, loadUsage } from "./load.js";
-import { ConfigError } from "../config/endpoints.js";
+import { UsageError, errorCode, exitStatus } from "../errors.js";
 import { LibbpfError } from "libbpf-ts";
 import { attachCommand, attachUsage } from "./attach.js";
 import { statusCommand, detachCommand, statusUsage } from "./xdp-status.js";
@@ -59,8 +59,6 @@ ${statsUsage}
 ${loadUsage}
 ${swapUsage}
 ${flushUsage}`;
-
-class UsageError extends Error {}
 
 function clusterDemoOptions(args: string[]): ClusterDemoOptions {
   const { values } = parseArgs({
@@ -149,32 +147,15 @@ async function main(argv: string[]): Promise<number> {
   throw new UsageError(`unknown command '${command}' (see kvlb --help)`);
 }
 
-// Socket errors the addon words for an operator (address in use, not a local address).
-function isOperatorError(e: unknown): boolean {
-  return (
-    e instanceof Error &&
-    /: (address in use|not an address of this machine|ports below 1024|not an IPv4 address)/.test(e.message)
-  );
-}
-
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (e: unknown) => {
     const message = e instanceof Error ? e.message : String(e);
-    const expected =
-      e instanceof UsageError ||
-      e instanceof ConfigError ||
-      e instanceof LibbpfError ||
-      isOperatorError(e) ||
-      (e instanceof Error && /ERR_PARSE_ARGS/.test((e as NodeJS.ErrnoException).code ?? ""));
-    const hint =
-      expected &&
-      !(e instanceof UsageError) &&
-      !(e instanceof ConfigError) &&
-      !(e instanceof LibbpfError) &&
-      !isOperatorError(e);
+    const status = exitStatus(e);
+    // node's own argument errors name no command; point at the help
+    const hint = status === 2 && errorCode(e) === undefined && !(e instanceof LibbpfError);
     process.stderr.write(`kvlb: ${message}${hint ? " (see kvlb --help)" : ""}\n`);
-    if (!expected && process.env["KVLB_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
-    process.exit(expected ? 2 : 1);
+    if (status === 1 && process.env["KVLB_DEBUG"]) process.stderr.write(`${(e as Error).stack ?? ""}\n`);
+    process.exit(status);
   },
 );

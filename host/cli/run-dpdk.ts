@@ -11,7 +11,7 @@ import { startWorkers } from "../balancer/worker-group.js";
 import { createPeerRings } from "../worker/peer-link.js";
 import { clientGuard } from "../config/clients.js";
 import type { FrameMode } from "../core/frame-tables.js";
-import { ConfigError } from "../config/endpoints.js";
+import { ConfigError } from "../errors.js";
 import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { dpdk, type PortInfo } from "../datapath/dpdk/native.js";

@@ -3,10 +3,11 @@ import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { clientGuard } from "../config/clients.js";
-import { resolveBackends, ConfigError } from "../config/endpoints.js";
+import { resolveBackends } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
 import { runDpdk } from "./run-dpdk.js";
+import { ConfigError } from "../errors.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
 const DEFAULT_EAL_ARGS = "--no-huge -m 512";

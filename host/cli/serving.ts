@@ -5,7 +5,6 @@ import type { Server } from "node:http";
 import type { Logger } from "pino";
 import { untilStopped, type Balancer } from "../balancer/balancer.js";
 import { startAdmin, type XdpStatusSource } from "../control/admin.js";
-import { ConfigError } from "../config/endpoints.js";
 import type { RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { statsView } from "../control/stats-view.js";
@@ -14,6 +13,7 @@ import type { Neighbour } from "../core/frame-tables.js";
 import { loadCore } from "../core/loader.js";
 import { BackendHealth } from "../control/health.js";
 import { cidrText, type ClientGuard } from "../config/clients.js";
+import { ConfigError } from "../errors.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {

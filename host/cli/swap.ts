@@ -4,9 +4,9 @@ import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
 import { adminClientOf, adminClientOptions } from "./admin-client.js";
-import { ConfigError } from "../config/endpoints.js";
 import type { ModuleStatus } from "../control/modules.js";
 import { reportText, describe } from "../control/swap-text.js";
+import { ConfigError } from "../errors.js";
 
 export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --show):
   --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)

@@ -4,9 +4,9 @@ import { parseArgs } from "node:util";
 import { readdirSync } from "node:fs";
 import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
 import { adminClientOf, adminClientOptions, type XdpStatus } from "./admin-client.js";
-import { ConfigError } from "../config/endpoints.js";
 import { table, count } from "../util/table.js";
 import { requireRoot, STEER_PROGRAM } from "../datapath/afxdp/steering.js";
+import { ConfigError } from "../errors.js";
 
 export const statusUsage = `status options:
   --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)

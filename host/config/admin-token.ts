@@ -2,7 +2,7 @@
 // else it needs a token, and every request must carry it (control/admin-auth.ts): the admin API
 // can swap the core's code and purge its caches.
 import { readFileSync } from "node:fs";
-import { ConfigError } from "./endpoints.js";
+import { ConfigError } from "../errors.js";
 
 /** The environment variable kvlb's own commands read the token from. */
 export const TOKEN_ENV = "KVLB_ADMIN_TOKEN";

@@ -4,7 +4,7 @@
 // from beyond the local subnet is refused.
 import { networkInterfaces } from "node:os";
 import { isIPv4 } from "node:net";
-import { ConfigError } from "./endpoints.js";
+import { ConfigError } from "../errors.js";
 
 export interface Cidr {
   /** The network's address, dotted. */

@@ -2,8 +2,7 @@
 import { lookup } from "node:dns/promises";
 import { isIPv4 } from "node:net";
 import type { Backend } from "../core/backends.js";
-
-export class ConfigError extends Error {}
+import { ConfigError } from "../errors.js";
 
 export interface Endpoint {
   address: string;

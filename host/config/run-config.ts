@@ -4,11 +4,12 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Ajv, type ErrorObject } from "ajv";
 import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
-import { parseListen, parseBackend, ConfigError, type Endpoint, type BackendSpec } from "./endpoints.js";
+import { parseListen, parseBackend, type Endpoint, type BackendSpec } from "./endpoints.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
 import { parseCidr, type Cidr } from "./clients.js";
+import { ConfigError } from "../errors.js";
 
 export interface RunFlags {
   listen?: string;

@@ -11,6 +11,7 @@ import { moduleRoutes } from "./module-routes.js";
 import { authorized } from "./admin-auth.js";
 import { requestPath } from "./request-path.js";
 import type { BackendHealth } from "./health.js";
+import { KvlbError } from "../errors.js";
 
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
 export type XdpStatusSource = () => unknown;
@@ -92,11 +93,12 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
   return new Promise((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
-        new Error(
-          e.code === "EADDRINUSE"
-            ? `admin ${o.address}:${o.port}: address in use`
-            : `admin ${o.address}:${o.port}: ${e.message}`,
-        ),
+        ["EADDRINUSE", "EADDRNOTAVAIL", "EACCES"].includes(e.code ?? "")
+          ? new KvlbError(
+              "KVLB_ADDRESS",
+              `admin ${o.address}:${o.port}: ${e.code === "EADDRINUSE" ? "address in use (is another kvlb running?)" : e.code === "EACCES" ? "ports below 1024 need root" : "not an address of this machine"}`,
+            )
+          : new Error(`admin ${o.address}:${o.port}: ${e.message}`),
       ),
     );
     server.listen(o.port, o.address, () => resolve(server));

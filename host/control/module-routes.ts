@@ -2,9 +2,9 @@
 // the .wasm in the body) and POST /module/rollback. Errors come back as JSON { error } with 400
 // (the module was refused, the old one runs on) or 409 (a swap is under way).
 import type { IncomingMessage, ServerResponse } from "node:http";
-import { ModuleError } from "../core/loader.js";
-import { MAX_MODULE_BYTES, SwapBusyError, type ModuleControl } from "./modules.js";
+import { MAX_MODULE_BYTES, type ModuleControl } from "./modules.js";
 import type { RequestPath } from "./request-path.js";
+import { errorCode, ModuleError, SwapBusyError } from "../errors.js";
 
 function json(res: ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
@@ -36,7 +36,10 @@ export function moduleRoutes(
 ): boolean {
   const fail = (e: unknown): void => {
     const message = (e as Error).message;
-    json(res, e instanceof SwapBusyError ? 409 : e instanceof ModuleError ? 400 : 500, { error: message });
+    const code = errorCode(e);
+    json(res, code === "KVLB_SWAP_BUSY" ? 409 : code === "KVLB_MODULE" || code === "KVLB_CORE" ? 400 : 500, {
+      error: message,
+    });
   };
   if (url.pathname === "/module" && req.method === "GET") {
     json(res, 200, modules.status());

@@ -5,9 +5,11 @@
 import { readFile } from "node:fs/promises";
 import type { Logger } from "pino";
 import type { Balancer, WorkerModule } from "../balancer/balancer.js";
-import { defaultModulePath, ModuleError } from "../core/loader.js";
+import { defaultModulePath } from "../core/loader.js";
 import { prepareModule, type ModuleInfo, type PreparedModule } from "../core/swap.js";
 import { prepareModuleIsolated } from "../core/prepare-isolated.js";
+import { ModuleError } from "../errors.js";
+import { SwapBusyError } from "../errors.js";
 
 export interface SwapReport {
   module: ModuleInfo;
@@ -24,13 +26,6 @@ export interface ModuleStatus {
 
 /** Larger than any core module (they are about 60 KB): a body past this is refused unread. */
 export const MAX_MODULE_BYTES = 8 << 20;
-
-/** A swap was asked for while another runs. */
-export class SwapBusyError extends ModuleError {
-  constructor() {
-    super("a swap is already under way; try again when it is done");
-  }
-}
 
 export class ModuleControl {
   private current: PreparedModule | undefined;

@@ -2,7 +2,7 @@
 // /stats. Addresses are kept as the core and the socket addon see them: the four bytes of
 // sin_addr read as a little-endian u32.
 import * as abi from "../../assembly/shared/abi.js";
-import { CoreError, describeCoreError } from "./errors.js";
+import { CoreError, describeCoreError } from "../errors.js";
 import { keyBytes, type Core, type Key } from "./core.js";
 
 export interface Backend {

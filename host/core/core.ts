@@ -3,7 +3,7 @@
 import * as abi from "../../assembly/shared/abi.js";
 import type { CoreConfig } from "./config.js";
 import type { CoreExports } from "./exports.js";
-import { CoreError } from "./errors.js";
+import { CoreError } from "../errors.js";
 
 export type Key = string | Uint8Array;
 

@@ -2,7 +2,7 @@
 // the neighbour (next hop) table, written through the core's exports.
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "./core.js";
-import { CoreError } from "./errors.js";
+import { CoreError } from "../errors.js";
 import { ipv4ToWire } from "./backends.js";
 
 export interface FramePort {

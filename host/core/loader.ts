@@ -6,7 +6,7 @@ import * as abi from "../../assembly/shared/abi.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "./config.js";
 import { missingExports, type CoreExports } from "./exports.js";
 import { Core } from "./core.js";
-import { CoreError } from "./errors.js";
+import { CoreError, ModuleError } from "../errors.js";
 import { projectRoot } from "../util/paths.js";
 
 export const defaultModulePath = join(projectRoot(), "build", "kvlb-core.wasm");
@@ -32,10 +32,6 @@ export interface LoadOptions {
 }
 
 const SCRATCH = 1 << 20;
-
-export class ModuleError extends Error {
-  override name = "ModuleError";
-}
 
 function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
   const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);

@@ -2,7 +2,7 @@
 // build: a module that loops in its start function or its init is refused, and the control
 // plane (the admin API, signals, the workers' control) goes on.
 import { Worker } from "node:worker_threads";
-import { ModuleError } from "./loader.js";
+import { ModuleError } from "../errors.js";
 import type { PreparedModule, ModuleInfo, RunningShape } from "./swap.js";
 
 export const PREPARE_DEADLINE_MS = 5_000;

@@ -12,7 +12,8 @@ import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "./core.js";
 import type { CoreExports } from "./exports.js";
 import type { CoreConfig } from "./config.js";
-import { loadCore, compileModule, trapsIn, ModuleError } from "./loader.js";
+import { loadCore, compileModule, trapsIn } from "./loader.js";
+import { ModuleError } from "../errors.js";
 
 export const detectorNames: Readonly<Record<number, string>> = {
   1: "lossy",

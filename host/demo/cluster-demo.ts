@@ -16,7 +16,7 @@ import { phaseReport, type Phase } from "../load/phase-report.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
 import { runXdpDemo, xdpUnavailable } from "./xdp-demo.js";
 import { demoCore, type ClusterDemoOptions } from "./demo-options.js";
-import { ConfigError } from "../config/endpoints.js";
+import { ConfigError } from "../errors.js";
 
 type Print = (line: string) => void;
 

@@ -3,7 +3,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { once } from "node:events";
 import { createSocket } from "node:dgram";
-import { ConfigError } from "../config/endpoints.js";
+import { ConfigError } from "../errors.js";
 
 export interface MemcachedSet {
   ports: number[];

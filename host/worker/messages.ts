@@ -4,6 +4,7 @@ import type { Backend } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
 import type { PeerRings } from "./peer-link.js";
 import type { ModuleInfo } from "../core/swap.js";
+import type { ErrorCode } from "../errors.js";
 
 /** One AF_XDP port: an interface's queue, with the addresses the frame layer writes from. */
 export interface FramePortSetup {
@@ -83,7 +84,7 @@ export type WorkerReport =
       shape: CoreShape;
     }
   | StatsReport
-  | { type: "error"; message: string }
+  | { type: "error"; message: string; code?: ErrorCode }
   | { type: "swapped"; ok: true; info: ModuleInfo; pauseNs: number }
   | { type: "swapped"; ok: false; error: string }
   | { type: "trapped"; error: string }

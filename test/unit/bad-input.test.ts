@@ -1,8 +1,8 @@
 // Bad input is refused with an error code and leaves the state as it was.
 import test from "ava";
 import { makeCore, valueBlock } from "../support/core.js";
-import { CoreError } from "../../host/core/errors.js";
-import { loadCore, ModuleError } from "../../host/core/loader.js";
+import { CoreError, ModuleError } from "../../host/errors.js";
+import { loadCore } from "../../host/core/loader.js";
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "../../host/core/core.js";
 
@@ -33,7 +33,7 @@ test("a 0-byte and a 251-byte key are refused by the cache operations", async (t
   const core = await seeded();
   for (const key of ["", "y".repeat(251), "has space", "cr\r", "nul\x00"]) {
     const e = t.throws(() => core.l1Put(key, valueBlock("x", "1")), { instanceOf: CoreError });
-    t.is(e?.code, abi.E_KEY);
+    t.is(e?.coreCode, abi.E_KEY);
   }
   t.is(core.checkState(), 0);
 });
@@ -42,7 +42,7 @@ test("a burst larger than the rx ring is refused whole", async (t) => {
   const core = await seeded();
   const before = core.snapshot();
   const e = t.throws(() => core.process(core.config.burstMax + 1), { instanceOf: CoreError });
-  t.is(e?.code, abi.E_BURST);
+  t.is(e?.coreCode, abi.E_BURST);
   t.is(core.stats()["burst_refused"], 1n);
   t.deepEqual(core.snapshot(), before);
 });
@@ -76,7 +76,7 @@ test("corrupt snapshots are refused and the running state is untouched", async (
   ];
   for (const [what, bytes, code] of cases) {
     const e = t.throws(() => core.restore(bytes), { instanceOf: CoreError }, what);
-    t.is(e?.code, code, what);
+    t.is(e?.coreCode, code, what);
     t.deepEqual(core.snapshot(), good, `${what}: state intact`);
   }
   t.is(core.stats()["restore_refused"], BigInt(cases.length));
@@ -87,7 +87,7 @@ test("a snapshot with more detector entries than the target holds is refused", a
   const core = await seeded();
   const tiny = await makeCore({ support: 0.1, epsilon: 0.01, detectCapacity: 4 });
   const e = t.throws(() => tiny.restore(core.snapshot()), { instanceOf: CoreError });
-  t.is(e?.code, abi.E_SNAP_CAPACITY);
+  t.is(e?.coreCode, abi.E_SNAP_CAPACITY);
   t.is(tiny.checkState(), 0);
 });
 

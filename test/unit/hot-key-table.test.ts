@@ -3,7 +3,7 @@
 import test from "ava";
 import fc from "fast-check";
 import { makeCore, valueBlock } from "../support/core.js";
-import { CoreError } from "../../host/core/errors.js";
+import { CoreError } from "../../host/errors.js";
 import * as abi from "../../assembly/shared/abi.js";
 
 const ENTRIES = 16;
@@ -74,5 +74,5 @@ test("L1 lookups by full key, states and versions", async (t) => {
   t.true(core.completeWrite("a", v, valueBlock("a", "2")));
   t.deepEqual(core.observe(["a"])[0]?.reply, valueBlock("a", "2"));
   const err = t.throws(() => core.l1Put("big", new Uint8Array(5000)), { instanceOf: CoreError });
-  t.is(err?.code, abi.E_TOO_LARGE);
+  t.is(err?.coreCode, abi.E_TOO_LARGE);
 });

@@ -3,7 +3,7 @@
 import test from "ava";
 import fc from "fast-check";
 import { makeCore, valueBlock } from "../support/core.js";
-import { CoreError } from "../../host/core/errors.js";
+import { CoreError } from "../../host/errors.js";
 
 const CAP = 12;
 const SLOT = 1024;

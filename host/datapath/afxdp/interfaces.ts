@@ -1,7 +1,7 @@
 // What kvlb needs to know about an interface it attaches to: its index, MAC and IPv4 address,
 // read from the kernel through iproute2's JSON output.
 import { execFileSync, spawn } from "node:child_process";
-import { ConfigError } from "../../config/endpoints.js";
+import { ConfigError } from "../../errors.js";
 
 export interface InterfaceInfo {
   name: string;

@@ -18,7 +18,7 @@ import {
   type XdpAttachment,
 } from "libbpf-ts";
 import { projectRoot } from "../../util/paths.js";
-import { ConfigError } from "../../config/endpoints.js";
+import { ConfigError } from "../../errors.js";
 import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_REPLY, type XdpCounter } from "../../xdp/layout.js";
 
 export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");

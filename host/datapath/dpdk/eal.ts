@@ -1,6 +1,6 @@
 // Starting DPDK for kvlb: the EAL's arguments from the ports, and its failures as sentences with
 // the fix. DPDK's own log lines are kept for the operator's debug log, not printed.
-import { ConfigError } from "../../config/endpoints.js";
+import { ConfigError } from "../../errors.js";
 import { dpdk } from "./native.js";
 
 /** A port as the operator gives it: DPDK devargs, "net_af_xdp0,iface=eth0" or "0000:01:00.0". */

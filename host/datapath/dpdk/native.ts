@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../util/paths.js";
-import { ConfigError } from "../../config/endpoints.js";
+import { ConfigError } from "../../errors.js";
 
 export interface PortInfo {
   port: number;

@@ -3,6 +3,7 @@ import { createRequire } from "node:module";
 import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../util/paths.js";
+import { KvlbError } from "../../errors.js";
 import * as abi from "../../../assembly/shared/abi.js";
 import type { Core } from "../../core/core.js";
 import { ipv4ToWire, type Backend } from "../../core/backends.js";
@@ -92,7 +93,8 @@ export function openUdpBatch(
 const addonPath = join(projectRoot(), "host/datapath/socket/build/Release/udp_batch.node");
 
 function loadUdpBatch(): UdpBatchClass {
-  if (!existsSync(addonPath)) throw new Error("the socket addon is not built (run: bash scripts/setup)");
+  if (!existsSync(addonPath))
+    throw new KvlbError("KVLB_NOT_BUILT", "the socket addon is not built (run: bash scripts/setup)");
   const mod = createRequire(import.meta.url)(addonPath) as { UdpBatch: UdpBatchClass };
   return mod.UdpBatch;
 }

@@ -31,17 +31,30 @@ struct Desc {
 
 std::string Endpoint(const std::string &addr, int port) { return addr + ":" + std::to_string(port); }
 
-std::string BindError(const std::string &where, int err) {
+// Why a socket could not be opened. code is one of host/errors.ts's codes when the operator
+// can fix it (the host tells errors apart by it, never by the message), or null for a fault.
+struct OpenError {
+  std::string message;
+  const char *code = nullptr;
+};
+
+OpenError BindError(const std::string &where, int err) {
   switch (err) {
     case EADDRINUSE:
-      return where + ": address in use (is another kvlb or memcached listening there?)";
+      return {where + ": address in use (is another kvlb or memcached listening there?)", "KVLB_ADDRESS"};
     case EADDRNOTAVAIL:
-      return where + ": not an address of this machine";
+      return {where + ": not an address of this machine", "KVLB_ADDRESS"};
     case EACCES:
-      return where + ": ports below 1024 need root (CAP_NET_BIND_SERVICE)";
+      return {where + ": ports below 1024 need root (CAP_NET_BIND_SERVICE)", "KVLB_ADDRESS"};
     default:
-      return where + ": " + strerror(err);
+      return {where + ": " + strerror(err)};
   }
+}
+
+void ThrowOpenError(Napi::Env env, const OpenError &e) {
+  Napi::Error error = Napi::Error::New(env, e.message);
+  if (e.code) error.Set("code", Napi::String::New(env, e.code));
+  error.ThrowAsJavaScriptException();
 }
 
 class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
@@ -89,17 +102,17 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     // kShared: several workers listen on one address, and the kernel spreads what reaches it.
     // kFreebind: the address is on no kernel interface (a NIC bound to DPDK serves it).
     uint32_t flags = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
-    std::string err;
+    OpenError err;
     client_ = Open(listenAddr, listenPort, flags, &err);
     if (client_ < 0) {
-      Napi::Error::New(env, err).ThrowAsJavaScriptException();
+      ThrowOpenError(env, err);
       return;
     }
     backend_ = Open(backendAddr, 0, 0, &err);
     if (backend_ < 0) {
       ::close(client_);
       client_ = -1;
-      Napi::Error::New(env, err).ThrowAsJavaScriptException();
+      ThrowOpenError(env, err);
     }
   }
 
@@ -109,17 +122,17 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   static constexpr uint32_t kShared = 1;
   static constexpr uint32_t kFreebind = 2;
 
-  static int Open(const std::string &addr, int port, uint32_t flags, std::string *err) {
+  static int Open(const std::string &addr, int port, uint32_t flags, OpenError *err) {
     sockaddr_in sa{};
     sa.sin_family = AF_INET;
     sa.sin_port = htons(port);
     if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) {
-      *err = addr + ": not an IPv4 address";
+      *err = {addr + ": not an IPv4 address", "KVLB_CONFIG"};
       return -1;
     }
     int fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) {
-      *err = std::string("socket: ") + strerror(errno);
+      *err = {std::string("socket: ") + strerror(errno)};
       return -1;
     }
     // Bursts from many clients must not overflow the default 208 KiB buffer.
@@ -130,7 +143,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
     int one = 1;
     if ((flags & kShared) && setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0) {
-      *err = std::string("SO_REUSEPORT: ") + strerror(errno);
+      *err = {std::string("SO_REUSEPORT: ") + strerror(errno)};
       ::close(fd);
       return -1;
     }
