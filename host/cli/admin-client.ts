@@ -4,18 +4,37 @@ import type { HotKey } from "../worker/messages.js";
 import { parseListen } from "../config/endpoints.js";
 import type { ModuleStatus, SwapReport } from "../control/modules.js";
 import { TOKEN_ENV, readTokenFile } from "../config/admin-token.js";
-import { KvlbError } from "../errors.js";
+import { KvlbError, ConfigError } from "../errors.js";
+import { loadConfigFile, DEFAULT_ADMIN } from "../config/run-config.js";
 
 /** The options every command that talks to the admin API takes. */
 export const adminClientOptions = {
-  admin: { type: "string" as const, default: "127.0.0.1:9911" },
+  admin: { type: "string" as const },
   "admin-token-file": { type: "string" as const },
+  config: { type: "string" as const },
 };
 
-/** An AdminClient from those options. */
-export function adminClientOf(values: { admin: string; "admin-token-file"?: string }): AdminClient {
-  const file = values["admin-token-file"];
-  return new AdminClient(values.admin, file !== undefined ? readTokenFile(file) : undefined);
+/** Their help, as every such command prints it. */
+export const adminClientUsage = `  --config FILE             the running kvlb's config file: its admin address and token
+  --admin ADDR:PORT         the admin API of a running kvlb (default ${DEFAULT_ADMIN})
+  --admin-token-file FILE   its token, if it has one (or set ${TOKEN_ENV})`;
+
+/**
+ * An AdminClient from those options: the flags first, then the config file's admin section,
+ * then the defaults (and the token from $KVLB_ADMIN_TOKEN).
+ */
+export function adminClientOf(values: { admin?: string; "admin-token-file"?: string; config?: string }): AdminClient {
+  const file = values.config === undefined ? {} : loadConfigFile(values.config);
+  const section = typeof file.admin === "object" ? file.admin : { listen: file.admin };
+  const address = values.admin ?? section.listen ?? DEFAULT_ADMIN;
+  if (address === "off") {
+    throw new ConfigError(
+      `${values.config ?? "--admin"}: the admin API is off there (admin: off), so no command can reach it`,
+    );
+  }
+  const tokenFile = values["admin-token-file"] ?? section.tokenFile;
+  const token = tokenFile !== undefined ? readTokenFile(tokenFile) : (section.token ?? process.env[TOKEN_ENV]);
+  return new AdminClient(address, token);
 }
 
 export interface XdpStatus {

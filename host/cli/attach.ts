@@ -21,7 +21,7 @@ import {
 } from "./serving.js";
 import { ConfigError } from "../errors.js";
 
-export const attachUsage = `attach <iface>[,<iface>...] options (and those of run):
+export const attachUsage = `options (and those of kvlb run):
   --mode native|generic|auto  XDP mode; auto tries native, then generic (default auto)
   --force                   replace an XDP program that another process attached
   --listen ADDR:PORT        the balancer's address (default: the first interface's IPv4, port 11211)

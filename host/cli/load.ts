@@ -9,7 +9,7 @@ import { numberFlag } from "./flags.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
 import { ConfigError } from "../errors.js";
 
-export const loadUsage = `load options:
+export const loadUsage = `options:
   --target ADDR:PORT        where to send memcached UDP (default 127.0.0.1:11311)
   --seconds N               how long (default 10)
   --keys N                  distinct keys (default 10000)

@@ -12,7 +12,7 @@ import { ConfigError } from "../errors.js";
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
 const DEFAULT_EAL_ARGS = "--no-huge -m 512";
 
-export const runUsage = `run options (flags override the file given by --config):
+export const runUsage = `options (flags override the file given by --config):
   --config FILE             a kvlb.yaml (see kvlb.example.yaml)
   --listen ADDR:PORT        client address (default 127.0.0.1:11311)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)

@@ -1,15 +1,12 @@
 // kvlb stats: a running balancer's /stats, laid out for a person (--json for the raw document).
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
-import { adminClientOf, adminClientOptions } from "./admin-client.js";
+import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import { count, percent, bytes, table } from "../util/table.js";
 
-export const statsUsage = `stats and top options:
-  --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
-  --admin-token-file FILE   its token, if it has one (or set KVLB_ADMIN_TOKEN)
-  --json                    stats: print /stats as JSON
-  --interval MS             top: refresh period (default 1000)
-  --count N                 top: stop after N screens (default: until q or Ctrl-C)
+export const statsUsage = `options:
+${adminClientUsage}
+  --json                    print /stats as JSON
 `;
 
 const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);

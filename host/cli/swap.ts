@@ -3,14 +3,13 @@
 import { parseArgs } from "node:util";
 import { readFile } from "node:fs/promises";
 import { basename } from "node:path";
-import { adminClientOf, adminClientOptions } from "./admin-client.js";
+import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import type { ModuleStatus } from "../control/modules.js";
 import { reportText, describe } from "../control/swap-text.js";
 import { ConfigError } from "../errors.js";
 
-export const swapUsage = `swap options (kvlb swap FILE.wasm | --rollback | --show):
-  --admin ADDR:PORT         the admin API of a running kvlb (default 127.0.0.1:9911)
-  --admin-token-file FILE   its token, if it has one (or set KVLB_ADMIN_TOKEN)
+export const swapUsage = `options:
+${adminClientUsage}
   --rollback                go back to the module before the last swap
   --show                    each worker's module, its version, sha256 and swap time
   --json                    print the answer as JSON

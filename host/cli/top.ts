@@ -3,10 +3,16 @@
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
 import type { HotKey } from "../worker/messages.js";
-import { adminClientOf, adminClientOptions } from "./admin-client.js";
+import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "../util/table.js";
 import { backendState } from "./stats.js";
+
+export const topUsage = `options:
+${adminClientUsage}
+  --interval MS             refresh period (default 1000)
+  --count N                 stop after N screens (default: until q or Ctrl-C)
+`;
 
 interface Sample {
   at: number;

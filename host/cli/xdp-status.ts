@@ -3,18 +3,18 @@
 import { parseArgs } from "node:util";
 import { readdirSync } from "node:fs";
 import { queryXdp, detachXdp, LibbpfError } from "libbpf-ts";
-import { adminClientOf, adminClientOptions, type XdpStatus } from "./admin-client.js";
+import { adminClientOf, adminClientOptions, adminClientUsage, type XdpStatus } from "./admin-client.js";
 import { table, count } from "../util/table.js";
 import { requireRoot, STEER_PROGRAM } from "../datapath/afxdp/steering.js";
 import { ConfigError } from "../errors.js";
 
-export const statusUsage = `status options:
-  --admin ADDR:PORT   the admin API of the kvlb to ask (default 127.0.0.1:9911)
-  --admin-token-file FILE  its token, if it has one (or set KVLB_ADMIN_TOKEN)
-  --json              the document instead of the tables
+export const statusUsage = `options:
+${adminClientUsage}
+  --json                    the document instead of the tables
+`;
 
-detach <iface> options:
-  --force             remove an XDP program that is not kvlb's
+export const detachUsage = `options:
+  --force                   remove an XDP program that is not kvlb's
 `;
 
 export function statusText(s: XdpStatus): string {

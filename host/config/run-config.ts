@@ -50,6 +50,9 @@ function describe(e: ErrorObject): string {
   return `${where}: ${e.message ?? "invalid"}`;
 }
 
+/** Where the admin API listens unless the config or --admin says otherwise. */
+export const DEFAULT_ADMIN = "127.0.0.1:9911";
+
 export function loadConfigFile(path: string): ConfigFile {
   let text: string;
   try {
@@ -89,7 +92,7 @@ function defined<T extends object>(o: T): Partial<T> {
 export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "config"): RunConfig {
   const listen = parseListen(flags.listen ?? file.listen ?? "127.0.0.1:11311");
   const section = typeof file.admin === "object" ? file.admin : { listen: file.admin };
-  const adminText = flags.admin ?? section.listen ?? "127.0.0.1:9911";
+  const adminText = flags.admin ?? section.listen ?? DEFAULT_ADMIN;
   const admin = adminText === "off" ? undefined : parseListen(adminText);
   const tokenFile = flags.adminTokenFile ?? section.tokenFile;
   const adminToken = tokenFile !== undefined ? readTokenFile(tokenFile) : section.token;

@@ -5,11 +5,12 @@ import { createSocket } from "node:dgram";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { commands } from "../../host/cli/commands.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-cli-"));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
 
-function kvlb(...args: string[]): { status: number | null; stderr: string } {
+function kvlb(...args: string[]): { status: number | null; stderr: string; stdout: string } {
   return spawnSync(process.execPath, ["bin/kvlb.js", ...args], { encoding: "utf8", timeout: 20_000 });
 }
 
@@ -59,4 +60,33 @@ test("a listen address already in use", async (t) => {
   } finally {
     taken.close();
   }
+});
+
+test("every command answers --help with its synopsis and options, and exit 0", (t) => {
+  for (const c of commands) {
+    const r = kvlb(c.name, "--help");
+    t.is(r.status, 0, `${c.name}: ${r.stderr}`);
+    t.true(r.stdout.startsWith(`kvlb ${c.name}`), `${c.name}: ${r.stdout.slice(0, 60)}`);
+    t.regex(r.stdout, /\n {2}--[a-z]/, `${c.name} lists its options`);
+  }
+  t.regex(kvlb("--help").stdout, /kvlb COMMAND --help/);
+});
+
+test("the commands that talk to a running kvlb take its admin address and token from --config", (t) => {
+  const path = join(dir, "admin.yaml");
+  const token = join(dir, "token");
+  writeFileSync(token, "a-token-of-sixteen-chars\n");
+  // a port nothing listens on: the error must name the address the file gave
+  writeFileSync(path, `admin: { listen: 127.0.0.1:1, tokenFile: ${token} }\n`);
+  for (const command of ["stats", "top", "swap", "flush"]) {
+    const args = command === "swap" ? ["swap", "--show", "--config", path] : [command, "--config", path];
+    oneLine(t, kvlb(...args), /^kvlb: 127\.0\.0\.1:1: no kvlb admin API answers there/);
+  }
+  // status falls back to what the kernel shows, after saying which admin API did not answer
+  const status = kvlb("status", "--config", path);
+  t.regex(status.stdout + status.stderr, /127\.0\.0\.1:1: no kvlb admin API answers there/);
+  writeFileSync(path, "admin: off\n");
+  oneLine(t, kvlb("stats", "--config", path), /admin\.yaml: the admin API is off there/);
+  writeFileSync(path, "admin: { listen: 127.0.0.1:1, tokenFile: /nonexistent/token }\n");
+  oneLine(t, kvlb("stats", "--config", path), /^kvlb: \/nonexistent\/token: no such token file/);
 });
