@@ -117,6 +117,26 @@ function checkQueues(specs: readonly PortSpec[], mode: FrameMode, queues: number
   }
 }
 
+/**
+ * Where clients reach kvlb on DPDK when no --listen is given: the first port's interface
+ * address, on memcached's port. A port with no kernel interface (a NIC bound to vfio-pci) has
+ * none to offer.
+ */
+export function dpdkDefaultListen(ports: readonly string[]): string {
+  const first = ports[0];
+  if (first === undefined) {
+    throw new ConfigError("--datapath dpdk: give at least one --port, as in --port net_af_xdp0,iface=eth0");
+  }
+  const spec = parsePort(first, xdpObjectPath());
+  const address = spec.iface ? interfaceInfo(spec.iface).address : undefined;
+  if (!address) {
+    throw new ConfigError(
+      `--port ${spec.devargs}: ${spec.iface ? `${spec.iface} has no IPv4 address` : "no kernel interface"} to listen on; give --listen ADDR:PORT, as in --listen 10.0.0.5:11211`,
+    );
+  }
+  return `${address}:11211`;
+}
+
 export async function runDpdk(
   config: RunConfig,
   backends: Backend[],

@@ -6,7 +6,7 @@ import { clientGuard } from "../config/clients.js";
 import { resolveBackends } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
-import { runDpdk } from "./run-dpdk.js";
+import { runDpdk, dpdkDefaultListen } from "./run-dpdk.js";
 import { ConfigError } from "../errors.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
@@ -14,7 +14,7 @@ const DEFAULT_EAL_ARGS = "--no-huge -m 512";
 
 export const runUsage = `options (flags override the file given by --config):
   --config FILE             a kvlb.yaml (see kvlb.example.yaml)
-  --listen ADDR:PORT        client address (default 127.0.0.1:11311)
+  --listen ADDR:PORT        client address (default 127.0.0.1:11311; on DPDK, the first --port's interface address, port 11211)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --admin-token-file FILE   the token every admin request must carry; needed beyond loopback
@@ -26,13 +26,30 @@ export const runUsage = `options (flags override the file given by --config):
                             lossy counting; others in build/modules/, and kvlb swap changes it)
   --datapath socket|dpdk    kernel UDP sockets (default), or DPDK ports
   --port DEVARGS            a DPDK port, as in net_af_xdp0,iface=eth0 or 0000:01:00.0 (repeat)
-  --dpdk-args="ARGS"        the EAL's arguments (default "--no-huge -m 512"; mind the =)
+  --dpdk-args ARGS          the EAL's arguments (default "--no-huge -m 512")
   --queues N                queues per DPDK port, a worker each (default 1)
 `;
 
+/**
+ * node's parser takes `--dpdk-args --no-huge` for two flags ("ambiguous"): the EAL's arguments
+ * start with dashes, so the value after --dpdk-args is glued to it, as --dpdk-args=VALUE.
+ */
+function gluedDpdkArgs(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? "";
+    const next = args[i + 1];
+    if (a === "--dpdk-args" && next !== undefined) {
+      out.push(`--dpdk-args=${next}`);
+      i++;
+    } else out.push(a);
+  }
+  return out;
+}
+
 export async function runCommand(args: string[], log: Logger): Promise<number> {
   const { values } = parseArgs({
-    args,
+    args: gluedDpdkArgs(args),
     options: {
       ...balancerOptions,
       datapath: { type: "string" },
@@ -43,15 +60,23 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     strict: true,
   });
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
+  const datapath = values.datapath ?? file.datapath ?? "socket";
+  if (datapath !== "socket" && datapath !== "dpdk") throw new ConfigError(`--datapath ${datapath}: socket or dpdk`);
+  const dpdkPorts = values.port.length > 0 ? values.port : (file.dpdk?.ports ?? []);
+  // on DPDK, as kvlb attach does, clients reach the first port's interface address by default
+  const listen = values.listen ?? file.listen ?? (datapath === "dpdk" ? dpdkDefaultListen(dpdkPorts) : undefined);
   const config = resolveRunConfig(
     file,
-    { ...values, adminTokenFile: values["admin-token-file"], onDown: values["on-down"] },
+    {
+      ...values,
+      ...(listen !== undefined ? { listen } : {}),
+      adminTokenFile: values["admin-token-file"],
+      onDown: values["on-down"],
+    },
     values.config,
   );
   const backends = await resolveBackends(config.backends);
   await checkStartModule(config);
-  const datapath = values.datapath ?? file.datapath ?? "socket";
-  if (datapath !== "socket" && datapath !== "dpdk") throw new ConfigError(`--datapath ${datapath}: socket or dpdk`);
   if (datapath === "dpdk") {
     const queues = Number(values.queues ?? file.dpdk?.queues ?? 1);
     if (!Number.isInteger(queues) || queues < 1)
@@ -61,7 +86,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
       backends,
       {
         args: values["dpdk-args"] ?? file.dpdk?.args ?? DEFAULT_EAL_ARGS,
-        ports: values.port.length > 0 ? values.port : (file.dpdk?.ports ?? []),
+        ports: dpdkPorts,
         queues,
       },
       log,
