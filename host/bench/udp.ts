@@ -8,7 +8,8 @@ import { startMemcached } from "../testbed/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, zipfLoad, type PhaseSpec } from "../load/phases.js";
 import type { LoadResult } from "../load/udp-load.js";
-import { imbalance, type Phase } from "../load/phase-report.js";
+import type { Phase } from "../load/phase-report.js";
+import { imbalance } from "../util/imbalance.js";
 import type { CoreConfig } from "../core/config.js";
 import { count, percent, table } from "../util/table.js";
 

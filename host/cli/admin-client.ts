@@ -38,6 +38,8 @@ export function adminClientOf(values: { admin?: string; "admin-token-file"?: str
 }
 
 export interface XdpStatus {
+  /** "socket" for kvlb run on kernel sockets, which has no XDP side. */
+  datapath?: string;
   interfaces: {
     ifname: string;
     mode: string;

@@ -3,6 +3,7 @@ import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
 import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import { count, percent, bytes, table } from "../util/table.js";
+import { imbalance } from "../util/imbalance.js";
 
 export const statsUsage = `options:
 ${adminClientUsage}
@@ -40,6 +41,14 @@ export function statsText(s: StatsView): string[] {
         backendState(b.health),
       ]),
     ),
+    `imbalance  ${
+      total === 0
+        ? "-"
+        : imbalance(
+            s.backends.map((b) => b.requests),
+            s.backends.map((b) => b.weight),
+          ).toFixed(2)
+    } (the busiest backend's share of requests over the share its weight gives it; 1 is even)`,
     "",
     `cache      ${percent(s.cache.hitRatio)} of ${count(s.keysObserved)} keys answered by kvlb`,
     `  L1       ${count(s.cache.l1Hits)} hits, ${count(s.cache.l1Misses)} misses, ${count(s.cache.l1Keys)} keys in ${bytes(s.cache.l1Bytes)}`,

@@ -7,6 +7,7 @@ import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-cli
 import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "../util/table.js";
 import { backendState } from "./stats.js";
+import { imbalance } from "../util/imbalance.js";
 
 export const topUsage = `options:
 ${adminClientUsage}
@@ -31,8 +32,11 @@ export function topScreen(prev: Sample, now: Sample): string[] {
   const cached = s.datagrams.answeredFromCache - prev.stats.datagrams.answeredFromCache;
   const loads = s.backends.map((b, i) => b.requests - (prev.stats.backends[i]?.requests ?? 0));
   const total = loads.reduce((a, b) => a + b, 0);
-  const mean = total / Math.max(loads.length, 1);
   const peak = Math.max(...loads, 0);
+  const imb = imbalance(
+    loads,
+    s.backends.map((b) => b.weight),
+  );
   const drops =
     Object.values(s.drops).reduce((a, b) => a + b, 0) - Object.values(prev.stats.drops).reduce((a, b) => a + b, 0);
   return [
@@ -56,7 +60,7 @@ export function topScreen(prev: Sample, now: Sample): string[] {
       }),
       [0, 3],
     ),
-    `imbalance (max/mean) ${mean === 0 ? "-" : (peak / mean).toFixed(2)}`,
+    `imbalance (max share/weight share) ${total === 0 ? "-" : imb.toFixed(2)}`,
     "",
     ...table(
       ["hot key", "estimate", "layer"],

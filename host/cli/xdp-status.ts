@@ -17,7 +17,10 @@ export const detachUsage = `options:
   --force                   remove an XDP program that is not kvlb's
 `;
 
-export function statusText(s: XdpStatus): string {
+export function statusText(s: XdpStatus, admin = "the admin API"): string {
+  if (s.datapath === "socket" && s.interfaces.length === 0) {
+    return `the kvlb at ${admin} runs on kernel UDP sockets (kvlb run), without XDP: no interface to show (kvlb stats shows its traffic)`;
+  }
   const lines: string[] = [];
   for (const i of s.interfaces) {
     lines.push(`${i.ifname}: ${i.programName} (id ${i.programId}), ${i.mode} mode`);
@@ -55,15 +58,16 @@ export async function statusCommand(args: string[]): Promise<number> {
     strict: true,
   });
   let s: XdpStatus;
+  const admin = adminClientOf(values);
   try {
-    s = await adminClientOf(values).xdp();
+    s = await admin.xdp();
   } catch (e) {
     const seen = kernelView();
     const lines = seen.length > 0 ? seen.join("\n") : "no XDP program is attached to any interface";
     console.log(`${(e as Error).message}\nwhat the kernel shows:\n${lines}`);
     return 1;
   }
-  console.log(values.json ? JSON.stringify(s, null, 2) : statusText(s));
+  console.log(values.json ? JSON.stringify(s, null, 2) : statusText(s, admin.address));
   return 0;
 }
 

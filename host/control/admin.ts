@@ -61,7 +61,8 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
     if (path.pathname === "/stats")
       return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report, health?.view()), null, 2));
     if (path.pathname === "/xdp") {
-      if (!o.xdp) return send(404, "text/plain", "this kvlb is not attached to an interface (kvlb run)\n");
+      // kvlb run on kernel sockets has no XDP side: an empty document that says so, not a 404
+      if (!o.xdp) return send(200, "application/json", JSON.stringify({ datapath: "socket", interfaces: [] }, null, 2));
       return send(200, "application/json", JSON.stringify(o.xdp(), null, 2));
     }
     if (path.pathname === "/hotkeys") return send(200, "application/json", JSON.stringify(report.hotKeys, null, 2));

@@ -3,6 +3,7 @@
 import type { LoadResult } from "./udp-load.js";
 import type { HotKey } from "../worker/messages.js";
 import { count, percent, printable, table } from "../util/table.js";
+import { imbalance } from "../util/imbalance.js";
 
 export interface Phase {
   cache: boolean;
@@ -12,12 +13,6 @@ export interface Phase {
   /** Share of requested keys kvlb answered itself. */
   hitRatio: number;
   hotKeys: HotKey[];
-}
-
-/** max/mean of the per-backend request counts; 1 is a perfect balance. */
-export function imbalance(requests: readonly number[]): number {
-  const mean = requests.reduce((a, b) => a + b, 0) / Math.max(requests.length, 1);
-  return mean === 0 ? 0 : Math.max(...requests) / mean;
 }
 
 export function phaseReport(ports: readonly number[], off: Phase, on: Phase, host = "127.0.0.1"): string[] {

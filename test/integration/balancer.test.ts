@@ -156,42 +156,47 @@ test.serial("/metrics is Prometheus text that agrees with /stats", async (t) => 
   t.true(Number(keys?.[1]) >= 30);
 });
 
-test.serial("kvlb stats and kvlb top show each backend's load and the hot keys", async (t) => {
-  const kvlb = (...args: string[]): Promise<string> =>
-    promisify(execFile)(process.execPath, ["bin/kvlb.js", ...args, "--admin", `127.0.0.1:${cluster.adminPort}`], {
-      timeout: 20_000,
-    }).then((r) => r.stdout);
-  t.is(await client.text("set top-key 0 0 1\r\nx\r\n"), "STORED\r\n");
-  let driving = true;
-  const load = (async () => {
-    for (let i = 0; driving; i++) await get(client, i % 4 === 0 ? `get top-miss-${i}\r\n` : "get top-key\r\n");
-  })();
-  const [top] = await Promise.all([
-    kvlb("top", "--count", "3", "--interval", "600"),
-    new Promise((r) => setTimeout(r, 700)),
-  ]);
-  driving = false;
-  await load;
-  const stats = await kvlb("stats");
-  for (const port of cluster.backendPorts) {
-    t.regex(stats, new RegExp(`^127\\.0\\.0\\.1:${port} +1 +[\\d,]+ +[\\d.]+%`, "m"));
-    t.regex(top, new RegExp(`^127\\.0\\.0\\.1:${port} +[\\d,]+ +[\\d.]+% +[#.]{30}`, "m"));
-  }
-  t.regex(stats, /^cache +[\d.]+% of [\d,]+ keys answered by kvlb$/m);
-  t.regex(top, /^top-key +[\d,]+ +L1$/m, "the hammered key is listed hot");
-  t.regex(top, /^imbalance \(max\/mean\) \d+\.\d\d$/m);
-  t.regex(top, /answered by kvlb (?!0\.0%)[\d.]+%/, "most gets of the hot key came from the cache");
-  const json = JSON.parse(await kvlb("stats", "--json")) as { backends: unknown[] };
-  t.is(json.backends.length, 3);
-  const down = await promisify(execFile)(process.execPath, ["bin/kvlb.js", "stats", "--admin", "127.0.0.1:1"]).catch(
-    (e: { code: number; stderr: string }) => e,
-  );
-  t.like(down, {
-    code: 2,
-    stderr:
-      "kvlb: 127.0.0.1:1: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)\n",
-  });
-});
+test.serial(
+  "kvlb stats, kvlb top and kvlb status show each backend's load, the hot keys and the data path",
+  async (t) => {
+    const kvlb = (...args: string[]): Promise<string> =>
+      promisify(execFile)(process.execPath, ["bin/kvlb.js", ...args, "--admin", `127.0.0.1:${cluster.adminPort}`], {
+        timeout: 20_000,
+      }).then((r) => r.stdout);
+    t.is(await client.text("set top-key 0 0 1\r\nx\r\n"), "STORED\r\n");
+    let driving = true;
+    const load = (async () => {
+      for (let i = 0; driving; i++) await get(client, i % 4 === 0 ? `get top-miss-${i}\r\n` : "get top-key\r\n");
+    })();
+    const [top] = await Promise.all([
+      kvlb("top", "--count", "3", "--interval", "600"),
+      new Promise((r) => setTimeout(r, 700)),
+    ]);
+    driving = false;
+    await load;
+    const stats = await kvlb("stats");
+    for (const port of cluster.backendPorts) {
+      t.regex(stats, new RegExp(`^127\\.0\\.0\\.1:${port} +1 +[\\d,]+ +[\\d.]+%`, "m"));
+      t.regex(top, new RegExp(`^127\\.0\\.0\\.1:${port} +[\\d,]+ +[\\d.]+% +[#.]{30}`, "m"));
+    }
+    t.regex(stats, /^cache +[\d.]+% of [\d,]+ keys answered by kvlb$/m);
+    t.regex(top, /^top-key +[\d,]+ +L1$/m, "the hammered key is listed hot");
+    t.regex(top, /^imbalance \(max share\/weight share\) \d+\.\d\d$/m);
+    t.regex(top, /answered by kvlb (?!0\.0%)[\d.]+%/, "most gets of the hot key came from the cache");
+    t.regex(stats, /^imbalance +\d+\.\d\d \(/m);
+    t.regex(await kvlb("status"), /runs on kernel UDP sockets \(kvlb run\), without XDP/);
+    const json = JSON.parse(await kvlb("stats", "--json")) as { backends: unknown[] };
+    t.is(json.backends.length, 3);
+    const down = await promisify(execFile)(process.execPath, ["bin/kvlb.js", "stats", "--admin", "127.0.0.1:1"]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
+    t.like(down, {
+      code: 2,
+      stderr:
+        "kvlb: 127.0.0.1:1: no kvlb admin API answers there (is kvlb run or kvlb attach up? pass --admin ADDR:PORT)\n",
+    });
+  },
+);
 
 test.serial("kvlb load drives a Zipf load through kvlb; its figures match what kvlb counted", async (t) => {
   const before = await cluster.stats();

@@ -1,0 +1,20 @@
+// The imbalance kvlb top, kvlb stats and the demo report: the busiest backend's share of the
+// requests over the share its ketama weight gives it.
+import test from "ava";
+import { imbalance } from "../../host/util/imbalance.js";
+
+test("a split that follows the weights 1:2 is perfectly balanced (1.00), not max/mean's 1.33", (t) => {
+  t.is(imbalance([1000, 2000], [1, 2]), 1);
+  t.is(imbalance([1000, 2000, 3000], [1, 2, 3]), 1);
+});
+
+test("with equal weights, or none, it is max/mean", (t) => {
+  t.is(imbalance([10, 20, 30]), 1.5);
+  t.is(imbalance([10, 20, 30], [5, 5, 5]), 1.5);
+});
+
+test("a backend that gets twice its weight's share reads 2; no requests read 0", (t) => {
+  // weights 1:1:2, so the first is owed a quarter; it got half
+  t.is(imbalance([500, 250, 250], [1, 1, 2]), 2);
+  t.is(imbalance([0, 0], [1, 2]), 0);
+});
