@@ -47,7 +47,8 @@ export async function loadCommand(args: string[]): Promise<number> {
   const where = `${target.address}:${target.port}`;
   if (values.preload) {
     process.stdout.write(`setting ${count(keyCount)} keys at ${where}\n`);
-    await preload(target, keys, valueBytes);
+    await preload(target, keys, valueBytes, progressPrinter("preload ", Infinity));
+    progressDone();
   }
   process.stdout.write(`Zipf(${zipf}) over ${count(keyCount)} keys, ${percent(sets)} sets, ${seconds} s at ${where}\n`);
   const r = await zipfLoad(target, {

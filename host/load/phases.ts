@@ -2,7 +2,8 @@
 // per-backend requests kvlb sent while the load ran. Shared by the demo and bench:udp.
 import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { zipfSampler, rng } from "./zipf.js";
-import { runLoad, type LoadResult, type Endpoint, type LoadSpec } from "./udp-load.js";
+import { runLoad, type LoadResult, type Endpoint, type LoadSpec, type LoadCounts } from "./udp-load.js";
+import { ConfigError } from "../errors.js";
 import type { CoreConfig } from "../core/config.js";
 import type { Phase } from "./phase-report.js";
 
@@ -70,13 +71,46 @@ export function balancedPhase(
 }
 
 /** Sets every key once, in order, at `target`; throws unless all were stored. */
-export async function preload(target: Endpoint, keys: readonly string[], valueBytes: number): Promise<void> {
+// A target that answers nothing would take one timeout per key: the first set is tried alone,
+// this many times, and the preload stops there when none is answered.
+const PROBE_TRIES = 3;
+
+/**
+ * Sets every key once. Fails fast (after PROBE_TRIES timeouts of the first set) when nothing
+ * answers at the target; `progress` hears from the rest once a second.
+ */
+export async function preload(
+  target: Endpoint,
+  keys: readonly string[],
+  valueBytes: number,
+  progress?: (p: LoadCounts & { elapsed: number }) => void,
+): Promise<void> {
+  const first = keys[0];
+  if (first === undefined) return;
+  let answered = false;
+  for (let tries = 0; tries < PROBE_TRIES && !answered; tries++) {
+    let sent = false;
+    const probe = await runLoad({
+      target,
+      next: () => (sent ? undefined : ((sent = true), { key: first, set: true })),
+      seconds: Infinity,
+      valueBytes,
+      sockets: 1,
+    });
+    answered = probe.stored + probe.errors > 0;
+  }
+  if (!answered) {
+    throw new ConfigError(
+      `${target.address}:${target.port}: nothing answered a set in ${PROBE_TRIES} tries (is kvlb, or memcached with -U, listening there?)`,
+    );
+  }
   let i = 0;
   const r = await runLoad({
     target,
     next: () => (i < keys.length ? { key: keys[i++] ?? "", set: true } : undefined),
     seconds: Infinity,
     valueBytes,
+    ...(progress ? { progress } : {}),
   });
   if (r.stored !== keys.length) {
     throw new Error(`loading keys: ${r.stored} of ${keys.length} stored (${r.timeouts} timed out, ${r.errors} errors)`);

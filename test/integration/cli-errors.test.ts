@@ -90,3 +90,14 @@ test("the commands that talk to a running kvlb take its admin address and token 
   writeFileSync(path, "admin: { listen: 127.0.0.1:1, tokenFile: /nonexistent/token }\n");
   oneLine(t, kvlb("stats", "--config", path), /^kvlb: \/nonexistent\/token: no such token file/);
 });
+
+test("kvlb load --preload against an address where nothing answers stops after three tries of one set", (t) => {
+  const started = Date.now();
+  oneLine(
+    t,
+    kvlb("load", "--preload", "--target", "127.0.0.1:1", "--seconds", "1"),
+    /^kvlb: 127\.0\.0\.1:1: nothing answered a set in 3 tries/,
+  );
+  // one timeout per key would have taken minutes for the 10,000 keys
+  t.true(Date.now() - started < 15_000, `${Date.now() - started} ms`);
+});
