@@ -58,7 +58,7 @@ export class AdminClient {
     readonly address: string,
     private readonly token: string | undefined = process.env[TOKEN_ENV],
   ) {
-    const e = parseListen(address);
+    const e = parseListen(address, DEFAULT_ADMIN);
     this.base = `http://${e.address}:${e.port}`;
   }
 

@@ -1,7 +1,7 @@
 // kvlb load: the built-in load generator, pointed at any memcached UDP address (kvlb or a
 // memcached server). Optionally sets every key first, so that gets hit.
 import { parseArgs } from "node:util";
-import { parseListen } from "../config/endpoints.js";
+import { parseListen, DEFAULT_LISTEN } from "../config/endpoints.js";
 import { makeKeys } from "../load/zipf.js";
 import { preload, zipfLoad } from "../load/phases.js";
 import { count, percent } from "../util/table.js";
@@ -10,7 +10,7 @@ import { progressPrinter, progressDone } from "../load/progress.js";
 import { ConfigError } from "../errors.js";
 
 export const loadUsage = `options:
-  --target ADDR:PORT        where to send memcached UDP (default 127.0.0.1:11311)
+  --target ADDR:PORT        where to send memcached UDP (default ${DEFAULT_LISTEN})
   --seconds N               how long (default 10)
   --keys N                  distinct keys (default 10000)
   --zipf θ                  Zipf skew of the key draws (default 0.99)
@@ -26,7 +26,7 @@ export async function loadCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
-      target: { type: "string", default: "127.0.0.1:11311" },
+      target: { type: "string", default: DEFAULT_LISTEN },
       seconds: { type: "string", default: "10" },
       keys: { type: "string", default: "10000" },
       zipf: { type: "string", default: "0.99" },

@@ -3,7 +3,7 @@ import { parseArgs } from "node:util";
 import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { clientGuard } from "../config/clients.js";
-import { resolveBackends } from "../config/endpoints.js";
+import { resolveBackends, DEFAULT_LISTEN } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
 import { runDpdk, dpdkDefaultListen } from "./run-dpdk.js";
@@ -14,7 +14,7 @@ const DEFAULT_EAL_ARGS = "--no-huge -m 512";
 
 export const runUsage = `options (flags override the file given by --config):
   --config FILE             a kvlb.yaml (see kvlb.example.yaml)
-  --listen ADDR:PORT        client address (default 127.0.0.1:11311; on DPDK, the first --port's interface address, port 11211)
+  --listen ADDR:PORT        client address (default ${DEFAULT_LISTEN}; on DPDK, the first --port's interface address, port 11211)
   --backend HOST:PORT[:W]   a memcached server with its ketama weight (repeat for each)
   --admin ADDR:PORT|off     admin API: /stats, /metrics, /hotkeys (default 127.0.0.1:9911)
   --admin-token-file FILE   the token every admin request must carry; needed beyond loopback

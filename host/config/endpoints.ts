@@ -4,6 +4,9 @@ import { isIPv4 } from "node:net";
 import type { Backend } from "../core/backends.js";
 import { ConfigError } from "../errors.js";
 
+/** Where kvlb listens for clients unless told otherwise. */
+export const DEFAULT_LISTEN = "127.0.0.1:11311";
+
 export interface Endpoint {
   address: string;
   port: number;
@@ -15,10 +18,10 @@ function port(text: string, what: string): number {
   return n;
 }
 
-export function parseListen(text: string): Endpoint {
+/** "ADDR:PORT"; a mistake is shown with `example`, a right value for the setting being read. */
+export function parseListen(text: string, example = DEFAULT_LISTEN): Endpoint {
   const m = /^([^:]+):(\d+)$/.exec(text);
-  if (!m || !isIPv4(m[1] ?? ""))
-    throw new ConfigError(`${text}: expected an IPv4 address and port, like 127.0.0.1:11311`);
+  if (!m || !isIPv4(m[1] ?? "")) throw new ConfigError(`${text}: expected an IPv4 address and port, like ${example}`);
   return { address: m[1] ?? "", port: port(m[2] ?? "", text) };
 }
 

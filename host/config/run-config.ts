@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs";
 import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Ajv, type ErrorObject } from "ajv";
 import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
-import { parseListen, parseBackend, type Endpoint, type BackendSpec } from "./endpoints.js";
+import { parseListen, parseBackend, DEFAULT_LISTEN, type Endpoint, type BackendSpec } from "./endpoints.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
@@ -90,10 +90,10 @@ function defined<T extends object>(o: T): Partial<T> {
 }
 
 export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "config"): RunConfig {
-  const listen = parseListen(flags.listen ?? file.listen ?? "127.0.0.1:11311");
+  const listen = parseListen(flags.listen ?? file.listen ?? DEFAULT_LISTEN);
   const section = typeof file.admin === "object" ? file.admin : { listen: file.admin };
   const adminText = flags.admin ?? section.listen ?? DEFAULT_ADMIN;
-  const admin = adminText === "off" ? undefined : parseListen(adminText);
+  const admin = adminText === "off" ? undefined : parseListen(adminText, DEFAULT_ADMIN);
   const tokenFile = flags.adminTokenFile ?? section.tokenFile;
   const adminToken = tokenFile !== undefined ? readTokenFile(tokenFile) : section.token;
   if (admin) checkAdminBinding(admin.address, admin.port, adminToken);

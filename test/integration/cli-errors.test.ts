@@ -32,6 +32,13 @@ test("a bad config file, no backends, and a bad flag", (t) => {
   oneLine(t, kvlb("run", "--bogus"), /^kvlb: Unknown option '--bogus'/);
   oneLine(t, kvlb("run", "--backend", "127.0.0.1:99999"), /^kvlb: 127\.0\.0\.1:99999: port must be 1-65535/);
   oneLine(t, kvlb("frobnicate"), /^kvlb: unknown command 'frobnicate'/);
+  // each address flag's example is a right value for that flag
+  oneLine(
+    t,
+    kvlb("stats", "--admin", "localhost"),
+    /^kvlb: localhost: expected an IPv4 address and port, like 127\.0\.0\.1:9911$/,
+  );
+  oneLine(t, kvlb("run", "--listen", "localhost"), /like 127\.0\.0\.1:11311$/);
 });
 
 test("two backends that resolve to one server are refused, naming both", (t) => {
