@@ -36,9 +36,9 @@ test("a bad config file, no backends, and a bad flag", (t) => {
   oneLine(
     t,
     kvlb("stats", "--admin", "localhost"),
-    /^kvlb: localhost: expected an IPv4 address and port, like 127\.0\.0\.1:9911$/,
+    /^kvlb: localhost: expected an IPv4 address and port, like 127\.0\.0\.1:9911\n/,
   );
-  oneLine(t, kvlb("run", "--listen", "localhost"), /like 127\.0\.0\.1:11311$/);
+  oneLine(t, kvlb("run", "--listen", "localhost"), /like 127\.0\.0\.1:11311\n/);
 });
 
 test("two backends that resolve to one server are refused, naming both", (t) => {
