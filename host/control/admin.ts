@@ -12,8 +12,12 @@ import { authorized } from "./admin-auth.js";
 import { requestPath } from "./request-path.js";
 import type { BackendHealth } from "./health.js";
 import { KvlbError } from "../errors.js";
+import { setTimeout as sleep } from "node:timers/promises";
 
 /** The XDP side of a balancer attached to interfaces, for GET /xdp. */
+// A worker reports twice a second; GET /stats?fresh waits this long for the next report.
+const FRESH_TIMEOUT_MS = 2000;
+
 export type XdpStatusSource = () => unknown;
 
 export interface AdminOptions {
@@ -58,6 +62,16 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
     if (req.method !== "GET") return send(405, "text/plain", "only GET, and POST /module, /module/rollback, /flush\n");
     const report = balancer.latest();
     if (!report) return send(503, "text/plain", "no stats yet: the worker is starting\n");
+    if (path.pathname === "/stats" && path.query.has("fresh")) {
+      // counts everything the workers did before this request: the next report of each
+      const timeout = sleep(FRESH_TIMEOUT_MS, undefined, { ref: false });
+      void Promise.race([balancer.fresh(), timeout]).then((r) =>
+        r
+          ? send(200, "application/json", JSON.stringify(statsView(balancer.setup, r, health?.view()), null, 2))
+          : send(503, "text/plain", `no worker reported within ${FRESH_TIMEOUT_MS} ms\n`),
+      );
+      return;
+    }
     if (path.pathname === "/stats")
       return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report, health?.view()), null, 2));
     if (path.pathname === "/xdp") {

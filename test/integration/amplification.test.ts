@@ -27,7 +27,6 @@ test.after.always(async () => {
 });
 
 async function stats(c: Cluster): Promise<StatsView> {
-  await new Promise((r) => setTimeout(r, 600)); // the worker reports twice a second
   return (await c.stats()) as unknown as StatsView;
 }
 

@@ -55,7 +55,8 @@ export async function startCluster(
   kvlb.stdout?.on("data", (d: Buffer) => (stderr += d.toString()));
   const stats = async (): Promise<Cluster["stats"] extends () => Promise<infer T> ? T : never> => {
     const headers: Record<string, string> = adminToken ? { authorization: `Bearer ${adminToken}` } : {};
-    const r = await fetch(`http://127.0.0.1:${adminPort}/stats`, { headers });
+    // ?fresh: the workers' next report, which counts everything sent before this call
+    const r = await fetch(`http://127.0.0.1:${adminPort}/stats?fresh`, { headers });
     if (!r.ok) throw new Error(`/stats: ${r.status}`);
     return (await r.json()) as never;
   };

@@ -46,8 +46,7 @@ test("lossy -> Space-Saving -> Count-Min -> weighted -> lossy: hot keys, caches 
     const l1 = core.l1Keys();
     const l2 = JSON.stringify(core.l2Entries(), (_k, v: unknown) => (typeof v === "bigint" ? v.toString() : v));
     const next = await prepare(core, moduleFile(m), m);
-    const pause = swapModule(core, next);
-    t.true(pause > 0n);
+    swapModule(core, next);
     t.is(core.exports.detector_kind(), next.info.kind, m);
     t.deepEqual(core.l1Keys(), l1, `${m}: L1 kept`);
     t.is(
