@@ -35,6 +35,15 @@ struct kvlb_endpoint {
 #define KVLB_PORT_V6 2
 #define KVLB_PORT_REPLY 4
 
+/* The names the host finds the maps and programs by: the C names in kvlb.bpf.c, which the
+ * host mirrors in host/xdp/layout.ts (test/xdp/layout.test.ts checks both against the object). */
+#define KVLB_MAP_XSKS "xsks_map"
+#define KVLB_MAP_PORTS "ports"
+#define KVLB_MAP_BACKENDS "backends"
+#define KVLB_MAP_COUNTERS "counters"
+#define KVLB_PROG_STEER "kvlb_steer"
+#define KVLB_PROG_PASS "kvlb_pass"
+
 #define KVLB_MAX_PORTS 64
 #define KVLB_MAX_BACKENDS 256
 #define KVLB_MAX_QUEUES 64

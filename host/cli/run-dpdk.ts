@@ -5,7 +5,7 @@
 import type { Logger } from "pino";
 import { rmSync } from "node:fs";
 import { join } from "node:path";
-import { AttachedProgram, be16, u8, bytes } from "libbpf-ts";
+import { AttachedProgram } from "libbpf-ts";
 import type { Balancer } from "../balancer/balancer.js";
 import { startWorkers } from "../balancer/worker-group.js";
 import { createPeerRings } from "../worker/peer-link.js";
@@ -20,7 +20,7 @@ import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
 import { startControlPlane, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
-import { endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_REPLY } from "../xdp/layout.js";
+import { configureSteering, setReplyPort } from "../xdp/steering-maps.js";
 
 export interface DpdkOptions {
   args: string;
@@ -60,9 +60,7 @@ function openPort(spec: PortSpec, queues: number): PortInfo {
  */
 function steer(iface: string, listenPort: number, backends: readonly Backend[]): AttachedProgram {
   const prog = AttachedProgram.of(iface);
-  prog.map("ports").typed(be16, u8).set(listenPort, PORT_V4);
-  const b = prog.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
-  for (const x of backends) b.set(endpointKey(x.address, x.port), 1);
+  configureSteering(prog, listenPort, backends);
   return prog;
 }
 
@@ -216,8 +214,7 @@ export async function runDpdk(
     );
     const b = balancer;
     // the backends' replies to the port the worker's requests leave from come as frames
-    if (!frameMode.repliesViaKernel)
-      for (const p of programs) p.map("ports").typed(be16, u8).set(b.ports.backend, PORT_REPLY);
+    if (!frameMode.repliesViaKernel) for (const p of programs) setReplyPort(p, b.ports.backend);
     if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({

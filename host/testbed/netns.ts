@@ -6,6 +6,7 @@ import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { join } from "node:path";
 import { readFileSync } from "node:fs";
 import { projectRoot } from "../util/paths.js";
+import { XDP_PROGRAMS } from "../xdp/layout.js";
 
 export const CLIENT_ADDR = "10.10.1.2";
 export const LB_ADDR = "10.10.1.1";
@@ -67,7 +68,7 @@ export class Topology {
       [this.client, "c0"],
       [this.backends, "b0"],
     ] as const) {
-      if (mode === "xdp") this.setXdp(ns, dev, "native", XDP_OBJECT, "kvlb_pass");
+      if (mode === "xdp") this.setXdp(ns, dev, "native", XDP_OBJECT, XDP_PROGRAMS.pass);
       else this.clearXdp(ns, dev, "native");
       this.exec(ns, ["ethtool", "-K", dev, "gro", mode === "gro" ? "on" : "off"]);
     }

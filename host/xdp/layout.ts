@@ -18,6 +18,10 @@ export const xdpCounters = [
 ] as const;
 export type XdpCounter = (typeof xdpCounters)[number];
 
+/** The maps and programs of xdp/kvlb.bpf.c, by name (KVLB_MAP_* and KVLB_PROG_* in kvlb.h). */
+export const XDP_MAPS = { xsks: "xsks_map", ports: "ports", backends: "backends", counters: "counters" } as const;
+export const XDP_PROGRAMS = { steer: "kvlb_steer", pass: "kvlb_pass" } as const;
+
 export const ENDPOINT_BYTES = 20;
 /** The value of a `ports` entry: the families steered to that port. */
 export const PORT_V4 = 1;

@@ -10,6 +10,7 @@ import type { XdpStatus } from "../../host/cli/admin-client.js";
 import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";
 import { makeCore } from "../support/core.js";
 import { setBackends, routeKey } from "../../host/core/backends.js";
+import { XDP_PROGRAMS } from "../../host/xdp/layout.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { Op } from "../support/failover-load.js";
 
@@ -116,7 +117,7 @@ test.serial("attach errors: no such interface, another program attached, not roo
   t.is(none.status, 2);
   t.is(none.stderr, "kvlb: eth9: no such interface\n");
 
-  topo.setXdp(topo.lb, "l0", "generic", "build/xdp/kvlb.bpf.o", "kvlb_pass");
+  topo.setXdp(topo.lb, "l0", "generic", "build/xdp/kvlb.bpf.o", XDP_PROGRAMS.pass);
   const taken = kvlbIn(topo.lb, ["attach", "l0", ...backend]);
   t.is(taken.status, 2);
   t.regex(

@@ -4,6 +4,7 @@
 import test from "ava";
 import { execFileSync } from "node:child_process";
 import { vethNamespace } from "../support/veth-namespace.js";
+import { XDP_PROGRAMS } from "../../host/xdp/layout.js";
 
 const ns = vethNamespace(test, "attach");
 
@@ -29,7 +30,7 @@ test.serial("native and generic attach, query and detach", (t) => {
   const native = probe("attach", "va", "native");
   t.true(native.ok, native.message);
   t.is(native.attached?.mode, "native");
-  t.is(native.attached?.programName, "kvlb_steer");
+  t.is(native.attached?.programName, XDP_PROGRAMS.steer);
   t.deepEqual(probe("detach", "va"), { ok: true, detached: true });
   const generic = probe("attach", "va", "generic");
   t.is(generic.attached?.mode, "generic");
@@ -40,7 +41,7 @@ test.serial("native and generic attach, query and detach", (t) => {
 test.serial("a process replaces its own program, refuses another's unless forced", (t) => {
   const twice = probe("attach-twice", "va", "auto");
   t.true(twice.ok, twice.message);
-  t.is(twice.attached?.programName, "kvlb_pass", "its own program is replaced");
+  t.is(twice.attached?.programName, XDP_PROGRAMS.pass, "its own program is replaced");
   const refused = probe("attach", "va", "auto");
   t.false(refused.ok);
   t.is(refused.errno, 17);
@@ -50,7 +51,7 @@ test.serial("a process replaces its own program, refuses another's unless forced
   );
   const forced = probe("attach", "va", "auto", "force");
   t.true(forced.ok, forced.message);
-  t.is(forced.attached?.programName, "kvlb_steer");
+  t.is(forced.attached?.programName, XDP_PROGRAMS.steer);
   t.true(probe("detach", "va").detached);
   t.deepEqual(probe("query", "va"), { ok: true, attached: null }, "no program is left");
 });

@@ -3,16 +3,24 @@
 // through the program. Prints each frame's verdict as JSON.
 import { BpfObject, XskSet, progTestRun, be16, u8, u32, bytes, xdpActionName } from "libbpf-ts";
 import { frame } from "./frames.js";
-import { endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_V6, PORT_REPLY } from "../../host/xdp/layout.js";
+import {
+  endpointKey,
+  ENDPOINT_BYTES,
+  PORT_V4,
+  PORT_V6,
+  PORT_REPLY,
+  XDP_MAPS,
+  XDP_PROGRAMS,
+} from "../../host/xdp/layout.js";
 
 const [ifname = "va"] = process.argv.slice(2);
 const obj = BpfObject.open("build/xdp/kvlb.bpf.o").load();
 obj
-  .map("ports")
+  .map(XDP_MAPS.ports)
   .typed(be16, u8)
   .set(11211, PORT_V4 | PORT_V6);
-obj.map("ports").typed(be16, u8).set(40001, PORT_REPLY); // where kvlb's requests to the backends leave from
-obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8).set(endpointKey("10.0.2.2", 11211), 1);
+obj.map(XDP_MAPS.ports).typed(be16, u8).set(40001, PORT_REPLY); // where kvlb's requests to the backends leave from
+obj.map(XDP_MAPS.backends).typed(bytes(ENDPOINT_BYTES), u8).set(endpointKey("10.0.2.2", 11211), 1);
 const memory = new WebAssembly.Memory({ initial: 64 });
 const view = new DataView(memory.buffer);
 const FRAMES = 64;
@@ -29,7 +37,7 @@ const set = new XskSet(new Uint8Array(memory.buffer), {
   compSize: 32,
 });
 const socket = set.add(ifname, 0, { rxSize: 32, txSize: 32 });
-const xsks = obj.map("xsks_map").typed(u32, u32);
+const xsks = obj.map(XDP_MAPS.xsks).typed(u32, u32);
 const cases = {
   ipv4: frame(),
   ipv6: frame({ v6: true }),
@@ -40,7 +48,7 @@ const cases = {
 };
 const verdicts = (): Record<string, string> =>
   Object.fromEntries(
-    Object.entries(cases).map(([k, f]) => [k, xdpActionName(progTestRun(obj.program("kvlb_steer"), f).verdict)]),
+    Object.entries(cases).map(([k, f]) => [k, xdpActionName(progTestRun(obj.program(XDP_PROGRAMS.steer), f).verdict)]),
   );
 xsks.set(0, socket.fd);
 const withSocket = verdicts();

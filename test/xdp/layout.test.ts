@@ -11,7 +11,10 @@ import {
   MAX_BACKENDS,
   MAX_QUEUES,
   endpointKey,
+  XDP_MAPS,
+  XDP_PROGRAMS,
 } from "../../host/xdp/layout.js";
+import { BpfObject } from "libbpf-ts";
 
 const header = readFileSync("xdp/kvlb.h", "utf8");
 
@@ -52,4 +55,17 @@ test("the program calls only helpers that Linux 6.1 has (Debian 12's kernel)", (
   // 209, bpf_user_ringbuf_drain, is the last helper of Linux 6.1; 6.2 starts at 210.
   for (const id of helpers) t.true(id <= 209, `helper ${id} is newer than Linux 6.1`);
   t.false(/call -1|kfunc/.test(dump), "no kfuncs");
+});
+
+test("the map and program names are kvlb.h's, and the built object has each of them", (t) => {
+  const names = [...header.matchAll(/^#define KVLB_(MAP|PROG)_([A-Z]+) "([a-z_]+)"$/gm)].map((m) => m[3]);
+  t.deepEqual(names.sort(), [...Object.values(XDP_MAPS), ...Object.values(XDP_PROGRAMS)].sort());
+  const obj = BpfObject.open("build/xdp/kvlb.bpf.o").load(); // the verifier's, as root
+  try {
+    for (const m of Object.values(XDP_MAPS)) t.notThrows(() => obj.map(m), `map ${m}`);
+    for (const p of Object.values(XDP_PROGRAMS)) t.notThrows(() => obj.program(p), `program ${p}`);
+    t.throws(() => obj.map("no_such_map"), undefined, "a name the object lacks is refused");
+  } finally {
+    obj.close();
+  }
 });

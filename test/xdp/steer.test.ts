@@ -21,6 +21,8 @@ import {
   PORT_V6,
   PORT_REPLY,
   type XdpCounter,
+  XDP_MAPS,
+  XDP_PROGRAMS,
 } from "../../host/xdp/layout.js";
 import { frame, arp } from "../support/frames.js";
 
@@ -30,16 +32,16 @@ let counters: TypedMap<number, bigint>;
 
 test.before(() => {
   obj = BpfObject.open("build/xdp/kvlb.bpf.o").load();
-  prog = obj.program("kvlb_steer");
+  prog = obj.program(XDP_PROGRAMS.steer);
   obj
-    .map("ports")
+    .map(XDP_MAPS.ports)
     .typed(be16, u8)
     .set(11211, PORT_V4 | PORT_V6);
-  obj.map("ports").typed(be16, u8).set(40000, PORT_REPLY);
-  const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
+  obj.map(XDP_MAPS.ports).typed(be16, u8).set(40000, PORT_REPLY);
+  const backends = obj.map(XDP_MAPS.backends).typed(bytes(ENDPOINT_BYTES), u8);
   backends.set(endpointKey("10.0.2.2", 11211), 1);
   backends.set(endpointKey("fd00:2::2", 11211), 1);
-  counters = obj.map("counters").typed(u32, u64);
+  counters = obj.map(XDP_MAPS.counters).typed(u32, u64);
 });
 test.after.always(() => obj?.close());
 
@@ -118,7 +120,7 @@ test.serial("a passed frame leaves the program unchanged", (t) => {
 });
 
 test.serial("ports and backends are configured through the maps", (t) => {
-  const ports = obj.map("ports").typed(be16, u8);
+  const ports = obj.map(XDP_MAPS.ports).typed(be16, u8);
   t.deepEqual(run(frame({ dport: 11311 })).moved, { pass_other_port: 1n });
   ports.set(11311, PORT_V4);
   t.deepEqual(run(frame({ dport: 11311 })).moved, steered);

@@ -3,23 +3,11 @@
 // port and the backends, attached, given the AF_XDP socket, and detached on the way out.
 import { join } from "node:path";
 import { existsSync } from "node:fs";
-import {
-  BpfObject,
-  attachXdp,
-  detachXdp,
-  queryXdp,
-  programHolders,
-  be16,
-  u8,
-  u32,
-  u64,
-  bytes,
-  type XdpMode,
-  type XdpAttachment,
-} from "libbpf-ts";
+import { BpfObject, attachXdp, detachXdp, queryXdp, programHolders, type XdpMode, type XdpAttachment } from "libbpf-ts";
 import { projectRoot } from "../../util/paths.js";
 import { ConfigError } from "../../errors.js";
-import { xdpCounters, endpointKey, ENDPOINT_BYTES, PORT_V4, PORT_REPLY, type XdpCounter } from "../../xdp/layout.js";
+import { XDP_PROGRAMS, type XdpCounter } from "../../xdp/layout.js";
+import { configureSteering, setSocket, setReplyPort, readCounters } from "../../xdp/steering-maps.js";
 
 export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");
 
@@ -39,7 +27,7 @@ export interface SteeredInterface {
 }
 
 /** kvlb's program, by the name the kernel knows it by. */
-export const STEER_PROGRAM = "kvlb_steer";
+export const STEER_PROGRAM = XDP_PROGRAMS.steer;
 
 export class Steering {
   private readonly attached: { name: string; obj: BpfObject; attachment: XdpAttachment }[] = [];
@@ -73,10 +61,7 @@ export class Steering {
     const orphan = present?.programName === STEER_PROGRAM && programHolders(present.programId).length === 0;
     const obj = BpfObject.open(xdpObjectPath()).load();
     try {
-      // the frame layer serves IPv4; IPv6 memcached traffic stays with the kernel
-      obj.map("ports").typed(be16, u8).set(config.port, PORT_V4);
-      const backends = obj.map("backends").typed(bytes(ENDPOINT_BYTES), u8);
-      for (const b of config.backends) backends.set(endpointKey(b.address, b.port), 1);
+      configureSteering(obj, config.port, config.backends);
       const attachment = attachXdp(name, obj.program(STEER_PROGRAM), {
         mode: config.mode,
         force: config.force || orphan,
@@ -92,14 +77,9 @@ export class Steering {
   get interfaces(): SteeredInterface[] {
     return this.attached.map(({ obj, attachment }) => ({
       attachment,
-      setSocket: (queue, fd) => obj.map("xsks_map").typed(u32, u32).set(queue, fd),
-      setReplyPort: (port) => obj.map("ports").typed(be16, u8).set(port, PORT_REPLY),
-      counters: () => {
-        const map = obj.map("counters").typed(u32, u64);
-        const out = {} as Record<XdpCounter, number>;
-        xdpCounters.forEach((name, i) => (out[name] = map.getPerCpu(i).reduce((a, b) => a + Number(b), 0)));
-        return out;
-      },
+      setSocket: (queue, fd) => setSocket(obj, queue, fd),
+      setReplyPort: (port) => setReplyPort(obj, port),
+      counters: () => readCounters(obj),
     }));
   }
 
