@@ -2,16 +2,16 @@
 // sockets beside it for what the kernel keeps (reassembled fragments, and datagrams too large
 // for a frame or to a next hop not resolved yet). Each turn moves a burst:
 // receive -> process_frames -> transmit, one boundary crossing each, never one per frame.
-import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import type { MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
 import type { Core } from "../core/core.js";
-import { setNeighbours, askArp } from "../core/frame-tables.js";
-import { applyBackendControl } from "../core/backends.js";
+import { askArp } from "../core/frame-tables.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";
-import type { WorkerSetup, ToWorker, StatsReport } from "./messages.js";
+import type { WorkerSetup, StatsReport } from "./messages.js";
 import { report } from "./report.js";
 import type { PeerLink } from "./peer-link.js";
 import type { ModuleSlot } from "./module-slot.js";
+import { CoreClock, SendTally, controlInbox } from "./burst-loop.js";
 
 export interface FrameDriver {
   /** Received frames as struct xdp_desc at descOff, at most max; returns how many. */
@@ -61,42 +61,24 @@ export function runFrameLoop(
   peers?: PeerLink,
 ): void {
   const fds = io.ports().fds;
-  const clock = new BigUint64Array(core.memory.buffer, abi.HEADER_BASE + abi.H_CLOCK, 1);
+  const clock = new CoreClock(core);
+  const tally = new SendTally();
+  const control = controlInbox(port, core, slot);
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
   const ftxCountAt = (abi.HEADER_BASE + abi.H_FTX_COUNT) >>> 2;
   const ftx = core.region(abi.R_FTX).offset;
   const burst = core.config.burstMax;
-  let sent = 0n;
-  let sendShort = 0n;
-  // Sends what the last call into the core queued: frames to the driver, the rest through the
-  // kernel.
+  // Sends what the last call into the core queued: frames to the driver (those the send guard
+  // lets go), the rest through the kernel.
   const flush = (): void => {
     peers?.publish();
     const f = io.keepFrames(ftx, core.u32[ftxCountAt] ?? 0);
-    if (f > 0) {
-      const s = driver.transmit(ftx, f);
-      sent += BigInt(s);
-      if (s < f) sendShort += BigInt(f - s);
-    }
+    if (f > 0) tally.add(f, driver.transmit(ftx, f));
     const out = core.u32[outCountAt] ?? 0;
-    if (out > 0) {
-      const s = io.send(out);
-      sent += BigInt(s);
-      if (s < out) sendShort += BigInt(out - s);
-    }
-  };
-  const control = (): boolean => {
-    for (let msg = receiveMessageOnPort(port); msg; msg = receiveMessageOnPort(port)) {
-      const m = msg.message as ToWorker;
-      if (m.type === "stop") return true;
-      if (m.type === "neighbours") setNeighbours(core, m.neighbours);
-      if (m.type === "swap") slot.swap(m);
-      else applyBackendControl(core, m);
-    }
-    return false;
+    if (out > 0) tally.add(out, io.send(out));
   };
   const stats = (): StatsReport => {
-    const r = report(core, setup, { sent, failed: sendShort, refused: io.refused() }, slot.traps);
+    const r = report(core, setup, tally.counts(io.refused()), slot.traps);
     r.xsk = driver.stats();
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
@@ -111,17 +93,12 @@ export function runFrameLoop(
   let sleepMs = driver.backoff ? BACKOFF_FIRST_MS : driver.idleMs;
   for (;;) {
     const n = driver.receive(core.rx, burst);
-    const now = process.hrtime.bigint();
-    clock[0] = now;
+    const now = clock.now();
     if (n > 0) {
       io.sawFrames(core.rx, n);
       peers?.take();
-      try {
-        core.exports.process_frames(n);
-      } catch (e) {
-        slot.trapped(e, n); // back on the previous module, which runs the burst again
-        core.exports.process_frames(n);
-      }
+      // on a trap, the received frames wait to be taken again by the module before
+      slot.run(n, () => core.exports.process_frames(n));
       flush();
     }
     let m = 0;
@@ -130,22 +107,12 @@ export function runFrameLoop(
       m = io.receive();
       if (m > 0) {
         peers?.take();
-        try {
-          core.process(m);
-        } catch (e) {
-          slot.trapped(e, 0);
-          core.process(m);
-        }
+        slot.run(0, () => core.process(m));
         flush();
       }
     }
     if (now >= nextTick) {
-      try {
-        core.exports.tick(now);
-      } catch (e) {
-        slot.trapped(e, 0);
-        core.exports.tick(now);
-      }
+      slot.run(0, () => core.exports.tick(now));
       flush();
       nextTick = now + TICK_NS;
       // control messages (a module swap among them) are taken at this pace, between bursts

@@ -41,6 +41,19 @@ export class ModuleSlot {
   }
 
   /**
+   * Makes a call into the core; when it traps in a module that was swapped in, goes back to
+   * the module before (see trapped) and makes the call again there.
+   */
+  run(received: number, call: () => void): void {
+    try {
+      call();
+    } catch (e) {
+      this.trapped(e, received);
+      call();
+    }
+  }
+
+  /**
    * A call into the core threw. A trap in a module that was swapped in sends the core back to
    * the module before it, with the burst's effects undone (`received` frames wait to be taken
    * again), and the caller runs the burst again. Anything else is the worker's end.

@@ -1,0 +1,62 @@
+// What every data-path worker's loop does around its bursts, whichever driver moves them: the
+// clock it writes into the core, the control messages it takes between bursts, and the count
+// of what it sent. The socket worker and the frame loop share these.
+import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
+import * as abi from "../../assembly/shared/abi.js";
+import type { Core } from "../core/core.js";
+import { applyBackendControl } from "../core/backends.js";
+import { setNeighbours } from "../core/frame-tables.js";
+import type { ModuleSlot } from "./module-slot.js";
+import type { ToWorker } from "./messages.js";
+import type { SendCounts } from "./report.js";
+
+/** The core's clock, written once per burst through a view made once: no call, no allocation. */
+export class CoreClock {
+  private readonly view: BigUint64Array;
+
+  constructor(core: Core) {
+    this.view = new BigUint64Array(core.memory.buffer, abi.HEADER_BASE + abi.H_CLOCK, 1);
+  }
+
+  /** Reads the monotonic clock, gives it to the core, and returns it. */
+  now(): bigint {
+    const now = process.hrtime.bigint();
+    this.view[0] = now;
+    return now;
+  }
+}
+
+/** What a worker asked its drivers to send, and what they took. */
+export class SendTally {
+  private sent = 0n;
+  private failed = 0n;
+
+  /** `asked` datagrams or frames were handed over, and `took` were taken. */
+  add(asked: number, took: number): void {
+    this.sent += BigInt(took);
+    if (took < asked) this.failed += BigInt(asked - took);
+  }
+
+  counts(refused: number): SendCounts {
+    return { sent: this.sent, failed: this.failed, refused };
+  }
+}
+
+/**
+ * Takes every control message waiting on `port`: module swaps, backend states and purges, and
+ * next hops (for a frame core). Returns true when the control plane says stop. Call it only
+ * between bursts, once a burst's output is sent: a cache hit is sent from the cache's memory,
+ * which a swap rebuilds.
+ */
+export function controlInbox(port: MessagePort, core: Core, slot: ModuleSlot): () => boolean {
+  return () => {
+    for (let msg = receiveMessageOnPort(port); msg; msg = receiveMessageOnPort(port)) {
+      const m = msg.message as ToWorker;
+      if (m.type === "stop") return true;
+      if (m.type === "swap") slot.swap(m);
+      else if (m.type === "neighbours") setNeighbours(core, m.neighbours);
+      else applyBackendControl(core, m);
+    }
+    return false;
+  };
+}
