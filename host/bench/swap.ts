@@ -8,7 +8,7 @@
 import { readFileSync } from "node:fs";
 import { loadCore, detectorModulePaths, type DetectorModule } from "../core/loader.js";
 import { prepareModule, runningShape, swapModule, type PreparedModule } from "../core/swap.js";
-import type { Core } from "../core/core.js";
+import type { InspectableCore } from "../core/inspectable-core.js";
 import { zipfDraws, makeKeys } from "../load/zipf.js";
 import { layStream, streamBytes, runStream } from "../load/key-corpus.js";
 import * as abi from "../../assembly/shared/abi.js";
@@ -26,7 +26,7 @@ const percentile = (sorted: number[], p: number): number =>
   sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] ?? NaN;
 
 /** A core as a busy balancer leaves it: the detector fed, L1 and L2 full. */
-async function busyCore(keys: string[], draws: Uint32Array): Promise<Core> {
+async function busyCore(keys: string[], draws: Uint32Array): Promise<InspectableCore> {
   const core = await loadCore({ config: SWAP_DETECTOR, hostBytes: streamBytes(keys, draws) + 4096 });
   const stream = layStream(core, keys, draws);
   runStream(core, stream, 0, draws.length, abi.DK_OBSERVE);

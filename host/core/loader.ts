@@ -5,7 +5,7 @@ import { join } from "node:path";
 import * as abi from "../../assembly/shared/abi.js";
 import { withDefaults, describeConfigError, type CoreConfig } from "./config.js";
 import { missingExports, type CoreExports } from "./exports.js";
-import { Core } from "./core.js";
+import { InspectableCore } from "./inspectable-core.js";
 import { CoreError, ModuleError } from "../errors.js";
 import { projectRoot } from "../util/paths.js";
 
@@ -92,7 +92,7 @@ export function trapsIn<T>(name: string, call: string, run: () => T): T {
   }
 }
 
-export async function loadCore(options: LoadOptions = {}): Promise<Core> {
+export async function loadCore(options: LoadOptions = {}): Promise<InspectableCore> {
   const config = withDefaults(options.config);
   const bad = describeConfigError(config);
   if (bad) throw new ModuleError(`config: ${bad}`);
@@ -123,5 +123,5 @@ export async function loadCore(options: LoadOptions = {}): Promise<Core> {
   memory.grow(pages - memory.buffer.byteLength / abi.WASM_PAGE);
   const r = trapsIn(name, "init", () => exports.init());
   if (r < 0) throw new CoreError(r, "init");
-  return new Core(memory, exports, config, layoutEnd, SCRATCH, compiled);
+  return new InspectableCore(memory, exports, config, layoutEnd, SCRATCH, compiled);
 }

@@ -1,6 +1,6 @@
 // A core set up for the frame data paths (AF_XDP, DPDK): frames in its memory, the backends,
 // the kernel UDP sockets beside it, and the frame layer's addresses, ports and next hops.
-import type { Core } from "../core/core.js";
+import type { InspectableCore } from "../core/inspectable-core.js";
 import { loadCore } from "../core/loader.js";
 import { setClientGuard } from "../core/client-guard.js";
 import {
@@ -24,7 +24,12 @@ export async function openFrameCore(
   ports: readonly FramePortSetup[],
   neighbours: readonly Neighbour[],
   minFrames: number,
-): Promise<{ core: Core; io: UdpBatch; kernelPorts: { listen: number; backend: number }; peers?: PeerLink }> {
+): Promise<{
+  core: InspectableCore;
+  io: UdpBatch;
+  kernelPorts: { listen: number; backend: number };
+  peers?: PeerLink;
+}> {
   const frames = Math.max(setup.core.frames ?? 0, minFrames);
   const c = withDefaults(setup.core);
   // every write in flight holds a NAT entry, and one call begins or ends at most that many

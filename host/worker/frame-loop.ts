@@ -4,7 +4,7 @@
 // receive -> process_frames -> transmit, one boundary crossing each, never one per frame.
 import type { MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/shared/abi.js";
-import type { Core } from "../core/core.js";
+import type { InspectableCore } from "../core/inspectable-core.js";
 import { askArp } from "../core/frame-tables.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { WorkerSetup, StatsReport } from "./messages.js";
@@ -52,7 +52,7 @@ const BACKOFF_FIRST_MS = 0.02;
  * this core's are published after each call, before anything it queued is sent.
  */
 export function runFrameLoop(
-  core: Core,
+  core: InspectableCore,
   setup: WorkerSetup,
   io: UdpBatch,
   port: MessagePort,

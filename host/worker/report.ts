@@ -1,5 +1,5 @@
 // The stats a data-path worker reports to the control plane, twice a second.
-import type { Core } from "../core/core.js";
+import type { InspectableCore } from "../core/inspectable-core.js";
 import { backendCounters } from "../core/backends.js";
 import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
 
@@ -12,7 +12,7 @@ export interface SendCounts {
   refused: number;
 }
 
-export function report(core: Core, setup: WorkerSetup, sends: SendCounts, traps: number): StatsReport {
+export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCounts, traps: number): StatsReport {
   const hot: HotKey[] = [];
   for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
   // An L2 key the detector has since pruned is cached but no longer counted: not a top key.

@@ -2,7 +2,7 @@
 import { readFileSync } from "node:fs";
 import { loadCore, defaultModulePath, detectorModulePaths } from "../../host/core/loader.js";
 import type { CoreConfig } from "../../host/core/config.js";
-import type { Core } from "../../host/core/core.js";
+import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
 
 const bytes = readFileSync(defaultModulePath);
 

@@ -5,7 +5,7 @@ import { FrameDriver, type SentFrame } from "./frame-driver.js";
 import { frame, parseFrame } from "./frames.js";
 import { setBackends } from "../../host/core/backends.js";
 import { setFrameAddresses, setFramePort, setNeighbours, macBytes } from "../../host/core/frame-tables.js";
-import type { Core } from "../../host/core/core.js";
+import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
 import type { CoreConfig } from "../../host/core/config.js";
 
 export const FRAMES = 256;

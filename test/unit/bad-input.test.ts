@@ -4,7 +4,7 @@ import { makeCore, valueBlock } from "../support/core.js";
 import { CoreError, ModuleError } from "../../host/errors.js";
 import { loadCore } from "../../host/core/loader.js";
 import * as abi from "../../assembly/shared/abi.js";
-import type { Core } from "../../host/core/core.js";
+import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
 
 async function seeded(): Promise<Core> {
   const core = await makeCore({ support: 0.1, epsilon: 0.01 });

@@ -15,7 +15,7 @@ import {
   rollBackAfterTrap,
   type PreparedModule,
 } from "../../host/core/swap.js";
-import type { Core } from "../../host/core/core.js";
+import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
 import * as abi from "../../assembly/shared/abi.js";
 import type { FrameDriver } from "../support/frame-driver.js";
 
