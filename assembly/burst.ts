@@ -3,7 +3,7 @@
 import { regionOffset, regionSize, statInc, statAdd, memoryBytes, cfgU32 } from "./layout/header";
 import { keyHash } from "./util/hash";
 import { keyLengthOk } from "./protocol/keys";
-import { lcIsHot } from "./detect/lossy";
+import { isHot } from "./detect/table";
 import { detObserve } from "./detect/detector";
 import { lookup } from "./cache/layers";
 import { detector } from "./layout/regions";
@@ -125,7 +125,7 @@ export function processBurst(n: u32): i32 {
     observed++;
     const h = keyHash(off, len);
     const f = detObserve(d, h, weight);
-    const hot = lcIsHot(d, f);
+    const hot = isHot(d, f);
     let flags: u32 = f != 0 ? RF_TRACKED : 0;
     if (hot) {
       flags |= RF_HOT;

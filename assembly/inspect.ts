@@ -8,7 +8,16 @@ import { detector, l1, l2 } from "./layout/regions";
 import { detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
 import { NONE } from "./util/hash-index";
-import { lcCount, lcCapacity, lcTotal, lcWidth, lcBucket, lcEntry, lcFind, lcIsHot, LC_ENTRY } from "./detect/lossy";
+import { lcWidth, lcBucket } from "./detect/lossy";
+import {
+  trackedCount,
+  trackedCapacity,
+  trackedTotal,
+  trackedEntry,
+  trackedFind,
+  isHot,
+  TABLE_ENTRY,
+} from "./detect/table";
 import {
   l1Put,
   l1Find,
@@ -58,13 +67,13 @@ export function hash(ptr: usize, len: usize): u64 {
 
 // ---- detector ----
 export function detect_count(): u32 {
-  return lcCount(detector());
+  return trackedCount(detector());
 }
 export function detect_capacity(): u32 {
-  return lcCapacity(detector());
+  return trackedCapacity(detector());
 }
 export function detect_total(): u64 {
-  return lcTotal(detector());
+  return trackedTotal(detector());
 }
 export function detect_width(): u64 {
   return lcWidth(detector());
@@ -89,8 +98,8 @@ export function module_version(): u32 {
 
 // Δ of a key hash, or u64 max when it is not tracked.
 export function detect_delta(h: u64): u64 {
-  const i = lcFind(detector(), h);
-  return i == NONE ? <u64>-1 : load<u64>(lcEntry(detector(), i), 16);
+  const i = trackedFind(detector(), h);
+  return i == NONE ? <u64>-1 : load<u64>(trackedEntry(detector(), i), 16);
 }
 
 // Copies (hash, f, Δ) of the reported keys (f >= (s - ε)N), or of every entry when `all`, to
@@ -99,13 +108,13 @@ export function detect_report(all: u32): i32 {
   if (!ready()) return E_NOT_READY;
   const d = detector();
   const out = regionOffset(R_IO);
-  const room = <u32>(regionSize(R_IO) / LC_ENTRY);
+  const room = <u32>(regionSize(R_IO) / TABLE_ENTRY);
   let k: u32 = 0;
-  for (let i: u32 = 0; i < lcCount(d); i++) {
-    const e = lcEntry(d, i);
-    if (all == 0 && !lcIsHot(d, load<u64>(e, 8))) continue;
+  for (let i: u32 = 0; i < trackedCount(d); i++) {
+    const e = trackedEntry(d, i);
+    if (all == 0 && !isHot(d, load<u64>(e, 8))) continue;
     if (k == room) return E_IO;
-    memory.copy(out + <usize>k * LC_ENTRY, e, LC_ENTRY);
+    memory.copy(out + <usize>k * TABLE_ENTRY, e, TABLE_ENTRY);
     k++;
   }
   return <i32>k;

@@ -39,7 +39,7 @@ import { NONE } from "../util/hash-index";
 import { statInc, clock } from "../layout/header";
 import { detector, l1, l2 } from "../layout/regions";
 import { nextVersion } from "./barrier";
-import { lcIsHot, lcIsWarm } from "../detect/lossy";
+import { isHot, isWarm } from "../detect/table";
 import { detEstimate } from "../detect/detector";
 import {
   ST_VALID,
@@ -169,12 +169,12 @@ export function offer(h: u64, key: usize, keyLen: usize, version: u64, reply: us
   if (j != NONE && (slVersion(s, j) != version || slState(s, j) == ST_PENDING)) return stale();
   const d = detector();
   const f = detEstimate(d, h);
-  if (lcIsHot(d, f)) {
+  if (isHot(d, f)) {
     if (j != NONE) slRemove(s, j);
     const r = l1Put(a, h, key, keyLen, reply, replyLen, ST_VALID, version);
     return r < 0 ? r : LAYER_L1;
   }
-  if (j != NONE || lcIsWarm(d, f)) {
+  if (j != NONE || isWarm(d, f)) {
     const r = slPut(s, h, key, keyLen, f, reply, replyLen, ST_VALID, version);
     return r < 0 ? r : LAYER_L2;
   }
@@ -200,7 +200,7 @@ export function demoteCold(): u32 {
     const next = l1Next(a, i);
     const h = l1Hash(a, i);
     const f = detEstimate(d, h);
-    if (!lcIsHot(d, f)) {
+    if (!isHot(d, f)) {
       demote(h, l1KeyPtr(a, i), l1KeyLen(a, i), f);
       moved++;
     }

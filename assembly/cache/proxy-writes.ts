@@ -21,7 +21,7 @@ import { afterPurge } from "./purge";
 import { peerEmit } from "./peers";
 import { NONE } from "../util/hash-index";
 import { l1, l2, detector } from "../layout/regions";
-import { lcIsHot, lcIsWarm } from "../detect/lossy";
+import { isHot, isWarm } from "../detect/table";
 import { detEstimate } from "../detect/detector";
 import { statInc, clock, cfgU32 } from "../layout/header";
 import { EXPIRY_NEVER } from "./expiry";
@@ -121,8 +121,8 @@ export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usiz
 export function fillWanted(h: u64, key: usize, keyLen: usize): bool {
   const d = detector();
   const f = detEstimate(d, h);
-  if (lcIsHot(d, f)) return l1Capacity(l1()) != 0;
-  return slCapacity(l2()) != 0 && (lcIsWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE);
+  if (isHot(d, f)) return l1Capacity(l1()) != 0;
+  return slCapacity(l2()) != 0 && (isWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE);
 }
 
 // A value block read for a request forwarded at `stamp`, servable until `expiry`: hot keys go to
@@ -138,10 +138,10 @@ export function fillFromRead(
 ): void {
   const d = detector();
   const f = detEstimate(d, h);
-  const hot = lcIsHot(d, f);
+  const hot = isHot(d, f);
   const s = l2();
   const j = slFind(s, h, key, keyLen);
-  if (!hot && j == NONE && !lcIsWarm(d, f)) return;
+  if (!hot && j == NONE && !isWarm(d, f)) return;
   if (!barrierAllows(h, stamp) || !afterPurge(stamp)) {
     statInc(S_STALE_FILLS);
     return;

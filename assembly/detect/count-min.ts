@@ -10,7 +10,7 @@ import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes, HEAP_OWN_END } from "./heap";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
-import { N, EPOCH, COUNT, CAP, MASK, INDEX, lcEntry, tableInit, windowOver } from "./lossy";
+import { N, EPOCH, COUNT, CAP, MASK, INDEX, trackedEntry, tableInit, windowOver } from "./table";
 
 const SKETCH: usize = HEAP_OWN_END; // u32 address of the rows: DEPTH × WIDTH u64
 const WIDTH: usize = HEAP_OWN_END + 4; // u32
@@ -78,7 +78,7 @@ function track(d: usize, h: u64, est: u64): void {
   const index = <usize>load<u32>(d + INDEX);
   const i = indexFind(index, mask, h);
   if (i != NONE) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     store<u64>(e, est, 8);
     store<u64>(e, errorBound(d), 16);
     siftDown(d, heapPos(d, i));
@@ -91,11 +91,11 @@ function track(d: usize, h: u64, est: u64): void {
     store<u32>(d + COUNT, count + 1);
   } else {
     slot = heapAt(d, 0);
-    const e = lcEntry(d, slot);
+    const e = trackedEntry(d, slot);
     if (load<u64>(e, 8) >= est) return;
     indexRemove(index, mask, load<u64>(e));
   }
-  const e = lcEntry(d, slot);
+  const e = trackedEntry(d, slot);
   store<u64>(e, h);
   store<u64>(e, est, 8);
   store<u64>(e, errorBound(d), 16);
@@ -136,7 +136,7 @@ export function cmDecay(d: usize): void {
   }
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     store<u64>(e, (load<u64>(e, 8) + 1) >> 1, 8);
     store<u64>(e, (load<u64>(e, 16) + 1) >> 1, 16);
   }
@@ -164,7 +164,7 @@ export function cmCheck(d: usize): bool {
   const index = <usize>load<u32>(d + INDEX);
   const mask = load<u32>(d + MASK);
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     const h = load<u64>(e);
     if (indexFind(index, mask, h) != i || load<u64>(e, 8) > cmEstimate(d, h)) return false;
   }

@@ -1,21 +1,10 @@
 // The detector this module is built with, chosen at compile time (asc --use KVLB_DETECTOR=n, one
 // asconfig target per detector): lossy counting, weighted lossy counting, Space-Saving, or
 // Count-Min with a top-k list. Each keeps its tracked keys in the same (hash, f, Δ) table, read
-// through lossy.ts's shared accessors; what differs goes through here, and the compiler folds
+// through table.ts's accessors; what differs goes through here, and the compiler folds
 // every branch but the module's own.
-import {
-  lcInit,
-  lcObserve,
-  lcSetTotal,
-  lcRestoreEntry,
-  lcCheck,
-  lcEstimate,
-  lcEntry,
-  N,
-  EPOCH,
-  LC_CONTROL,
-  LC_ENTRY,
-} from "./lossy";
+import { lcInit, lcObserve, lcSetTotal, lcRestoreEntry, lcCheck, lcEstimate } from "./lossy";
+import { trackedEntry, N, EPOCH, TABLE_CONTROL, TABLE_ENTRY } from "./table";
 import { ssInit, ssObserve, ssRestoreEntry, ssCheck, ssLower, ssOwnBytes } from "./space-saving";
 import { cmInit, cmObserve, cmRestoreEntry, cmCheck, cmLower, cmOwnBytes, cmEstimate } from "./count-min";
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
@@ -37,13 +26,13 @@ export const DETECTOR: u32 = <u32>KVLB_DETECTOR;
 /** The detector region's size: the same for every detector, so a swap keeps the layout. */
 export function detectRegionBytes(cap: u32, epsilon: f64): usize {
   const own = ssOwnBytes(cap) > cmOwnBytes(cap, epsilon) ? ssOwnBytes(cap) : cmOwnBytes(cap, epsilon);
-  return LC_CONTROL + <usize>cap * LC_ENTRY + indexBytes(indexSlotsFor(cap)) + own;
+  return TABLE_CONTROL + <usize>cap * TABLE_ENTRY + indexBytes(indexSlotsFor(cap)) + own;
 }
 
 export function detInit(d: usize, cap: u32, support: f64, epsilon: f64, warm: f64, window: u64): void {
   const slots = indexSlotsFor(cap);
-  const entries = d + LC_CONTROL;
-  const index = entries + <usize>cap * LC_ENTRY;
+  const entries = d + TABLE_CONTROL;
+  const index = entries + <usize>cap * TABLE_ENTRY;
   const own = index + indexBytes(slots);
   if (DETECTOR == DET_SPACE_SAVING) ssInit(d, entries, index, own, cap, slots, support, epsilon, warm, window);
   else if (DETECTOR == DET_COUNT_MIN) cmInit(d, entries, index, own, cap, slots, support, epsilon, warm, window);
@@ -80,7 +69,7 @@ export function detRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void 
 
 // Entry i's lower bound in those neutral terms (its width is the entry's Δ in every detector).
 export function detLower(d: usize, i: u32): u64 {
-  const e = lcEntry(d, i);
+  const e = trackedEntry(d, i);
   if (DETECTOR == DET_SPACE_SAVING) return ssLower(e);
   if (DETECTOR == DET_COUNT_MIN) return cmLower(e);
   return load<u64>(e, 8);

@@ -1,7 +1,7 @@
 // A binary min-heap over a detector's counters, ordered by f in the shared (hash, f, Δ) table,
 // with each counter's heap position, so that a counter that grew can be sifted from where it
 // is: Count-Min's top-k list, which evicts the key at the top.
-import { COUNT, OWN, lcEntry } from "./lossy";
+import { COUNT, OWN, trackedEntry } from "./table";
 
 const HEAP: usize = OWN; // u32 address of the heap: cap u32 counter numbers
 const POS: usize = OWN + 4; // u32 address of each counter's heap position: cap u32
@@ -23,7 +23,7 @@ export function heapInit(d: usize, own: usize, cap: u32): void {
   return load<u32>(<usize>load<u32>(d + POS) + ((<usize>i) << 2));
 }
 @inline function f(d: usize, i: u32): u64 {
-  return load<u64>(lcEntry(d, i), 8);
+  return load<u64>(trackedEntry(d, i), 8);
 }
 @inline export function place(d: usize, p: u32, i: u32): void {
   store<u32>(<usize>load<u32>(d + HEAP) + ((<usize>p) << 2), i);

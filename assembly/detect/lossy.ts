@@ -9,59 +9,35 @@
 // Decay: every `window` units of weight, f, Δ and N are halved (Δ rounds up, so the bounds
 // above still hold for the halved true counts), which bounds N by 2·window and lets a new hot
 // set overtake an old one within a few windows (docs/detector.md gives the bound).
-import { indexFind, indexInsert, indexRemove, indexUpdate, indexClear, NONE } from "../util/hash-index";
+import { indexFind, indexInsert, indexRemove, indexUpdate, NONE } from "../util/hash-index";
 import { statInc, statAdd } from "../layout/header";
+import {
+  CAP,
+  COUNT,
+  EPOCH,
+  INDEX,
+  MASK,
+  N,
+  tableInit,
+  trackedEntry,
+  trackedFind,
+  trackedIndex,
+  trackedMask,
+  windowOver,
+} from "./table";
 import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../shared/abi";
 
-export const LC_CONTROL: usize = 128;
-export const LC_ENTRY: usize = 24;
-
-// The control block. The fields marked shared mean the same in every detector (Space-Saving and
-// Count-Min keep their tracked keys in the same (hash, f, Δ) table), so that the caches, the
-// snapshot and the exports read any detector through the lc* accessors below. 96..127 is each
-// detector's own.
-export const N: usize = 0; // shared: total weight seen
-export const EPOCH: usize = 8; // shared: weight since the last decay
+// Lossy counting's own fields of the control block, between the shared ones (table.ts).
 const W: usize = 16;
 const BCUR: usize = 24;
 const BOUND: usize = 32;
 const NEXT_PRUNE: usize = 40;
-export const WINDOW: usize = 48; // shared
-export const THRESH: usize = 56; // shared: s - ε
-export const COUNT: usize = 64; // shared: entries in use
-export const CAP: usize = 68; // shared
-export const MASK: usize = 72; // shared: index slots - 1
-export const ENTRIES: usize = 76; // shared
-export const INDEX: usize = 80; // shared
-export const WARM: usize = 88; // shared
-export const OWN: usize = 96;
 
-@inline export function lcCount(d: usize): u32 {
-  return load<u32>(d + COUNT);
-}
-@inline export function lcCapacity(d: usize): u32 {
-  return load<u32>(d + CAP);
-}
-@inline export function lcTotal(d: usize): u64 {
-  return load<u64>(d + N);
-}
-@inline export function lcEpoch(d: usize): u64 {
-  return load<u64>(d + EPOCH);
-}
 @inline export function lcWidth(d: usize): u64 {
   return load<u64>(d + W);
 }
 @inline export function lcBucket(d: usize): u64 {
   return load<u64>(d + BCUR);
-}
-@inline export function lcEntry(d: usize, i: u32): usize {
-  return <usize>load<u32>(d + ENTRIES) + <usize>i * LC_ENTRY;
-}
-@inline export function lcIndex(d: usize): usize {
-  return <usize>load<u32>(d + INDEX);
-}
-@inline export function lcMask(d: usize): u32 {
-  return load<u32>(d + MASK);
 }
 
 // The most entries lossy counting can hold: w·H(B) <= w·(ln B + 1) with B the largest bucket
@@ -87,39 +63,6 @@ export function lcInit(
   tableInit(d, entries, index, cap, slots, support, epsilon, warm, window);
   store<u64>(d + W, <u64>Math.ceil(1.0 / epsilon));
   lcSetTotal(d, 0, 0);
-}
-
-// The shared part of every detector's control block, cleared, and an empty index.
-export function tableInit(
-  d: usize,
-  entries: usize,
-  index: usize,
-  cap: u32,
-  slots: u32,
-  support: f64,
-  epsilon: f64,
-  warm: f64,
-  window: u64,
-): void {
-  memory.fill(d, 0, LC_CONTROL);
-  store<u64>(d + WINDOW, window);
-  store<f64>(d + THRESH, support - epsilon);
-  store<f64>(d + WARM, warm);
-  store<u32>(d + CAP, cap);
-  store<u32>(d + MASK, slots - 1);
-  store<u32>(d + ENTRIES, <u32>entries);
-  store<u32>(d + INDEX, <u32>index);
-  indexClear(index, slots - 1);
-}
-
-// Counts weight toward the decaying window; true when the window is over and the detector
-// must halve.
-@inline export function windowOver(d: usize, weight: u64): bool {
-  const window = load<u64>(d + WINDOW);
-  if (window == 0) return false;
-  const epoch = load<u64>(d + EPOCH) + weight;
-  store<u64>(d + EPOCH, epoch);
-  return epoch >= window;
 }
 
 // Sets N and re-derives the bucket bookkeeping from it.
@@ -150,13 +93,13 @@ export function lcObserve(d: usize, h: u64, weight: u64): u64 {
   const i = indexFind(index, mask, h);
   let f: u64 = 0;
   if (i != NONE) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     f = load<u64>(e, 8) + weight;
     store<u64>(e, f, 8);
   } else {
     const count = load<u32>(d + COUNT);
     if (count < load<u32>(d + CAP)) {
-      const e = lcEntry(d, count);
+      const e = trackedEntry(d, count);
       store<u64>(e, h);
       store<u64>(e, weight, 8);
       store<u64>(e, load<u64>(d + BCUR) - 1, 16);
@@ -185,12 +128,12 @@ export function lcPrune(d: usize, bucket: u64): void {
   let i: u32 = 0;
   let pruned: u64 = 0;
   while (i < count) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     if (load<u64>(e, 8) + load<u64>(e, 16) <= bucket) {
       indexRemove(index, mask, load<u64>(e));
       count--;
       if (i != count) {
-        const last = lcEntry(d, count);
+        const last = trackedEntry(d, count);
         const lh = load<u64>(last);
         // three plain stores: memory.copy is a runtime call in V8, dear at 24 bytes
         store<u64>(e, lh);
@@ -211,7 +154,7 @@ export function lcPrune(d: usize, bucket: u64): void {
 export function lcDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     store<u64>(e, load<u64>(e, 8) >> 1, 8);
     store<u64>(e, (load<u64>(e, 16) + 2) >> 1, 16);
   }
@@ -222,32 +165,21 @@ export function lcDecay(d: usize): void {
 }
 
 // The entry number for h, or NONE.
-@inline export function lcFind(d: usize, h: u64): u32 {
-  return indexFind(lcIndex(d), lcMask(d), h);
-}
 
 export function lcEstimate(d: usize, h: u64): u64 {
-  const i = lcFind(d, h);
-  return i == NONE ? 0 : load<u64>(lcEntry(d, i), 8);
-}
-
-@inline export function lcIsHot(d: usize, f: u64): bool {
-  return f != 0 && <f64>f >= load<f64>(d + THRESH) * <f64>load<u64>(d + N);
-}
-
-@inline export function lcIsWarm(d: usize, f: u64): bool {
-  return f != 0 && <f64>f >= load<f64>(d + WARM) * <f64>load<u64>(d + N);
+  const i = trackedFind(d, h);
+  return i == NONE ? 0 : load<u64>(trackedEntry(d, i), 8);
 }
 
 // Inserts a restored entry as is. The caller has checked capacity and uniqueness.
 export function lcRestoreEntry(d: usize, h: u64, f: u64, delta: u64): void {
   const count = load<u32>(d + COUNT);
-  const e = lcEntry(d, count);
+  const e = trackedEntry(d, count);
   store<u64>(e, h);
   store<u64>(e, f, 8);
   store<u64>(e, delta, 16);
   store<u32>(d + COUNT, count + 1);
-  indexInsert(lcIndex(d), lcMask(d), h, count);
+  indexInsert(trackedIndex(d), trackedMask(d), h, count);
 }
 
 // 0 when the index and the entries agree, and no entry is over its own bounds.
@@ -256,8 +188,8 @@ export function lcCheck(d: usize): bool {
   if (count > load<u32>(d + CAP)) return false;
   const bcur = load<u64>(d + BCUR);
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
-    if (lcFind(d, load<u64>(e)) != i) return false;
+    const e = trackedEntry(d, i);
+    if (trackedFind(d, load<u64>(e)) != i) return false;
     if (load<u64>(e, 16) > bcur + 1) return false; // decay rounds Δ up by at most one
   }
   return true;

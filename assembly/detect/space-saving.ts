@@ -14,7 +14,7 @@
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { statInc } from "../layout/header";
 import { S_DETECT_DECAYS } from "../shared/abi";
-import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, lcEntry, tableInit, windowOver } from "./lossy";
+import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, trackedEntry, tableInit, windowOver } from "./table";
 
 const STACK: usize = OWN; // u32 address: cap u32 counter numbers, the counters at the minimum
 const POS: usize = OWN + 4; // u32 address: cap u32, each counter's place on the stack or NO_PLACE
@@ -28,7 +28,7 @@ export function ssOwnBytes(cap: u32): usize {
 }
 
 @inline function f(d: usize, i: u32): u64 {
-  return load<u64>(lcEntry(d, i), 8);
+  return load<u64>(trackedEntry(d, i), 8);
 }
 @inline function stackAt(d: usize, p: u32): usize {
   return <usize>load<u32>(d + STACK) + ((<usize>p) << 2);
@@ -94,7 +94,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
   let i = indexFind(index, mask, h);
   let est: u64;
   if (i != NONE) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     est = load<u64>(e, 8) + weight;
     store<u64>(e, est, 8);
     unstack(d, i);
@@ -102,7 +102,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
     const count = load<u32>(d + COUNT);
     if (count < load<u32>(d + CAP)) {
       i = count;
-      const e = lcEntry(d, i);
+      const e = trackedEntry(d, i);
       store<u64>(e, h);
       store<u64>(e, weight, 8);
       store<u64>(e, 0, 16);
@@ -118,7 +118,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       i = load<u32>(stackAt(d, size));
       store<u32>(placeAt(d, i), NO_PLACE);
       store<u32>(d + SIZE, size);
-      const e = lcEntry(d, i);
+      const e = trackedEntry(d, i);
       const min = load<u64>(e, 8);
       indexRemove(index, mask, load<u64>(e));
       store<u64>(e, h);
@@ -137,7 +137,7 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
 export function ssDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     const fi = load<u64>(e, 8);
     const lower = (fi - load<u64>(e, 16)) >> 1;
     const half = (fi + 1) >> 1;
@@ -155,7 +155,7 @@ export function ssDecay(d: usize): void {
 // lower + width): Space-Saving's f is the upper bound.
 export function ssRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void {
   const count = load<u32>(d + COUNT);
-  const e = lcEntry(d, count);
+  const e = trackedEntry(d, count);
   store<u64>(e, h);
   store<u64>(e, lower + width, 8);
   store<u64>(e, width, 16);
@@ -182,7 +182,7 @@ export function ssCheck(d: usize): bool {
     if (i >= count || load<u32>(placeAt(d, i)) != p || f(d, i) != min) return false;
   }
   for (let i: u32 = 0; i < count; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     if (indexFind(index, mask, load<u64>(e)) != i || load<u64>(e, 16) > load<u64>(e, 8)) return false;
     if (size > 0 && f(d, i) < min) return false;
   }

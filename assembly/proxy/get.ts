@@ -3,7 +3,7 @@
 // backends, one request per backend, and the client sees a single END.
 import { statInc } from "../layout/header";
 import { keyHash } from "../util/hash";
-import { lcIsHot } from "../detect/lossy";
+import { isHot } from "../detect/table";
 import { detObserve, DETECTOR, DET_WEIGHTED } from "../detect/detector";
 import { servingCost } from "../cache/cost";
 import { FAULT, FAULT_PROCESS, isTrapKey } from "../util/fault";
@@ -120,7 +120,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     statInc(S_KEYS);
     if (hasExptime) expiryChanged(h, q, len, w + W_STAGED);
     if (kind == NK_GET && !barrierPending(h)) {
-      const layer = lookup(h, q, len, f, lcIsHot(d, f), w + W_LOOKUP);
+      const layer = lookup(h, q, len, f, isHot(d, f), w + W_LOOKUP);
       if (layer == LAYER_L1 || layer == LAYER_L2) {
         statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
         if (layer == LAYER_L2) statInc(S_L1_MISSES);

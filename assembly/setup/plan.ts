@@ -188,10 +188,10 @@ export function plan(): i64 {
   setRegion(R_TX, at, burst);
   at = up(at + burst);
 
-  const lcCap = detectCapacity();
-  const lcSize = detectRegionBytes(lcCap, cfgF64(C_EPSILON));
-  setRegion(R_DETECT, at, lcSize);
-  at = up(at + lcSize);
+  const detectCap = detectCapacity();
+  const detectSize = detectRegionBytes(detectCap, cfgF64(C_EPSILON));
+  setRegion(R_DETECT, at, detectSize);
+  at = up(at + detectSize);
 
   const l1Cap = cfgU32(C_L1_ENTRIES);
   const l1Size = L1_CONTROL + <usize>l1Cap * L1_ENTRY + indexBytes(indexSlotsFor(l1Cap)) + <usize>cfgU32(C_L1_BYTES);
@@ -204,7 +204,7 @@ export function plan(): i64 {
   setRegion(R_L2, at, l2Size);
   at = up(at + l2Size);
 
-  const io = up(snapshotBound(lcCap, l1Cap, cfgU32(C_L1_BYTES), l2Cap, cfgU32(C_L2_SLOT_BYTES)));
+  const io = up(snapshotBound(detectCap, l1Cap, cfgU32(C_L1_BYTES), l2Cap, cfgU32(C_L2_SLOT_BYTES)));
   setRegion(R_IO, at, io);
   at = up(at + io);
 

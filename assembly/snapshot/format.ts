@@ -19,12 +19,12 @@ export const TAG_L2: u32 = 3;
 export const TAG_GLOBALS: u32 = 4;
 
 // The largest snapshot the given capacities can produce.
-export function snapshotBound(lcCap: u32, l1Cap: u32, l1Bytes: u32, l2Cap: u32, l2Slot: u32): usize {
+export function snapshotBound(detectCap: u32, l1Cap: u32, l1Bytes: u32, l2Cap: u32, l2Slot: u32): usize {
   return (
     SNAP_HEADER +
     4 * SECTION_HEADER +
     24 +
-    <usize>lcCap * 24 +
+    <usize>detectCap * 24 +
     8 +
     <usize>l1Cap * (RECORD_HEADER + 8) +
     <usize>l1Bytes +

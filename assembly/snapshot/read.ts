@@ -6,7 +6,8 @@ import { keyValid } from "../protocol/keys";
 import { detector, l1, l2 } from "../layout/regions";
 import { initTables, initDetector } from "../cache/tables";
 import { restoreVersion } from "../cache/barrier";
-import { lcCapacity, lcFind, NONE } from "../detect/lossy";
+import { NONE } from "../detect/lossy";
+import { trackedCapacity, trackedFind } from "../detect/table";
 import { detSetTotal, detRestoreEntry } from "../detect/detector";
 import { l1Put } from "../cache/l1";
 import { slPut, slSlotBytes } from "../cache/skiplist";
@@ -75,7 +76,7 @@ function validate(base: usize, len: usize, sections: u32): i32 {
       if (size < 24) return E_SNAP_MALFORMED;
       const count = <usize>load<u32>(body, 16);
       if (<usize>24 + count * <usize>24 != size) return E_SNAP_MALFORMED;
-      if (count > <usize>lcCapacity(detector())) return E_SNAP_CAPACITY;
+      if (count > <usize>trackedCapacity(detector())) return E_SNAP_CAPACITY;
     } else if (tag == TAG_L1) {
       if (!recordsOk(body, body + size, 0xffffffff)) return E_SNAP_MALFORMED;
     } else if (tag == TAG_L2) {
@@ -106,7 +107,7 @@ function applyDetector(body: usize): void {
   for (let i: u32 = 0; i < count; i++) {
     const e = body + 24 + <usize>i * 24;
     const h = load<u64>(e);
-    if (lcFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
+    if (trackedFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
   }
 }
 

@@ -4,7 +4,7 @@ import { xxh64 } from "../util/hash";
 import { NONE } from "../util/hash-index";
 import { detector, l1, l2 } from "../layout/regions";
 import { readStamp } from "../cache/barrier";
-import { lcCount, lcEntry, lcTotal, lcEpoch, LC_ENTRY } from "../detect/lossy";
+import { trackedCount, trackedEntry, trackedTotal, trackedEpoch, TABLE_ENTRY } from "../detect/table";
 import { detLower } from "../detect/detector";
 import {
   l1Oldest,
@@ -68,18 +68,18 @@ function detectSection(at: usize): usize {
   const d = detector();
   const s = at;
   at += SECTION_HEADER;
-  store<u64>(at, lcTotal(d));
-  store<u64>(at, lcEpoch(d), 8);
-  const n = lcCount(d);
+  store<u64>(at, trackedTotal(d));
+  store<u64>(at, trackedEpoch(d), 8);
+  const n = trackedCount(d);
   store<u32>(at, n, 16);
   store<u32>(at, 0, 20);
   at += 24;
   for (let i: u32 = 0; i < n; i++) {
-    const e = lcEntry(d, i);
+    const e = trackedEntry(d, i);
     store<u64>(at, load<u64>(e));
     store<u64>(at, detLower(d, i), 8);
     store<u64>(at, load<u64>(e, 16), 16);
-    at += LC_ENTRY;
+    at += TABLE_ENTRY;
   }
   section(s, TAG_DETECT, at);
   return at;
