@@ -6,7 +6,8 @@ import { clientGuard } from "../config/clients.js";
 import { resolveBackends, DEFAULT_LISTEN } from "../config/endpoints.js";
 import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
-import { runDpdk, dpdkDefaultListen } from "./run-dpdk.js";
+import { runDpdk } from "./run-dpdk.js";
+import { dpdkDefaultListen } from "../datapath/dpdk/setup.js";
 import { ConfigError } from "../errors.js";
 
 // No hugepages needed: DPDK takes 512 MB of ordinary memory.
