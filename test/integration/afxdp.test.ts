@@ -8,11 +8,10 @@ import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/testb
 import type { StatsView } from "../../host/control/stats-view.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
 import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
 import { XDP_PROGRAMS } from "../../host/xdp/layout.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { Op } from "../support/failover-load.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
 
 const topo = new Topology(String(process.pid));
 const node = process.execPath;
@@ -146,13 +145,12 @@ test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over wi
   const ports = [11211, 11212, 11213];
   const kvlb = await attach("native", ports, ["--timeout", "300"]);
   try {
-    const core = await makeCore();
-    setBackends(
-      core,
-      ports.map((port) => ({ host: BACKEND_ADDR, address: BACKEND_ADDR, port, weight: 1 })),
-    );
     const keys = Array.from({ length: 48 }, (_, i) => `fo-${i}`);
-    const homes = new Map(keys.map((k) => [k, routeKey(core, k)]));
+    const placed = libmemcachedHomes(
+      ports.map((port) => ({ host: BACKEND_ADDR, port })),
+      keys,
+    );
+    const homes = new Map(keys.map((k, i) => [k, placed[i] ?? -1]));
     const load = topo.spawn(topo.client, [
       node,
       "--import=tsx",

@@ -9,9 +9,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
 import { portBase } from "../support/ports.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
 
 const END = /END\r\n$/;
 let cluster: Cluster;
@@ -33,13 +32,13 @@ async function get(c: UdpClient, payload: string): Promise<string> {
   return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
 }
 
+// libmemcached decides where a key belongs, not kvlb's own ring
 async function backendOf(key: string): Promise<number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  const [home = -1] = libmemcachedHomes(
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", port })),
+    [key],
   );
-  return routeKey(core, key);
+  return Promise.resolve(home);
 }
 
 async function backendStat(port: number, name: string): Promise<number> {

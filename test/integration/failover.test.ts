@@ -5,14 +5,13 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
 import { startMemcached } from "../../host/testbed/memcached.js";
 import { failoverLoad } from "../support/failover-load.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";
 import { until } from "../support/until.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
 
 const KEYS = Array.from({ length: 48 }, (_, i) => `fo-${i}`);
 const restarted: { stop(): Promise<void> }[] = [];
@@ -23,14 +22,14 @@ test.after.always(async () => {
   for (const c of clusters) await c.stop();
 });
 
+// libmemcached decides where a key belongs, not kvlb's own ring
 async function homes(c: Cluster): Promise<(key: string) => number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    c.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  const placed = libmemcachedHomes(
+    c.backendPorts.map((port) => ({ host: "127.0.0.1", port })),
+    KEYS,
   );
-  const map = new Map(KEYS.map((k) => [k, routeKey(core, k)]));
-  return (k) => map.get(k) ?? -1;
+  const map = new Map(KEYS.map((k, i) => [k, placed[i] ?? -1]));
+  return Promise.resolve((k) => map.get(k) ?? -1);
 }
 
 async function statsOf(c: Cluster): Promise<StatsView> {

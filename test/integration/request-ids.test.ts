@@ -8,10 +8,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { makeCore } from "../support/core.js";
-import { setBackends, routeKey } from "../../host/core/backends.js";
 import { portBase } from "../support/ports.js";
 import { until } from "../support/until.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
 
 const END = /(END|STORED|SERVER_ERROR[^\r]*)\r\n$/;
 const dir = mkdtempSync(join(tmpdir(), "kvlb-nat-"));
@@ -40,13 +39,13 @@ async function text(c: UdpClient, payload: string | Buffer): Promise<string> {
   return Buffer.concat(m.map((x) => x.payload)).toString("latin1");
 }
 
+// libmemcached decides where a key belongs, not kvlb's own ring
 async function homeOf(c: Cluster, key: string): Promise<number> {
-  const core = await makeCore();
-  setBackends(
-    core,
-    c.backendPorts.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+  const [home = -1] = libmemcachedHomes(
+    c.backendPorts.map((port) => ({ host: "127.0.0.1", port })),
+    [key],
   );
-  return routeKey(core, key);
+  return Promise.resolve(home);
 }
 
 /** A key that lands on backend `index`. */
