@@ -3,7 +3,7 @@
 // and a full table is answered with a server error, never with a miss no backend reported.
 // A backend is made slow by stopping its process (SIGSTOP) and letting it go (SIGCONT).
 import test from "ava";
-import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
@@ -126,6 +126,10 @@ test.serial(
     t.is(await text(c, "set after-full 0 0 1\r\nz\r\n"), "STORED\r\n");
     small.memcached[0]?.kill("SIGSTOP");
     t.teardown(() => small?.memcached[0]?.kill("SIGCONT"));
+    // a signal is delivered, not done, when kill() returns: until the kernel shows the process
+    // stopped, it may still answer a get (a real miss, END)
+    const pid = small.memcached[0]?.pid ?? 0;
+    await until("memcached is stopped", () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, "utf8")));
     const answers = new Map<number, string>();
     const started = Date.now();
     const collecting = c.collectFrames(
