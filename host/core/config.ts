@@ -1,3 +1,5 @@
+import * as abi from "../../assembly/shared/abi.js";
+
 // The core's tunables, with the defaults of the reference design (docs/detector.md).
 export interface CoreConfig {
   /** Support s: a key is hot when its estimate is at least (s - ε)·N. */
@@ -49,34 +51,85 @@ export interface CoreConfig {
   replyBytesPerSecond: number;
 }
 
-export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze({
-  support: 0.2,
-  epsilon: 0.02,
-  warm: 0.01,
-  window: 1 << 20,
-  detectCapacity: 0,
-  l1Entries: 1024,
-  l1Bytes: 4 << 20,
-  l2Entries: 4096,
-  l2SlotBytes: 1024,
-  burstMax: 256,
-  weighted: false,
-  seed: 0x9e3779b9,
-  rxSlots: 128,
-  slotBytes: 65536,
-  outMax: 2048,
-  txBytes: 2 << 20,
-  natEntries: 8192,
-  natTimeoutMs: 1000,
-  barrierBuckets: 16384,
-  frames: 0,
-  frameBytes: 2048,
-  peerEvents: 0,
-  failover: true,
-  clientSlots: 4096,
-  replyRatio: 100,
-  replyBytesPerSecond: 65536,
-});
+/** How a field is stored in the core's config block. */
+export type FieldType = "f64" | "u64" | "u32" | "bool";
+
+export interface ConfigField<K extends keyof CoreConfig = keyof CoreConfig> {
+  key: K;
+  /** The ABI's C_* byte offset from CONFIG_BASE. */
+  offset: number;
+  type: FieldType;
+  default: CoreConfig[K];
+}
+
+const field = <K extends keyof CoreConfig>(
+  key: K,
+  offset: number,
+  type: FieldType,
+  fallback: CoreConfig[K],
+): ConfigField => ({ key, offset, type, default: fallback }) as ConfigField;
+
+/**
+ * Every core config field once: its ABI offset, how it is stored, its default. The loader
+ * writes the config block from this table, and the defaults come from it;
+ * test/unit/config-fields.test.ts checks it against every C_* constant of the ABI.
+ */
+export const coreConfigFields: readonly ConfigField[] = [
+  field("support", abi.C_SUPPORT, "f64", 0.2),
+  field("epsilon", abi.C_EPSILON, "f64", 0.02),
+  field("warm", abi.C_WARM, "f64", 0.01),
+  field("window", abi.C_WINDOW, "u64", 1 << 20),
+  field("detectCapacity", abi.C_DETECT_CAPACITY, "u32", 0),
+  field("l1Entries", abi.C_L1_ENTRIES, "u32", 1024),
+  field("l1Bytes", abi.C_L1_BYTES, "u32", 4 << 20),
+  field("l2Entries", abi.C_L2_ENTRIES, "u32", 4096),
+  field("l2SlotBytes", abi.C_L2_SLOT_BYTES, "u32", 1024),
+  field("burstMax", abi.C_BURST_MAX, "u32", 256),
+  field("weighted", abi.C_WEIGHTED, "bool", false),
+  field("seed", abi.C_SEED, "u32", 0x9e3779b9),
+  field("rxSlots", abi.C_RX_SLOTS, "u32", 128),
+  field("slotBytes", abi.C_SLOT_BYTES, "u32", 65536),
+  field("outMax", abi.C_OUT_MAX, "u32", 2048),
+  field("txBytes", abi.C_TXBUF_BYTES, "u32", 2 << 20),
+  field("natEntries", abi.C_NAT_ENTRIES, "u32", 8192),
+  field("natTimeoutMs", abi.C_NAT_TIMEOUT_MS, "u32", 1000),
+  field("barrierBuckets", abi.C_BARRIER_BUCKETS, "u32", 16384),
+  field("frames", abi.C_FRAMES, "u32", 0),
+  field("frameBytes", abi.C_FRAME_BYTES, "u32", 2048),
+  field("peerEvents", abi.C_PEER_EVENTS, "u32", 0),
+  field("failover", abi.C_FAILOVER, "bool", true),
+  field("clientSlots", abi.C_CLIENT_SLOTS, "u32", 4096),
+  field("replyRatio", abi.C_REPLY_RATIO, "u32", 100),
+  field("replyBytesPerSecond", abi.C_REPLY_PER_SECOND, "u32", 65536),
+];
+
+/**
+ * The config block's other fields, which describe where the core runs rather than how it is
+ * tuned: the host writes them after init (core/frame-tables.ts).
+ */
+export const setUpOffsets: readonly number[] = [
+  abi.C_LISTEN_ADDR,
+  abi.C_LISTEN_PORT,
+  abi.C_BACKEND_PORT,
+  abi.C_FRAME_MODE,
+  abi.C_SOCKET_WHOLE_MAX,
+];
+
+export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze(
+  Object.fromEntries(coreConfigFields.map((f) => [f.key, f.default])) as unknown as CoreConfig,
+);
+
+/** Writes the config block that plan() reads. */
+export function writeConfigBlock(memory: WebAssembly.Memory, c: CoreConfig): void {
+  const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
+  for (const f of coreConfigFields) {
+    const v = c[f.key];
+    if (f.type === "f64") view.setFloat64(f.offset, Number(v), true);
+    else if (f.type === "u64") view.setBigUint64(f.offset, BigInt(Number(v)), true);
+    else if (f.type === "bool") view.setUint32(f.offset, v ? 1 : 0, true);
+    else view.setUint32(f.offset, Number(v) >>> 0, true);
+  }
+}
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
   return { ...defaultCoreConfig, ...partial };

@@ -3,7 +3,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import * as abi from "../../assembly/shared/abi.js";
-import { withDefaults, describeConfigError, type CoreConfig } from "./config.js";
+import { withDefaults, describeConfigError, writeConfigBlock, type CoreConfig } from "./config.js";
 import { missingExports, type CoreExports } from "./exports.js";
 import { InspectableCore } from "./inspectable-core.js";
 import { CoreError, ModuleError } from "../errors.js";
@@ -32,36 +32,6 @@ export interface LoadOptions {
 }
 
 const SCRATCH = 1 << 20;
-
-function writeConfig(memory: WebAssembly.Memory, c: CoreConfig): void {
-  const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
-  view.setFloat64(abi.C_SUPPORT, c.support, true);
-  view.setFloat64(abi.C_EPSILON, c.epsilon, true);
-  view.setFloat64(abi.C_WARM, c.warm, true);
-  view.setBigUint64(abi.C_WINDOW, BigInt(c.window), true);
-  view.setUint32(abi.C_DETECT_CAPACITY, c.detectCapacity, true);
-  view.setUint32(abi.C_L1_ENTRIES, c.l1Entries, true);
-  view.setUint32(abi.C_L1_BYTES, c.l1Bytes, true);
-  view.setUint32(abi.C_L2_ENTRIES, c.l2Entries, true);
-  view.setUint32(abi.C_L2_SLOT_BYTES, c.l2SlotBytes, true);
-  view.setUint32(abi.C_BURST_MAX, c.burstMax, true);
-  view.setUint32(abi.C_WEIGHTED, c.weighted ? 1 : 0, true);
-  view.setUint32(abi.C_SEED, c.seed >>> 0, true);
-  view.setUint32(abi.C_RX_SLOTS, c.rxSlots, true);
-  view.setUint32(abi.C_SLOT_BYTES, c.slotBytes, true);
-  view.setUint32(abi.C_OUT_MAX, c.outMax, true);
-  view.setUint32(abi.C_TXBUF_BYTES, c.txBytes, true);
-  view.setUint32(abi.C_NAT_ENTRIES, c.natEntries, true);
-  view.setUint32(abi.C_NAT_TIMEOUT_MS, c.natTimeoutMs, true);
-  view.setUint32(abi.C_BARRIER_BUCKETS, c.barrierBuckets, true);
-  view.setUint32(abi.C_FRAMES, c.frames, true);
-  view.setUint32(abi.C_FRAME_BYTES, c.frameBytes, true);
-  view.setUint32(abi.C_PEER_EVENTS, c.peerEvents, true);
-  view.setUint32(abi.C_FAILOVER, c.failover ? 1 : 0, true);
-  view.setUint32(abi.C_CLIENT_SLOTS, c.clientSlots, true);
-  view.setUint32(abi.C_REPLY_RATIO, c.replyRatio, true);
-  view.setUint32(abi.C_REPLY_PER_SECOND, c.replyBytesPerSecond, true);
-}
 
 async function moduleBytes(source: string | Uint8Array): Promise<Uint8Array> {
   if (typeof source !== "string") return source;
@@ -114,7 +84,7 @@ export async function loadCore(options: LoadOptions = {}): Promise<InspectableCo
     throw new ModuleError(`${name}: module abi ${version}, host expects ${abi.ABI_VERSION}`);
   }
 
-  writeConfig(memory, config);
+  writeConfigBlock(memory, config);
   const planned = trapsIn(name, "plan", () => exports.plan());
   if (planned < 0) throw new CoreError(planned, "plan");
   const layoutEnd = new Uint32Array(memory.buffer)[(abi.HEADER_BASE + abi.H_TOTAL) >>> 2] ?? 0;
