@@ -126,3 +126,30 @@ test("a detector-only snapshot restores the detector alone, and a whole snapshot
   t.is(core.exports.restore_detector(whole), abi.E_SNAP_MALFORMED);
   t.is(core.checkState(), 0);
 });
+
+test("a module that traps in its restore at the worker (past the checks on scratch memory) leaves the old one running with its state", async (t) => {
+  // a Space-Saving core, so that a lossy module must restore the detector
+  const { core, io } = await frameBalancer(40001, {}, "space-saving");
+  t.is(warm(io), "VALUE hot 0 3\r\nabc\r\nEND\r\n");
+  const old = core.module;
+  const l1 = core.l1Keys();
+  const faulty: PreparedModule = {
+    module: new WebAssembly.Module(new Uint8Array(faultModule("restore"))),
+    info: { name: "restore-trap", kind: 1, version: 1, sha256: "", bytes: 0 },
+  };
+  t.throws(() => swapModule(core, faulty), { message: /^restore-trap: traps in restore/ });
+  t.is(core.module, old, "the running module was put back");
+  t.is(core.exports.detector_kind(), 3);
+  t.deepEqual(core.l1Keys(), l1, "its caches are as they were");
+  t.true(cachedGet(io), "and it serves from them");
+  t.true(
+    core.report().some((e) => e.hash === core.hash("hot")),
+    "the hot key is still hot",
+  );
+  // its static data (the texts of its answers) is its own again, not the faulty module's
+  const answer = io
+    .burst([fromClient(9, "frobnicate\r\n")])
+    .map((f) => parseFrame(f.bytes).payload.subarray(8).toString());
+  t.deepEqual(answer, ["ERROR\r\n"]);
+  t.is(core.checkState(), 0);
+});
