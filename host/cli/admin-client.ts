@@ -90,8 +90,9 @@ export class AdminClient {
     return r.json();
   }
 
-  stats(): Promise<StatsView> {
-    return this.get("/stats") as Promise<StatsView>;
+  /** `fresh`: wait for the workers' next report, which counts everything sent before the call. */
+  stats(fresh = false): Promise<StatsView> {
+    return this.get(fresh ? "/stats?fresh" : "/stats") as Promise<StatsView>;
   }
 
   xdp(): Promise<XdpStatus> {

@@ -8,6 +8,8 @@ import { imbalance } from "../util/imbalance.js";
 export const statsUsage = `options:
 ${adminClientUsage}
   --json                    print /stats as JSON
+  --fresh                   wait for the workers' next report (at most 2 s), so that it counts
+                            everything sent before the command
 `;
 
 const sum = (o: Record<string, number>): number => Object.values(o).reduce((a, b) => a + b, 0);
@@ -71,10 +73,14 @@ export function statsText(s: StatsView): string[] {
 export async function statsCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
     args,
-    options: { ...adminClientOptions, json: { type: "boolean", default: false } },
+    options: {
+      ...adminClientOptions,
+      json: { type: "boolean", default: false },
+      fresh: { type: "boolean", default: false },
+    },
     strict: true,
   });
-  const stats = await adminClientOf(values).stats();
+  const stats = await adminClientOf(values).stats(values.fresh);
   process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${statsText(stats).join("\n")}\n`);
   return 0;
 }

@@ -81,13 +81,13 @@ for (const [mode, peers] of [
       try {
         t.is(xdpModeOf("l0"), mode);
         t.is(xdpModeOf("l1"), mode);
-        await servesOverFrames(t, topo, mode, () => inLb<StatsView>(["stats"]));
+        await servesOverFrames(t, topo, mode, () => inLb<StatsView>(["stats", "--fresh"]));
         const xdp = inLb<XdpStatus>(["status"]);
         const [l0, l1] = xdp.interfaces;
         t.is(l0?.mode, mode);
         t.true((l0?.counters["redirect_request"] ?? 0) > 300, "requests went through AF_XDP");
         t.true((l1?.counters["redirect_reply"] ?? 0) > 0, "backend replies came back through XDP");
-        await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats"]));
+        await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats", "--fresh"]));
       } finally {
         const { code, output } = await detach(kvlb);
         t.is(code, 0, output);

@@ -110,13 +110,13 @@ const portStatus = (): PortStatus[] =>
     );
     try {
       t.true(xdpOn("l0") && xdpOn("l1"), "DPDK's af_xdp driver attached kvlb's program");
-      await servesOverFrames(t, topo, "dpdk", () => inLb<StatsView>(["stats"]));
+      await servesOverFrames(t, topo, "dpdk", () => inLb<StatsView>(["stats", "--fresh"]));
       const [client, backend] = portStatus();
       t.is(client?.driver, "net_af_xdp");
       t.true((client?.stats.rxPackets ?? 0) > 300, "requests came in through DPDK");
       t.true((client?.stats.txPackets ?? 0) > 300, "replies left through DPDK");
       t.true((backend?.stats.rxPackets ?? 0) > 0, "backend replies came in through DPDK");
-      await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats"]));
+      await refusesStraySends(t, topo, ADMIN, () => inLb<StatsView>(["stats", "--fresh"]));
     } finally {
       await kvlb.stop();
     }
@@ -132,11 +132,11 @@ const CHECK_DATAGRAMS = 6 + 302 + 20;
   async (t) => {
     const kvlb = await runKvlb(t, ["net_af_packet0,iface=l0", "net_af_packet1,iface=l1"]);
     try {
-      const s = await servesOverFrames(t, topo, "packet", () => inLb<StatsView>(["stats"]));
+      const s = await servesOverFrames(t, topo, "packet", () => inLb<StatsView>(["stats", "--fresh"]));
       const [client] = portStatus();
       t.is(client?.driver, "net_af_packet");
       t.true((client?.stats.rxPackets ?? 0) > 300, "requests came in through DPDK");
-      const later = inLb<StatsView>(["stats"]);
+      const later = inLb<StatsView>(["stats", "--fresh"]);
       t.is(later.datagrams.fromClients, CHECK_DATAGRAMS, "no request was served twice");
       t.true((s.frames?.kernelCopies ?? 0) > 300, "the kernel socket's copies were left to the frame path");
       t.true((later.frames?.repliesViaKernel ?? 0) > 0, "backend replies came through the kernel socket");
@@ -153,7 +153,7 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
   async (t) => {
     const kvlb = await runKvlb(t, ["net_af_packet0,iface=l0", "net_af_packet1,iface=l1"], ["--queues", "2"]);
     try {
-      await servesOverFrames(t, topo, "two", () => inLb<StatsView>(["stats"]));
+      await servesOverFrames(t, topo, "two", () => inLb<StatsView>(["stats", "--fresh"]));
       const out = topo.exec(
         topo.client,
         [node, "--import=tsx", "test/support/ns-history.ts", LB_ADDR, "11211", JSON.stringify(HISTORY)],
@@ -169,8 +169,7 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
       t.true(r.reads + r.writes > 3500, `${r.reads} reads, ${r.writes} writes`);
       t.true(r.unanswered < 20, `${r.unanswered} unanswered`);
       t.deepEqual(r.violations, [], `${r.violationCount} reads returned a value already overwritten`);
-      await new Promise((resolve) => setTimeout(resolve, 700));
-      const s = inLb<StatsView>(["stats"]);
+      const s = inLb<StatsView>(["stats", "--fresh"]);
       const workers = s.workers ?? [];
       t.is(workers.length, 2, "/stats shows each worker");
       for (const w of workers) {
@@ -252,8 +251,7 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
         ]);
         t.true(r.slice(4, 304).every((x) => x === "VALUE bare-k 0 5\r\nhello\r\nEND\r\n"));
         t.is(r[305], "VALUE bare-k 0 3\r\nnew\r\nEND\r\n", "a read after an acknowledged write sees it");
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        const s = inLb<StatsView>(["stats"]);
+        const s = inLb<StatsView>(["stats", "--fresh"]);
         t.true(s.datagrams.answeredFromCache > 150, `answered from cache: ${s.datagrams.answeredFromCache}`);
         t.is(s.frames?.noNextHop, 0, "every backend was found by ARP before it was needed");
         const metrics = topo.exec(topo.lb, ["curl", "-s", `http://${ADMIN}/metrics`]);
