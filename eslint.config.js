@@ -18,7 +18,7 @@ export default tseslint.config(
     // AssemblyScript: it has no type-only imports, its 64-bit literals are exact, and a constant
     // from `asc --use` needs a described @ts-ignore
     files: ["assembly/**/*.ts"],
-    ignores: ["assembly/shared/**"],
+    ignores: ["assembly/abi/**"],
     plugins: { assemblyscript },
     processor: "assemblyscript/decorators",
     rules: {

@@ -54,7 +54,7 @@ import {
   S_DROP_BOUNDS,
   S_DROP_WEIGHT,
   S_DROP_KIND,
-} from "./shared/abi";
+} from "./abi/abi";
 
 @inline function refuse(tx: usize, code: i32, stat: u32): void {
   store<u32>(tx, 0, D_AUX);

@@ -3,7 +3,7 @@
 import { headerState, memoryBytes } from "./layout/header";
 import { keyValid } from "./protocol/keys";
 import { NONE } from "./util/hash-index";
-import { HS_READY, E_NOT_READY, E_BOUNDS, E_KEY, E_NOT_FOUND } from "./shared/abi";
+import { HS_READY, E_NOT_READY, E_BOUNDS, E_KEY, E_NOT_FOUND } from "./abi/abi";
 
 @inline export function ready(): bool {
   return headerState() == HS_READY;

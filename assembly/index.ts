@@ -28,7 +28,7 @@ import {
   E_STATE_DETECT,
   E_STATE_L1,
   E_STATE_L2,
-} from "./shared/abi";
+} from "./abi/abi";
 import { headerState, memoryBytes } from "./layout/header";
 import { plan as planLayout } from "./setup/plan";
 import { detector, l1, l2 } from "./layout/regions";

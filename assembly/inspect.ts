@@ -2,7 +2,7 @@
 // data path (index.ts): the detector's entries, each cache layer's operations and contents,
 // and the write protocol of both layers. Key arguments are (address, length) pairs in linear
 // memory, validated here. index.ts exports all of it.
-import { R_IO, E_NOT_READY, E_BOUNDS, E_IO, ST_VALID } from "./shared/abi";
+import { R_IO, E_NOT_READY, E_BOUNDS, E_IO, ST_VALID } from "./abi/abi";
 import { regionOffset, regionSize } from "./layout/header";
 import { detector, l1, l2 } from "./layout/regions";
 import { detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";

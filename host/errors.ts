@@ -3,7 +3,7 @@
 // message can be reworded freely. The native addons set the same codes on what they throw
 // (udp_batch.cc), and a worker thread's failure carries its code across (worker/run-worker.ts).
 import { LibbpfError } from "libbpf-ts";
-import * as abi from "../assembly/shared/abi.js";
+import * as abi from "../assembly/abi/abi.js";
 
 export const ERROR_CODES = [
   "KVLB_USAGE", // a flag or command the CLI does not know, or a value it cannot parse

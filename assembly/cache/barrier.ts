@@ -6,7 +6,7 @@
 // A write that timed out may still be applied later, so its bucket is held: no read fills it
 // until the hold ends, and none forwarded before the end either.
 import { regionOffset, cfgU32, clock } from "../layout/header";
-import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../shared/abi";
+import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../abi/abi";
 
 const BUCKET: usize = 32;
 const CHANGED: usize = 0; // u64, version of the last write begun or finished

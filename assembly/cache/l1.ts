@@ -18,7 +18,7 @@ import {
   DEAD,
   BLOCK_HEADER,
 } from "./arena";
-import { ST_FREE, S_L1_EVICTIONS, E_TOO_LARGE } from "../shared/abi";
+import { ST_FREE, S_L1_EVICTIONS, E_TOO_LARGE } from "../abi/abi";
 import { EXPIRY_NEVER } from "./expiry";
 
 export const L1_CONTROL: usize = 64;

@@ -54,7 +54,7 @@ import {
   S_STALE_FILLS,
   S_EXPIRED,
   E_NOT_FOUND,
-} from "../shared/abi";
+} from "../abi/abi";
 
 // Moves a key from L2 to L1, keeping its reply, state and version.
 export function promote(h: u64, key: usize, keyLen: usize): i32 {

@@ -23,7 +23,7 @@ import {
   S_PEER_EVENTS_IN,
   S_PEER_OVERFLOW,
   PE_PURGE,
-} from "../shared/abi";
+} from "../abi/abi";
 import { purge, PURGE_ALL } from "./purge";
 
 export function peerBytes(events: u32): usize {

@@ -35,7 +35,7 @@ import {
   S_WRITES_DONE,
   S_FILLS,
   S_STALE_FILLS,
-} from "../shared/abi";
+} from "../abi/abi";
 
 // Whether either layer holds the key (a set then stages its value there).
 export function isCached(h: u64, key: usize, keyLen: usize): bool {

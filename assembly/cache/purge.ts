@@ -8,7 +8,7 @@ import { l1, l2 } from "../layout/regions";
 import { nextVersion } from "./barrier";
 import { statAdd } from "../layout/header";
 import { ketamaRoute } from "../route/ketama";
-import { HEADER_BASE, H_PURGED, S_PURGED } from "../shared/abi";
+import { HEADER_BASE, H_PURGED, S_PURGED } from "../abi/abi";
 
 export const PURGE_ALL: u32 = 0xffffffff;
 

@@ -5,7 +5,7 @@
 import { indexFind, indexInsert, indexRemove, indexClear, NONE } from "../util/hash-index";
 import { keysEqual, compareKeys } from "../util/keys";
 import { statInc } from "../layout/header";
-import { ST_FREE, S_L2_EVICTIONS, E_TOO_LARGE } from "../shared/abi";
+import { ST_FREE, S_L2_EVICTIONS, E_TOO_LARGE } from "../abi/abi";
 import { EXPIRY_NEVER } from "./expiry";
 
 export const MAX_LEVEL: u32 = 16;

@@ -17,7 +17,7 @@ import {
   C_L2_ENTRIES,
   C_L2_SLOT_BYTES,
   C_SEED,
-} from "../shared/abi";
+} from "../abi/abi";
 
 export function initDetector(): void {
   detInit(detector(), detectCapacity(), cfgF64(C_SUPPORT), cfgF64(C_EPSILON), cfgF64(C_WARM), cfgU64(C_WINDOW));

@@ -9,7 +9,7 @@
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes, HEAP_OWN_END } from "./heap";
 import { statInc } from "../layout/header";
-import { S_DETECT_DECAYS } from "../shared/abi";
+import { S_DETECT_DECAYS } from "../abi/abi";
 import { N, EPOCH, COUNT, CAP, MASK, INDEX, trackedEntry, tableInit, windowOver } from "./table";
 
 const SKETCH: usize = HEAP_OWN_END; // u32 address of the rows: DEPTH × WIDTH u64

@@ -10,7 +10,7 @@ import { cmInit, cmObserve, cmRestoreEntry, cmCheck, cmLower, cmOwnBytes, cmEsti
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
 import { lcCapacityFor } from "./lossy";
 import { cfgF64, cfgU32, cfgU64 } from "../layout/header";
-import { C_DETECT_CAPACITY, C_EPSILON, C_WINDOW } from "../shared/abi";
+import { C_DETECT_CAPACITY, C_EPSILON, C_WINDOW } from "../abi/abi";
 
 export const DET_LOSSY: u32 = 1;
 export const DET_WEIGHTED: u32 = 2;

@@ -25,7 +25,7 @@ import {
   trackedMask,
   windowOver,
 } from "./table";
-import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../shared/abi";
+import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../abi/abi";
 
 // Lossy counting's own fields of the control block, between the shared ones (table.ts).
 const W: usize = 16;

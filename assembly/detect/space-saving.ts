@@ -13,7 +13,7 @@
 // and a key costs O(1) on average, where a heap costs O(log k) for each.
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { statInc } from "../layout/header";
-import { S_DETECT_DECAYS } from "../shared/abi";
+import { S_DETECT_DECAYS } from "../abi/abi";
 import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, trackedEntry, tableInit, windowOver } from "./table";
 
 const STACK: usize = OWN; // u32 address: cap u32 counter numbers, the counters at the minimum

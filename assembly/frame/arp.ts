@@ -13,7 +13,7 @@ import {
   S_ARP_ANSWERED,
   S_ARP_LEARNED,
   S_ARP_ASKED,
-} from "../shared/abi";
+} from "../abi/abi";
 import { umemBase, frameAt, frameAlloc, setFrameState, SENDING, NO_FRAME } from "../io/frame-pool";
 import { neighLearn, portEntry, portCount } from "./neigh";
 import { bswap16 } from "./checksum";

@@ -12,7 +12,7 @@ import {
   P_ADDR,
   P_IFINDEX,
   S_BURST_REFUSED,
-} from "../shared/abi";
+} from "../abi/abi";
 import { outReset } from "../io/out-ring";
 import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
@@ -20,7 +20,7 @@ import { framesOn, abandonHeld } from "../io/frame-pool";
 import { portEntry, neighSetStatic, neighClear } from "./neigh";
 import { arpAsk } from "./arp";
 import { memoryBytes } from "../layout/header";
-import { E_BOUNDS, R_RX } from "../shared/abi";
+import { E_BOUNDS, R_RX } from "../abi/abi";
 
 const XD_BYTES: usize = 16; // struct xdp_desc
 

@@ -19,7 +19,7 @@ import {
   NBS_FREE,
   NBS_LEARNED,
   NBS_STATIC,
-} from "../shared/abi";
+} from "../abi/abi";
 
 export const NO_NEIGH: usize = 0;
 

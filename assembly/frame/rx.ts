@@ -22,7 +22,7 @@ import {
   S_FRAME_REPLY_VIA_KERNEL,
   S_BURST_REFUSED,
   E_BURST,
-} from "../shared/abi";
+} from "../abi/abi";
 import { admitDatagram, serveClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom, backendAddress } from "../route/backends";

@@ -29,7 +29,7 @@ import {
   S_FRAMES_TX,
   S_FRAME_NO_NEIGH,
   S_FRAME_VIA_SOCKET,
-} from "../shared/abi";
+} from "../abi/abi";
 import {
   umemBase,
   frameAt,

@@ -13,7 +13,7 @@ import {
   FR_HELD_LIST,
   FRAME_HEADROOM,
   S_FRAME_POOL_EMPTY,
-} from "../shared/abi";
+} from "../abi/abi";
 
 export const HELD: u8 = 1;
 export const SENDING: u8 = 2;

@@ -16,10 +16,10 @@ import {
   D_AUX,
   D_FLAGS,
   S_DROP_OUT_FULL,
-} from "../shared/abi";
+} from "../abi/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
-import { FRAME_HEADROOM, OUT_CLIENT } from "../shared/abi";
+import { FRAME_HEADROOM, OUT_CLIENT } from "../abi/abi";
 import { chargeReply } from "./reply-budget";
 import { BIN_HEADER, BIN_RESPONSE, BH_OPCODE, BH_STATUS, BH_BODY_LEN, BH_OPAQUE } from "../protocol/binary";
 

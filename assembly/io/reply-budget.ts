@@ -13,7 +13,7 @@ import {
   CL_SLOTS,
   CLIENT_SLOT_BYTES,
   S_DROP_BUDGET,
-} from "../shared/abi";
+} from "../abi/abi";
 
 const SECOND: i64 = 1000000000;
 

@@ -1,6 +1,6 @@
 // Accessors for the header, the config block, the stats block and the region table. Every
 // piece of state is found through these, never through a module global.
-import { HEADER_BASE, CONFIG_BASE, STATS_BASE, H_REGIONS, H_STATE, H_CLOCK } from "../shared/abi";
+import { HEADER_BASE, CONFIG_BASE, STATS_BASE, H_REGIONS, H_STATE, H_CLOCK } from "../abi/abi";
 
 @inline export function regionOffset(region: u32): usize {
   return <usize>load<u32>(HEADER_BASE + H_REGIONS + (region << 3));

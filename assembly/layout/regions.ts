@@ -1,6 +1,6 @@
 // Where the detector and the two cache layers live (from the region table).
 import { regionOffset } from "./header";
-import { R_DETECT, R_L1, R_L2 } from "../shared/abi";
+import { R_DETECT, R_L1, R_L2 } from "../abi/abi";
 
 @inline export function detector(): usize {
   return regionOffset(R_DETECT);

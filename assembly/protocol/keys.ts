@@ -1,6 +1,6 @@
 // What a key may be, for every way one arrives: the text and meta protocols, the binary
 // protocol, the exports and the snapshot reader. One rule, memcached's: 1..250 bytes.
-import { MAX_KEY } from "../shared/abi";
+import { MAX_KEY } from "../abi/abi";
 
 @inline export function keyLengthOk(len: usize): bool {
   return len - 1 < <usize>MAX_KEY; // 1..250, with 0 wrapping to a huge value

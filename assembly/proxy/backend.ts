@@ -16,7 +16,7 @@ import {
   fits,
   NOT_FOUND,
 } from "../protocol/text";
-import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY, S_LATE_REPLIES } from "../shared/abi";
+import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY, S_LATE_REPLIES } from "../abi/abi";
 import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
 import {
   natEntry,

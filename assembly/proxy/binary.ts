@@ -41,7 +41,7 @@ import {
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
-import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../shared/abi";
+import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../abi/abi";
 
 export function handleBinary(p: usize, end: usize): void {
   const w = work();

@@ -11,7 +11,7 @@ import {
   S_NO_BACKEND,
   PE_PURGE,
   OUT_BACKEND,
-} from "../shared/abi";
+} from "../abi/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
 import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
 import {

@@ -1,7 +1,7 @@
 // The work area for one client datagram: its peer, the children it forwarded, and what the
 // client must still be sent once all of them are done. It sits after the NAT entries.
 import { regionOffset, cfgU32, statInc } from "../layout/header";
-import { R_NAT, C_NAT_ENTRIES, S_SERVER_ERRORS } from "../shared/abi";
+import { R_NAT, C_NAT_ENTRIES, S_SERVER_ERRORS } from "../abi/abi";
 import { failLine, failMessage } from "./failures";
 import {
   natBytes,

@@ -1,5 +1,5 @@
 // The proxy's exports: the backend table and routing. Datagrams themselves go through process().
-import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY, B_STATE, BK_UP, BK_DOWN } from "../shared/abi";
+import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY, B_STATE, BK_UP, BK_DOWN } from "../abi/abi";
 import {
   backendsValid,
   backendsReset,

@@ -1,7 +1,7 @@
 // Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
 // client's datagram can go as it is, or as a datagram built in the tx buffer.
 import { statInc, cfgU32 } from "../layout/header";
-import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../shared/abi";
+import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../abi/abi";
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
 import { detector } from "../layout/regions";
@@ -44,7 +44,7 @@ import {
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES, C_FAILOVER } from "../shared/abi";
+import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES, C_FAILOVER } from "../abi/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";
 import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 

@@ -57,7 +57,7 @@ import {
   S_UNKNOWN_COMMANDS,
   S_DROP_OUT_FULL,
   MAX_BACKENDS,
-} from "../shared/abi";
+} from "../abi/abi";
 
 const DONE: u16 = 0xffff;
 const WANTS_FILL: u16 = 0x8000; // on a miss's key length: the caches want its value

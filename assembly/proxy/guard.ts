@@ -21,7 +21,7 @@ import {
   MAX_ADMIN,
   S_DROP_NOT_ALLOWED,
   S_DROP_REFLECTED,
-} from "../shared/abi";
+} from "../abi/abi";
 import { backendFrom } from "../route/backends";
 import { earnReplies } from "../io/reply-budget";
 

@@ -5,7 +5,7 @@ import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
 import { outReset } from "../io/out-ring";
 import { clientsInit } from "./guard";
-import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../shared/abi";
+import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../abi/abi";
 
 export function initProxy(): void {
   md5Init(routeScratch());

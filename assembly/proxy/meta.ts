@@ -23,7 +23,7 @@ import {
   NO_BACKEND,
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
-import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../shared/abi";
+import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../abi/abi";
 
 export function handleMn(): void {
   workFlag(<u32>GF_MN);

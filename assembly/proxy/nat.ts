@@ -7,7 +7,7 @@
 // which holds what the client must see once: the single END of a multi-key get, MN, a noop.
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
 import { peerRoomForWrite } from "../cache/peers";
-import { R_NAT, C_NAT_ENTRIES, HEADER_BASE, H_NAT_NEXT, H_NAT_USED, S_NAT_OVERFLOW } from "../shared/abi";
+import { R_NAT, C_NAT_ENTRIES, HEADER_BASE, H_NAT_NEXT, H_NAT_USED, S_NAT_OVERFLOW } from "../abi/abi";
 
 export const NAT_ENTRY: usize = 64;
 export const NAT_NONE: u32 = 0xffffffff;

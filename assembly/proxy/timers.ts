@@ -2,7 +2,7 @@
 // open write is closed as failed (its key held uncached until a late apply can no longer land
 // unseen), and the client is told with a server error, never left waiting or shown a miss.
 import { cfgU32, clock, statInc } from "../layout/header";
-import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../shared/abi";
+import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../abi/abi";
 import {
   natEntry,
   natFree,

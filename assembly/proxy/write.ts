@@ -24,7 +24,7 @@ import {
 import { writeRoom, NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
 import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
-import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../shared/abi";
+import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../abi/abi";
 
 const MAX_TOKENS: u32 = 8;
 

@@ -22,7 +22,7 @@ import {
   ROUTE_RING,
   RT_COUNT,
   RT_POINTS,
-} from "../shared/abi";
+} from "../abi/abi";
 
 const SCRATCH: usize = 64; // md5 block and constants (MD5_SCRATCH bytes)
 const DIGEST: usize = 384;

@@ -7,7 +7,7 @@
 // (value, server), as libmemcached's comparison does.
 import { md5 } from "./md5";
 import { statInc } from "../layout/header";
-import { S_FAILOVERS } from "../shared/abi";
+import { S_FAILOVERS } from "../abi/abi";
 import {
   backendCount,
   backendWeight,

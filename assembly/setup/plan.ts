@@ -63,7 +63,7 @@ import {
   DESC_BYTES,
   E_CONFIG,
   MAX_KEY,
-} from "../shared/abi";
+} from "../abi/abi";
 import { cfgF64, cfgU32, setRegion } from "../layout/header";
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
 import { detectRegionBytes, detectCapacity } from "../detect/detector";

@@ -26,7 +26,7 @@ import {
   E_SNAP_CAPACITY,
   S_RESTORES,
   S_RESTORE_REFUSED,
-} from "../shared/abi";
+} from "../abi/abi";
 
 @inline function recordEnd(at: usize): usize {
   const end = at + RECORD_HEADER + <usize>load<u16>(at, 20) + <usize>load<u32>(at, 16);

@@ -30,7 +30,7 @@ import {
   slExpiry,
 } from "../cache/skiplist";
 import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
-import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, E_IO } from "../shared/abi";
+import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, E_IO } from "../abi/abi";
 
 function record(
   at: usize,

@@ -8,7 +8,7 @@ import { zipfDraws, makeKeys } from "../load/zipf.js";
 import { layStream, streamBytes, runStream } from "../load/key-corpus.js";
 import { ReferenceLossyCounter, ReferenceHotTable } from "./reference.js";
 import { defaultCoreConfig } from "../core/config.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const DISTINCT = Number(process.env["BENCH_DISTINCT"] ?? 1_000_000);
 const DRAWS = Number(process.env["BENCH_KEYS"] ?? 10_000_000);

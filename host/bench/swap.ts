@@ -11,7 +11,7 @@ import { prepareModule, runningShape, swapModule, type PreparedModule } from "..
 import type { InspectableCore } from "../core/inspectable-core.js";
 import { zipfDraws, makeKeys } from "../load/zipf.js";
 import { layStream, streamBytes, runStream } from "../load/key-corpus.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const SWAPS = Number(process.env["BENCH_SWAPS"] ?? 200);
 const DRAWS = Number(process.env["BENCH_KEYS"] ?? 4_000_000);

@@ -1,7 +1,7 @@
 // The backend table in the core's route region: written by the control plane, read back for
 // /stats. Addresses are kept as the core and the socket addon see them: the four bytes of
 // sin_addr read as a little-endian u32.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { CoreError, describeCoreError } from "../errors.js";
 import { keyBytes, type Core, type Key } from "./core.js";
 

@@ -1,6 +1,6 @@
 // The host's side of the core's client guard (assembly/proxy/guard.ts): the allow-list, the
 // admin clients and this host's own addresses, written into the clients region.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "./core.js";
 import { ipv4ToWire } from "./backends.js";
 

@@ -1,4 +1,4 @@
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 // The core's tunables, with the defaults of the reference design (docs/detector.md).
 export interface CoreConfig {

@@ -1,6 +1,6 @@
 // A typed view of one instantiated core: bursts for the data path, and the control plane's
 // and the tests' operations on the detector, the caches and snapshots.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { CoreConfig } from "./config.js";
 import type { CoreExports } from "./exports.js";
 import { CoreError } from "../errors.js";

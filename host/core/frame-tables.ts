@@ -1,6 +1,6 @@
 // The host's side of the core's frame layer: the balancer's addresses, the AF_XDP ports and
 // the neighbour (next hop) table, written through the core's exports.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "./core.js";
 import { CoreError } from "../errors.js";
 import { ipv4ToWire } from "./backends.js";

@@ -2,7 +2,7 @@
 // detector's entries, each cache layer's operations and contents, and the write protocol of
 // both layers (the core's inspect.ts exports). The data path needs none of them, so they sit
 // apart from Core; loadCore returns this class, and a worker sees it as a Core.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { Core, u64, type Key, type DetectorEntry, type CachedValue } from "./core.js";
 import { CoreError } from "../errors.js";
 

@@ -2,7 +2,7 @@
 // exports, lays out and initialises the state.
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { withDefaults, describeConfigError, writeConfigBlock, type CoreConfig } from "./config.js";
 import { missingExports, type CoreExports } from "./exports.js";
 import { InspectableCore } from "./inspectable-core.js";

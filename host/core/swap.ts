@@ -8,7 +8,7 @@
 // where they are. If anything fails, the old module is instantiated again and restores the same
 // detector snapshot: it keeps running.
 import { createHash } from "node:crypto";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "./core.js";
 import type { CoreExports } from "./exports.js";
 import type { CoreConfig } from "./config.js";

@@ -1,7 +1,7 @@
 // A stream of keys laid out back to back in the core's host area, as the payloads of an rx
 // ring would be: a burst only writes descriptors that point at them.
 import type { Core } from "../core/core.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 export interface KeyStream {
   offsets: Uint32Array;

@@ -2,7 +2,7 @@
 // clock it writes into the core, the control messages it takes between bursts, and the count
 // of what it sent. The socket worker and the frame loop share these.
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "../core/core.js";
 import { applyBackendControl } from "../core/backends.js";
 import { setNeighbours } from "../core/frame-tables.js";

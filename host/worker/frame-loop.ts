@@ -3,7 +3,7 @@
 // for a frame or to a next hop not resolved yet). Each turn moves a burst:
 // receive -> process_frames -> transmit, one boundary crossing each, never one per frame.
 import type { MessagePort } from "node:worker_threads";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { InspectableCore } from "../core/inspectable-core.js";
 import { askArp } from "../core/frame-tables.js";
 import type { UdpBatch } from "../datapath/socket/udp-batch.js";

@@ -4,7 +4,7 @@
 // the core per ring with news. A writer whose ring is full waits for the slowest reader: an
 // event is never dropped, because a lost begin could let a worker serve a value that a write
 // has since replaced.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "../core/core.js";
 
 /** The rings of a balancer's workers: made once by the control plane, handed to every worker. */

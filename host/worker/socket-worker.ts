@@ -2,7 +2,7 @@
 // burst per turn (recvmmsg -> process -> tick when due -> sendmmsg) and sleeps in poll() when
 // there is nothing to do. Between bursts it reads control messages and reports its stats.
 import { parentPort, workerData } from "node:worker_threads";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
 import { setClientGuard } from "../core/client-guard.js";

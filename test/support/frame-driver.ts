@@ -1,7 +1,7 @@
 // Plays the AF_XDP driver's part for unit tests of the core's frame layer: frames are taken
 // from the core's pool and written where the kernel would put them (after 256 bytes of
 // headroom), the burst runs, and the frames the core queued are read back and completed.
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "../../host/core/core.js";
 
 const XDP_HEADROOM = 256;

@@ -3,7 +3,7 @@ import test from "ava";
 import { makeCore, valueBlock } from "../support/core.js";
 import { CoreError, ModuleError } from "../../host/errors.js";
 import { loadCore } from "../../host/core/loader.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
 
 async function seeded(): Promise<Core> {

@@ -2,7 +2,7 @@
 // tick() once a key cools, and stale offers refused.
 import test from "ava";
 import { makeCore, valueBlock } from "../support/core.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const config = { support: 0.2, epsilon: 0.02, warm: 0.05, window: 0 };
 

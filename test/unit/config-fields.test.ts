@@ -2,7 +2,7 @@
 // exactly once, fields do not overlap and fit the config block, and what the loader writes is
 // what the core reads back.
 import test from "ava";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { coreConfigFields, defaultCoreConfig, setUpOffsets } from "../../host/core/config.js";
 import { makeCore } from "../support/core.js";
 

@@ -8,7 +8,7 @@ import { ReferenceCountMin } from "../support/reference-count-min.js";
 import { frameBalancer, fromClient, at, serveAsBackends } from "../support/frame-balancer.js";
 import { parseFrame } from "../support/frames.js";
 
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 // the rows of the core's sketch (assembly/detect/count-min.ts CM_DEPTH)
 const CM_DEPTH = 4;

@@ -3,7 +3,7 @@
 // waits for, and a pool with no free frame. Each must answer the client with an error (never a
 // miss, never nothing) and count what happened.
 import test from "ava";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { frameBalancer, fromClient, fromBackend } from "../support/frame-balancer.js";
 import { parseFrame } from "../support/frames.js";
 import type { SentFrame } from "../support/frame-driver.js";

@@ -4,7 +4,7 @@ import test from "ava";
 import fc from "fast-check";
 import { makeCore, valueBlock } from "../support/core.js";
 import { CoreError } from "../../host/errors.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const ENTRIES = 16;
 const BYTES = 16 * 1024;

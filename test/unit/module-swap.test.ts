@@ -16,7 +16,7 @@ import {
   type PreparedModule,
 } from "../../host/core/swap.js";
 import type { InspectableCore as Core } from "../../host/core/inspectable-core.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import type { FrameDriver } from "../support/frame-driver.js";
 
 const prepare = (core: Core, bytes: Uint8Array, name: string): Promise<PreparedModule> =>

@@ -1,7 +1,7 @@
 // DK_OBSERVE counts a key (a write's key heats it) but never looks it up, so a cached copy is
 // never served for it; DK_KEY does both.
 import test from "ava";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 import { makeCore, text, valueBlock } from "../support/core.js";
 
 test("DK_OBSERVE counts the key and never reports a cache hit; DK_KEY hits", async (t) => {

@@ -10,7 +10,7 @@ import { routeKey } from "../../host/core/backends.js";
 import { createPeerRings, PeerLink } from "../../host/worker/peer-link.js";
 import type { Core } from "../../host/core/core.js";
 import { setFrameMode } from "../../host/core/frame-tables.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const PORT_A = 40001;
 const PORT_B = 40002;

@@ -5,7 +5,7 @@ import { createSocket } from "node:dgram";
 import { makeCore } from "../support/core.js";
 import { openUdpBatch } from "../../host/datapath/socket/udp-batch.js";
 import { until } from "../support/until.js";
-import * as abi from "../../assembly/shared/abi.js";
+import * as abi from "../../assembly/abi/abi.js";
 
 const header = (id: number): Buffer => Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0]);
 

@@ -4,7 +4,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { projectRoot } from "../../util/paths.js";
 import { KvlbError } from "../../errors.js";
-import * as abi from "../../../assembly/shared/abi.js";
+import * as abi from "../../../assembly/abi/abi.js";
 import type { Core } from "../../core/core.js";
 import { ipv4ToWire, type Backend } from "../../core/backends.js";
 
