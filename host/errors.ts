@@ -98,13 +98,6 @@ export function errorCode(e: unknown): ErrorCode | undefined {
   return ERROR_CODES.find((c) => c === code);
 }
 
-/** An error with our code, from anywhere: a KvlbError as is, another one rebuilt around its message. */
-export function asKvlbError(e: unknown): KvlbError | undefined {
-  if (e instanceof KvlbError) return e;
-  const code = errorCode(e);
-  return code ? new KvlbError(code, (e as Error).message) : undefined;
-}
-
 /**
  * The exit status for an error that ends a command: 2 for what an operator or the machine
  * refused (ours, node's argument parser, the kernel through libbpf-ts), 1 for a bug.

@@ -72,7 +72,8 @@ export function runFrameLoop(
   // lets go), the rest through the kernel.
   const flush = (): void => {
     peers?.publish();
-    const f = io.keepFrames(ftx, core.u32[ftxCountAt] ?? 0);
+    const queued = core.u32[ftxCountAt] ?? 0;
+    const f = queued > 0 ? io.keepFrames(ftx, queued) : 0;
     if (f > 0) tally.add(f, driver.transmit(ftx, f));
     const out = core.u32[outCountAt] ?? 0;
     if (out > 0) tally.add(out, io.send(out));
