@@ -3,12 +3,13 @@
 // and a full table is answered with a server error, never with a miss no backend reported.
 // A backend is made slow by stopping its process (SIGSTOP) and letting it go (SIGCONT).
 import test from "ava";
-import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { portBase } from "../support/ports.js";
+import { stopProcess } from "../support/stop-process.js";
 import { until } from "../support/until.js";
 import { libmemcachedHomes } from "../support/ketama-oracle.js";
 
@@ -70,8 +71,8 @@ test.serial(
     t.is(await text(a, `set ${slow} 0 0 8\r\nA-secret\r\n`), "STORED\r\n");
     const before = await statsOf(cluster);
     const victim = cluster.memcached[1];
-    victim?.kill("SIGSTOP");
     t.teardown(() => victim?.kill("SIGCONT"));
+    await stopProcess(victim);
     t.is(await text(a, `get ${slow}\r\n`), "SERVER_ERROR backend timed out\r\n", "an error, not a miss");
     // B's requests to the other backend take entries while the stopped one holds A's reply
     const fast = await keyOn(cluster, 0, "fast");
@@ -124,12 +125,8 @@ test.serial(
     const c = new UdpClient(small.kvlbPort);
     t.teardown(() => c.close());
     t.is(await text(c, "set after-full 0 0 1\r\nz\r\n"), "STORED\r\n");
-    small.memcached[0]?.kill("SIGSTOP");
     t.teardown(() => small?.memcached[0]?.kill("SIGCONT"));
-    // a signal is delivered, not done, when kill() returns: until the kernel shows the process
-    // stopped, it may still answer a get (a real miss, END)
-    const pid = small.memcached[0]?.pid ?? 0;
-    await until("memcached is stopped", () => /^\d+ \(.*\) T /.test(readFileSync(`/proc/${pid}/stat`, "utf8")));
+    await stopProcess(small.memcached[0]);
     const answers = new Map<number, string>();
     const started = Date.now();
     const collecting = c.collectFrames(
