@@ -2,7 +2,7 @@
 // data path (index.ts): the detector's entries, each cache layer's operations and contents,
 // and the write protocol of both layers. Key arguments are (address, length) pairs in linear
 // memory, validated here. index.ts exports all of it.
-import { R_IO, E_NOT_READY, E_BOUNDS, E_IO, ST_VALID } from "./abi/abi";
+import { R_IO, E_NOT_READY, E_BOUNDS, E_IO, ST_VALID, TK_F } from "./abi/abi";
 import { regionOffset, regionSize } from "./layout/header";
 import { detector, l1, l2 } from "./layout/regions";
 import { detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
@@ -112,7 +112,7 @@ export function detect_report(all: u32): i32 {
   let k: u32 = 0;
   for (let i: u32 = 0; i < trackedCount(d); i++) {
     const e = trackedEntry(d, i);
-    if (all == 0 && !isHot(d, load<u64>(e, 8))) continue;
+    if (all == 0 && !isHot(d, load<u64>(e, TK_F))) continue;
     if (k == room) return E_IO;
     memory.copy(out + <usize>k * TABLE_ENTRY, e, TABLE_ENTRY);
     k++;

@@ -108,8 +108,16 @@ export const FM_KERNEL_SEES_FRAMES = 2;
 // addresses, and asks for the backends'.
 export const FM_ANSWER_ARP = 4;
 
+// A tracked key, in every detector's table and in detect_report's output: three u64 fields.
+export const TRACKED_BYTES = 24;
+export const TK_HASH = 0;
+export const TK_F = 8; // the estimate f
+export const TK_DELTA = 16; // Δ, the most f may overestimate
+
 // A write event: u64 key hash, u32 PE_*, u32 pad.
 export const PEER_EVENT_BYTES = 16;
+export const PV_HASH = 0;
+export const PV_KIND = 8;
 export const PE_BEGIN = 1;
 export const PE_END = 2;
 export const PE_PURGE = 3; // an admin client's flush_all: every worker empties its caches (hash unused)
@@ -181,6 +189,13 @@ export const D_OFF = 0; // absolute address in linear memory
 export const D_LEN = 4;
 export const D_AUX = 8; // rx: weight; tx: reply address
 export const D_FLAGS = 12; // rx: DK_* kind; tx: RF_* result flags, error code in bits 16..23
+
+// A frame descriptor, in R_RX (frames received) and R_FTX (frames to send): struct xdp_desc,
+// so that the AF_XDP rings' entries copy in and out as they are; the port rides in options.
+export const XDESC_BYTES = 16;
+export const XD_ADDR = 0; // u64, the frame's offset in the UMEM
+export const XD_LEN = 8;
+export const XD_PORT = 12;
 
 export const DK_KEY = 1; // count the key and look it up in L1/L2
 export const DK_OBSERVE = 2; // count it only (a write's key: it heats the key but is never served)

@@ -54,6 +54,8 @@ import {
   S_STALE_FILLS,
   S_EXPIRED,
   E_NOT_FOUND,
+  D_OFF,
+  D_LEN,
 } from "../abi/abi";
 
 // Moves a key from L2 to L1, keeping its reply, state and version.
@@ -210,8 +212,8 @@ export function demoteCold(): u32 {
 }
 
 // Looks a key up in both layers. On an L2 hit its frequency follows the detector, and a key
-// that became hot moves to L1. Returns LAYER_* with the reply in *out (address, length) when
-// servable, or LAYER_NONE.
+// that became hot moves to L1. Returns LAYER_* with the reply's address and length in *out, at a
+// descriptor's D_OFF and D_LEN (the burst hands lookup() its tx descriptor), or LAYER_NONE.
 export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out: usize): i32 {
   const a = l1();
   const i = l1Count(a) != 0 ? l1Find(a, h, key, keyLen) : NONE;
@@ -223,8 +225,8 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
       statInc(S_EXPIRED);
       return LAYER_NONE;
     }
-    store<u32>(out, <u32>l1ReplyPtr(a, i));
-    store<u32>(out, l1ReplyLen(a, i), 4);
+    store<u32>(out, <u32>l1ReplyPtr(a, i), D_OFF);
+    store<u32>(out, l1ReplyLen(a, i), D_LEN);
     return LAYER_L1;
   }
   const s = l2();
@@ -239,7 +241,7 @@ export function lookup(h: u64, key: usize, keyLen: usize, f: u64, hot: bool, out
     statInc(S_EXPIRED);
     return LAYER_NONE;
   }
-  store<u32>(out, <u32>slReplyPtr(s, j));
-  store<u32>(out, slReplyLen(s, j), 4);
+  store<u32>(out, <u32>slReplyPtr(s, j), D_OFF);
+  store<u32>(out, slReplyLen(s, j), D_LEN);
   return LAYER_L2;
 }

@@ -17,6 +17,8 @@ import {
   HEADER_BASE,
   H_PEER_OUT,
   PEER_EVENT_BYTES,
+  PV_HASH,
+  PV_KIND,
   PE_BEGIN,
   PE_END,
   S_PEER_EVENTS_OUT,
@@ -48,8 +50,8 @@ export function peerEmit(h: u64, kind: u32): void {
     return;
   }
   const e = regionOffset(R_PEER) + <usize>n * PEER_EVENT_BYTES;
-  store<u64>(e, h);
-  store<u32>(e, kind, 8);
+  store<u64>(e, h, PV_HASH);
+  store<u32>(e, kind, PV_KIND);
   store<u32>(HEADER_BASE + H_PEER_OUT, n + 1);
   statInc(S_PEER_EVENTS_OUT);
 }
@@ -70,8 +72,8 @@ export function peerApply(n: u32): i32 {
   const base = regionOffset(R_PEER) + <usize>room * PEER_EVENT_BYTES;
   for (let k: u32 = 0; k < n; k++) {
     const e = base + <usize>k * PEER_EVENT_BYTES;
-    const h = load<u64>(e);
-    const kind = load<u32>(e, 8);
+    const h = load<u64>(e, PV_HASH);
+    const kind = load<u32>(e, PV_KIND);
     if (kind == PE_BEGIN) {
       barrierBegin(h);
       drop(h);

@@ -9,7 +9,7 @@
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { heapInit, heapAt, heapPos, place, siftDown, siftUp, heapCheck, heapOwnBytes, HEAP_OWN_END } from "./heap";
 import { statInc } from "../layout/header";
-import { S_DETECT_DECAYS } from "../abi/abi";
+import { S_DETECT_DECAYS, TK_F, TK_DELTA } from "../abi/abi";
 import { N, EPOCH, COUNT, CAP, MASK, INDEX, trackedEntry, tableInit, windowOver } from "./table";
 
 const SKETCH: usize = HEAP_OWN_END; // u32 address of the rows: DEPTH × WIDTH u64
@@ -79,8 +79,8 @@ function track(d: usize, h: u64, est: u64): void {
   const i = indexFind(index, mask, h);
   if (i != NONE) {
     const e = trackedEntry(d, i);
-    store<u64>(e, est, 8);
-    store<u64>(e, errorBound(d), 16);
+    store<u64>(e, est, TK_F);
+    store<u64>(e, errorBound(d), TK_DELTA);
     siftDown(d, heapPos(d, i));
     return;
   }
@@ -92,13 +92,13 @@ function track(d: usize, h: u64, est: u64): void {
   } else {
     slot = heapAt(d, 0);
     const e = trackedEntry(d, slot);
-    if (load<u64>(e, 8) >= est) return;
+    if (load<u64>(e, TK_F) >= est) return;
     indexRemove(index, mask, load<u64>(e));
   }
   const e = trackedEntry(d, slot);
   store<u64>(e, h);
-  store<u64>(e, est, 8);
-  store<u64>(e, errorBound(d), 16);
+  store<u64>(e, est, TK_F);
+  store<u64>(e, errorBound(d), TK_DELTA);
   indexInsert(index, mask, h, slot);
   if (slot == count) {
     place(d, count, slot);
@@ -137,8 +137,8 @@ export function cmDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
-    store<u64>(e, (load<u64>(e, 8) + 1) >> 1, 8);
-    store<u64>(e, (load<u64>(e, 16) + 1) >> 1, 16);
+    store<u64>(e, (load<u64>(e, TK_F) + 1) >> 1, TK_F);
+    store<u64>(e, (load<u64>(e, TK_DELTA) + 1) >> 1, TK_DELTA);
   }
   store<u64>(d + N, load<u64>(d + N) >> 1);
   store<u64>(d + EPOCH, 0);
@@ -153,8 +153,8 @@ export function cmRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void {
 
 // Count-Min's entry in lossy counting's terms: its estimate less the error bound, and the bound.
 export function cmLower(e: usize): u64 {
-  const f = load<u64>(e, 8);
-  const err = load<u64>(e, 16);
+  const f = load<u64>(e, TK_F);
+  const err = load<u64>(e, TK_DELTA);
   return f > err ? f - err : 0;
 }
 
@@ -166,7 +166,7 @@ export function cmCheck(d: usize): bool {
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
     const h = load<u64>(e);
-    if (indexFind(index, mask, h) != i || load<u64>(e, 8) > cmEstimate(d, h)) return false;
+    if (indexFind(index, mask, h) != i || load<u64>(e, TK_F) > cmEstimate(d, h)) return false;
   }
   return true;
 }

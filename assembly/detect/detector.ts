@@ -10,7 +10,7 @@ import { cmInit, cmObserve, cmRestoreEntry, cmCheck, cmLower, cmOwnBytes, cmEsti
 import { indexSlotsFor, indexBytes } from "../util/hash-index";
 import { lcCapacityFor } from "./lossy";
 import { cfgF64, cfgU32, cfgU64 } from "../layout/header";
-import { C_DETECT_CAPACITY, C_EPSILON, C_WINDOW } from "../abi/abi";
+import { C_DETECT_CAPACITY, C_EPSILON, C_WINDOW, TK_F } from "../abi/abi";
 
 export const DET_LOSSY: u32 = 1;
 export const DET_WEIGHTED: u32 = 2;
@@ -72,7 +72,7 @@ export function detLower(d: usize, i: u32): u64 {
   const e = trackedEntry(d, i);
   if (DETECTOR == DET_SPACE_SAVING) return ssLower(e);
   if (DETECTOR == DET_COUNT_MIN) return cmLower(e);
-  return load<u64>(e, 8);
+  return load<u64>(e, TK_F);
 }
 
 export function detCheck(d: usize): bool {

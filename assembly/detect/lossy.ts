@@ -25,7 +25,7 @@ import {
   trackedMask,
   windowOver,
 } from "./table";
-import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS } from "../abi/abi";
+import { S_DETECT_PRUNED, S_DETECT_OVERFLOW, S_DETECT_DECAYS, TK_F, TK_DELTA } from "../abi/abi";
 
 // Lossy counting's own fields of the control block, between the shared ones (table.ts).
 const W: usize = 16;
@@ -94,15 +94,15 @@ export function lcObserve(d: usize, h: u64, weight: u64): u64 {
   let f: u64 = 0;
   if (i != NONE) {
     const e = trackedEntry(d, i);
-    f = load<u64>(e, 8) + weight;
-    store<u64>(e, f, 8);
+    f = load<u64>(e, TK_F) + weight;
+    store<u64>(e, f, TK_F);
   } else {
     const count = load<u32>(d + COUNT);
     if (count < load<u32>(d + CAP)) {
       const e = trackedEntry(d, count);
       store<u64>(e, h);
-      store<u64>(e, weight, 8);
-      store<u64>(e, load<u64>(d + BCUR) - 1, 16);
+      store<u64>(e, weight, TK_F);
+      store<u64>(e, load<u64>(d + BCUR) - 1, TK_DELTA);
       store<u32>(d + COUNT, count + 1);
       indexInsert(index, mask, h, count);
       f = weight;
@@ -129,7 +129,7 @@ export function lcPrune(d: usize, bucket: u64): void {
   let pruned: u64 = 0;
   while (i < count) {
     const e = trackedEntry(d, i);
-    if (load<u64>(e, 8) + load<u64>(e, 16) <= bucket) {
+    if (load<u64>(e, TK_F) + load<u64>(e, TK_DELTA) <= bucket) {
       indexRemove(index, mask, load<u64>(e));
       count--;
       if (i != count) {
@@ -137,8 +137,8 @@ export function lcPrune(d: usize, bucket: u64): void {
         const lh = load<u64>(last);
         // three plain stores: memory.copy is a runtime call in V8, dear at 24 bytes
         store<u64>(e, lh);
-        store<u64>(e, load<u64>(last, 8), 8);
-        store<u64>(e, load<u64>(last, 16), 16);
+        store<u64>(e, load<u64>(last, TK_F), TK_F);
+        store<u64>(e, load<u64>(last, TK_DELTA), TK_DELTA);
         indexUpdate(index, mask, lh, i);
       }
       pruned++;
@@ -155,8 +155,8 @@ export function lcDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
-    store<u64>(e, load<u64>(e, 8) >> 1, 8);
-    store<u64>(e, (load<u64>(e, 16) + 2) >> 1, 16);
+    store<u64>(e, load<u64>(e, TK_F) >> 1, TK_F);
+    store<u64>(e, (load<u64>(e, TK_DELTA) + 2) >> 1, TK_DELTA);
   }
   const n = load<u64>(d + N) >> 1;
   lcSetTotal(d, n, 0);
@@ -176,8 +176,8 @@ export function lcRestoreEntry(d: usize, h: u64, f: u64, delta: u64): void {
   const count = load<u32>(d + COUNT);
   const e = trackedEntry(d, count);
   store<u64>(e, h);
-  store<u64>(e, f, 8);
-  store<u64>(e, delta, 16);
+  store<u64>(e, f, TK_F);
+  store<u64>(e, delta, TK_DELTA);
   store<u32>(d + COUNT, count + 1);
   indexInsert(trackedIndex(d), trackedMask(d), h, count);
 }
@@ -190,7 +190,7 @@ export function lcCheck(d: usize): bool {
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
     if (trackedFind(d, load<u64>(e)) != i) return false;
-    if (load<u64>(e, 16) > bcur + 1) return false; // decay rounds Δ up by at most one
+    if (load<u64>(e, TK_DELTA) > bcur + 1) return false; // decay rounds Δ up by at most one
   }
   return true;
 }

@@ -13,7 +13,7 @@
 // and a key costs O(1) on average, where a heap costs O(log k) for each.
 import { indexFind, indexInsert, indexRemove, NONE } from "../util/hash-index";
 import { statInc } from "../layout/header";
-import { S_DETECT_DECAYS } from "../abi/abi";
+import { S_DETECT_DECAYS, TK_F, TK_DELTA } from "../abi/abi";
 import { N, EPOCH, COUNT, CAP, MASK, INDEX, OWN, trackedEntry, tableInit, windowOver } from "./table";
 
 const STACK: usize = OWN; // u32 address: cap u32 counter numbers, the counters at the minimum
@@ -95,8 +95,8 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
   let est: u64;
   if (i != NONE) {
     const e = trackedEntry(d, i);
-    est = load<u64>(e, 8) + weight;
-    store<u64>(e, est, 8);
+    est = load<u64>(e, TK_F) + weight;
+    store<u64>(e, est, TK_F);
     unstack(d, i);
   } else {
     const count = load<u32>(d + COUNT);
@@ -104,8 +104,8 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       i = count;
       const e = trackedEntry(d, i);
       store<u64>(e, h);
-      store<u64>(e, weight, 8);
-      store<u64>(e, 0, 16);
+      store<u64>(e, weight, TK_F);
+      store<u64>(e, 0, TK_DELTA);
       store<u32>(placeAt(d, i), NO_PLACE);
       store<u32>(d + COUNT, count + 1);
       store<u32>(d + SIZE, 0); // a new counter may be the smallest: find them again when needed
@@ -119,12 +119,12 @@ export function ssObserve(d: usize, h: u64, weight: u64): u64 {
       store<u32>(placeAt(d, i), NO_PLACE);
       store<u32>(d + SIZE, size);
       const e = trackedEntry(d, i);
-      const min = load<u64>(e, 8);
+      const min = load<u64>(e, TK_F);
       indexRemove(index, mask, load<u64>(e));
       store<u64>(e, h);
       est = min + weight;
-      store<u64>(e, est, 8);
-      store<u64>(e, min, 16);
+      store<u64>(e, est, TK_F);
+      store<u64>(e, min, TK_DELTA);
       indexInsert(index, mask, h, i);
     }
   }
@@ -138,11 +138,11 @@ export function ssDecay(d: usize): void {
   const count = load<u32>(d + COUNT);
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
-    const fi = load<u64>(e, 8);
-    const lower = (fi - load<u64>(e, 16)) >> 1;
+    const fi = load<u64>(e, TK_F);
+    const lower = (fi - load<u64>(e, TK_DELTA)) >> 1;
     const half = (fi + 1) >> 1;
-    store<u64>(e, half, 8);
-    store<u64>(e, half - lower, 16);
+    store<u64>(e, half, TK_F);
+    store<u64>(e, half - lower, TK_DELTA);
     store<u32>(placeAt(d, i), NO_PLACE);
   }
   store<u32>(d + SIZE, 0);
@@ -157,8 +157,8 @@ export function ssRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void {
   const count = load<u32>(d + COUNT);
   const e = trackedEntry(d, count);
   store<u64>(e, h);
-  store<u64>(e, lower + width, 8);
-  store<u64>(e, width, 16);
+  store<u64>(e, lower + width, TK_F);
+  store<u64>(e, width, TK_DELTA);
   store<u32>(placeAt(d, count), NO_PLACE);
   store<u32>(d + COUNT, count + 1);
   store<u32>(d + SIZE, 0);
@@ -167,7 +167,7 @@ export function ssRestoreEntry(d: usize, h: u64, lower: u64, width: u64): void {
 
 // Space-Saving's entry in lossy counting's terms: (f - Δ, Δ).
 export function ssLower(e: usize): u64 {
-  return load<u64>(e, 8) - load<u64>(e, 16);
+  return load<u64>(e, TK_F) - load<u64>(e, TK_DELTA);
 }
 
 export function ssCheck(d: usize): bool {
@@ -183,7 +183,7 @@ export function ssCheck(d: usize): bool {
   }
   for (let i: u32 = 0; i < count; i++) {
     const e = trackedEntry(d, i);
-    if (indexFind(index, mask, load<u64>(e)) != i || load<u64>(e, 16) > load<u64>(e, 8)) return false;
+    if (indexFind(index, mask, load<u64>(e)) != i || load<u64>(e, TK_DELTA) > load<u64>(e, TK_F)) return false;
     if (size > 0 && f(d, i) < min) return false;
   }
   return true;

@@ -3,9 +3,10 @@
 // the snapshot and the exports read any detector through the accessors here; each detector's
 // own fields sit at OWN and after, and lossy counting's between the shared ones.
 import { indexFind, indexClear } from "../util/hash-index";
+import { TRACKED_BYTES } from "../abi/abi";
 
 export const TABLE_CONTROL: usize = 128;
-export const TABLE_ENTRY: usize = 24;
+export const TABLE_ENTRY: usize = TRACKED_BYTES;
 
 export const N: usize = 0; // shared: total weight seen
 export const EPOCH: usize = 8; // shared: weight since the last decay

@@ -22,8 +22,6 @@ import { arpAsk } from "./arp";
 import { memoryBytes } from "../layout/header";
 import { E_BOUNDS, R_RX } from "../abi/abi";
 
-const XD_BYTES: usize = 16; // struct xdp_desc
-
 // One burst of frames described (struct xdp_desc) in the rx ring. The frames to send are in
 // R_FTX (H_FTX_COUNT), the datagrams for the kernel's sockets in the out ring (H_OUT_COUNT).
 export function process_frames(n: u32): i32 {
@@ -64,7 +62,7 @@ export function neigh_clear(): void {
 export function burst_abandon(n: u32): i32 {
   if (headerState() != HS_READY) return E_NOT_READY;
   outReset();
-  if (framesOn()) abandonHeld(regionOffset(R_RX), n, XD_BYTES);
+  if (framesOn()) abandonHeld(regionOffset(R_RX), n);
   return 0;
 }
 

@@ -22,7 +22,36 @@ import {
   S_FRAME_REPLY_VIA_KERNEL,
   S_BURST_REFUSED,
   E_BURST,
+  XDESC_BYTES,
+  XD_ADDR,
+  XD_LEN,
+  XD_PORT,
 } from "../abi/abi";
+import {
+  ETH_SRC,
+  ETH_TYPE,
+  ETH_HLEN,
+  VLAN_TCI,
+  VLAN_TYPE,
+  VLAN_HLEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_ARP,
+  ETHERTYPE_VLAN,
+  ETHERTYPE_QINQ,
+  ETHERTYPE_IPV6,
+  IP_VIHL,
+  IP_TOTAL_LEN,
+  IP_FRAG,
+  IP_PROTO,
+  IP_SRC,
+  IP_DST,
+  IP_HLEN,
+  IPPROTO_UDP,
+  UDP_SPORT,
+  UDP_DPORT,
+  UDP_LEN,
+  UDP_HLEN,
+} from "./headers";
 import { admitDatagram, serveClient } from "../proxy/client";
 import { handleBackend } from "../proxy/backend";
 import { backendFrom, backendAddress } from "../route/backends";
@@ -32,14 +61,10 @@ import { arpIn } from "./arp";
 import { sumBytes, finish, bswap16 } from "./checksum";
 
 // struct xdp_desc, as the AF_XDP driver writes it
-const XD_ADDR: usize = 0;
-const XD_LEN: usize = 8;
-const XD_PORT: usize = 12;
-const XD_BYTES: usize = 16;
 
 export function processFrames(n: u32): i32 {
   const rx = regionOffset(R_RX);
-  if (<usize>n * XD_BYTES > regionSize(R_RX)) {
+  if (<usize>n * XDESC_BYTES > regionSize(R_RX)) {
     statInc(S_BURST_REFUSED);
     return E_BURST;
   }
@@ -47,7 +72,7 @@ export function processFrames(n: u32): i32 {
   const fsize = <u64>cfgU32(C_FRAME_BYTES);
   const base = umemBase();
   for (let k: u32 = 0; k < n; k++) {
-    const d = rx + <usize>k * XD_BYTES;
+    const d = rx + <usize>k * XDESC_BYTES;
     const addr = load<u64>(d + XD_ADDR);
     const len = <u64>load<u32>(d + XD_LEN);
     const frame = addr / fsize;
@@ -64,47 +89,47 @@ export function processFrames(n: u32): i32 {
 }
 
 function frameIn(f: usize, len: usize, port: u32): void {
-  if (len < 14 + 20 + 8) {
+  if (len < ETH_HLEN + IP_HLEN + UDP_HLEN) {
     statInc(S_FRAME_MALFORMED);
     return;
   }
-  let type = bswap16(<u32>load<u16>(f + 12));
-  let l3: usize = 14;
+  let type = bswap16(<u32>load<u16>(f + ETH_TYPE));
+  let l3 = ETH_HLEN;
   let vlan: u32 = 0;
-  if (type == 0x8100 || type == 0x88a8) {
-    vlan = bswap16(<u32>load<u16>(f + 14)) & 0x0fff;
-    type = bswap16(<u32>load<u16>(f + 16));
-    l3 = 18;
+  if (type == ETHERTYPE_VLAN || type == ETHERTYPE_QINQ) {
+    vlan = bswap16(<u32>load<u16>(f + VLAN_TCI)) & 0x0fff;
+    type = bswap16(<u32>load<u16>(f + VLAN_TYPE));
+    l3 = VLAN_HLEN;
   }
-  if (type == 0x86dd) {
+  if (type == ETHERTYPE_IPV6) {
     statInc(S_FRAME_IPV6);
     return;
   }
   const mode = cfgU32(C_FRAME_MODE);
-  if (type == 0x0806 && (mode & FM_ANSWER_ARP) != 0) {
+  if (type == ETHERTYPE_ARP && (mode & FM_ANSWER_ARP) != 0) {
     arpIn(f, f + l3, len, port, vlan);
     return;
   }
   // Where the kernel sees every frame too (af_packet), ARP, TCP, ICMP and fragments are its to
   // serve; elsewhere the XDP program kept them from this path, so one here is malformed.
   const elsewhere = (mode & FM_KERNEL_SEES_FRAMES) != 0 ? S_FRAME_NOT_OURS : S_FRAME_MALFORMED;
-  if (type != 0x0800) {
+  if (type != ETHERTYPE_IPV4) {
     statInc(elsewhere);
     return;
   }
   const ip = f + l3;
-  const vihl = <u32>load<u8>(ip);
+  const vihl = <u32>load<u8>(ip + IP_VIHL);
   const ihl = (<usize>(vihl & 0x0f)) << 2;
-  if (vihl >> 4 != 4 || ihl < 20 || l3 + ihl + 8 > len) {
+  if (vihl >> 4 != 4 || ihl < IP_HLEN || l3 + ihl + UDP_HLEN > len) {
     statInc(S_FRAME_MALFORMED);
     return;
   }
-  const total = <usize>bswap16(<u32>load<u16>(ip + 2));
-  if (total < ihl + 8 || l3 + total > len) {
+  const total = <usize>bswap16(<u32>load<u16>(ip + IP_TOTAL_LEN));
+  if (total < ihl + UDP_HLEN || l3 + total > len) {
     statInc(S_FRAME_MALFORMED);
     return;
   }
-  if ((bswap16(<u32>load<u16>(ip + 6)) & 0x3fff) != 0 || load<u8>(ip + 9) != 17) {
+  if ((bswap16(<u32>load<u16>(ip + IP_FRAG)) & 0x3fff) != 0 || load<u8>(ip + IP_PROTO) != IPPROTO_UDP) {
     statInc(elsewhere);
     return;
   }
@@ -113,18 +138,18 @@ function frameIn(f: usize, len: usize, port: u32): void {
     return;
   }
   const udp = ip + ihl;
-  const udpLen = <usize>bswap16(<u32>load<u16>(udp + 4));
-  if (udpLen < 8 || udpLen > total - ihl) {
+  const udpLen = <usize>bswap16(<u32>load<u16>(udp + UDP_LEN));
+  if (udpLen < UDP_HLEN || udpLen > total - ihl) {
     statInc(S_FRAME_MALFORMED);
     return;
   }
   // UDP checksums are not checked: a veth sender with tx offload leaves them partial
-  const src = load<u32>(ip + 12);
-  const dst = load<u32>(ip + 16);
-  const sport = bswap16(<u32>load<u16>(udp));
-  const dport = bswap16(<u32>load<u16>(udp + 2));
-  const payload = udp + 8;
-  const payloadLen = udpLen - 8;
+  const src = load<u32>(ip + IP_SRC);
+  const dst = load<u32>(ip + IP_DST);
+  const sport = bswap16(<u32>load<u16>(udp + UDP_SPORT));
+  const dport = bswap16(<u32>load<u16>(udp + UDP_DPORT));
+  const payload = udp + UDP_HLEN;
+  const payloadLen = udpLen - UDP_HLEN;
   if (backendFrom(src, sport) != 0xffffffff) {
     // another worker's reply (its own backend port) is not this core's to match
     if (dport != cfgU32(C_BACKEND_PORT)) statInc(S_FRAME_NOT_OURS);
@@ -140,6 +165,6 @@ function frameIn(f: usize, len: usize, port: u32): void {
   // learned only from a datagram kvlb serves, and never for a backend's address: a forged
   // frame must not be able to redirect anyone's replies
   if (!admitDatagram(payload, payloadLen, src, sport, false)) return;
-  if (!backendAddress(src)) neighLearn(src, f + 6, port, vlan);
+  if (!backendAddress(src)) neighLearn(src, f + ETH_SRC, port, vlan);
   serveClient(payload, payloadLen, src, sport);
 }

@@ -29,7 +29,40 @@ import {
   S_FRAMES_TX,
   S_FRAME_NO_NEIGH,
   S_FRAME_VIA_SOCKET,
+  XDESC_BYTES,
+  XD_ADDR,
+  XD_LEN,
+  XD_PORT,
 } from "../abi/abi";
+import {
+  ETH_DST,
+  ETH_SRC,
+  ETH_TYPE,
+  VLAN_TCI,
+  VLAN_TYPE,
+  VLAN_HLEN,
+  ETH_HLEN,
+  MAC_LEN,
+  ETHERTYPE_IPV4,
+  ETHERTYPE_VLAN,
+  IP_VIHL,
+  IP_TOS,
+  IP_TOTAL_LEN,
+  IP_ID,
+  IP_FRAG,
+  IP_TTL,
+  IP_PROTO,
+  IP_CHECK,
+  IP_SRC,
+  IP_DST,
+  IP_HLEN,
+  IPPROTO_UDP,
+  UDP_SPORT,
+  UDP_DPORT,
+  UDP_LEN,
+  UDP_CHECK,
+  UDP_HLEN,
+} from "./headers";
 import {
   umemBase,
   frameAt,
@@ -46,19 +79,19 @@ import { neighFind, portEntry, NO_NEIGH } from "./neigh";
 import { sumBytes, finish, bswap16 } from "./checksum";
 
 const MTU: usize = 1500;
-const IP_UDP: usize = 28;
+const IP_UDP: usize = IP_HLEN + UDP_HLEN;
 
 export function framesFinish(): void {
   const out = regionOffset(R_OUT);
   const n = load<u32>(HEADER_BASE + H_OUT_COUNT);
   const ftx = regionOffset(R_FTX);
-  const room = <u32>(regionSize(R_FTX) / DESC_BYTES);
+  const room = <u32>(regionSize(R_FTX) / XDESC_BYTES);
   let kept: u32 = 0;
   // frames queued earlier in the call (ARP) stay in front
   let sent: u32 = load<u32>(HEADER_BASE + H_FTX_COUNT);
   for (let i: u32 = 0; i < n; i++) {
     const d = out + <usize>i * DESC_BYTES;
-    if (sent < room && toFrame(d, ftx + <usize>sent * DESC_BYTES)) {
+    if (sent < room && toFrame(d, ftx + <usize>sent * XDESC_BYTES)) {
       sent++;
       continue;
     }
@@ -85,7 +118,7 @@ function toFrame(d: usize, x: usize): bool {
     return false;
   }
   const vlan = <u32>load<u16>(nb + NB_VLAN);
-  const l2: usize = vlan != 0 ? 18 : 14;
+  const l2 = vlan != 0 ? VLAN_HLEN : ETH_HLEN;
   const start = ptr - l2 - IP_UDP;
   const fs = frameStart(frame);
   if (len + IP_UDP > MTU || start < fs || ptr + len > fs + frameBytes()) {
@@ -108,10 +141,10 @@ function toFrame(d: usize, x: usize): bool {
   ethernet(start, nb + NB_MAC, pe + P_MAC, vlan);
   const ip = start + l2;
   ipv4(ip, src, dst, len);
-  udp(ip, ip + 20, sport, flags >> 16, len);
-  store<u64>(x, <u64>(start - umemBase()));
-  store<u32>(x + 8, <u32>(l2 + IP_UDP + len));
-  store<u32>(x + 12, port);
+  udp(ip, ip + IP_HLEN, sport, flags >> 16, len);
+  store<u64>(x + XD_ADDR, <u64>(start - umemBase()));
+  store<u32>(x + XD_LEN, <u32>(l2 + IP_UDP + len));
+  store<u32>(x + XD_PORT, port);
   setFrameState(frame, SENDING);
   statInc(S_FRAMES_TX);
   return true;
@@ -127,14 +160,14 @@ function rewrite(d: usize, ptr: usize): usize {
 }
 
 function ethernet(p: usize, dstMac: usize, srcMac: usize, vlan: u32): void {
-  memory.copy(p, dstMac, 6);
-  memory.copy(p + 6, srcMac, 6);
+  memory.copy(p + ETH_DST, dstMac, MAC_LEN);
+  memory.copy(p + ETH_SRC, srcMac, MAC_LEN);
   if (vlan != 0) {
-    be16(p + 12, 0x8100);
-    be16(p + 14, vlan);
-    be16(p + 16, 0x0800);
+    be16(p + ETH_TYPE, ETHERTYPE_VLAN);
+    be16(p + VLAN_TCI, vlan);
+    be16(p + VLAN_TYPE, ETHERTYPE_IPV4);
   } else {
-    be16(p + 12, 0x0800);
+    be16(p + ETH_TYPE, ETHERTYPE_IPV4);
   }
 }
 
@@ -142,28 +175,29 @@ function ipv4(ip: usize, src: u32, dst: u32, payloadLen: usize): void {
   const idAt = regionOffset(R_FRAME) + FR_IP_ID;
   const id = load<u32>(idAt);
   store<u32>(idAt, id + 1);
-  store<u8>(ip, 0x45);
-  store<u8>(ip + 1, 0);
-  be16(ip + 2, <u32>(payloadLen + IP_UDP));
-  be16(ip + 4, id & 0xffff);
-  be16(ip + 6, 0x4000); // DF: a frame is never larger than the MTU
-  store<u8>(ip + 8, 64);
-  store<u8>(ip + 9, 17);
-  store<u16>(ip + 10, 0);
-  store<u32>(ip + 12, src);
-  store<u32>(ip + 16, dst);
-  store<u16>(ip + 10, finish(sumBytes(ip, 20, 0)));
+  store<u8>(ip + IP_VIHL, 0x45);
+  store<u8>(ip + IP_TOS, 0);
+  be16(ip + IP_TOTAL_LEN, <u32>(payloadLen + IP_UDP));
+  be16(ip + IP_ID, id & 0xffff);
+  be16(ip + IP_FRAG, 0x4000); // DF: a frame is never larger than the MTU
+  store<u8>(ip + IP_TTL, 64);
+  store<u8>(ip + IP_PROTO, <u8>IPPROTO_UDP);
+  store<u16>(ip + IP_CHECK, 0);
+  store<u32>(ip + IP_SRC, src);
+  store<u32>(ip + IP_DST, dst);
+  store<u16>(ip + IP_CHECK, finish(sumBytes(ip, IP_HLEN, 0)));
 }
 
 function udp(ip: usize, u: usize, sport: u32, dport: u32, payloadLen: usize): void {
-  const udpLen = <u32>(payloadLen + 8);
-  be16(u, sport);
-  be16(u + 2, dport);
-  be16(u + 4, udpLen);
-  store<u16>(u + 6, 0);
+  const udpLen = <u32>(payloadLen + UDP_HLEN);
+  be16(u + UDP_SPORT, sport);
+  be16(u + UDP_DPORT, dport);
+  be16(u + UDP_LEN, udpLen);
+  store<u16>(u + UDP_CHECK, 0);
   // pseudo header: addresses, protocol and length, as little-endian words
-  let sum: u64 = <u64>load<u32>(ip + 12) + <u64>load<u32>(ip + 16) + 0x1100 + <u64>bswap16(udpLen);
+  let sum: u64 =
+    <u64>load<u32>(ip + IP_SRC) + <u64>load<u32>(ip + IP_DST) + ((<u64>IPPROTO_UDP) << 8) + <u64>bswap16(udpLen);
   sum = sumBytes(u, <usize>udpLen, sum);
   const c = finish(sum);
-  store<u16>(u + 6, c == 0 ? 0xffff : c);
+  store<u16>(u + UDP_CHECK, c == 0 ? 0xffff : c);
 }

@@ -13,6 +13,8 @@ import {
   FR_HELD_LIST,
   FRAME_HEADROOM,
   S_FRAME_POOL_EMPTY,
+  XDESC_BYTES,
+  XD_ADDR,
 } from "../abi/abi";
 
 export const HELD: u8 = 1;
@@ -103,11 +105,11 @@ export function releaseHeld(): void {
 
 // A burst that trapped, to be run again: frames it built replies in go back to the pool, and
 // the n it received are let go without going back, since the retry takes them again.
-export function abandonHeld(rx: usize, n: u32, descBytes: usize): void {
+export function abandonHeld(rx: usize, n: u32): void {
   const fsize = frameBytes();
   const frames = cfgU32(C_FRAMES);
   for (let k: u32 = 0; k < n; k++) {
-    const f = load<u64>(rx + <usize>k * descBytes) / <u64>fsize;
+    const f = load<u64>(rx + <usize>k * XDESC_BYTES + XD_ADDR) / <u64>fsize;
     if (f < <u64>frames) setFrameState(<u32>f, RETRY);
   }
   releaseHeld(); // returns only the HELD ones: the received frames are RETRY

@@ -57,6 +57,8 @@ import {
   S_UNKNOWN_COMMANDS,
   S_DROP_OUT_FULL,
   MAX_BACKENDS,
+  D_OFF,
+  D_LEN,
 } from "../abi/abi";
 
 const DONE: u16 = 0xffff;
@@ -129,8 +131,8 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
         // datagram where memcached 1.6 sends two. A client joins a request id's datagrams
         // either way.
         replyMessage(
-          <usize>load<u32>(w + W_LOOKUP),
-          <usize>load<u32>(w + W_LOOKUP + 4),
+          <usize>load<u32>(w + W_LOOKUP, D_OFF),
+          <usize>load<u32>(w + W_LOOKUP, D_LEN),
           workU32(W_ADDR),
           workU32(W_PORT),
           workU32(W_ID),

@@ -36,6 +36,7 @@ import {
   R_FPOOL,
   R_FRAME,
   R_FTX,
+  XDESC_BYTES,
   R_PEER,
   R_CLIENTS,
   C_CLIENT_SLOTS,
@@ -160,7 +161,7 @@ function planFrames(start: usize): usize {
   const frame: usize = frames == 0 ? 0 : <usize>FR_HELD_LIST + frames * 5;
   setRegion(R_FRAME, at, frame);
   at = up(at + frame);
-  const ftx: usize = frames == 0 ? 0 : <usize>cfgU32(C_OUT_MAX) * DESC_BYTES;
+  const ftx: usize = frames == 0 ? 0 : <usize>cfgU32(C_OUT_MAX) * XDESC_BYTES;
   setRegion(R_FTX, at, ftx);
   at = up(at + ftx);
   const peer = peerBytes(cfgU32(C_PEER_EVENTS));
@@ -182,7 +183,8 @@ export function plan(): i64 {
   setRegion(R_STATS, STATS_BASE, STATS_SLOTS * 8);
 
   let at: usize = DYNAMIC_BASE;
-  const burst = <usize>cfgU32(C_BURST_MAX) * DESC_BYTES;
+  // rx holds a burst's descriptors on the socket path, its frames' (struct xdp_desc) on the frame path
+  const burst = <usize>cfgU32(C_BURST_MAX) * <usize>max(DESC_BYTES, XDESC_BYTES);
   setRegion(R_RX, at, burst);
   at = up(at + burst);
   setRegion(R_TX, at, burst);

@@ -11,7 +11,36 @@ import { trackedCapacity, trackedFind } from "../detect/table";
 import { detSetTotal, detRestoreEntry } from "../detect/detector";
 import { l1Put } from "../cache/l1";
 import { slPut, slSlotBytes } from "../cache/skiplist";
-import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
+import {
+  SNAP_HEADER,
+  SH_MAGIC,
+  SH_FORMAT,
+  SH_BODY_LEN,
+  SH_CHECKSUM,
+  SECTION_HEADER,
+  SEC_TAG,
+  SEC_LEN,
+  DETECT_HEAD,
+  DS_N,
+  DS_EPOCH,
+  DS_COUNT,
+  DETECT_ENTRY,
+  DE_HASH,
+  DE_LOWER,
+  DE_WIDTH,
+  LIST_HEAD,
+  RECORD_HEADER,
+  RD_FREQ,
+  RD_VERSION,
+  RD_REPLY_LEN,
+  RD_KEY_LEN,
+  RD_STATE,
+  RD_EXPIRY,
+  TAG_DETECT,
+  TAG_L1,
+  TAG_L2,
+  TAG_GLOBALS,
+} from "./format";
 import {
   R_IO,
   SNAPSHOT_MAGIC,
@@ -29,20 +58,20 @@ import {
 } from "../abi/abi";
 
 @inline function recordEnd(at: usize): usize {
-  const end = at + RECORD_HEADER + <usize>load<u16>(at, 20) + <usize>load<u32>(at, 16);
+  const end = at + RECORD_HEADER + <usize>load<u16>(at, RD_KEY_LEN) + <usize>load<u32>(at, RD_REPLY_LEN);
   return (end + 7) & ~(<usize>7);
 }
 
 // Checks the records of an L1 or L2 section; returns false on anything out of shape.
 function recordsOk(at: usize, end: usize, maxPayload: usize): bool {
-  if (at + 8 > end) return false;
+  if (at + LIST_HEAD > end) return false;
   const count = load<u32>(at);
-  at += 8;
+  at += LIST_HEAD;
   for (let i: u32 = 0; i < count; i++) {
     if (at + RECORD_HEADER > end) return false;
-    const keyLen = <usize>load<u16>(at, 20);
-    const replyLen = <usize>load<u32>(at, 16);
-    const state = <u32>load<u8>(at, 22);
+    const keyLen = <usize>load<u16>(at, RD_KEY_LEN);
+    const replyLen = <usize>load<u32>(at, RD_REPLY_LEN);
+    const state = <u32>load<u8>(at, RD_STATE);
     if (state != ST_VALID && state != ST_PENDING && state != ST_INVALID) return false;
     if (replyLen > end - at || recordEnd(at) > end) return false;
     if (!keyValid(at + RECORD_HEADER, keyLen)) return false;
@@ -58,24 +87,24 @@ const DETECTOR_ONLY: u32 = 1 << TAG_DETECT;
 // Checks a snapshot whose sections are exactly `sections` (a mask of tags).
 function validate(base: usize, len: usize, sections: u32): i32 {
   if (len < SNAP_HEADER || len > regionSize(R_IO)) return E_SNAP_MALFORMED;
-  if (load<u32>(base) != SNAPSHOT_MAGIC) return E_SNAP_MAGIC;
-  if (load<u32>(base, 4) != SNAPSHOT_FORMAT) return E_SNAP_FORMAT;
-  const bodyLen = <usize>load<u32>(base, 8);
+  if (load<u32>(base, SH_MAGIC) != SNAPSHOT_MAGIC) return E_SNAP_MAGIC;
+  if (load<u32>(base, SH_FORMAT) != SNAPSHOT_FORMAT) return E_SNAP_FORMAT;
+  const bodyLen = <usize>load<u32>(base, SH_BODY_LEN);
   if (bodyLen != len - SNAP_HEADER) return E_SNAP_MALFORMED;
-  if (<u32>xxh64(base + SNAP_HEADER, bodyLen) != load<u32>(base, 12)) return E_SNAP_CHECKSUM;
+  if (<u32>xxh64(base + SNAP_HEADER, bodyLen) != load<u32>(base, SH_CHECKSUM)) return E_SNAP_CHECKSUM;
   let at = base + SNAP_HEADER;
   const end = base + len;
   let seen: u32 = 0;
   while (at < end) {
     if (at + SECTION_HEADER > end) return E_SNAP_MALFORMED;
-    const tag = load<u32>(at);
-    const size = <usize>load<u32>(at, 4);
+    const tag = load<u32>(at, SEC_TAG);
+    const size = <usize>load<u32>(at, SEC_LEN);
     const body = at + SECTION_HEADER;
     if (size > end - body || (size & 7) != 0) return E_SNAP_MALFORMED;
     if (tag == TAG_DETECT) {
-      if (size < 24) return E_SNAP_MALFORMED;
-      const count = <usize>load<u32>(body, 16);
-      if (<usize>24 + count * <usize>24 != size) return E_SNAP_MALFORMED;
+      if (size < DETECT_HEAD) return E_SNAP_MALFORMED;
+      const count = <usize>load<u32>(body, DS_COUNT);
+      if (DETECT_HEAD + count * DETECT_ENTRY != size) return E_SNAP_MALFORMED;
       if (count > <usize>trackedCapacity(detector())) return E_SNAP_CAPACITY;
     } else if (tag == TAG_L1) {
       if (!recordsOk(body, body + size, 0xffffffff)) return E_SNAP_MALFORMED;
@@ -102,29 +131,40 @@ function refusal(base: usize, len: usize, sections: u32): i32 {
 
 function applyDetector(body: usize): void {
   const d = detector();
-  detSetTotal(d, load<u64>(body), load<u64>(body, 8));
-  const count = load<u32>(body, 16);
+  detSetTotal(d, load<u64>(body, DS_N), load<u64>(body, DS_EPOCH));
+  const count = load<u32>(body, DS_COUNT);
   for (let i: u32 = 0; i < count; i++) {
-    const e = body + 24 + <usize>i * 24;
-    const h = load<u64>(e);
-    if (trackedFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, 8), load<u64>(e, 16));
+    const e = body + DETECT_HEAD + <usize>i * DETECT_ENTRY;
+    const h = load<u64>(e, DE_HASH);
+    if (trackedFind(d, h) == NONE) detRestoreEntry(d, h, load<u64>(e, DE_LOWER), load<u64>(e, DE_WIDTH));
   }
 }
 
 function applyRecords(body: usize, end: usize, layer: u32): void {
   const count = load<u32>(body);
-  let at = body + 8;
+  let at = body + LIST_HEAD;
   for (let i: u32 = 0; i < count; i++) {
-    const keyLen = <usize>load<u16>(at, 20);
-    const replyLen = <usize>load<u32>(at, 16);
+    const keyLen = <usize>load<u16>(at, RD_KEY_LEN);
+    const replyLen = <usize>load<u32>(at, RD_REPLY_LEN);
     const key = at + RECORD_HEADER;
     const h = keyHash(key, keyLen);
-    const state = <u32>load<u8>(at, 22);
-    const version = load<u64>(at, 8);
+    const state = <u32>load<u8>(at, RD_STATE);
+    const version = load<u64>(at, RD_VERSION);
     if (layer == TAG_L1) {
-      l1Put(l1(), h, key, keyLen, key + keyLen, replyLen, state, version, load<u64>(at, 24));
+      l1Put(l1(), h, key, keyLen, key + keyLen, replyLen, state, version, load<u64>(at, RD_EXPIRY));
     } else if (keyLen + replyLen <= <usize>slSlotBytes(l2())) {
-      slPut(l2(), h, key, keyLen, load<u64>(at), key + keyLen, replyLen, state, version, load<u64>(at, 24));
+      slPut(
+        l2(),
+        h,
+        key,
+        keyLen,
+        load<u64>(at, RD_FREQ),
+        key + keyLen,
+        replyLen,
+        state,
+        version,
+        load<u64>(at, RD_EXPIRY),
+      );
     }
     at = recordEnd(at);
   }
@@ -141,8 +181,8 @@ export function readSnapshot(len: u32): i32 {
   let at = base + SNAP_HEADER;
   const end = base + <usize>len;
   while (at < end) {
-    const tag = load<u32>(at);
-    const size = <usize>load<u32>(at, 4);
+    const tag = load<u32>(at, SEC_TAG);
+    const size = <usize>load<u32>(at, SEC_LEN);
     const body = at + SECTION_HEADER;
     if (tag == TAG_DETECT) {
       applyDetector(body);

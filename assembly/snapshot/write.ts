@@ -4,7 +4,7 @@ import { xxh64 } from "../util/hash";
 import { NONE } from "../util/hash-index";
 import { detector, l1, l2 } from "../layout/regions";
 import { readStamp } from "../cache/barrier";
-import { trackedCount, trackedEntry, trackedTotal, trackedEpoch, TABLE_ENTRY } from "../detect/table";
+import { trackedCount, trackedEntry, trackedTotal, trackedEpoch } from "../detect/table";
 import { detLower } from "../detect/detector";
 import {
   l1Oldest,
@@ -29,8 +29,37 @@ import {
   slFreq,
   slExpiry,
 } from "../cache/skiplist";
-import { SNAP_HEADER, SECTION_HEADER, RECORD_HEADER, TAG_DETECT, TAG_L1, TAG_L2, TAG_GLOBALS } from "./format";
-import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, E_IO } from "../abi/abi";
+import {
+  SNAP_HEADER,
+  SH_MAGIC,
+  SH_FORMAT,
+  SH_BODY_LEN,
+  SH_CHECKSUM,
+  SECTION_HEADER,
+  SEC_TAG,
+  SEC_LEN,
+  DETECT_HEAD,
+  DS_N,
+  DS_EPOCH,
+  DS_COUNT,
+  DETECT_ENTRY,
+  DE_HASH,
+  DE_LOWER,
+  DE_WIDTH,
+  LIST_HEAD,
+  RECORD_HEADER,
+  RD_FREQ,
+  RD_VERSION,
+  RD_REPLY_LEN,
+  RD_KEY_LEN,
+  RD_STATE,
+  RD_EXPIRY,
+  TAG_DETECT,
+  TAG_L1,
+  TAG_L2,
+  TAG_GLOBALS,
+} from "./format";
+import { R_IO, SNAPSHOT_MAGIC, SNAPSHOT_FORMAT, E_IO, TK_HASH, TK_DELTA } from "../abi/abi";
 
 function record(
   at: usize,
@@ -43,13 +72,13 @@ function record(
   state: u32,
   expiry: u64,
 ): usize {
-  store<u64>(at, freq);
-  store<u64>(at, version, 8);
-  store<u32>(at, replyLen, 16);
-  store<u16>(at, <u16>keyLen, 20);
-  store<u8>(at, <u8>state, 22);
-  store<u8>(at, 0, 23);
-  store<u64>(at, expiry, 24);
+  store<u64>(at, freq, RD_FREQ);
+  store<u64>(at, version, RD_VERSION);
+  store<u32>(at, replyLen, RD_REPLY_LEN);
+  store<u16>(at, <u16>keyLen, RD_KEY_LEN);
+  store<u8>(at, <u8>state, RD_STATE);
+  store<u8>(at, 0, RD_STATE + 1);
+  store<u64>(at, expiry, RD_EXPIRY);
   memory.copy(at + RECORD_HEADER, key, keyLen);
   memory.copy(at + RECORD_HEADER + keyLen, reply, replyLen);
   const end = at + RECORD_HEADER + keyLen + replyLen;
@@ -58,8 +87,8 @@ function record(
 }
 
 @inline function section(at: usize, tag: u32, end: usize): void {
-  store<u32>(at, tag);
-  store<u32>(at, <u32>(end - at - SECTION_HEADER), 4);
+  store<u32>(at, tag, SEC_TAG);
+  store<u32>(at, <u32>(end - at - SECTION_HEADER), SEC_LEN);
 }
 
 // The DETECT section at `at`, every detector's entries in the neutral terms (hash, lower bound,
@@ -68,18 +97,18 @@ function detectSection(at: usize): usize {
   const d = detector();
   const s = at;
   at += SECTION_HEADER;
-  store<u64>(at, trackedTotal(d));
-  store<u64>(at, trackedEpoch(d), 8);
+  store<u64>(at, trackedTotal(d), DS_N);
+  store<u64>(at, trackedEpoch(d), DS_EPOCH);
   const n = trackedCount(d);
-  store<u32>(at, n, 16);
-  store<u32>(at, 0, 20);
-  at += 24;
+  store<u32>(at, n, DS_COUNT);
+  store<u32>(at, 0, DS_COUNT + 4);
+  at += DETECT_HEAD;
   for (let i: u32 = 0; i < n; i++) {
     const e = trackedEntry(d, i);
-    store<u64>(at, load<u64>(e));
-    store<u64>(at, detLower(d, i), 8);
-    store<u64>(at, load<u64>(e, 16), 16);
-    at += TABLE_ENTRY;
+    store<u64>(at, load<u64>(e, TK_HASH), DE_HASH);
+    store<u64>(at, detLower(d, i), DE_LOWER);
+    store<u64>(at, load<u64>(e, TK_DELTA), DE_WIDTH);
+    at += DETECT_ENTRY;
   }
   section(s, TAG_DETECT, at);
   return at;
@@ -88,10 +117,10 @@ function detectSection(at: usize): usize {
 // The header in front of the body that ends at `at`; returns the snapshot's length.
 function finish(base: usize, at: usize): i32 {
   const bodyLen = at - base - SNAP_HEADER;
-  store<u32>(base, SNAPSHOT_MAGIC);
-  store<u32>(base, SNAPSHOT_FORMAT, 4);
-  store<u32>(base, <u32>bodyLen, 8);
-  store<u32>(base, <u32>xxh64(base + SNAP_HEADER, bodyLen), 12);
+  store<u32>(base, SNAPSHOT_MAGIC, SH_MAGIC);
+  store<u32>(base, SNAPSHOT_FORMAT, SH_FORMAT);
+  store<u32>(base, <u32>bodyLen, SH_BODY_LEN);
+  store<u32>(base, <u32>xxh64(base + SNAP_HEADER, bodyLen), SH_CHECKSUM);
   return <i32>(at - base);
 }
 
@@ -110,7 +139,7 @@ export function writeSnapshot(): i32 {
 
   const a = l1();
   let s = at;
-  at += SECTION_HEADER + 8;
+  at += SECTION_HEADER + LIST_HEAD;
   let count: u32 = 0;
   for (let i = l1Oldest(a); i != NONE; i = l1Next(a, i)) {
     at = record(
@@ -132,7 +161,7 @@ export function writeSnapshot(): i32 {
 
   const b = l2();
   s = at;
-  at += SECTION_HEADER + 8;
+  at += SECTION_HEADER + LIST_HEAD;
   count = 0;
   for (let j = slMin(b); j != NONE; j = slNext(b, j)) {
     at = record(

@@ -35,13 +35,13 @@ export class InspectableCore extends Core {
   report(all = false): DetectorEntry[] {
     const n = this.check(this.exports.detect_report(all ? 1 : 0), "detector report");
     const io = this.region(abi.R_IO).offset;
-    const view = new DataView(this.memory.buffer, io, n * 24);
+    const view = new DataView(this.memory.buffer, io, n * abi.TRACKED_BYTES);
     const out: DetectorEntry[] = [];
-    for (let i = 0; i < n; i++) {
+    for (let at = 0; at < n * abi.TRACKED_BYTES; at += abi.TRACKED_BYTES) {
       out.push({
-        hash: view.getBigUint64(i * 24, true),
-        estimate: view.getBigUint64(i * 24 + 8, true),
-        delta: view.getBigUint64(i * 24 + 16, true),
+        hash: view.getBigUint64(at + abi.TK_HASH, true),
+        estimate: view.getBigUint64(at + abi.TK_F, true),
+        delta: view.getBigUint64(at + abi.TK_DELTA, true),
       });
     }
     return out;
