@@ -5,7 +5,13 @@ import { parse as parseYaml, YAMLParseError } from "yaml";
 import { Ajv, type ErrorObject } from "ajv";
 import { configSchema, type ConfigFile, type BackendEntry } from "./schema.js";
 import { parseListen, parseBackend, DEFAULT_LISTEN, type Endpoint, type BackendSpec } from "./endpoints.js";
-import { withDefaults, describeConfigError, type CoreConfig } from "../core/config.js";
+import {
+  withDefaults,
+  describeConfigError,
+  fileSettings,
+  type CoreConfig,
+  type FileSectionName,
+} from "../core/config.js";
 import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
 import { parseCidr, type Cidr } from "./clients.js";
@@ -89,6 +95,17 @@ function defined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 }
 
+/** The core fields kvlb.yaml sets, where the field table says they sit. */
+function fromFile(file: ConfigFile): Partial<CoreConfig> {
+  const sections: Record<FileSectionName, Record<string, unknown> | undefined> = {
+    detector: file.detector,
+    cache: file.cache,
+    requests: file.requests,
+    clients: file.clients,
+  };
+  return Object.fromEntries(fileSettings.map((f) => [f.key, sections[f.section]?.[f.name]]));
+}
+
 export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "config"): RunConfig {
   const listen = parseListen(flags.listen ?? file.listen ?? DEFAULT_LISTEN);
   const section = typeof file.admin === "object" ? file.admin : { listen: file.admin };
@@ -99,7 +116,7 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
   if (admin) checkAdminBinding(admin.address, admin.port, adminToken);
   const backends = flags.backend.length > 0 ? flags.backend.map(parseBackend) : (file.backends ?? []).map(backendOf);
 
-  let timeoutMs = file.requests?.timeoutMs;
+  let timeoutMs: number | undefined;
   if (flags.timeout !== undefined) {
     timeoutMs = Number(flags.timeout);
     if (!Number.isInteger(timeoutMs) || timeoutMs < 1)
@@ -114,25 +131,12 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
   if (onDown !== undefined && onDown !== "failover" && onDown !== "fail")
     throw new ConfigError(`--on-down ${onDown}: failover or fail`);
   const health: HealthOptions = { ...defaultHealth, ...defined(file.health ?? {}), ...(onDown ? { onDown } : {}) };
-  const d = file.detector ?? {};
-  const c = file.cache ?? {};
-  const core: Partial<CoreConfig> = defined({
-    support: d.support,
-    epsilon: d.epsilon,
-    warm: d.warm,
-    window: d.window,
-    detectCapacity: d.capacity,
-    l1Entries: cache ? c.l1Entries : 0,
-    l1Bytes: c.l1Bytes,
-    l2Entries: cache ? c.l2Entries : 0,
-    l2SlotBytes: c.l2SlotBytes,
-    natTimeoutMs: timeoutMs,
-    natEntries: file.requests?.natEntries,
-    failover: onDown === undefined ? undefined : onDown === "failover",
-    replyRatio: file.clients?.replyRatio,
-    replyBytesPerSecond: file.clients?.replyBytesPerSecond,
-    clientSlots: file.clients?.budgetSlots,
-  });
+  // the flags win over the file, and cache off empties both layers whatever their sizes
+  const core: Partial<CoreConfig> = {
+    ...defined(fromFile(file)),
+    ...defined({ natTimeoutMs: timeoutMs, failover: onDown === undefined ? undefined : onDown === "failover" }),
+    ...(cache ? {} : { l1Entries: 0, l2Entries: 0 }),
+  };
   const clientsAllow = file.clients?.allow;
   const adminClients = (section.clients ?? []).map((c, i) => parseCidr(c, `${source}: /admin/clients/${i}`));
   clientsAllow?.forEach((c, i) => parseCidr(c, `${source}: /clients/allow/${i}`));
@@ -148,6 +152,6 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     health,
     clientsAllow,
     adminClients,
-    module: flags.module ?? d.module,
+    module: flags.module ?? file.detector?.module,
   };
 }

@@ -1,5 +1,6 @@
 // The JSON schema of kvlb.yaml. Every section is optional; what is left out keeps its default.
 import type { JSONSchemaType } from "ajv";
+import { fileSettings, type FileSection, type FileSectionName } from "../core/config.js";
 
 export interface BackendEntry {
   host: string;
@@ -24,19 +25,15 @@ export interface ConfigFile {
   admin?: string | AdminSection;
   /** "host:port[:weight]" strings or objects. */
   backends?: (string | BackendEntry)[];
-  detector?: {
-    support?: number;
-    epsilon?: number;
-    warm?: number;
-    window?: number;
-    capacity?: number;
+  // The core's settings in these four sections come from its field table (core/config.ts).
+  detector?: FileSection<"detector"> & {
     /** The core module to start with (a .wasm file); lossy counting's by default. */
     module?: string;
   };
-  cache?: { enabled?: boolean; l1Entries?: number; l1Bytes?: number; l2Entries?: number; l2SlotBytes?: number };
-  requests?: { timeoutMs?: number; natEntries?: number };
-  /** Who kvlb answers, and how much (config/clients.ts). */
-  clients?: { allow?: string[]; replyRatio?: number; replyBytesPerSecond?: number; budgetSlots?: number };
+  cache?: FileSection<"cache"> & { enabled?: boolean };
+  requests?: FileSection<"requests">;
+  /** Who kvlb answers (config/clients.ts), and how much. */
+  clients?: FileSection<"clients"> & { allow?: string[] };
   /** Backend health checks and what a down backend's keys do (host/control/health.ts). */
   health?: {
     intervalMs?: number;
@@ -52,7 +49,16 @@ export interface ConfigFile {
   dpdk?: { args?: string; ports?: string[]; queues?: number };
 }
 
-const whole = { type: "integer", minimum: 0, nullable: true } as const;
+/** A section of kvlb.yaml: the core fields the table puts there, and its other settings. */
+function section(name: FileSectionName, others: Record<string, object> = {}): never {
+  const core = fileSettings.filter((f) => f.section === name).map((f) => [f.name, { ...f.schema, nullable: true }]);
+  return {
+    type: "object",
+    nullable: true,
+    additionalProperties: false,
+    properties: { ...Object.fromEntries(core), ...others },
+  } as never; // JSONSchemaType cannot follow a schema built from a table; ajv checks it as built
+}
 
 export const configSchema: JSONSchemaType<ConfigFile> = {
   type: "object",
@@ -94,51 +100,10 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
         ],
       },
     },
-    detector: {
-      type: "object",
-      nullable: true,
-      additionalProperties: false,
-      properties: {
-        support: { type: "number", exclusiveMinimum: 0, maximum: 1, nullable: true },
-        epsilon: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1, nullable: true },
-        warm: { type: "number", minimum: 0, maximum: 1, nullable: true },
-        window: whole,
-        capacity: whole,
-        module: { type: "string", nullable: true },
-      },
-    },
-    cache: {
-      type: "object",
-      nullable: true,
-      additionalProperties: false,
-      properties: {
-        enabled: { type: "boolean", nullable: true },
-        l1Entries: whole,
-        l1Bytes: whole,
-        l2Entries: whole,
-        l2SlotBytes: whole,
-      },
-    },
-    requests: {
-      type: "object",
-      nullable: true,
-      additionalProperties: false,
-      properties: {
-        timeoutMs: { type: "integer", minimum: 1, nullable: true },
-        natEntries: { type: "integer", minimum: 16, maximum: 65536, nullable: true },
-      },
-    },
-    clients: {
-      type: "object",
-      nullable: true,
-      additionalProperties: false,
-      properties: {
-        allow: { type: "array", items: { type: "string" }, nullable: true, maxItems: 32 },
-        replyRatio: whole,
-        replyBytesPerSecond: whole,
-        budgetSlots: whole,
-      },
-    },
+    detector: section("detector", { module: { type: "string", nullable: true } }),
+    cache: section("cache", { enabled: { type: "boolean", nullable: true } }),
+    requests: section("requests"),
+    clients: section("clients", { allow: { type: "array", items: { type: "string" }, nullable: true, maxItems: 32 } }),
     health: {
       type: "object",
       nullable: true,

@@ -54,54 +54,157 @@ export interface CoreConfig {
 /** How a field is stored in the core's config block. */
 export type FieldType = "f64" | "u64" | "u32" | "bool";
 
-export interface ConfigField<K extends keyof CoreConfig = keyof CoreConfig> {
-  key: K;
+/** A number's JSON schema in kvlb.yaml (ajv); the file's loader adds `nullable`. */
+export interface NumberSchema {
+  type: "number" | "integer";
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+}
+
+export interface ConfigField {
+  key: keyof CoreConfig;
   /** The ABI's C_* byte offset from CONFIG_BASE. */
   offset: number;
   type: FieldType;
-  default: CoreConfig[K];
+  default: number | boolean;
+  /** Where kvlb.yaml sets it, as "section.name"; absent for what the file does not set directly. */
+  file?: `${FileSectionName}.${string}`;
+  /** What kvlb.yaml accepts there. */
+  schema?: NumberSchema;
 }
 
-const field = <K extends keyof CoreConfig>(
-  key: K,
-  offset: number,
-  type: FieldType,
-  fallback: CoreConfig[K],
-): ConfigField => ({ key, offset, type, default: fallback }) as ConfigField;
+/** The sections of kvlb.yaml that set core fields. */
+export type FileSectionName = "detector" | "cache" | "requests" | "clients";
+
+const whole = { type: "integer", minimum: 0 } as const;
 
 /**
- * Every core config field once: its ABI offset, how it is stored, its default. The loader
- * writes the config block from this table, and the defaults come from it;
- * test/unit/config-fields.test.ts checks it against every C_* constant of the ABI.
+ * Every core config field once: its ABI offset, how it is stored, its default, and where
+ * kvlb.yaml sets it with what it accepts there. The loader writes the config block from this
+ * table, the defaults come from it, and so do the config file's schema (config/schema.ts) and
+ * its reading (config/run-config.ts); test/unit/config-fields.test.ts checks it against every
+ * C_* constant of the ABI.
  */
-export const coreConfigFields: readonly ConfigField[] = [
-  field("support", abi.C_SUPPORT, "f64", 0.2),
-  field("epsilon", abi.C_EPSILON, "f64", 0.02),
-  field("warm", abi.C_WARM, "f64", 0.01),
-  field("window", abi.C_WINDOW, "u64", 1 << 20),
-  field("detectCapacity", abi.C_DETECT_CAPACITY, "u32", 0),
-  field("l1Entries", abi.C_L1_ENTRIES, "u32", 1024),
-  field("l1Bytes", abi.C_L1_BYTES, "u32", 4 << 20),
-  field("l2Entries", abi.C_L2_ENTRIES, "u32", 4096),
-  field("l2SlotBytes", abi.C_L2_SLOT_BYTES, "u32", 1024),
-  field("burstMax", abi.C_BURST_MAX, "u32", 256),
-  field("weighted", abi.C_WEIGHTED, "bool", false),
-  field("seed", abi.C_SEED, "u32", 0x9e3779b9),
-  field("rxSlots", abi.C_RX_SLOTS, "u32", 128),
-  field("slotBytes", abi.C_SLOT_BYTES, "u32", 65536),
-  field("outMax", abi.C_OUT_MAX, "u32", 2048),
-  field("txBytes", abi.C_TXBUF_BYTES, "u32", 2 << 20),
-  field("natEntries", abi.C_NAT_ENTRIES, "u32", 8192),
-  field("natTimeoutMs", abi.C_NAT_TIMEOUT_MS, "u32", 1000),
-  field("barrierBuckets", abi.C_BARRIER_BUCKETS, "u32", 16384),
-  field("frames", abi.C_FRAMES, "u32", 0),
-  field("frameBytes", abi.C_FRAME_BYTES, "u32", 2048),
-  field("peerEvents", abi.C_PEER_EVENTS, "u32", 0),
-  field("failover", abi.C_FAILOVER, "bool", true),
-  field("clientSlots", abi.C_CLIENT_SLOTS, "u32", 4096),
-  field("replyRatio", abi.C_REPLY_RATIO, "u32", 100),
-  field("replyBytesPerSecond", abi.C_REPLY_PER_SECOND, "u32", 65536),
-];
+export const coreConfigFields = [
+  {
+    key: "support",
+    offset: abi.C_SUPPORT,
+    type: "f64",
+    default: 0.2,
+    file: "detector.support",
+    schema: { type: "number", exclusiveMinimum: 0, maximum: 1 },
+  },
+  {
+    key: "epsilon",
+    offset: abi.C_EPSILON,
+    type: "f64",
+    default: 0.02,
+    file: "detector.epsilon",
+    schema: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
+  },
+  {
+    key: "warm",
+    offset: abi.C_WARM,
+    type: "f64",
+    default: 0.01,
+    file: "detector.warm",
+    schema: { type: "number", minimum: 0, maximum: 1 },
+  },
+  { key: "window", offset: abi.C_WINDOW, type: "u64", default: 1 << 20, file: "detector.window", schema: whole },
+  {
+    key: "detectCapacity",
+    offset: abi.C_DETECT_CAPACITY,
+    type: "u32",
+    default: 0,
+    file: "detector.capacity",
+    schema: whole,
+  },
+  { key: "l1Entries", offset: abi.C_L1_ENTRIES, type: "u32", default: 1024, file: "cache.l1Entries", schema: whole },
+  { key: "l1Bytes", offset: abi.C_L1_BYTES, type: "u32", default: 4 << 20, file: "cache.l1Bytes", schema: whole },
+  { key: "l2Entries", offset: abi.C_L2_ENTRIES, type: "u32", default: 4096, file: "cache.l2Entries", schema: whole },
+  {
+    key: "l2SlotBytes",
+    offset: abi.C_L2_SLOT_BYTES,
+    type: "u32",
+    default: 1024,
+    file: "cache.l2SlotBytes",
+    schema: whole,
+  },
+  { key: "burstMax", offset: abi.C_BURST_MAX, type: "u32", default: 256 },
+  { key: "weighted", offset: abi.C_WEIGHTED, type: "bool", default: false },
+  { key: "seed", offset: abi.C_SEED, type: "u32", default: 0x9e3779b9 },
+  { key: "rxSlots", offset: abi.C_RX_SLOTS, type: "u32", default: 128 },
+  { key: "slotBytes", offset: abi.C_SLOT_BYTES, type: "u32", default: 65536 },
+  { key: "outMax", offset: abi.C_OUT_MAX, type: "u32", default: 2048 },
+  { key: "txBytes", offset: abi.C_TXBUF_BYTES, type: "u32", default: 2 << 20 },
+  {
+    key: "natEntries",
+    offset: abi.C_NAT_ENTRIES,
+    type: "u32",
+    default: 8192,
+    file: "requests.natEntries",
+    schema: { type: "integer", minimum: 16, maximum: 65536 },
+  },
+  {
+    key: "natTimeoutMs",
+    offset: abi.C_NAT_TIMEOUT_MS,
+    type: "u32",
+    default: 1000,
+    file: "requests.timeoutMs",
+    schema: { type: "integer", minimum: 1 },
+  },
+  { key: "barrierBuckets", offset: abi.C_BARRIER_BUCKETS, type: "u32", default: 16384 },
+  { key: "frames", offset: abi.C_FRAMES, type: "u32", default: 0 },
+  { key: "frameBytes", offset: abi.C_FRAME_BYTES, type: "u32", default: 2048 },
+  { key: "peerEvents", offset: abi.C_PEER_EVENTS, type: "u32", default: 0 },
+  // set from health.onDown (failover or fail), not a field of its own in the file
+  { key: "failover", offset: abi.C_FAILOVER, type: "bool", default: true },
+  {
+    key: "clientSlots",
+    offset: abi.C_CLIENT_SLOTS,
+    type: "u32",
+    default: 4096,
+    file: "clients.budgetSlots",
+    schema: whole,
+  },
+  {
+    key: "replyRatio",
+    offset: abi.C_REPLY_RATIO,
+    type: "u32",
+    default: 100,
+    file: "clients.replyRatio",
+    schema: whole,
+  },
+  {
+    key: "replyBytesPerSecond",
+    offset: abi.C_REPLY_PER_SECOND,
+    type: "u32",
+    default: 65536,
+    file: "clients.replyBytesPerSecond",
+    schema: whole,
+  },
+] as const satisfies readonly ConfigField[];
+
+type Field = (typeof coreConfigFields)[number];
+
+/** The core settings of one kvlb.yaml section, as the table names them. */
+export type FileSection<S extends FileSectionName> = {
+  [F in Field as F extends { file: `${S}.${infer Name}` } ? Name : never]?: number;
+};
+
+/** The fields kvlb.yaml sets, with their section and name split. */
+export const fileSettings: readonly {
+  key: keyof CoreConfig;
+  section: FileSectionName;
+  name: string;
+  schema: NumberSchema;
+}[] = coreConfigFields.flatMap((f: ConfigField) => {
+  if (f.file === undefined || f.schema === undefined) return [];
+  const [section, name] = f.file.split(".") as [FileSectionName, string];
+  return [{ key: f.key, section, name, schema: f.schema }];
+});
 
 /**
  * The config block's other fields, which describe where the core runs rather than how it is
@@ -116,13 +219,13 @@ export const setUpOffsets: readonly number[] = [
 ];
 
 export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze(
-  Object.fromEntries(coreConfigFields.map((f) => [f.key, f.default])) as unknown as CoreConfig,
+  Object.fromEntries(coreConfigFields.map((f: ConfigField) => [f.key, f.default])) as unknown as CoreConfig,
 );
 
 /** Writes the config block that plan() reads. */
 export function writeConfigBlock(memory: WebAssembly.Memory, c: CoreConfig): void {
   const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
-  for (const f of coreConfigFields) {
+  for (const f of coreConfigFields as readonly ConfigField[]) {
     const v = c[f.key];
     if (f.type === "f64") view.setFloat64(f.offset, Number(v), true);
     else if (f.type === "u64") view.setBigUint64(f.offset, BigInt(Number(v)), true);
