@@ -134,6 +134,12 @@ export class PeerLink {
     }
   }
 
+  /** Events in another worker's ring that this worker has yet to take. */
+  backlog(ring: number): number {
+    const head = Atomics.load(this.cells, this.headCell(ring));
+    return (head - Atomics.load(this.cells, this.tailCell(ring, this.self))) >>> 0;
+  }
+
   /** This worker reads no more: writers stop waiting for it. */
   close(): void {
     for (let ring = 0; ring < this.rings.workers; ring++) Atomics.store(this.cells, this.goneCell(ring, this.self), 1);

@@ -3,61 +3,21 @@
 // B has taken it, B no longer serves the old value, and it refuses to fill from a read that
 // overlapped the write. Without the events, B serves the overwritten value.
 import test from "ava";
+import { Worker } from "node:worker_threads";
 import { parseFrame } from "../support/frames.js";
-import type { FrameDriver } from "../support/frame-driver.js";
 import { frameBalancer, fromClient, fromBackend, at, backendReplies, isFillAsk } from "../support/frame-balancer.js";
 import { routeKey } from "../../host/core/backends.js";
-import { createPeerRings, PeerLink } from "../../host/worker/peer-link.js";
-import type { Core } from "../../host/core/core.js";
+import { createPeerRings } from "../../host/worker/peer-link.js";
+import { PORT_A, PORT_B, peerWorker, burst, get, warm, type PeerWorker } from "../support/peer-worker.js";
+import type { ReaderData, ReaderMessage } from "../support/peer-reader-thread.js";
 import { setFrameMode } from "../../host/core/frame-tables.js";
 import * as abi from "../../assembly/abi/abi.js";
 
-const PORT_A = 40001;
-const PORT_B = 40002;
 const config = { peerEvents: 64 };
 
-interface Worker {
-  core: Core;
-  io: FrameDriver;
-  link: PeerLink;
-  port: number;
-}
-
-async function twoWorkers(capacity?: number): Promise<[Worker, Worker]> {
+async function twoWorkers(capacity?: number): Promise<[PeerWorker, PeerWorker]> {
   const rings = createPeerRings(2, capacity);
-  const a = await frameBalancer(PORT_A, config);
-  const b = await frameBalancer(PORT_B, config);
-  return [
-    { ...a, link: new PeerLink(rings, 0, a.core), port: PORT_A },
-    { ...b, link: new PeerLink(rings, 1, b.core), port: PORT_B },
-  ];
-}
-
-/** One burst through a worker as its host runs it: take the others' events, run, publish. */
-function burst(w: Worker, frames: Buffer[], port = 0): ReturnType<FrameDriver["burst"]> {
-  w.link.take();
-  const out = w.io.burst(frames, port);
-  w.link.publish();
-  return out;
-}
-
-/** A get of `key` by a client: the answer from the cache, or the forwarded request's NAT id. */
-function get(w: Worker, key: string): { cached?: string; forwarded?: number } {
-  const out = burst(w, [fromClient(1, `get ${key}\r\n`)]);
-  const f = parseFrame(at(out, 0).bytes);
-  if (f.dport === 11211) return { forwarded: f.payload.readUInt16BE(0) };
-  return { cached: f.payload.subarray(8).toString() };
-}
-
-/** Gets `key` through w until w answers it from its cache, the backend holding `value`. */
-function warm(w: Worker, key: string, value: string): string {
-  for (let i = 0; i < 50; i++) {
-    const out = burst(w, [fromClient(1, `get ${key}\r\n`)]);
-    const f = parseFrame(at(out, 0).bytes);
-    if (f.dport !== 11211) return f.payload.subarray(8).toString();
-    burst(w, backendReplies(out, { [key]: value }, w.port), 1);
-  }
-  throw new Error(`${key} never became cached`);
+  return [await peerWorker(rings, 0, PORT_A, config), await peerWorker(rings, 1, PORT_B, config)];
 }
 
 test("a write through one worker stops another from serving the value it replaced", async (t) => {
@@ -160,4 +120,50 @@ test("a write that finds no room for its events is refused with SERVER_ERROR; no
   io.burst(replies, 1);
   t.is(core.stats()["peer_events_out"], 8n, "and four ends");
   t.is(core.stats()["peer_overflow"], 0n);
+});
+
+test("a writer whose ring is full waits for a reader that lags in another thread; the reader gets every event and drops every written key", async (t) => {
+  const rings = createPeerRings(2, 4);
+  const keys = Array.from({ length: 6 }, (_, i) => `full-${i}`);
+  // a worker thread does not inherit ava's TypeScript loader: it registers tsx, then loads the file
+  const thread = new URL("../support/peer-reader-thread.ts", import.meta.url).href;
+  const reader = new Worker(
+    `import { register } from "tsx/esm/api"; register(); await import(${JSON.stringify(thread)});`,
+    {
+      eval: true,
+      workerData: { rings, keys, events: 2 * keys.length } satisfies ReaderData,
+    },
+  );
+  t.teardown(() => reader.terminate());
+  const next = (): Promise<ReaderMessage> =>
+    new Promise((resolve, reject) => {
+      reader.once("message", resolve);
+      reader.once("error", reject);
+    });
+  t.is((await next()).kind, "warm", "the reader cached the keys");
+  const done = next();
+
+  const a = await peerWorker(rings, 0, PORT_A, config);
+  // six begins into a ring of four: publish() waits until the reader, which takes nothing
+  // while the ring has room, has seen it full and drained it
+  const sets = burst(
+    a,
+    keys.map((k, i) => fromClient(10 + i, `set ${k} 0 0 3\r\nnew\r\n`, 41000 + i)),
+  );
+  t.is(sets.length, keys.length, "every set was forwarded");
+  t.true(a.link.waits > 0, "the writer found its ring full and waited");
+  const acks = sets.map((f) => {
+    const p = parseFrame(f.bytes).payload;
+    const key = p.subarray(8).toString().split(" ")[1] ?? "";
+    return fromBackend(routeKey(a.core, key), PORT_A, p.readUInt16BE(0), "STORED\r\n");
+  });
+  const stored = burst(a, acks, 1);
+  t.is(stored.filter((f) => parseFrame(f.bytes).payload.subarray(8).toString() === "STORED\r\n").length, keys.length);
+
+  const result = await done;
+  if (result.kind !== "done") return t.fail(`unexpected ${result.kind}`);
+  t.true(result.sawFull, "the reader lagged until the ring was full");
+  t.is(result.eventsIn, 2 * keys.length, "every begin and end arrived");
+  t.is(a.core.stats()["peer_events_out"], BigInt(2 * keys.length));
+  t.deepEqual(result.stillCached, [], "each begin dropped its key from the reader's cache");
 });
