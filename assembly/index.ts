@@ -92,7 +92,15 @@ export function tick(now: u64): i32 {
 }
 
 export { set_backends, route_key, nat_used, set_backend_state, purge_cache } from "./proxy/exports";
-export { process_frames, frame_port, neigh_static, neigh_clear, arp_ask, burst_abandon } from "./frame/exports";
+export {
+  process_frames,
+  frame_port,
+  neigh_static,
+  neigh_clear,
+  neigh_known,
+  arp_ask,
+  burst_abandon,
+} from "./frame/exports";
 
 // Applies n write events of other workers, which the host wrote into R_PEER's in list.
 export function peer_writes(n: u32): i32 {

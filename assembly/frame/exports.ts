@@ -17,7 +17,7 @@ import { outReset } from "../io/out-ring";
 import { processFrames } from "./rx";
 import { framesFinish } from "./tx";
 import { framesOn, abandonHeld } from "../io/frame-pool";
-import { portEntry, neighSetStatic, neighClear } from "./neigh";
+import { portEntry, neighSetStatic, neighClear, neighFind, NO_NEIGH } from "./neigh";
 import { arpAsk } from "./arp";
 import { memoryBytes } from "../layout/header";
 import { E_BOUNDS, R_RX } from "../abi/abi";
@@ -51,6 +51,11 @@ export function frame_port(i: u32, mac: usize, addr: u32, ifindex: u32): i32 {
 export function neigh_static(addr: u32, mac: usize, port: u32, vlan: u32): i32 {
   if (port >= <u32>MAX_FRAME_PORTS) return E_CONFIG;
   return neighSetStatic(addr, mac, port, vlan) ? 0 : E_CONFIG;
+}
+
+// 1 when the neighbour table has a next hop for addr (IPv4, network order), learned or static.
+export function neigh_known(addr: u32): u32 {
+  return framesOn() && neighFind(addr) != NO_NEIGH ? 1 : 0;
 }
 
 export function neigh_clear(): void {

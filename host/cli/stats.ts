@@ -62,6 +62,13 @@ export function statsText(s: StatsView): string[] {
     `datagrams  ${pairs(s.datagrams)}`,
     `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
     `errors     ${pairs(s.errors)}`,
+    ...(s.frames
+      ? [
+          `frames     ${count(s.frames.received)} received, ${count(s.frames.sent)} sent, ` +
+            `next hop known for ${s.frames.nextHopsKnown} of ${s.backends.length} backends ` +
+            `(${count(s.frames.noNextHop)} datagrams went through the kernel for want of one)`,
+        ]
+      : []),
     ...(s.workers ?? []).map(
       (w) =>
         `worker ${w.worker}   ${count(w.datagrams.fromClients)} requests, ${percent(w.cache.hitRatio)} from its cache, ` +

@@ -18,6 +18,8 @@ export interface StatsView {
     outstanding: number;
     /** Requests that timed out in a row. */
     fails: number;
+    /** On the frame paths: its next hop is known, so requests to it leave as frames. */
+    nextHop?: boolean;
     /** The health checks' verdict (kvlb run/attach); absent where there are none. */
     health?: Omit<BackendHealthView, "backend">;
   }[];
@@ -72,6 +74,8 @@ export interface StatsView {
     notOurs: number;
     ipv6: number;
     noNextHop: number;
+    /** Backends whose next hop every worker knows. */
+    nextHopsKnown: number;
     viaSocket: number;
     poolEmpty: number;
     /** Backend replies seen as frames but taken from the kernel socket (several workers, af_packet). */
@@ -173,6 +177,7 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
             notOurs: s("frame_not_ours"),
             ipv6: s("frame_ipv6"),
             noNextHop: s("frame_no_neigh"),
+            nextHopsKnown: r.backends.filter((b) => b.nextHop === true).length,
             viaSocket: s("frame_via_socket"),
             poolEmpty: s("frame_pool_empty"),
             repliesViaKernel: s("frame_reply_via_kernel"),

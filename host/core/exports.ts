@@ -63,6 +63,7 @@ export interface CoreExports {
   frame_port: Fn<[number, number, number, number], number>;
   neigh_static: Fn<[number, number, number, number], number>;
   neigh_clear: Fn<[], void>;
+  neigh_known: Fn<[number], number>;
   peer_writes: Fn<[number], number>;
   arp_ask: Fn<[number, number], number>;
   detector_kind: Fn<[], number>;
@@ -134,6 +135,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "frame_port",
   "neigh_static",
   "neigh_clear",
+  "neigh_known",
   "peer_writes",
   "arp_ask",
   "detector_kind",

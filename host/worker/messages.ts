@@ -48,6 +48,9 @@ export interface BackendLoad {
   outstanding: number;
   /** Requests that timed out in a row. */
   fails: number;
+  /** On the frame paths: the core knows the backend's next hop, so requests to it leave as
+   * frames; until then they go through the kernel's socket. */
+  nextHop?: boolean;
 }
 
 export interface StatsReport {

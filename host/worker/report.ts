@@ -1,6 +1,6 @@
 // The stats a data-path worker reports to the control plane, twice a second.
 import type { InspectableCore } from "../core/inspectable-core.js";
-import { backendCounters } from "../core/backends.js";
+import { backendCounters, ipv4ToWire } from "../core/backends.js";
 import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
@@ -27,15 +27,19 @@ export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCou
   stats["send_failed"] = Number(sends.failed);
   stats["send_refused"] = sends.refused;
   stats["module_traps"] = traps;
+  const frames = setup.afxdp !== undefined || setup.dpdk !== undefined;
   return {
     type: "stats",
     stats,
-    backends: backendCounters(core, setup.backends.length).map((c) => ({
+    backends: backendCounters(core, setup.backends.length).map((c, i) => ({
       requests: Number(c.requests),
       replies: Number(c.replies),
       timeouts: Number(c.timeouts),
       outstanding: c.outstanding,
       fails: c.fails,
+      ...(frames
+        ? { nextHop: core.exports.neigh_known(ipv4ToWire(setup.backends[i]?.address ?? "0.0.0.0")) === 1 }
+        : {}),
     })),
     natUsed: core.exports.nat_used(),
     natEntries: core.config.natEntries,

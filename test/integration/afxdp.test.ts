@@ -6,6 +6,7 @@ import test from "ava";
 import { spawnSync, type ChildProcess } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { until } from "../support/until.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
 import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";
 import { XDP_PROGRAMS } from "../../host/xdp/layout.js";
@@ -151,6 +152,8 @@ test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over wi
       keys,
     );
     const homes = new Map(keys.map((k, i) => [k, placed[i] ?? -1]));
+    const requests = (): number => inLb<StatsView>(["stats", "--fresh"]).datagrams.fromClients;
+    const before = requests();
     const load = topo.spawn(topo.client, [
       node,
       "--import=tsx",
@@ -163,7 +166,8 @@ test.serial("over AF_XDP: SIGKILL one of three under load, its keys fail over wi
     let out = "";
     load.stdout?.on("data", (d: Buffer) => (out += d.toString()));
     const finished = new Promise<void>((resolve) => load.once("exit", () => resolve()));
-    await new Promise((r) => setTimeout(r, 1200));
+    // the backend dies once the load runs (its node starts in the namespace first)
+    await until("the load has sent 200 requests", () => requests() - before >= 200);
     const killedAt = Date.now();
     t.is(topo.signalMatching(topo.backends, "11213", "SIGKILL"), 1);
     while (topo.pidsMatching(topo.backends, "11213").length > 0) await new Promise((r) => setTimeout(r, 5));

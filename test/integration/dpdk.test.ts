@@ -8,6 +8,7 @@ import { existsSync, rmSync, readFileSync, readdirSync } from "node:fs";
 import { spawnSync } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
+import { until } from "../support/until.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
 import { servesOverFrames, nsClient, refusesStraySends } from "../support/frame-path-checks.js";
 import { detectorModulePaths } from "../../host/core/loader.js";
@@ -233,7 +234,10 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
         `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`,
       ]);
       try {
-        await new Promise((resolve) => setTimeout(resolve, 500)); // the first ARP round
+        await until("the first ARP round found every backend", () => {
+          const s = inLb<StatsView>(["stats", "--fresh"]);
+          return s.frames?.nextHopsKnown === s.backends.length;
+        });
         const r = nsClient(topo, [
           "set bare-k 0 0 5\r\nhello\r\n",
           "get bare-k\r\n",

@@ -53,3 +53,23 @@ test("the sum of two workers, with each one's report kept", (t) => {
     ],
   );
 });
+
+test("a backend's next hop counts as known only when every worker's core knows it", (t) => {
+  const hops = (...known: boolean[]): StatsReport => ({
+    ...report(1, []),
+    backends: known.map((nextHop) => ({ requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0, nextHop })),
+  });
+  const m = mergeReports([hops(true, true, false), hops(true, false, false)]);
+  t.deepEqual(
+    m.backends.map((b) => b.nextHop),
+    [true, false, false],
+  );
+  const setup: WorkerSetup = {
+    core: {},
+    backends: ["10.0.0.1", "10.0.0.2", "10.0.0.3"].map((a) => ({ host: a, address: a, port: 11211, weight: 1 })),
+    listen: { address: "10.0.0.9", port: 11211 },
+    backendBind: "0.0.0.0",
+    afxdp: { ports: [], neighbours: [] },
+  };
+  t.is(statsView(setup, m).frames?.nextHopsKnown, 1);
+});
