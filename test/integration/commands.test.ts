@@ -137,7 +137,10 @@ test.serial("several gets in one datagram: each gets its own END, as memcached a
     c.request(request, /(?!)/, 400).then((m) => m.map((x) => x.payload.toString("latin1"))); // until quiet
   const [messages, fromMemcached] = await Promise.all([gather(client), gather(direct)]);
   const withoutCas = (s: string): string => s.replace(/^(VALUE \S+ \d+ \d+) \d+\r\n/gm, "$1 CAS\r\n");
-  t.is(withoutCas(messages.join("")), withoutCas(fromMemcached.join("")), "the same replies, in order");
+  // each get's answer, closed by its END; over UDP they come as separate messages, from kvlb
+  // in the order the backends answer
+  const answers = (m: string[]): string[] => (withoutCas(m.join("")).match(/[\s\S]*?END\r\n/g) ?? []).sort();
+  t.deepEqual(answers(messages), answers(fromMemcached), "the same answers");
   t.is(messages.join("").match(/END\r\n/g)?.length, 4);
   t.true(messages.every((m) => m.endsWith("\r\n")));
 });
