@@ -41,6 +41,7 @@ import { detCheck } from "./detect/detector";
 import { l1Check } from "./cache/l1";
 import { slCheck } from "./cache/skiplist";
 import { demoteCold } from "./cache/layers";
+import { adaptAdmission } from "./cache/admission";
 import { writeSnapshot, writeDetectorSnapshot } from "./snapshot/write";
 import { readSnapshot, readDetectorSnapshot } from "./snapshot/read";
 
@@ -86,6 +87,7 @@ export function tick(now: u64): i32 {
   // on the frame layer, the host sends each burst's output before it ticks
   if (framesOn()) outReset();
   expireRequests();
+  adaptAdmission(now, detector());
   const demoted = <i32>demoteCold();
   if (framesOn()) framesFinish();
   return demoted;

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 7;
+export const LAYOUT_VERSION = 8;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -36,6 +36,7 @@ export const H_FTX_COUNT = 36; // u32, frames the last process*()/tick() queued 
 export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
 export const H_PEER_OUT = 1024; // u32, write events queued in R_PEER's out list since the host took them
 export const H_PURGED = 1032; // u64, the version of the last purge: no read forwarded before it may fill
+export const H_ADAPT_AT = 1040; // u64, the clock of the hot set's last adaptation (cache/admission.ts)
 
 export const HS_EMPTY = 0;
 export const HS_PLANNED = 1;
@@ -96,6 +97,8 @@ export const C_FAILOVER = 124; // u32, 1: a down backend's keys go to the next s
 export const C_CLIENT_SLOTS = 128; // u32, per-client reply budgets tracked (a power of two)
 export const C_REPLY_RATIO = 132; // u32, reply bytes a client earns per request byte (0: no budget)
 export const C_REPLY_PER_SECOND = 136; // u32, reply bytes a client earns per second, and its burst
+export const C_ADAPT_MS = 140; // u32, how often the hot set adapts to the backends' loads
+export const C_IMBALANCE = 144; // f64, the bound on max/mean backend load the hot set keeps (0: fixed thresholds)
 
 // Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
 // workers, where a reply may land on another worker's queue).
@@ -164,10 +167,10 @@ export const RT_COUNT = 0; // u32, backends
 export const RT_POINTS = 4; // u32, points on the ring
 export const ROUTE_BACKENDS = 512;
 export const MAX_BACKENDS = 64;
-export const BACKEND_BYTES = 128;
-export const ROUTE_RING = 8704; // ROUTE_BACKENDS + MAX_BACKENDS * BACKEND_BYTES
+export const BACKEND_BYTES = 160;
+export const ROUTE_RING = 10752; // ROUTE_BACKENDS + MAX_BACKENDS * BACKEND_BYTES
 export const MAX_POINTS = 10240; // 160 per server
-export const ROUTE_BYTES = 90624; // ROUTE_RING + MAX_POINTS * 8
+export const ROUTE_BYTES = 92672; // ROUTE_RING + MAX_POINTS * 8
 // A backend entry: the host writes the first five fields, the core the counters.
 export const B_ADDR = 0; // u32, IPv4 address as it sits in sockaddr_in (network order)
 export const B_PORT = 4; // u16
@@ -180,6 +183,10 @@ export const B_TIMEOUTS = 96; // u64
 export const B_OUTSTANDING = 104; // u32
 export const B_STATE = 108; // u32, BK_*: written by the host (health checks), obeyed by the core
 export const B_FAILS = 112; // u32, requests timed out in a row (a reply resets it)
+// The adaptive hot set (cache/admission.ts), kept by the core:
+export const B_ADMIT = 120; // f64, the share of the warm threshold this backend's keys must reach to enter L2
+export const B_ADAPT_MARK = 128; // u64, B_REQUESTS at the last adaptation
+export const B_CALM = 136; // u32, adaptations in a row that found this backend under the mean
 export const BK_UP = 0;
 export const BK_DOWN = 1;
 
@@ -318,4 +325,6 @@ export const S_PURGED = 65; // cached copies dropped by a purge (a backend down,
 export const S_DROP_NOT_ALLOWED = 66; // datagrams from a source outside clients.allow
 export const S_DROP_REFLECTED = 67; // datagrams from kvlb's own endpoints or a backend's, to the client port
 export const S_DROP_BUDGET = 68; // requests and replies over their client's reply budget
-export const STATS_USED = 69;
+export const S_ADMIT_WIDER = 69; // adaptations that let a backend's cooler keys into L2 (it was over the bound)
+export const S_ADMIT_NARROWER = 70; // adaptations that raised a calm backend's bar again
+export const STATS_USED = 71;

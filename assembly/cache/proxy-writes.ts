@@ -4,24 +4,14 @@
 // other write, and otherwise drops the copy. A read reply fills a cache only if the write
 // barrier shows no write since the read was forwarded.
 import { l1Find, l1FindHash, l1Put, l1Remove, l1Version, l1SetVersion, l1SetState, l1State, l1Capacity } from "./l1";
-import {
-  slFind,
-  slFindHash,
-  slPut,
-  slRemove,
-  slVersion,
-  slSetVersion,
-  slSetState,
-  slFreq,
-  slState,
-  slCapacity,
-} from "./skiplist";
+import { slFind, slFindHash, slPut, slRemove, slVersion, slSetVersion, slSetState, slFreq, slState } from "./skiplist";
 import { barrierBegin, barrierEnd, barrierAllows, barrierHold } from "./barrier";
 import { afterPurge } from "./purge";
 import { peerEmit } from "./peers";
 import { NONE } from "../util/hash-index";
 import { l1, l2, detector } from "../layout/regions";
-import { isHot, isWarm } from "../detect/table";
+import { isHot } from "../detect/table";
+import { warmOn, l2Takes } from "./admission";
 import { detEstimate } from "../detect/detector";
 import { statInc, clock, cfgU32 } from "../layout/header";
 import { EXPIRY_NEVER } from "./expiry";
@@ -115,18 +105,21 @@ export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usiz
   barrierHold(h, clock() + 2 * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
 }
 
-// Whether a value read for this key would be taken into a cache: hot with room in L1, or warm
-// (or in L2) with room in L2. With the caches off, never: kvlb then asks the backends for
-// nothing but what its clients asked.
-export function fillWanted(h: u64, key: usize, keyLen: usize): bool {
+// Whether a value read for this key, homed on backend b, would be taken into a cache: hot with
+// room in L1, or in L2 already, or warm enough for b's bar (cache/admission.ts) with L2 taking
+// it. With the caches off, never: kvlb then asks the backends for nothing but what its clients
+// asked.
+export function fillWanted(h: u64, key: usize, keyLen: usize, b: u32): bool {
   const d = detector();
   const f = detEstimate(d, h);
   if (isHot(d, f)) return l1Capacity(l1()) != 0;
-  return slCapacity(l2()) != 0 && (isWarm(d, f) || slFind(l2(), h, key, keyLen) != NONE);
+  const s = l2();
+  return slFind(s, h, key, keyLen) != NONE || (warmOn(d, f, b) && l2Takes(s, f));
 }
 
-// A value block read for a request forwarded at `stamp`, servable until `expiry`: hot keys go to
-// L1, warm ones to L2. Refused when a write touched the key's bucket since the stamp.
+// A value block read from backend b for a request forwarded at `stamp`, servable until
+// `expiry`: hot keys go to L1, warm ones to L2. Refused when a write touched the key's bucket
+// since the stamp.
 export function fillFromRead(
   h: u64,
   key: usize,
@@ -135,13 +128,14 @@ export function fillFromRead(
   block: usize,
   blockLen: usize,
   expiry: u64,
+  b: u32,
 ): void {
   const d = detector();
   const f = detEstimate(d, h);
   const hot = isHot(d, f);
   const s = l2();
   const j = slFind(s, h, key, keyLen);
-  if (!hot && j == NONE && !isWarm(d, f)) return;
+  if (!hot && j == NONE && !(warmOn(d, f, b) && l2Takes(s, f))) return;
   if (!barrierAllows(h, stamp) || !afterPurge(stamp)) {
     statInc(S_STALE_FILLS);
     return;

@@ -89,6 +89,11 @@ export function tableInit(
   return f != 0 && <f64>f >= load<f64>(d + THRESH) * <f64>load<u64>(d + N);
 }
 
+// The warm share: a key whose estimate reaches this share of N may enter L2.
+@inline export function warmShare(d: usize): f64 {
+  return load<f64>(d + WARM);
+}
+
 @inline export function isWarm(d: usize, f: u64): bool {
   return f != 0 && <f64>f >= load<f64>(d + WARM) * <f64>load<u64>(d + N);
 }

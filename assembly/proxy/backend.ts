@@ -221,7 +221,8 @@ function fillFromMg(e: usize, p: usize, end: usize): void {
   const block = valueBlock(key, keyLen, flags, flagsLen, sizeAt, sizeLen, newline + 1, <usize>size);
   if (block == 0) return;
   const blockLen = valueBlockLen(keyLen, flagsLen, sizeLen, <usize>size);
-  fillFromRead(load<u64>(e + N_HASH), key, keyLen, load<u64>(e + N_STAMP), block, blockLen, expiry);
+  const b = <u32>load<u8>(e + N_BACKEND);
+  fillFromRead(load<u64>(e + N_HASH), key, keyLen, load<u64>(e + N_STAMP), block, blockLen, expiry, b);
 }
 
 // A decimal with an optional minus sign, or -2 when it is not one.

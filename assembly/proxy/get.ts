@@ -154,7 +154,10 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     } else {
       const m = misses + ((<usize>missCount) << 3);
       store<u32>(m, <u32>q);
-      store<u16>(m + 4, <u16>(kind == NK_GET && !barrierPending(h) && fillWanted(h, q, len) ? len | WANTS_FILL : len));
+      store<u16>(
+        m + 4,
+        <u16>(kind == NK_GET && !barrierPending(h) && fillWanted(h, q, len, b) ? len | WANTS_FILL : len),
+      );
       store<u16>(m + 6, <u16>b);
       if (missCount != 0 && <u32>load<u16>(misses + 6) != b) oneBackend = false;
       missCount++;

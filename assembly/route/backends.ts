@@ -17,6 +17,9 @@ import {
   B_OUTSTANDING,
   B_STATE,
   B_FAILS,
+  B_ADMIT,
+  B_ADAPT_MARK,
+  B_CALM,
   BK_UP,
   ROUTE_BACKENDS,
   ROUTE_RING,
@@ -123,6 +126,9 @@ export function backendsReset(n: u32): void {
     store<u32>(b + B_OUTSTANDING, 0);
     store<u32>(b + B_STATE, BK_UP);
     store<u32>(b + B_FAILS, 0);
+    store<f64>(b + B_ADMIT, 1.0); // the adaptive hot set starts from the configured warm share
+    store<u64>(b + B_ADAPT_MARK, 0);
+    store<u32>(b + B_CALM, 0);
   }
 }
 

@@ -36,6 +36,8 @@ import {
   R_FPOOL,
   R_FRAME,
   R_FTX,
+  C_IMBALANCE,
+  C_ADAPT_MS,
   XDESC_BYTES,
   R_PEER,
   R_CLIENTS,
@@ -118,6 +120,8 @@ function proxyConfigValid(): bool {
   const frames = cfgU32(C_FRAMES);
   const frameBytes = cfgU32(C_FRAME_BYTES);
   if (frames > 0 && (frames > 0x100000 || (frameBytes != 2048 && frameBytes != 4096))) return false;
+  const imbalance = cfgF64(C_IMBALANCE);
+  if (!(imbalance == 0.0 || imbalance >= 1.0) || cfgU32(C_ADAPT_MS) == 0) return false;
   return cfgU32(C_NAT_TIMEOUT_MS) > 0;
 }
 

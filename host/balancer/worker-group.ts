@@ -24,6 +24,7 @@ function sumBackends(lists: readonly BackendLoad[][]): BackendLoad[] {
       sum.timeouts += b.timeouts;
       sum.outstanding += b.outstanding;
       sum.fails = Math.max(sum.fails, b.fails); // in a row on any worker
+      if (b.admit !== undefined) sum.admit = Math.min(sum.admit ?? 1, b.admit); // the lowest bar of any worker
       if (b.nextHop !== undefined) sum.nextHop = (sum.nextHop ?? true) && b.nextHop; // on every worker
     }
     return sum;

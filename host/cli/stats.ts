@@ -25,13 +25,19 @@ export function backendState(h: StatsView["backends"][number]["health"]): string
   return `DOWN since ${new Date(h.since).toLocaleTimeString("en-GB")}: ${h.reason}`;
 }
 
+/** The hot set's bar for a backend's keys: "1" as configured, "1/8" when lowered eightfold. */
+function barText(admit: number | undefined): string {
+  if (admit === undefined) return "-";
+  return admit >= 1 ? "1" : `1/${Math.round(1 / admit)}`;
+}
+
 export function statsText(s: StatsView): string[] {
   const total = s.backends.reduce((a, b) => a + b.requests, 0);
   return [
     `kvlb balancing ${s.listen}`,
     "",
     ...table(
-      ["backend", "weight", "requests", "share", "replies", "timeouts", "in flight", "state"],
+      ["backend", "weight", "requests", "share", "replies", "timeouts", "in flight", "L2 bar", "state"],
       s.backends.map((b) => [
         b.backend,
         String(b.weight),
@@ -40,6 +46,7 @@ export function statsText(s: StatsView): string[] {
         count(b.replies),
         count(b.timeouts),
         count(b.outstanding),
+        barText(b.admit),
         backendState(b.health),
       ]),
     ),

@@ -18,6 +18,9 @@ export interface StatsView {
     outstanding: number;
     /** Requests that timed out in a row. */
     fails: number;
+    /** The adaptive hot set's bar for its keys: the share of the warm threshold they must reach
+     * to enter L2 (1 as configured; lower while this backend is over the imbalance bound). */
+    admit?: number;
     /** On the frame paths: its next hop is known, so requests to it leave as frames. */
     nextHop?: boolean;
     /** The health checks' verdict (kvlb run/attach); absent where there are none. */

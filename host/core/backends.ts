@@ -21,6 +21,9 @@ export interface BackendCounters {
   outstanding: number;
   /** Requests that timed out in a row. */
   fails: number;
+  /** The adaptive hot set's bar for this backend's keys: the share of the warm threshold they
+   * must reach to enter L2 (1 as configured; lower while the backend is over the bound). */
+  admit: number;
 }
 
 export function ipv4ToWire(address: string): number {
@@ -70,6 +73,7 @@ export function backendCounters(core: Core, count: number): BackendCounters[] {
       timeouts: view.getBigUint64(at + abi.B_TIMEOUTS, true),
       outstanding: view.getUint32(at + abi.B_OUTSTANDING, true),
       fails: view.getUint32(at + abi.B_FAILS, true),
+      admit: view.getFloat64(at + abi.B_ADMIT, true),
     };
   });
 }

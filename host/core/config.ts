@@ -49,6 +49,11 @@ export interface CoreConfig {
   replyRatio: number;
   /** Reply bytes a source earns per second, and banks at most. */
   replyBytesPerSecond: number;
+  /** The bound on the busiest backend's load over the mean that the hot set adapts to keep;
+   * 0 keeps the fixed thresholds (support, warm). */
+  imbalance: number;
+  /** How often, in milliseconds, the hot set looks at the backends' loads. */
+  adaptMs: number;
 }
 
 /** How a field is stored in the core's config block. */
@@ -185,6 +190,22 @@ export const coreConfigFields = [
     file: "clients.replyBytesPerSecond",
     schema: whole,
   },
+  {
+    key: "imbalance",
+    offset: abi.C_IMBALANCE,
+    type: "f64",
+    default: 1.1,
+    file: "detector.imbalance",
+    schema: { type: "number", minimum: 0 },
+  },
+  {
+    key: "adaptMs",
+    offset: abi.C_ADAPT_MS,
+    type: "u32",
+    default: 250,
+    file: "detector.adaptMs",
+    schema: { type: "integer", minimum: 10 },
+  },
 ] as const satisfies readonly ConfigField[];
 
 type Field = (typeof coreConfigFields)[number];
@@ -267,6 +288,11 @@ export function describeConfigError(c: CoreConfig): string | undefined {
     return `slotBytes ${c.slotBytes}: must be from 64 to 65536`;
   }
   if (!(c.natTimeoutMs >= 1)) return `natTimeoutMs ${c.natTimeoutMs}: must be at least 1`;
+  if (!(c.imbalance === 0 || c.imbalance >= 1)) {
+    return `imbalance ${c.imbalance}: the busiest backend's load over the mean, at least 1 (or 0 for fixed thresholds)`;
+  }
+  if (!Number.isInteger(c.adaptMs) || c.adaptMs < 1)
+    return `adaptMs ${c.adaptMs}: must be a whole number of milliseconds`;
   if (!(c.outMax >= 1 && c.outMax <= 65536)) return `outMax ${c.outMax}: must be from 1 to 65536`;
   if (!(c.txBytes >= 4096)) return `txBytes ${c.txBytes}: must be at least 4096`;
   if (!Number.isInteger(c.frames) || c.frames < 0 || c.frames > 1 << 20) {

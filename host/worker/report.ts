@@ -37,6 +37,7 @@ export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCou
       timeouts: Number(c.timeouts),
       outstanding: c.outstanding,
       fails: c.fails,
+      admit: c.admit,
       ...(frames
         ? { nextHop: core.exports.neigh_known(ipv4ToWire(setup.backends[i]?.address ?? "0.0.0.0")) === 1 }
         : {}),

@@ -73,6 +73,8 @@ const fileValues: Record<string, number> = {
   "clients.budgetSlots": 512,
   "clients.replyRatio": 7,
   "clients.replyBytesPerSecond": 5555,
+  "detector.imbalance": 1.25,
+  "detector.adaptMs": 125,
 };
 
 test("each setting of kvlb.yaml reaches the config block at its field's offset", (t) => {
