@@ -42,6 +42,7 @@ import { l1Check } from "./cache/l1";
 import { slCheck } from "./cache/skiplist";
 import { demoteCold } from "./cache/layers";
 import { adaptAdmission } from "./cache/admission";
+import { hotKeys } from "./cache/hot-keys";
 import { writeSnapshot, writeDetectorSnapshot } from "./snapshot/write";
 import { readSnapshot, readDetectorSnapshot } from "./snapshot/read";
 
@@ -87,7 +88,7 @@ export function tick(now: u64): i32 {
   // on the frame layer, the host sends each burst's output before it ticks
   if (framesOn()) outReset();
   expireRequests();
-  adaptAdmission(now, detector());
+  adaptAdmission(now);
   const demoted = <i32>demoteCold();
   if (framesOn()) framesFinish();
   return demoted;
@@ -105,6 +106,12 @@ export {
 } from "./frame/exports";
 
 // Applies n write events of other workers, which the host wrote into R_PEER's in list.
+// Writes the n warmest cached keys into R_IO (HOT_KEY_BYTES records); returns how many.
+export function hot_keys(n: u32): i32 {
+  if (!ready()) return E_NOT_READY;
+  return <i32>hotKeys(n);
+}
+
 export function peer_writes(n: u32): i32 {
   if (!ready()) return E_NOT_READY;
   return peerApply(n);

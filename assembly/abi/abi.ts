@@ -117,6 +117,13 @@ export const TK_HASH = 0;
 export const TK_F = 8; // the estimate f
 export const TK_DELTA = 16; // Δ, the most f may overestimate
 
+// A hot key, as hot_keys() writes them into R_IO, warmest first: fixed-size records.
+export const HOT_KEY_BYTES = 272;
+export const HK_ESTIMATE = 0; // u64, the detector's estimate
+export const HK_LAYER = 8; // u32, LAYER_L1 or LAYER_L2
+export const HK_KEY_LEN = 12; // u32
+export const HK_KEY = 16; // the key, up to 250 bytes
+
 // A write event: u64 key hash, u32 PE_*, u32 pad.
 export const PEER_EVENT_BYTES = 16;
 export const PV_HASH = 0;

@@ -19,7 +19,6 @@ import {
   B_REQUESTS,
   C_ADAPT_MS,
   C_IMBALANCE,
-  C_EPSILON,
   S_ADMIT_WIDER,
   S_ADMIT_NARROWER,
 } from "../abi/abi";
@@ -30,10 +29,11 @@ const CALM_ROUNDS: u32 = 4;
 // fewer requests than this in a period say nothing about the backends' balance
 const MIN_SAMPLE: f64 = 64.0;
 
-// The lowest bar: below the detector's error ε, an estimate no longer tells keys apart.
-function admitFloor(warm: f64): f64 {
-  const lowest = Math.max(cfgF64(C_EPSILON), warm / 1024.0);
-  return lowest >= warm ? 1.0 : lowest / warm;
+// The lowest bar: a thousandth of the warm share. Below the detector's error ε an estimate no
+// longer ranks keys on its own, but L2 takes a key only over its coldest entry (l2Takes), so
+// what enters is still the warmest the detector knows of the backend's keys.
+function admitFloor(): f64 {
+  return 1.0 / 1024.0;
 }
 
 // Whether a key with estimate f, homed on backend b, is warm enough for L2: at least the warm
@@ -53,7 +53,7 @@ export function l2Takes(s: usize, f: u64): bool {
 }
 
 // Runs from tick(): one adaptation per C_ADAPT_MS, at most.
-export function adaptAdmission(now: u64, d: usize): void {
+export function adaptAdmission(now: u64): void {
   const bound = cfgF64(C_IMBALANCE);
   if (bound == 0.0) return;
   const at = HEADER_BASE + H_ADAPT_AT;
@@ -75,7 +75,7 @@ export function adaptAdmission(now: u64, d: usize): void {
     return;
   }
   const mean = total / weights;
-  const floor = admitFloor(warmShare(d));
+  const floor = admitFloor();
   for (let i: u32 = 0; i < n; i++) {
     const b = backend(i);
     const delta = <f64>(load<u64>(b + B_REQUESTS) - load<u64>(b + B_ADAPT_MARK));

@@ -163,6 +163,20 @@ export class Core {
     this.u8.set(bytes, io.offset);
     this.check(this.exports.restore(bytes.length), "restore");
   }
+  /** The `max` warmest cached keys, warmest first: one call into the core, whatever the caches hold. */
+  hotKeys(max: number): { key: string; estimate: number; layer: "L1" | "L2" }[] {
+    const n = this.check(this.exports.hot_keys(max), "hot keys");
+    const io = this.region(abi.R_IO).offset;
+    const view = new DataView(this.memory.buffer, io, n * abi.HOT_KEY_BYTES);
+    const out: { key: string; estimate: number; layer: "L1" | "L2" }[] = [];
+    for (let at = 0; at < n * abi.HOT_KEY_BYTES; at += abi.HOT_KEY_BYTES) {
+      const len = view.getUint32(at + abi.HK_KEY_LEN, true);
+      const key = Buffer.from(this.memory.buffer, io + at + abi.HK_KEY, len).toString("latin1");
+      const layer = view.getUint32(at + abi.HK_LAYER, true) === abi.LAYER_L1 ? "L1" : "L2";
+      out.push({ key, estimate: Number(view.getBigUint64(at + abi.HK_ESTIMATE, true)), layer });
+    }
+    return out;
+  }
   stats(): Record<string, bigint> {
     const view = new BigUint64Array(this.memory.buffer, abi.STATS_BASE, abi.STATS_USED);
     const out: Record<string, bigint> = {};

@@ -65,6 +65,7 @@ export interface CoreExports {
   neigh_clear: Fn<[], void>;
   neigh_known: Fn<[number], number>;
   peer_writes: Fn<[number], number>;
+  hot_keys: Fn<[number], number>;
   arp_ask: Fn<[number, number], number>;
   detector_kind: Fn<[], number>;
   burst_abandon: Fn<[number], number>;
@@ -137,6 +138,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "neigh_clear",
   "neigh_known",
   "peer_writes",
+  "hot_keys",
   "arp_ask",
   "detector_kind",
   "burst_abandon",

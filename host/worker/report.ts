@@ -1,7 +1,7 @@
 // The stats a data-path worker reports to the control plane, twice a second.
 import type { InspectableCore } from "../core/inspectable-core.js";
 import { backendCounters, ipv4ToWire } from "../core/backends.js";
-import type { WorkerSetup, StatsReport, HotKey } from "./messages.js";
+import type { WorkerSetup, StatsReport } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
 
@@ -13,14 +13,6 @@ export interface SendCounts {
 }
 
 export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCounts, traps: number): StatsReport {
-  const hot: HotKey[] = [];
-  for (const key of core.l1Keys()) hot.push({ key, estimate: Number(core.estimate(key)), layer: "L1" });
-  // An L2 key the detector has since pruned is cached but no longer counted: not a top key.
-  for (const { key } of core.l2Entries()) {
-    const estimate = Number(core.estimate(key));
-    if (estimate > 0) hot.push({ key, estimate, layer: "L2" });
-  }
-  hot.sort((a, b) => b.estimate - a.estimate);
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
   stats["datagrams_sent"] = Number(sends.sent);
@@ -48,6 +40,6 @@ export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCou
     l1Bytes: core.l1Bytes,
     l2Count: core.l2Count,
     observed: Number(core.total),
-    hotKeys: hot.slice(0, HOT_KEYS_REPORTED),
+    hotKeys: core.hotKeys(HOT_KEYS_REPORTED),
   };
 }
