@@ -1,7 +1,7 @@
 // CPU time from /proc, for benchmarks whose load generator shares the machine: when the sender
 // saturates its CPU first, replies per second stop telling the arms apart, but the CPU each
 // server spends per reply still does.
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 
 const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI that Node runs on
 
@@ -27,4 +27,24 @@ export function machineBusySeconds(): number {
   const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0);
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0);
   return (total - idle) / TICKS_PER_SECOND;
+}
+
+/** CPU seconds each thread of a process has used, by thread id. */
+export function threadCpuSeconds(pid: number): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[] = [];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out; // exited
+  }
+  for (const tid of tids) out.set(Number(tid), processCpuSeconds([Number(`${tid}`)]));
+  return out;
+}
+
+/** The largest share of one CPU any thread of `pid` used between two readings `seconds` apart. */
+export function busiestThread(before: Map<number, number>, after: Map<number, number>, seconds: number): number {
+  let most = 0;
+  for (const [tid, s] of after) most = Math.max(most, (s - (before.get(tid) ?? 0)) / seconds);
+  return most;
 }

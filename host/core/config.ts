@@ -105,7 +105,8 @@ export const coreConfigFields = [
     key: "epsilon",
     offset: abi.C_EPSILON,
     type: "f64",
-    default: 0.02,
+    // fine enough that the hot set can reach keys of a ten-thousandth of the traffic
+    default: 0.0001,
     file: "detector.epsilon",
     schema: { type: "number", exclusiveMinimum: 0, exclusiveMaximum: 1 },
   },

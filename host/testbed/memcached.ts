@@ -38,7 +38,16 @@ export async function stopProcesses(processes: readonly ChildProcess[]): Promise
   );
 }
 
-export async function startMemcached(ports: readonly number[], memoryMb = 64): Promise<MemcachedSet> {
+/**
+ * Starts one memcached per UDP port. `hashpower` sizes the hash table up front (2^n buckets):
+ * a server that must grow it rehashes in a thread of its own for a while, which a CPU cap turns
+ * into seconds of extra load.
+ */
+export async function startMemcached(
+  ports: readonly number[],
+  memoryMb = 64,
+  hashpower?: number,
+): Promise<MemcachedSet> {
   const processes: ChildProcess[] = [];
   const stop = (): Promise<void> => stopProcesses(processes);
   try {
@@ -46,7 +55,10 @@ export async function startMemcached(ports: readonly number[], memoryMb = 64): P
       if (await answersVersion(port, 100)) throw new ConfigError(`127.0.0.1:${port}: something already answers there`);
       const p = spawn(
         "memcached",
-        ["-U", String(port), "-p", "0", "-l", "127.0.0.1", "-u", "root", "-m", String(memoryMb), "-t", "1"],
+        [
+          ...["-U", String(port), "-p", "0", "-l", "127.0.0.1", "-u", "root", "-m", String(memoryMb), "-t", "1"],
+          ...(hashpower === undefined ? [] : ["-o", `hashpower=${hashpower}`]),
+        ],
         { stdio: ["ignore", "ignore", "pipe"] },
       );
       let stderr = "";

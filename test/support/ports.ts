@@ -16,6 +16,7 @@ const blocks = [
   "commands",
   "fuzz-main",
   "demo",
+  "cpu-cap",
 ] as const;
 
 /** The first port of a test file's block of 1,000. */

@@ -1,0 +1,385 @@
+// npm run bench:skew: what kvlb is for. N real memcached servers, each held to a small share of
+// a CPU (a cgroup), so that they, not kvlb or the load generator, are what saturates; an
+// open-loop load of YCSB workloads over Zipf(θ) keys; and for each arm, the highest offered rate
+// whose p99 latency stays under the SLO with next to nothing lost:
+//   ketama   a client hashing with libmemcached's ketama straight to the backends (today's way)
+//   off      through kvlb with its cache off (ketama in kvlb, the same placement)
+//   on       through kvlb on its defaults: the adaptive hot set keeps the backends under 1.1
+// Each rate is stepped up until the SLO breaks; the step that broke it says what the limit was
+// (a backend's cgroup throttling it, kvlb's thread at a full CPU, or the generator falling
+// behind its own schedule), and a run where the backends were not the limit is not reported as
+// a ratio. Ratios are against the ketama arm of the same run. Then a hot-set shift: the time the
+// backends' imbalance takes to come back, and a chart (SVG) of both.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { startMemcached } from "../testbed/memcached.js";
+import { CpuCap } from "../testbed/cpu-cap.js";
+import { servedByEach, settled } from "../testbed/memcached-stats.js";
+import { makeKeys } from "../load/zipf.js";
+import { openLoop, type OpenLoopSpec, type Target } from "../load/open-loop.js";
+import { YcsbStream, workloadText, type Workload } from "../load/ycsb.js";
+import { withBalancer, cacheOff } from "../load/phases.js";
+import { loadCore } from "../core/loader.js";
+import { setBackends, routeKey } from "../core/backends.js";
+import { imbalance } from "../util/imbalance.js";
+import { count, table } from "../util/table.js";
+import { threadCpuSeconds, machineBusySeconds } from "./cpu-time.js";
+import { cpus } from "node:os";
+import { execFileSync } from "node:child_process";
+import type { CoreConfig } from "../core/config.js";
+import { skewChart, type ShiftSample, type SloPoint } from "./skew-chart.js";
+import { projectRoot } from "../util/paths.js";
+
+const env = (name: string, fallback: number): number => Number(process.env[name] ?? fallback);
+const BACKENDS = env("BENCH_BACKENDS", 8);
+const CAP = env("BENCH_CAP", 2);
+const PERIOD_US = env("BENCH_CAP_PERIOD_US", 50_000);
+const SLO_US = env("BENCH_SLO_MS", 2) * 1000;
+const STEP_SECONDS = env("BENCH_STEP_SECONDS", 1.5);
+const KEYS = env("BENCH_KEYS", 100_000);
+const BASE = env("BENCH_PORT", 24000);
+const RUNS = (process.env["BENCH_RUNS"] ?? "B:0.9,B:0.99,B:1.2,A:0.99,C:0.99,D:0.99").split(",").map((r) => {
+  const [w = "B", theta = "0.99"] = r.split(":");
+  return { workload: w as Workload, theta: Number(theta) };
+});
+/** Core settings for the kvlb arms beyond the defaults (BENCH_CORE, JSON), to try a change. */
+const overrides = JSON.parse(process.env["BENCH_CORE"] ?? "{}") as Partial<CoreConfig>;
+const VALUE_BYTES = 100;
+const LOSS_OK = 0.001;
+const TIMEOUT_MS = 300;
+const FIRST_RATE = 1000;
+const FACTOR = 1.3;
+const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 6);
+const ROUNDS = env("BENCH_ROUNDS", 1);
+
+type Arm = "ketama" | "off" | "on";
+const ARMS: readonly Arm[] = (process.env["BENCH_ARMS"]?.split(",") as Arm[] | undefined) ?? ["ketama", "off", "on"];
+const armText: Record<Arm, string> = {
+  ketama: "ketama client, straight to the backends",
+  off: "kvlb, cache off",
+  on: "kvlb, defaults (adaptive hot set)",
+};
+type Limit = "backends" | "load generator" | "kvlb" | "the machine's CPUs" | "unknown";
+
+interface Step {
+  rate: number;
+  throughput: number;
+  p99Us: number;
+  lost: number;
+  loads: number[];
+  /** Requests kvlb answered itself, as a share of what it was asked. */
+  answered: number;
+  limit: Limit;
+}
+
+interface ArmResult {
+  best: Step | undefined;
+  broke: Step | undefined;
+}
+
+/** The round whose best throughput is the median (the lower of the two middle ones). */
+function median(rounds: readonly ArmResult[]): ArmResult {
+  const sorted = [...rounds].sort((a, b) => (a.best?.throughput ?? 0) - (b.best?.throughput ?? 0));
+  return sorted[Math.floor((sorted.length - 1) / 2)] ?? { best: undefined, broke: undefined };
+}
+
+/** One arm's search: for kvlb's arms, a balancer started for it and warmed up first. */
+async function runArm(
+  arm: Arm,
+  stream: YcsbStream,
+  direct: (key: string) => Target,
+  caps: readonly CpuCap[],
+  ports: readonly number[],
+): Promise<ArmResult> {
+  if (arm === "ketama") {
+    const none = (): Promise<[number, number]> => Promise.resolve([0, 0]);
+    return search(armText[arm], (rate) => step(rate, stream, direct, caps, ports, none));
+  }
+  return withBalancer(ports, arm === "off" ? cacheOff(overrides) : overrides, async (b, at) => {
+    const answered = async (): Promise<[number, number]> => {
+      const s = (await b.fresh()).stats;
+      return [s["cache_replies"] ?? 0, s["keys"] ?? 0];
+    };
+    const through = (): Target => at;
+    // the caches and the hot set settle before the steps
+    await openLoop({
+      rate: FIRST_RATE,
+      seconds: WARMUP_SECONDS,
+      next: () => stream.next(),
+      route: through,
+      valueBytes: VALUE_BYTES,
+      timeoutMs: TIMEOUT_MS,
+    });
+    return search(armText[arm], (rate) => step(rate, stream, through, caps, ports, answered));
+  });
+}
+
+/** Runs one step: the load at `rate`, and what each part of the machine did meanwhile. */
+async function step(
+  rate: number,
+  stream: YcsbStream,
+  route: (key: string) => Target,
+  caps: readonly CpuCap[],
+  ports: readonly number[],
+  kvlbAnswered: () => Promise<[number, number]>,
+): Promise<Step> {
+  await settled(ports);
+  const throttledBefore = caps.map((c) => c.throttling());
+  const servedBefore = await servedByEach(ports);
+  const cpuBefore = threadCpuSeconds(process.pid);
+  const busyBefore = machineBusySeconds();
+  const [answeredBefore, askedBefore] = await kvlbAnswered();
+  const spec: OpenLoopSpec = {
+    rate,
+    seconds: STEP_SECONDS,
+    next: () => stream.next(),
+    route,
+    valueBytes: VALUE_BYTES,
+    timeoutMs: TIMEOUT_MS,
+  };
+  const r = await openLoop(spec);
+  const cpuAfter = threadCpuSeconds(process.pid);
+  const busy = (machineBusySeconds() - busyBefore) / (STEP_SECONDS + TIMEOUT_MS / 1000) / cpus().length;
+  const served = await servedByEach(ports);
+  const [answered, asked] = await kvlbAnswered();
+  const loads = served.map((s, i) => s - (servedBefore[i] ?? 0));
+  const throttled = caps.map((c, i) => {
+    const t = c.throttling();
+    const before = throttledBefore[i] ?? t;
+    return (t.throttled - before.throttled) / Math.max(1, t.periods - before.periods);
+  });
+  const seconds = STEP_SECONDS + TIMEOUT_MS / 1000;
+  let generator = 0;
+  let kvlb = 0;
+  for (const [tid, s] of cpuAfter) {
+    const share = (s - (cpuBefore.get(tid) ?? 0)) / seconds;
+    if (tid === process.pid) generator = share;
+    else kvlb = Math.max(kvlb, share);
+  }
+  const p99Us = r.latency.getValueAtPercentile(99);
+  // a 1 ms timer sends in batches: a lag beyond a few of its turns is the generator falling behind
+  const lagging = r.sendLag.getValueAtPercentile(99) > 3000 || generator > 0.9;
+  const limit: Limit = lagging
+    ? "load generator"
+    : kvlb > 0.9
+      ? "kvlb"
+      : Math.max(...throttled) > 0.05
+        ? "backends"
+        : busy > 0.9
+          ? "the machine's CPUs"
+          : "unknown";
+  return {
+    rate,
+    throughput: r.completed / STEP_SECONDS,
+    p99Us,
+    lost: r.lost / Math.max(1, r.offered),
+    loads,
+    answered: asked === askedBefore ? 0 : (answered - answeredBefore) / (asked - askedBefore),
+    limit,
+  };
+}
+
+/**
+ * On a machine of several CPUs, the backends share the last one: their caps then hold them to
+ * a known share of one CPU, and the load generator and kvlb may use every CPU.
+ */
+function pinBackends(backendPids: readonly number[]): void {
+  const n = cpus().length;
+  if (n < 2) return;
+  for (const pid of backendPids) execFileSync("taskset", ["-apc", String(n - 1), String(pid)], { stdio: "ignore" });
+}
+
+const passes = (s: Step): boolean => s.p99Us <= SLO_US && s.lost <= LOSS_OK;
+
+/** Steps the rate up by FACTOR until the SLO breaks, then once halfway back. */
+async function search(label: string, run: (rate: number) => Promise<Step>): Promise<ArmResult> {
+  let best: Step | undefined;
+  let broke: Step | undefined;
+  process.stdout.write(`  ${label.padEnd(44)}`);
+  for (let rate = FIRST_RATE; rate < 1_000_000; rate = Math.round(rate * FACTOR)) {
+    let s = await run(rate);
+    // one step's p99 is a hundred-odd requests: a break is believed when a second look agrees
+    if (!passes(s)) {
+      process.stdout.write("?");
+      s = await run(rate);
+    }
+    process.stdout.write(passes(s) ? "." : "x");
+    if (!passes(s)) {
+      broke = s;
+      break;
+    }
+    best = s;
+  }
+  if (best && broke) {
+    const s = await run(Math.round((best.rate + broke.rate) / 2));
+    if (passes(s)) best = s;
+    else broke = s;
+  }
+  process.stdout.write(` ${best ? count(Math.round(best.throughput)) : "-"} ops/s\n`);
+  return { best, broke };
+}
+
+function describe(r: ArmResult): string {
+  if (!r.broke) return "never broke";
+  const why =
+    r.broke.p99Us > SLO_US ? `p99 ${(r.broke.p99Us / 1000).toFixed(1)} ms` : `${(r.broke.lost * 100).toFixed(1)}% lost`;
+  return `${why} at ${count(r.broke.rate)}/s: ${r.broke.limit}`;
+}
+
+async function main(): Promise<void> {
+  const ports = Array.from({ length: BACKENDS }, (_, i) => BASE + 1 + i);
+  const backends = ports.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 }));
+  const keys = makeKeys(KEYS, 16, 40, 11);
+  console.log(
+    `bench:skew  ${BACKENDS} memcached servers, each held to ${CAP}% of a CPU (cgroup v1 CFS quota over ${PERIOD_US / 1000} ms); ` +
+      `${count(KEYS)} keys, ${VALUE_BYTES}-byte values;\n` +
+      `            open-loop UDP load at a fixed offered rate, latency per request (HDR histogram); ` +
+      `SLO: p99 <= ${SLO_US / 1000} ms and <= ${LOSS_OK * 100}% lost; ${STEP_SECONDS} s steps x${FACTOR}; ` +
+      `${ROUNDS} round${ROUNDS === 1 ? "" : "s"} (BENCH_ROUNDS: one round varies by about 20%)`,
+  );
+  // room for every key without growing the hash table (2^18 buckets for up to 393,216 items)
+  const servers = await startMemcached(ports, 256, Math.max(16, Math.ceil(Math.log2(KEYS / 1.5))));
+  const caps: CpuCap[] = [];
+  try {
+    // libmemcached's placement, as kvlb computes it (test/route checks it against libmemcached)
+    const ring = await loadCore();
+    setBackends(ring, backends);
+    const homes = new Map(keys.map((k) => [k, ports[routeKey(ring, k)] ?? ports[0] ?? 0]));
+    const direct = (key: string): Target => ({ address: "127.0.0.1", port: homes.get(key) ?? ports[0] ?? 0 });
+    process.stdout.write(`preloading ${count(KEYS)} keys straight to their servers... `);
+    let i = 0;
+    const preload = await openLoop({
+      rate: 40_000,
+      seconds: KEYS / 40_000,
+      next: () => ({ key: keys[i++ % keys.length] ?? "", set: true }),
+      route: direct,
+      valueBytes: VALUE_BYTES,
+      timeoutMs: 1000,
+    });
+    console.log(`${count(preload.stored)} stored`);
+    servers.processes.forEach((p, n) => {
+      const cap = new CpuCap(`kvlb-bench-${process.pid}-${n}`, CAP, PERIOD_US);
+      caps.push(cap);
+      cap.add(p.pid ?? 0);
+    });
+    pinBackends(servers.processes.map((p) => p.pid ?? 0));
+    // memcached tidies its LRU for a moment after a preload: that is not the arms' load
+    await new Promise((r) => setTimeout(r, 3000));
+
+    const slo: SloPoint[] = [];
+    const rows: string[][] = [];
+    for (const [n, { workload, theta }] of RUNS.entries()) {
+      console.log(`\n${workloadText[workload]}, Zipf ${theta}:`);
+      const rounds = new Map<Arm, ArmResult[]>(ARMS.map((a) => [a, []]));
+      for (let round = 0; round < ROUNDS; round++) {
+        // every other round runs the arms backwards, so that drift falls on each alike
+        for (const arm of round % 2 === 0 ? ARMS : [...ARMS].reverse()) {
+          const stream = new YcsbStream(keys, workload, theta, 100 + n + 1000 * round);
+          rounds.get(arm)?.push(await runArm(arm, stream, direct, caps, ports));
+        }
+      }
+      const results = new Map<Arm, ArmResult>(ARMS.map((a) => [a, median(rounds.get(a) ?? [])]));
+      const range = (arm: Arm): string => {
+        const all = (rounds.get(arm) ?? []).map((r) => r.best?.throughput ?? 0);
+        return all.length < 2 ? "" : ` (${count(Math.round(Math.min(...all)))}-${count(Math.round(Math.max(...all)))})`;
+      };
+      const base = results.get("ketama")?.best?.throughput ?? 0;
+      for (const arm of ARMS) {
+        const r = results.get(arm) ?? { best: undefined, broke: undefined };
+        const trusted = r.broke?.limit === "backends" && results.get("ketama")?.broke?.limit === "backends";
+        const best = r.best;
+        if (best) slo.push({ arm: armText[arm], workload, theta, throughput: best.throughput });
+        rows.push([
+          `${workload} ${theta}`,
+          armText[arm],
+          best ? count(Math.round(best.throughput)) + range(arm) : "-",
+          best ? `${(best.p99Us / 1000).toFixed(2)} ms` : "-",
+          best ? imbalance(best.loads).toFixed(2) : "-",
+          best && arm !== "ketama" ? `${(best.answered * 100).toFixed(0)}%` : "-",
+          describe(r),
+          !best || base === 0 ? "-" : trusted ? `${(best.throughput / base).toFixed(2)}x` : "not reported",
+        ]);
+      }
+    }
+    console.log("");
+    for (const line of table(
+      ["run", "arm", "ops/s at SLO", "p99", "imbalance", "by kvlb", "what broke the SLO", "vs ketama"],
+      rows,
+    ))
+      console.log(line);
+    console.log(
+      `\nimbalance: the busiest server's requests over the mean (memcached's own cmd_get + cmd_set), ` +
+        `at the highest rate that met the SLO.\n` +
+        `"not reported": the step that broke the SLO was limited by something other than the backends.`,
+    );
+    const shift = await shiftRun(keys, ports);
+    const out = join(projectRoot(), "build", "bench");
+    mkdirSync(out, { recursive: true });
+    const file = join(out, "skew.svg");
+    writeFileSync(file, await skewChart(slo, shift));
+    console.log(`\nchart: ${file}`);
+  } finally {
+    await servers.stop();
+    for (const c of caps) c.remove();
+  }
+}
+
+/**
+ * B at Zipf 0.99 through kvlb on its defaults, at a rate the backends bear, with the hot set
+ * moved halfway: the backends' imbalance sampled from their own counters every 250 ms.
+ */
+async function shiftRun(keys: readonly string[], ports: readonly number[]): Promise<ShiftSample[]> {
+  const stream = new YcsbStream(keys, "B", 0.99, 999);
+  const samples: ShiftSample[] = [];
+  const seconds = 8;
+  const rate = FIRST_RATE * 3;
+  console.log(`\nhot-set shift: B at Zipf 0.99, ${count(rate)} ops/s through kvlb, the hot set moved after 4 s`);
+  await withBalancer(ports, {}, async (_b, at) => {
+    await openLoop({
+      rate,
+      seconds: 3,
+      next: () => stream.next(),
+      route: () => at,
+      valueBytes: VALUE_BYTES,
+      timeoutMs: TIMEOUT_MS,
+    });
+    const start = Date.now();
+    let last = await servedByEach(ports);
+    const poll = setInterval(() => {
+      void servedByEach(ports).then((now) => {
+        const t = (Date.now() - start) / 1000;
+        samples.push({ t, loads: now.map((v, i) => v - (last[i] ?? 0)) });
+        last = now;
+      });
+    }, 250);
+    const shifter = setTimeout(() => stream.shift(), 4000);
+    await openLoop({
+      rate,
+      seconds,
+      next: () => stream.next(),
+      route: () => at,
+      valueBytes: VALUE_BYTES,
+      timeoutMs: TIMEOUT_MS,
+    });
+    clearInterval(poll);
+    clearTimeout(shifter);
+  });
+  const before = samples.filter((s) => s.t > 2 && s.t <= 4).map((s) => imbalance(s.loads));
+  const level = before.length > 0 ? Math.max(...before) : NaN;
+  const after = samples.filter((s) => s.t > 4);
+  const back = after.find((s, i) =>
+    after.slice(i, i + 4).every((x) => imbalance(x.loads) <= Math.max(1.1, level * 1.05)),
+  );
+  console.log(
+    `  imbalance before the shift at most ${level.toFixed(2)}; ` +
+      (back
+        ? `back under ${Math.max(1.1, level * 1.05).toFixed(2)} ${((back.t - 4) * 1000).toFixed(0)} ms after it`
+        : "not back within 4 s"),
+  );
+  return samples;
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:skew: ${(e as Error).message}`);
+  process.exit(1);
+});
