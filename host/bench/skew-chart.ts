@@ -19,7 +19,11 @@ export interface ShiftSample {
   loads: number[];
 }
 
-export async function skewChart(slo: readonly SloPoint[], shift: readonly ShiftSample[]): Promise<string> {
+export async function skewChart(
+  slo: readonly SloPoint[],
+  shift: readonly ShiftSample[],
+  shiftAt: number,
+): Promise<string> {
   const loads = shift.flatMap((s) => s.loads.map((l, i) => ({ t: s.t, backend: `backend ${i}`, load: l })));
   const imbalances = shift.map((s) => ({ t: s.t, imbalance: imbalance(s.loads) }));
   const spec: TopLevelSpec = {
@@ -38,7 +42,7 @@ export async function skewChart(slo: readonly SloPoint[], shift: readonly ShiftS
         },
       },
       {
-        title: "Each backend's requests per 250 ms through kvlb; the hot set moves at 4 s",
+        title: "Each backend's requests per 250 ms through kvlb; the hot set moves at the dashed line",
         width: 520,
         height: 200,
         data: { values: loads },
@@ -64,7 +68,7 @@ export async function skewChart(slo: readonly SloPoint[], shift: readonly ShiftS
           },
           {
             mark: { type: "rule", strokeDash: [4, 4] },
-            data: { values: [{ t: 4 }] },
+            data: { values: [{ t: shiftAt }] },
             encoding: { x: { field: "t", type: "quantitative" } },
           },
         ],

@@ -40,18 +40,27 @@ test.serial("uncapped, every request offered is answered, as memcached counts th
   t.is((await servedRequests(port)) - before, 4500);
 });
 
-test.serial("held to 2% of a CPU, the same rate is throttled by the kernel and its p99 climbs past 5 ms", async (t) => {
-  cap = new CpuCap(`kvlb-test-${process.pid}`, 2, 50_000);
-  cap.add(server.processes[0]?.pid ?? 0);
-  const light = await load(100);
-  t.true(light.latency.getValueAtPercentile(99) < 5000, `p99 ${light.latency.getValueAtPercentile(99)} µs at 100/s`);
-  const before = cap.throttling();
-  const heavy = await load(3000);
-  const after = cap.throttling();
-  const throttled = (after.throttled - before.throttled) / Math.max(1, after.periods - before.periods);
-  t.true(throttled > 0.3, `throttled in ${(throttled * 100).toFixed(0)}% of its periods`);
-  t.true(heavy.latency.getValueAtPercentile(99) > 5000, `p99 ${heavy.latency.getValueAtPercentile(99)} µs at 3,000/s`);
-});
+test.serial(
+  "held to 2% of a CPU, a light load is not throttled; a heavy one is, and its p99 climbs past 5 ms",
+  async (t) => {
+    cap = new CpuCap(`kvlb-test-${process.pid}`, 2, 50_000);
+    cap.add(server.processes[0]?.pid ?? 0);
+    // the share of its periods in which the kernel throttled the server, over one load
+    const throttledDuring = async (rate: number): Promise<[number, OpenLoopResult]> => {
+      const before = cap?.throttling() ?? { periods: 0, throttled: 0 };
+      const r = await load(rate);
+      const after = cap?.throttling() ?? before;
+      return [(after.throttled - before.throttled) / Math.max(1, after.periods - before.periods), r];
+    };
+    // latency at a light load depends on the rest of the machine (other test files run beside
+    // this one); throttling depends only on the server's own CPU use
+    const [light] = await throttledDuring(100);
+    t.true(light < 0.1, `throttled in ${(light * 100).toFixed(0)}% of its periods at 100/s`);
+    const [heavy, r] = await throttledDuring(3000);
+    t.true(heavy > 0.3, `throttled in ${(heavy * 100).toFixed(0)}% of its periods at 3,000/s`);
+    t.true(r.latency.getValueAtPercentile(99) > 5000, `p99 ${r.latency.getValueAtPercentile(99)} µs at 3,000/s`);
+  },
+);
 
 test.serial("a cap that asks for less than the kernel's 1 ms quota is refused with the reason", (t) => {
   const e = t.throws(() => new CpuCap(`kvlb-test-${process.pid}-tiny`, 1, 50_000));
