@@ -4,6 +4,16 @@ import { createSocket } from "node:dgram";
 
 /** Requests a memcached server has served: its gets and sets (cmd_get + cmd_set). */
 export function servedRequests(port: number, timeoutMs = 2000): Promise<number> {
+  return statsOf(port, timeoutMs).then((stat) => stat("cmd_get") + stat("cmd_set"));
+}
+
+/** Items a memcached server holds (curr_items). */
+export function storedItems(port: number, timeoutMs = 2000): Promise<number> {
+  return statsOf(port, timeoutMs).then((stat) => stat("curr_items"));
+}
+
+/** A server's `stats`, as a lookup of its numeric fields. */
+function statsOf(port: number, timeoutMs: number): Promise<(name: string) => number> {
   return new Promise((resolve, reject) => {
     const s = createSocket("udp4");
     const parts = new Map<number, string>();
@@ -22,7 +32,7 @@ export function servedRequests(port: number, timeoutMs = 2000): Promise<number> 
         .map(([, t]) => t)
         .join("");
       const stat = (name: string): number => Number(new RegExp(`^STAT ${name} (\\d+)`, "m").exec(text)?.[1] ?? NaN);
-      resolve(stat("cmd_get") + stat("cmd_set"));
+      resolve(stat);
     });
     s.send(Buffer.concat([Buffer.from([0, 7, 0, 0, 0, 1, 0, 0]), Buffer.from("stats\r\n")]), port, "127.0.0.1");
   });
