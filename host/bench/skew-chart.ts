@@ -28,6 +28,8 @@ export async function skewChart(
   const imbalances = shift.map((s) => ({ t: s.t, imbalance: imbalance(s.loads) }));
   const spec: TopLevelSpec = {
     $schema: "https://vega.github.io/schema/vega-lite/v5.json",
+    // the arms and the backends are different things: each panel keeps its own colours
+    resolve: { scale: { color: "independent" }, legend: { color: "independent" } },
     vconcat: [
       {
         title: "Highest rate with p99 under the SLO, workload B, by skew",
