@@ -5,7 +5,9 @@
 //   ketama   a client hashing with libmemcached's ketama straight to the backends (today's way)
 //   off      through kvlb with its cache off (ketama in kvlb, the same placement)
 //   on       through kvlb on its defaults: the adaptive hot set keeps the backends under 1.1
-// Each rate is stepped up until the SLO breaks; the step that broke it says what the limit was
+// The arms step their offered rate up together, one after the other at each rate, so that the
+// machine's drift falls on each alike, until each breaks the SLO; the step that broke it says
+// what the limit was
 // (a backend's cgroup throttling it, kvlb's thread at a full CPU, or the generator falling
 // behind its own schedule), and a run where the backends were not the limit is not reported as
 // a ratio. Ratios are against the ketama arm of the same run. Then a hot-set shift: the time the
@@ -84,35 +86,83 @@ function median(rounds: readonly ArmResult[]): ArmResult {
   return sorted[Math.floor((sorted.length - 1) / 2)] ?? { best: undefined, broke: undefined };
 }
 
-/** One arm's search: for kvlb's arms, a balancer started for it and warmed up first. */
-async function runArm(
-  arm: Arm,
-  stream: YcsbStream,
+/** How an arm's requests reach the servers, and what kvlb says it answered itself. */
+interface ArmPath {
+  route: (key: string) => Target;
+  answered: () => Promise<[number, number]>;
+}
+
+/**
+ * Runs `body` with every arm's path: the ketama client's, and a kvlb started for each of the
+ * other arms (both up at once, so that the sweep can step them side by side), warmed up first.
+ */
+async function withArms<T>(
+  ports: readonly number[],
   direct: (key: string) => Target,
+  warmup: (arm: Arm, route: (key: string) => Target) => Promise<void>,
+  body: (paths: ReadonlyMap<Arm, ArmPath>) => Promise<T>,
+): Promise<T> {
+  const paths = new Map<Arm, ArmPath>([["ketama", { route: direct, answered: () => Promise.resolve([0, 0]) }]]);
+  const start = async (rest: readonly Arm[]): Promise<T> => {
+    const [arm, ...others] = rest;
+    if (arm === undefined) return body(paths);
+    if (arm === "ketama") return start(others);
+    return withBalancer(ports, arm === "off" ? cacheOff(overrides) : overrides, async (b, at) => {
+      const route = (): Target => at;
+      paths.set(arm, {
+        route,
+        answered: async () => {
+          const s = (await b.fresh()).stats;
+          return [s["cache_replies"] ?? 0, s["keys"] ?? 0];
+        },
+      });
+      await warmup(arm, route);
+      return start(others);
+    });
+  };
+  return start(ARMS);
+}
+
+/**
+ * Steps every arm's rate up together, ×FACTOR at a time, each arm running its step right after
+ * the others at the same rate (in an order that turns each step), until each has broken the
+ * SLO: whatever the machine drifts to falls on every arm alike. A break is believed when a
+ * second look agrees.
+ */
+async function sweep(
+  paths: ReadonlyMap<Arm, ArmPath>,
+  streams: ReadonlyMap<Arm, YcsbStream>,
   caps: readonly CpuCap[],
   ports: readonly number[],
-): Promise<ArmResult> {
-  if (arm === "ketama") {
-    const none = (): Promise<[number, number]> => Promise.resolve([0, 0]);
-    return search(armText[arm], (rate) => step(rate, stream, direct, caps, ports, none));
+): Promise<Map<Arm, ArmResult>> {
+  const results = new Map<Arm, ArmResult>(ARMS.map((a) => [a, { best: undefined, broke: undefined }]));
+  const alive = [...ARMS];
+  for (
+    let rate = FIRST_RATE, turn = 0;
+    alive.length > 0 && rate < 1_000_000;
+    rate = Math.round(rate * FACTOR), turn++
+  ) {
+    process.stdout.write(`  ${count(rate).padStart(7)}/s `);
+    const order = alive.map((_, i) => alive[(i + turn) % alive.length] as Arm);
+    for (const arm of order) {
+      const path = paths.get(arm);
+      const stream = streams.get(arm);
+      if (!path || !stream) continue;
+      const run = (): Promise<Step> => step(rate, stream, path.route, caps, ports, path.answered);
+      let s = await run();
+      if (!passes(s)) s = await run();
+      const r = results.get(arm) ?? { best: undefined, broke: undefined };
+      if (passes(s)) r.best = s;
+      else {
+        r.broke = s;
+        alive.splice(alive.indexOf(arm), 1);
+      }
+      results.set(arm, r);
+      process.stdout.write(` ${arm} ${passes(s) ? "ok" : "BROKE"}`);
+    }
+    process.stdout.write("\n");
   }
-  return withBalancer(ports, arm === "off" ? cacheOff(overrides) : overrides, async (b, at) => {
-    const answered = async (): Promise<[number, number]> => {
-      const s = (await b.fresh()).stats;
-      return [s["cache_replies"] ?? 0, s["keys"] ?? 0];
-    };
-    const through = (): Target => at;
-    // the caches and the hot set settle before the steps
-    await openLoop({
-      rate: FIRST_RATE,
-      seconds: WARMUP_SECONDS,
-      next: () => stream.next(),
-      route: through,
-      valueBytes: VALUE_BYTES,
-      timeoutMs: TIMEOUT_MS,
-    });
-    return search(armText[arm], (rate) => step(rate, stream, through, caps, ports, answered));
-  });
+  return results;
 }
 
 /** Runs one step: the load at `rate`, and what each part of the machine did meanwhile. */
@@ -192,34 +242,6 @@ function pinBackends(backendPids: readonly number[]): void {
 
 const passes = (s: Step): boolean => s.p99Us <= SLO_US && s.lost <= LOSS_OK;
 
-/** Steps the rate up by FACTOR until the SLO breaks, then once halfway back. */
-async function search(label: string, run: (rate: number) => Promise<Step>): Promise<ArmResult> {
-  let best: Step | undefined;
-  let broke: Step | undefined;
-  process.stdout.write(`  ${label.padEnd(44)}`);
-  for (let rate = FIRST_RATE; rate < 1_000_000; rate = Math.round(rate * FACTOR)) {
-    let s = await run(rate);
-    // one step's p99 is a hundred-odd requests: a break is believed when a second look agrees
-    if (!passes(s)) {
-      process.stdout.write("?");
-      s = await run(rate);
-    }
-    process.stdout.write(passes(s) ? "." : "x");
-    if (!passes(s)) {
-      broke = s;
-      break;
-    }
-    best = s;
-  }
-  if (best && broke) {
-    const s = await run(Math.round((best.rate + broke.rate) / 2));
-    if (passes(s)) best = s;
-    else broke = s;
-  }
-  process.stdout.write(` ${best ? count(Math.round(best.throughput)) : "-"} ops/s\n`);
-  return { best, broke };
-}
-
 function describe(r: ArmResult): string {
   if (!r.broke) return "never broke";
   const why =
@@ -284,17 +306,28 @@ async function main(): Promise<void> {
     // memcached tidies its LRU for a moment after a preload: that is not the arms' load
     await new Promise((r) => setTimeout(r, 3000));
 
+    console.log(`arms: ${ARMS.map((a) => `${a} = ${armText[a]}`).join("; ")}`);
     const slo: SloPoint[] = [];
     const rows: string[][] = [];
     for (const [n, { workload, theta }] of RUNS.entries()) {
       console.log(`\n${workloadText[workload]}, Zipf ${theta}:`);
       const rounds = new Map<Arm, ArmResult[]>(ARMS.map((a) => [a, []]));
       for (let round = 0; round < ROUNDS; round++) {
-        // every other round runs the arms backwards, so that drift falls on each alike
-        for (const arm of round % 2 === 0 ? ARMS : [...ARMS].reverse()) {
-          const stream = new YcsbStream(keys, workload, theta, 100 + n + 1000 * round);
-          rounds.get(arm)?.push(await runArm(arm, stream, direct, caps, ports));
-        }
+        const streams = new Map(ARMS.map((a) => [a, new YcsbStream(keys, workload, theta, 100 + n + 1000 * round)]));
+        const warmup = async (arm: Arm, route: (key: string) => Target): Promise<void> => {
+          const stream = streams.get(arm) as YcsbStream;
+          // the caches and the hot set settle before the steps
+          await openLoop({
+            rate: FIRST_RATE,
+            seconds: WARMUP_SECONDS,
+            next: () => stream.next(),
+            route,
+            valueBytes: VALUE_BYTES,
+            timeoutMs: TIMEOUT_MS,
+          });
+        };
+        const swept = await withArms(ports, direct, warmup, (paths) => sweep(paths, streams, caps, ports));
+        for (const arm of ARMS) rounds.get(arm)?.push(swept.get(arm) ?? { best: undefined, broke: undefined });
       }
       const results = new Map<Arm, ArmResult>(ARMS.map((a) => [a, median(rounds.get(a) ?? [])]));
       const range = (arm: Arm): string => {
