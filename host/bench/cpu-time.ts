@@ -48,3 +48,9 @@ export function busiestThread(before: Map<number, number>, after: Map<number, nu
   for (const [tid, s] of after) most = Math.max(most, (s - (before.get(tid) ?? 0)) / seconds);
   return most;
 }
+
+/** CPU seconds the hypervisor took from this machine (steal), over all CPUs. */
+export function machineStealSeconds(): number {
+  const cpu = readFileSync("/proc/stat", "utf8").split("\n")[0]?.trim().split(/\s+/).slice(1).map(Number) ?? [];
+  return (cpu[7] ?? 0) / TICKS_PER_SECOND;
+}

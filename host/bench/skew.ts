@@ -25,7 +25,7 @@ import { loadCore } from "../core/loader.js";
 import { setBackends, routeKey } from "../core/backends.js";
 import { imbalance } from "../util/imbalance.js";
 import { count, table } from "../util/table.js";
-import { threadCpuSeconds, machineBusySeconds } from "./cpu-time.js";
+import { threadCpuSeconds, machineBusySeconds, machineStealSeconds } from "./cpu-time.js";
 import { cpus } from "node:os";
 import { execFileSync } from "node:child_process";
 import type { CoreConfig } from "../core/config.js";
@@ -51,7 +51,7 @@ const LOSS_OK = 0.001;
 const TIMEOUT_MS = 300;
 const FIRST_RATE = 1000;
 const FACTOR = 1.3;
-const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 6);
+const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 20);
 const ROUNDS = env("BENCH_ROUNDS", 1);
 const SHIFT_AT = 6; // seconds into the shift run
 
@@ -62,7 +62,7 @@ const armText: Record<Arm, string> = {
   off: "kvlb, cache off",
   on: "kvlb, defaults (adaptive hot set)",
 };
-type Limit = "backends" | "load generator" | "kvlb" | "the machine's CPUs" | "unknown";
+type Limit = "backends" | "load generator" | "kvlb" | "the machine's CPUs" | "the hypervisor (steal)" | "unknown";
 
 interface Step {
   rate: number;
@@ -179,6 +179,7 @@ async function step(
   const servedBefore = await servedByEach(ports);
   const cpuBefore = threadCpuSeconds(process.pid);
   const busyBefore = machineBusySeconds();
+  const stealBefore = machineStealSeconds();
   const [answeredBefore, askedBefore] = await kvlbAnswered();
   const spec: OpenLoopSpec = {
     rate,
@@ -191,6 +192,7 @@ async function step(
   const r = await openLoop(spec);
   const cpuAfter = threadCpuSeconds(process.pid);
   const busy = (machineBusySeconds() - busyBefore) / (STEP_SECONDS + TIMEOUT_MS / 1000) / cpus().length;
+  const steal = (machineStealSeconds() - stealBefore) / (STEP_SECONDS + TIMEOUT_MS / 1000) / cpus().length;
   const served = await servedByEach(ports);
   const [answered, asked] = await kvlbAnswered();
   const loads = served.map((s, i) => s - (servedBefore[i] ?? 0));
@@ -210,15 +212,19 @@ async function step(
   const p99Us = r.latency.getValueAtPercentile(99);
   // a 1 ms timer sends in batches: a lag beyond a few of its turns is the generator falling behind
   const lagging = r.sendLag.getValueAtPercentile(99) > 3000 || generator > 0.9;
-  const limit: Limit = lagging
-    ? "load generator"
-    : kvlb > 0.9
-      ? "kvlb"
-      : Math.max(...throttled) > 0.05
-        ? "backends"
-        : busy > 0.9
-          ? "the machine's CPUs"
-          : "unknown";
+  // a virtual machine whose host takes its CPUs away is the limit of everything on it
+  const limit: Limit =
+    steal > 0.05
+      ? "the hypervisor (steal)"
+      : lagging
+        ? "load generator"
+        : kvlb > 0.9
+          ? "kvlb"
+          : Math.max(...throttled) > 0.05
+            ? "backends"
+            : busy > 0.9
+              ? "the machine's CPUs"
+              : "unknown";
   return {
     rate,
     throughput: r.completed / STEP_SECONDS,
