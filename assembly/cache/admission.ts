@@ -32,9 +32,7 @@ const MIN_SAMPLE: f64 = 64.0;
 // The lowest bar: a thousandth of the warm share. Below the detector's error ε an estimate no
 // longer ranks keys on its own, but L2 takes a key only over its coldest entry (l2Takes), so
 // what enters is still the warmest the detector knows of the backend's keys.
-function admitFloor(): f64 {
-  return 1.0 / 1024.0;
-}
+const FLOOR: f64 = 1.0 / 1024.0;
 
 // Whether a key with estimate f, homed on backend b, is warm enough for L2: at least the warm
 // share of N, scaled by the bar the adaptation set for b.
@@ -75,7 +73,6 @@ export function adaptAdmission(now: u64): void {
     return;
   }
   const mean = total / weights;
-  const floor = admitFloor();
   for (let i: u32 = 0; i < n; i++) {
     const b = backend(i);
     const delta = <f64>(load<u64>(b + B_REQUESTS) - load<u64>(b + B_ADAPT_MARK));
@@ -85,8 +82,8 @@ export function adaptAdmission(now: u64): void {
     const bar = load<f64>(b + B_ADMIT);
     if (ratio > bound) {
       store<u32>(b + B_CALM, 0);
-      if (bar > floor) {
-        store<f64>(b + B_ADMIT, Math.max(floor, bar * WIDEN));
+      if (bar > FLOOR) {
+        store<f64>(b + B_ADMIT, Math.max(FLOOR, bar * WIDEN));
         statInc(S_ADMIT_WIDER);
       }
     } else if (ratio < 1.0) {

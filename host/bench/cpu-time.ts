@@ -38,7 +38,7 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   } catch {
     return out; // exited
   }
-  for (const tid of tids) out.set(Number(tid), processCpuSeconds([Number(`${tid}`)]));
+  for (const tid of tids) out.set(Number(tid), processCpuSeconds([Number(tid)]));
   return out;
 }
 

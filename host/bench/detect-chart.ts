@@ -1,7 +1,7 @@
 // bench:detect's chart, drawn with vega-lite and rendered to SVG by vega in Node: each module's
 // recall, precision and largest estimate error over the skew.
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import { svgChart } from "../util/svg-chart.js";
 
 export interface AccuracyPoint {
   module: string;
@@ -40,6 +40,5 @@ export async function detectChart(points: readonly AccuracyPoint[]): Promise<str
       line("Largest estimate error on a hot key", [...points], "maxError", "error / N"),
     ],
   } as TopLevelSpec;
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
-  return view.toSVG();
+  return svgChart(spec);
 }

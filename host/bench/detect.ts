@@ -104,13 +104,12 @@ async function shift(module: DetectorModule): Promise<{ found?: number; forgot?:
   // which the decay bound in docs/detector.md promises within two windows
   const newTop = top(true).filter((_, r) => 1 / Math.pow(r + 1, 0.99) / 12.1 >= 2 * support);
   const oldTop = top(false);
-  const c2 = c;
-  const found = until(c2, ranks, half, 20_000, () => {
+  const found = until(c, ranks, half, 20_000, () => {
     const now = reported();
     return newTop.every((h) => now.has(h));
   });
   const at = half + (found ?? 0);
-  const forgot = until(c2, ranks, at, 20_000, () => {
+  const forgot = until(c, ranks, at, 20_000, () => {
     const now = reported();
     return oldTop.every((h) => !now.has(h));
   });

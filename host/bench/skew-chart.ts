@@ -1,8 +1,8 @@
 // bench:skew's chart, drawn with vega-lite and rendered to SVG by vega in Node (no browser):
 // the throughput each arm sustains at the SLO over the skew, and each backend's load over time
 // around a hot-set shift.
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+import type { TopLevelSpec } from "vega-lite";
+import { svgChart } from "../util/svg-chart.js";
 import { imbalance } from "../util/imbalance.js";
 
 export interface SloPoint {
@@ -77,6 +77,5 @@ export async function skewChart(
       },
     ],
   };
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
-  return view.toSVG();
+  return svgChart(spec);
 }

@@ -58,7 +58,6 @@ const histogram = (): Histogram =>
 /** A socket's requests in flight, by request id: when each left (µs after the start), 0 when none. */
 class InFlight {
   readonly dueUs = new Float64Array(IDS);
-  readonly set = new Uint8Array(IDS);
   next = 1;
 
   take(): number {
