@@ -89,17 +89,23 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
     }
     return send(404, "text/plain", "try /stats, /metrics, /hotkeys, /health or /module\n");
   };
-  const server = createServer({ maxHeaderSize: 16 << 10, requestTimeout: 60_000 }, (req, res) => {
-    try {
-      handle(req, res);
-    } catch (e) {
-      o.log?.error({ error: (e as Error).message, url: req.url }, "admin request failed");
-      if (!res.headersSent) {
-        res.writeHead(500, { "content-type": "text/plain" });
-        res.end("internal error\n");
+  // An idle connection stays open longer than any client keeps one (undici: 4 s, node's agent:
+  // its own): a client whose timer runs late then never sends a request, a module's bytes among
+  // them, on a connection the server closed a moment before (node's default is 5 s).
+  const server = createServer(
+    { maxHeaderSize: 16 << 10, requestTimeout: 60_000, keepAliveTimeout: 65_000 },
+    (req, res) => {
+      try {
+        handle(req, res);
+      } catch (e) {
+        o.log?.error({ error: (e as Error).message, url: req.url }, "admin request failed");
+        if (!res.headersSent) {
+          res.writeHead(500, { "content-type": "text/plain" });
+          res.end("internal error\n");
+        }
       }
-    }
-  });
+    },
+  );
   // a request that is not HTTP gets a 400 (431 for headers too large) and a closed connection
   server.on("clientError", (e: NodeJS.ErrnoException, socket) => {
     const status = e.code === "HPE_HEADER_OVERFLOW" ? "431 Request Header Fields Too Large" : "400 Bad Request";
