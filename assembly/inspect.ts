@@ -7,6 +7,7 @@ import { regionOffset, regionSize } from "./layout/header";
 import { detector, l1, l2 } from "./layout/regions";
 import { detEstimate, DETECTOR, MODULE_VERSION } from "./detect/detector";
 import { keyHash } from "./util/hash";
+import { expiryAfter } from "./cache/expiry";
 import { NONE } from "./util/hash-index";
 import { lcWidth, lcBucket } from "./detect/lossy";
 import {
@@ -254,4 +255,8 @@ export function offer(key: usize, keyLen: usize, version: u64, reply: usize, rep
 export function read_version(key: usize, keyLen: usize): u64 {
   if (keyError(key, keyLen) != 0) return 0;
   return readVersion(keyHash(key, keyLen), key, keyLen);
+}
+
+export function expiry_after(sentAt: u64, ttl: i64): u64 {
+  return expiryAfter(sentAt, ttl);
 }

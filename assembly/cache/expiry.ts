@@ -1,7 +1,10 @@
 // Until when a cached copy is sound to serve, from what memcached says of the item's expiry.
-// memcached keeps time in whole seconds and its clock lags the real one by up to a second, so an
-// item given t seconds at real time T may be gone from T + t - 1 on. kvlb serves a copy until
-// (the time its request left) + t - 1 seconds, never later; t <= 1 is not cached at all.
+// memcached's current_time is floor(monotonic seconds), set each time a 1 s timer fires; the
+// timer is re-armed when it fires, so its periods run long and now and then one period steps
+// the clock by two seconds. An item given t seconds when current_time read c is gone from the
+// firing that reads c + t, which can come as early as t - 2 seconds, less the timer's lateness,
+// after the request left. kvlb serves a copy until (the time its request left) + t - 2 seconds
+// - SLACK, never later; t <= 2 is not cached at all.
 import { clock } from "../layout/header";
 import { startsWith } from "../protocol/text";
 
@@ -9,6 +12,8 @@ import { startsWith } from "../protocol/text";
 export const EXPIRY_NEVER: u64 = 0xffffffffffffffff;
 
 const SECOND: u64 = 1000000000;
+// How late memcached's clock timer may fire, per period, and still be covered.
+const SLACK: u64 = 250000000;
 // memcached reads an exptime above 30 days as a Unix time, which kvlb's clock cannot place.
 const RELATIVE_MAX: i64 = 60 * 60 * 24 * 30;
 
@@ -18,8 +23,8 @@ export const NOT_CACHEABLE: u64 = 0;
 // (ttl -1: no expiry). NOT_CACHEABLE when the item may already be gone.
 export function expiryAfter(sentAt: u64, ttl: i64): u64 {
   if (ttl == -1) return EXPIRY_NEVER;
-  if (ttl <= 1 || ttl > RELATIVE_MAX) return NOT_CACHEABLE;
-  return sentAt + <u64>(ttl - 1) * SECOND;
+  if (ttl <= 2 || ttl > RELATIVE_MAX) return NOT_CACHEABLE;
+  return sentAt + <u64>(ttl - 2) * SECOND - SLACK;
 }
 
 // The expiry of a value a storage command with exptime [p, end) writes, sent now.

@@ -54,6 +54,7 @@ export interface CoreExports {
   complete_write: Fn<[number, number, bigint, number, number], number>;
   offer: Fn<[number, number, bigint, number, number], number>;
   read_version: Fn<[number, number], bigint>;
+  expiry_after: Fn<[bigint, bigint], bigint>;
   set_backends: Fn<[number], number>;
   route_key: Fn<[number, number], number>;
   nat_used: Fn<[], number>;
@@ -127,6 +128,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "complete_write",
   "offer",
   "read_version",
+  "expiry_after",
   "set_backends",
   "route_key",
   "nat_used",

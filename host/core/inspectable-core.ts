@@ -159,4 +159,8 @@ export class InspectableCore extends Core {
   readVersion(key: Key): bigint {
     return u64(this.exports.read_version(...this.key(key)));
   }
+  /** Until when (core clock, ns) a copy is served whose item memcached gave `ttl` s at `sentAt`; 0: not cached. */
+  expiryAfter(sentAt: bigint, ttl: bigint): bigint {
+    return u64(this.exports.expiry_after(sentAt, ttl));
+  }
 }

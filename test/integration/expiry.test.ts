@@ -32,9 +32,9 @@ async function direct(key: string): Promise<string> {
   }
 }
 
-/** Polls the backend until it answers a miss for `key` (deadline 6 s); then asks kvlb at once. */
+/** Polls the backend until it answers a miss for `key` (deadline 9 s); then asks kvlb at once. */
 async function kvlbAfterBackendMiss(key: string): Promise<string> {
-  const deadline = Date.now() + 6000;
+  const deadline = Date.now() + 9000;
   while ((await direct(key)) !== "END\r\n") {
     if (Date.now() > deadline) throw new Error(`${key} never expired at its backend`);
     await text(client, `get ${key}\r\n`); // keep it hot in kvlb meanwhile
@@ -42,8 +42,8 @@ async function kvlbAfterBackendMiss(key: string): Promise<string> {
   return text(client, `get ${key}\r\n`);
 }
 
-test.serial("a value cached from a read with a 3 s TTL is a miss through kvlb once the backend drops it", async (t) => {
-  t.is(await text(client, "set ttl-read 0 3 5\r\nhello\r\n"), "STORED\r\n");
+test.serial("a value cached from a read with a 5 s TTL is a miss through kvlb once the backend drops it", async (t) => {
+  t.is(await text(client, "set ttl-read 0 5 5\r\nhello\r\n"), "STORED\r\n");
   await makeCached("ttl-read");
   t.is(await text(client, "get ttl-read\r\n"), "VALUE ttl-read 0 5\r\nhello\r\nEND\r\n");
   t.is(await kvlbAfterBackendMiss("ttl-read"), "END\r\n");
@@ -51,10 +51,10 @@ test.serial("a value cached from a read with a 3 s TTL is a miss through kvlb on
   t.true(stats.cache.fills > 0);
 });
 
-test.serial("a set with a 3 s TTL on a cached key is served, then a miss once the backend drops it", async (t) => {
+test.serial("a set with a 5 s TTL on a cached key is served, then a miss once the backend drops it", async (t) => {
   t.is(await text(client, "set ttl-set 0 0 3\r\nold\r\n"), "STORED\r\n");
   await makeCached("ttl-set");
-  t.is(await text(client, "set ttl-set 0 3 3\r\nnew\r\n"), "STORED\r\n");
+  t.is(await text(client, "set ttl-set 0 5 3\r\nnew\r\n"), "STORED\r\n");
   t.is(await text(client, "get ttl-set\r\n"), "VALUE ttl-set 0 3\r\nnew\r\nEND\r\n");
   t.is(await kvlbAfterBackendMiss("ttl-set"), "END\r\n");
 });
