@@ -53,7 +53,9 @@ test("a copy filled from mg's t is never served past the moment memcached's cloc
           cached++;
           const gone = Math.round(goneAt(clock, e) * NS);
           if (until > BigInt(gone)) {
-            t.fail(`ttl ${ttl}, timer phase ${phase.toFixed(3)} late ${lateness}, sent ${sent.toFixed(3)}: served until ${Number(until) / NS}, gone at ${gone / NS}`);
+            t.fail(
+              `ttl ${ttl}, timer phase ${phase.toFixed(3)} late ${lateness}, sent ${sent.toFixed(3)}: served until ${Number(until) / NS}, gone at ${gone / NS}`,
+            );
             return;
           }
         }
