@@ -42,6 +42,7 @@ import { l1Check } from "./cache/l1";
 import { slCheck } from "./cache/skiplist";
 import { demoteCold } from "./cache/layers";
 import { adaptAdmission } from "./cache/admission";
+import { replicaCool } from "./cache/replicas";
 import { hotKeys } from "./cache/hot-keys";
 import { writeSnapshot, writeDetectorSnapshot } from "./snapshot/write";
 import { readSnapshot, readDetectorSnapshot } from "./snapshot/read";
@@ -89,6 +90,7 @@ export function tick(now: u64): i32 {
   if (framesOn()) outReset();
   expireRequests();
   adaptAdmission(now);
+  replicaCool();
   const demoted = <i32>demoteCold();
   if (framesOn()) framesFinish();
   return demoted;

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 8;
+export const LAYOUT_VERSION = 9;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -63,7 +63,8 @@ export const R_FRAME = 16; // the frame layer: ports, neighbours, frames held in
 export const R_FTX = 17; // frames to transmit: struct xdp_desc, options = port
 export const R_PEER = 18; // write events to and from the other workers: out list, then in list
 export const R_CLIENTS = 19; // who may be answered: the allow-list, kvlb's own addresses, per-client reply budgets
-export const REGION_COUNT = 20;
+export const R_REPLICAS = 20; // hot keys' replica sets: the servers that hold a copy, and which copies are current
+export const REGION_COUNT = 21;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -99,6 +100,8 @@ export const C_REPLY_RATIO = 132; // u32, reply bytes a client earns per request
 export const C_REPLY_PER_SECOND = 136; // u32, reply bytes a client earns per second, and its burst
 export const C_ADAPT_MS = 140; // u32, how often the hot set adapts to the backends' loads
 export const C_IMBALANCE = 144; // f64, the bound on max/mean backend load the hot set keeps (0: fixed thresholds)
+export const C_REPLICA_KEYS = 152; // u32, hot keys that may have a replica set at once (power of two; 0: no replication)
+export const C_WORKER = 156; // u32, this worker's index among the workers: its replica copies' names carry it
 
 // Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
 // workers, where a reply may land on another worker's queue).
@@ -334,4 +337,31 @@ export const S_DROP_REFLECTED = 67; // datagrams from kvlb's own endpoints or a 
 export const S_DROP_BUDGET = 68; // requests and replies over their client's reply budget
 export const S_ADMIT_WIDER = 69; // adaptations that let a backend's cooler keys into L2 (it was over the bound)
 export const S_ADMIT_NARROWER = 70; // adaptations that raised a calm backend's bar again
-export const STATS_USED = 71;
+export const S_REPLICA_SETS = 71; // hot keys given a replica set
+export const S_REPLICA_DROPS = 72; // replica sets dropped because their key cooled
+export const S_REPLICA_COPIES = 73; // copies written to replica servers (each ms kvlb sent)
+export const S_REPLICA_READS = 74; // gets sent to a replica server rather than the key's own
+export const S_REPLICA_FALLBACKS = 75; // gets a replica answered with a miss, sent on to the key's own server
+export const STATS_USED = 76;
+
+// A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
+// then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.
+export const RPC_COUNT = 0; // u32, sets in use
+export const RPC_BYTES = 64;
+export const RP_BYTES = 320;
+export const RP_HASH = 0; // u64
+export const RP_STAMP = 8; // u64, the version the copies hold: the read stamp of the fill's mg
+export const RP_UNTIL = 16; // u64, clock until which the copies may be served (the item's expiry bound)
+export const RP_FILL_AT = 24; // u64, clock when the fill in flight began (0: none)
+export const RP_HOLD = 32; // u64, clock until which no fill begins (a copy's write went unanswered)
+export const RP_STATE = 40; // u8, 0 free, 1 in use
+export const RP_COUNT = 41; // u8, servers in the set, the key's own first
+export const RP_VALID = 42; // u8, bit i: server i holds the value of version RP_STAMP
+export const RP_WRITING = 43; // u8, copies written and not yet answered
+export const RP_OK = 44; // u8, bit i: server i stored the copy of the fill in flight
+export const RP_NEXT = 45; // u8, where the next tie among equally busy servers starts
+export const RP_KEY_LEN = 46; // u16
+export const RP_SERVERS = 48; // u8 × MAX_REPLICAS, backend indices
+export const RP_FILL_UNTIL = 56; // u64, the expiry bound of the value the fill in flight writes
+export const RP_KEY = 64; // the key, up to MAX_KEY bytes
+export const MAX_REPLICAS = 8; // servers in a set, the key's own included

@@ -6,11 +6,20 @@ import { MAX_KEY } from "../abi/abi";
   return len - 1 < <usize>MAX_KEY; // 1..250, with 0 wrapping to a huge value
 }
 
-// A key memcached 1.6 accepts on the text protocol. Its tokenizer splits only on spaces, so other
+// kvlb's own keys start with DEL: a replica copy is stored under its key behind this mark and
+// the worker's letter (cache/replicas.ts). No client may name one, so no client can read a copy
+// as its own key or overwrite one.
+export const OWN_KEY_MARK: u8 = 0x7f;
+
+@inline export function ownKey(p: usize, len: usize): bool {
+  return len != 0 && load<u8>(p) == OWN_KEY_MARK;
+}
+
+// A key memcached 1.6 accepts on the text protocol, and not one of kvlb's own. Its tokenizer splits only on spaces, so other
 // control bytes are legal (memcaslap sends keys that start with 0x10); NUL, CR and LF are refused
 // because no client can send them back in a text reply.
 export function keyValid(p: usize, len: usize): bool {
-  if (!keyLengthOk(len)) return false;
+  if (!keyLengthOk(len) || ownKey(p, len)) return false;
   for (let i: usize = 0; i < len; i++) {
     const c = load<u8>(p + i);
     if (c == 0x20 || c == 0x0d || c == 0x0a || c == 0) return false;

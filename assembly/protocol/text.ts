@@ -61,3 +61,16 @@ export function startsWith(p: usize, end: usize, prefix: string): bool {
   for (let i: usize = 0; i < n; i++) if (<u32>load<u8>(p + i) != <u32>prefix.charCodeAt(<i32>i)) return false;
   return true;
 }
+
+// Writes v in decimal at p; returns the end.
+export function writeDecimal(p: usize, v: u32): usize {
+  let digits: u32 = 1;
+  for (let t = v; t >= 10; t /= 10) digits++;
+  let q = p + digits;
+  let x = v;
+  do {
+    store<u8>(--q, 0x30 + (x % 10));
+    x /= 10;
+  } while (x != 0);
+  return p + digits;
+}

@@ -47,13 +47,29 @@ import {
   NF_STAGED,
   NF_MG,
   NF_BINARY,
+  NF_COPY,
+  NK_COPY_READ,
+  NK_COPY_WRITE,
 } from "./nat";
-import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END } from "./context";
+import { copyReadAnswered, copyWriteAnswered, copyGetAnswered } from "./replica-fill";
+import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { outPush, valueBlock, valueBlockLen } from "../io/out-ring";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
+import {
+  readVa,
+  VA_FLAGS,
+  VA_FLAGS_END,
+  VA_KEY,
+  VA_KEY_END,
+  VA_TTL,
+  VA_SIZE_AT,
+  VA_SIZE_END,
+  VA_SIZE,
+  VA_DATA,
+} from "../protocol/meta-value";
 
 export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, truncated: bool): void {
   statInc(S_BACKEND_DATAGRAMS);
@@ -89,10 +105,25 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     natFree(id);
     return;
   }
+  if (kind == NK_COPY_READ || kind == NK_COPY_WRITE) {
+    // kvlb's own traffic for a replica set: it reaches no client
+    if (kind == NK_COPY_READ) copyReadAnswered(e, slot + FRAME_HEADER, slot + len, frameTotal(slot) == 1);
+    else copyWriteAnswered(e, slot + FRAME_HEADER, slot + len, false);
+    backendDone(b, false);
+    natFree(id);
+    return;
+  }
   const flags = load<u8>(e + N_FLAGS);
   const cAddr = load<u32>(e + N_CLIENT_ADDR);
   const cPort = <u32>load<u16>(e + N_CLIENT_PORT);
   const cId = <u32>load<u16>(e + N_CLIENT_ID);
+  if ((flags & NF_COPY) != 0) {
+    if (copyGetAnswered(e, b, slot, len, frameTotal(slot) == 1, cAddr, cPort, cId)) {
+      backendDone(b, false);
+      natFree(id);
+    }
+    return;
+  }
   const p = slot + FRAME_HEADER;
   const end = slot + len;
   let sendLen = len;
@@ -185,53 +216,24 @@ function valueBlockEnd(q: usize, end: usize): usize {
 // "VA <size> <flags>*\r\n<data>\r\n" answering kvlb's "mg <key> v f t k": the value goes into
 // the caches as "VALUE <key> <flags> <size>\r\n<data>\r\n", servable until its TTL says.
 function fillFromMg(e: usize, p: usize, end: usize): void {
-  if (!startsWith(p, end, "VA ")) return; // EN: nothing to keep
-  const newline = findNewline(p, end);
-  if (newline == NOT_FOUND) return;
-  const lineEnd = contentEnd(p, newline);
-  const sizeAt = p + 3;
-  const sizeEnd = tokenEnd(sizeAt, lineEnd);
-  const size = parseDecimal(sizeAt, sizeEnd);
-  if (size < 0 || !fits(newline + 1, <u64>size + 2, end)) return;
-  let flags: usize = 0;
-  let flagsEnd: usize = 0;
-  let key: usize = 0;
-  let keyEnd: usize = 0;
-  let ttl: i64 = -2;
-  for (let t = skipSpaces(sizeEnd, lineEnd); t < lineEnd;) {
-    const te = tokenEnd(t, lineEnd);
-    const c = load<u8>(t);
-    if (c == 0x66) {
-      flags = t + 1;
-      flagsEnd = te;
-    } // f
-    else if (c == 0x6b) {
-      key = t + 1;
-      keyEnd = te;
-    } // k
-    else if (c == 0x74) ttl = signedDecimal(t + 1, te); // t
-    t = skipSpaces(te, lineEnd);
-  }
-  const keyLen = keyEnd - key;
+  const va = work() + W_VA;
+  if (!readVa(p, end, va)) return; // EN: nothing to keep
+  const flags = <usize>load<u32>(va + VA_FLAGS);
+  const key = <usize>load<u32>(va + VA_KEY);
+  const keyLen = <usize>load<u32>(va + VA_KEY_END) - key;
   if (key == 0 || flags == 0 || !keyValid(key, keyLen) || keyHash(key, keyLen) != load<u64>(e + N_HASH)) return;
-  const expiry = expiryAfter(load<u64>(e + N_TIME), ttl);
+  const expiry = expiryAfter(load<u64>(e + N_TIME), load<i64>(va + VA_TTL));
   if (expiry == NOT_CACHEABLE) return;
-  const flagsLen = flagsEnd - flags;
-  const sizeLen = sizeEnd - sizeAt;
-  const block = valueBlock(key, keyLen, flags, flagsLen, sizeAt, sizeLen, newline + 1, <usize>size);
+  const flagsLen = <usize>load<u32>(va + VA_FLAGS_END) - flags;
+  const sizeAt = <usize>load<u32>(va + VA_SIZE_AT);
+  const sizeLen = <usize>load<u32>(va + VA_SIZE_END) - sizeAt;
+  const size = <usize>load<u32>(va + VA_SIZE);
+  const data = <usize>load<u32>(va + VA_DATA);
+  const block = valueBlock(key, keyLen, flags, flagsLen, sizeAt, sizeLen, data, size);
   if (block == 0) return;
-  const blockLen = valueBlockLen(keyLen, flagsLen, sizeLen, <usize>size);
+  const blockLen = valueBlockLen(keyLen, flagsLen, sizeLen, size);
   const b = <u32>load<u8>(e + N_BACKEND);
   fillFromRead(load<u64>(e + N_HASH), key, keyLen, load<u64>(e + N_STAMP), block, blockLen, expiry, b);
-}
-
-// A decimal with an optional minus sign, or -2 when it is not one.
-function signedDecimal(p: usize, end: usize): i64 {
-  if (startsWith(p, end, "-")) {
-    const v = parseDecimal(p + 1, end);
-    return v < 0 ? -2 : -v;
-  }
-  return parseDecimal(p, end) < 0 ? -2 : parseDecimal(p, end);
 }
 
 // Whether a write's answer says it took effect.

@@ -24,7 +24,7 @@ import {
   BC_NOOP,
   BC_VERSION,
 } from "../protocol/binary";
-import { keyLengthOk } from "../protocol/keys";
+import { keyLengthOk, ownKey } from "../protocol/keys";
 import { work, workFlag, workSplit, W_BIN, W_OPAQUE, W_OPCODE, W_TAIL_OPAQUE, W_STAGED } from "./context";
 import {
   newChild,
@@ -94,7 +94,7 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
     return;
   }
   const keyLen = binKeyLen(p);
-  if (!keyLengthOk(keyLen)) {
+  if (!keyLengthOk(keyLen) || ownKey(p + BIN_HEADER + binExtrasLen(p), keyLen)) {
     statInc(S_CLIENT_ERRORS);
     answerBinary(BS_INVALID_ARGUMENTS, "Invalid key length");
     return;

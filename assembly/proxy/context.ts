@@ -56,6 +56,7 @@ export const W_OPAQUE: usize = 52; // u32, that request's opaque
 export const W_OPCODE: usize = 56; // u32, that request's opcode
 export const W_TAIL_OPAQUE: usize = 60; // u32, the opaque of the noop that ends the group
 export const W_KEYBUF: usize = W_TOKENS + 64; // MAX_KEY bytes: a meta "b" key, decoded
+export const W_VA: usize = W_KEYBUF + 256; // VA_BYTES: a VA answer's parts (protocol/meta-value.ts)
 
 @inline export function work(): usize {
   return regionOffset(R_NAT) + natBytes(cfgU32(C_NAT_ENTRIES));

@@ -12,6 +12,7 @@ import {
 import { purge, PURGE_ALL } from "../cache/purge";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";
+import { replicaClear } from "../cache/replicas";
 
 // The host has written n backend entries; rebuilds the ring. Returns its points, or E_CONFIG.
 export function set_backends(n: u32): i32 {
@@ -20,6 +21,7 @@ export function set_backends(n: u32): i32 {
   backendsReset(n);
   setBackendCount(n);
   setRingPoints(0);
+  replicaClear(); // the ring moves: so do the sets' servers
   return <i32>ketamaBuild();
 }
 

@@ -42,6 +42,8 @@ import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged } from "../cache/proxy-writes";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
+import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
+import { replicaFill, sendCopyGet } from "./replica-fill";
 import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
 import {
   LAYER_L1,
@@ -113,6 +115,10 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
+  // a get of one key alone in its datagram may go to a copy of a replica set (cache/replicas.ts)
+  let copySet: usize = NO_SET;
+  let copyTo: u32 = NO_BACKEND;
+  let copyHash: u64 = 0;
   for (let q = p; q < lineEnd;) {
     const te = tokenEnd(q, lineEnd);
     const len = te - q;
@@ -152,6 +158,14 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN);
       workFlag(<u32>GF_ERRORED);
     } else {
+      if (keys == 1 && inPlace && kind == NK_GET) {
+        const r = replicaConsider(h, q, len, f);
+        if (r != NO_SET && replicaServer(r, 0) == b) {
+          copySet = r;
+          copyTo = replicaPick(r, b);
+          copyHash = h;
+        }
+      }
       const m = misses + ((<usize>missCount) << 3);
       store<u32>(m, <u32>q);
       store<u16>(
@@ -168,8 +182,12 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   if (missCount == 0) return true;
   if (inPlace && oneBackend && missCount == keys) {
     const b = <u32>load<u16>(misses + 6);
-    const id = newChild(kind, b, 0, stamp, 0);
-    if (id != NAT_NONE) sendInPlace(id, b);
+    if (copySet != NO_SET && copyTo != b) sendCopyGet(copySet, copyTo, stamp, copyHash);
+    else {
+      const id = newChild(kind, b, 0, stamp, 0);
+      if (id != NAT_NONE) sendInPlace(id, b);
+    }
+    if (copySet != NO_SET) replicaFill(copySet, b);
     requestFills(misses, missCount, b, stamp);
     return true;
   }

@@ -3,6 +3,7 @@ import { md5Init } from "../route/md5";
 import { routeScratch, setBackendCount, setRingPoints } from "../route/backends";
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
+import { replicaClear } from "../cache/replicas";
 import { outReset } from "../io/out-ring";
 import { clientsInit } from "./guard";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../abi/abi";
@@ -13,6 +14,7 @@ export function initProxy(): void {
   setRingPoints(0);
   natClear();
   barrierClear();
+  replicaClear();
   outReset();
   store<u32>(HEADER_BASE + H_PEER_OUT, 0);
   store<u64>(HEADER_BASE + H_PURGED, 0);

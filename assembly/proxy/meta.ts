@@ -7,7 +7,7 @@ import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { FAIL_OVERLOAD } from "./failures";
 import { readStamp } from "../cache/barrier";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
-import { base64Key } from "../protocol/keys";
+import { base64Key, ownKey } from "../protocol/keys";
 import { CMD_MG, CMD_MS, CMD_MD, CMD_MA } from "../protocol/commands";
 import { work, workFlag, W_STAGED, W_KEYBUF } from "./context";
 import {
@@ -82,6 +82,11 @@ export function handleMeta(
       return next;
     }
     keyLen = <usize>n;
+  }
+  if (ownKey(key, keyLen)) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR bad command line format\r\n");
+    return next;
   }
   const h = countKey(key, keyLen);
   const b = backendFor(key, keyLen);

@@ -25,6 +25,8 @@ export const NK_META_WRITE: u8 = 4; // ms, md, ma, or a binary write: one reply 
 export const NK_OTHER: u8 = 5; // mg, binary reads: one reply message, passed through
 export const NK_FILL: u8 = 6; // kvlb's own mg for a value and its TTL: fills a cache, reaches no client
 export const NK_FLUSH: u8 = 7; // one backend's part of an admin client's flush_all: its OK is swallowed
+export const NK_COPY_READ: u8 = 8; // kvlb's own mg of a replicated key's value, for its copies: reaches no client
+export const NK_COPY_WRITE: u8 = 9; // kvlb's own ms of a copy to a replica server: reaches no client
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's
@@ -32,6 +34,7 @@ export const NF_QUIET: u8 = 2; // meta q or a binary quiet opcode: swallow the r
 export const NF_STAGED: u8 = 4; // a set whose value waits in a cache as PENDING
 export const NF_MG: u8 = 8; // a quiet read (a miss is suppressed) rather than a quiet write (success is)
 export const NF_BINARY: u8 = 16; // a binary request: its errors are binary responses
+export const NF_COPY: u8 = 32; // a get of a replica copy: its VALUE line names the copy, and a miss goes on to the key's own server
 
 // Entry fields.
 export const N_STATE: usize = 0; // u8

@@ -21,8 +21,11 @@ import {
   NK_META_WRITE,
   NK_FILL,
   NK_FLUSH,
+  NK_COPY_READ,
+  NK_COPY_WRITE,
   NF_NOREPLY,
 } from "./nat";
+import { copyReadLost, copyWriteAnswered } from "./replica-fill";
 import { childDone, childFailed, groupFailed, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";
@@ -39,9 +42,11 @@ export function expireRequests(): u32 {
     if (load<u8>(e + N_STATE) != NS_CHILD) continue;
     if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;
     const kind = load<u8>(e + N_KIND);
-    if (kind == NK_FILL) {
-      // kvlb's own ask: no client waits for it
-      barrierFillDone(load<u64>(e + N_HASH));
+    if (kind == NK_FILL || kind == NK_COPY_READ || kind == NK_COPY_WRITE) {
+      // kvlb's own asks: no client waits for them
+      if (kind == NK_FILL) barrierFillDone(load<u64>(e + N_HASH));
+      else if (kind == NK_COPY_READ) copyReadLost(e);
+      else copyWriteAnswered(e, 0, 0, true);
       backendDone(<u32>load<u8>(e + N_BACKEND), true);
       natFree(id);
       continue;

@@ -5,6 +5,7 @@
 //
 // The ring is an array of u64 (value << 32 | server index): sorting it as integers orders it by
 // (value, server), as libmemcached's comparison does.
+import { writeDecimal } from "../protocol/text";
 import { md5 } from "./md5";
 import { statInc } from "../layout/header";
 import { S_FAILOVERS } from "../abi/abi";
@@ -48,18 +49,6 @@ function pointName(server: u32, n: u32, at: usize): usize {
   return p - at;
 }
 
-export function writeDecimal(p: usize, v: u32): usize {
-  let digits: u32 = 1;
-  for (let t = v; t >= 10; t /= 10) digits++;
-  let q = p + digits;
-  let x = v;
-  do {
-    store<u8>(--q, 0x30 + (x % 10));
-    x /= 10;
-  } while (x != 0);
-  return p + digits;
-}
-
 // Rebuilds the ring from the backend table; returns the number of points.
 export function ketamaBuild(): u32 {
   const servers = backendCount();
@@ -95,8 +84,15 @@ export function ketamaRoute(key: usize, keyLen: usize): u32 {
   return ketamaPoint(load<u32>(digest));
 }
 
+// A key's place on the ring: the little-endian u32 of its MD5's first four bytes.
+export function ringHash(key: usize, keyLen: usize): u32 {
+  const digest = routeDigest();
+  md5(key, keyLen, digest, routeScratch());
+  return load<u32>(digest);
+}
+
 // The first point whose value is >= hash, wrapping past the end.
-function pointIndex(hash: u32): u32 {
+export function pointIndex(hash: u32): u32 {
   const ring = ringBase();
   const count = ringPoints();
   let lo: u32 = 0;

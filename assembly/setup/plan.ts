@@ -37,6 +37,8 @@ import {
   R_FRAME,
   R_FTX,
   C_IMBALANCE,
+  C_REPLICA_KEYS,
+  R_REPLICAS,
   C_ADAPT_MS,
   XDESC_BYTES,
   R_PEER,
@@ -78,6 +80,7 @@ import { WORK_BYTES } from "../proxy/context";
 import { clientsBytes } from "../proxy/guard";
 import { barrierBytes } from "../cache/barrier";
 import { peerBytes } from "../cache/peers";
+import { replicaBytes } from "../cache/replicas";
 
 const ALIGN: usize = 64;
 const MAX_ENTRIES: u32 = 1 << 24;
@@ -122,6 +125,8 @@ function proxyConfigValid(): bool {
   if (frames > 0 && (frames > 0x100000 || (frameBytes != 2048 && frameBytes != 4096))) return false;
   const imbalance = cfgF64(C_IMBALANCE);
   if (!(imbalance == 0.0 || imbalance >= 1.0) || cfgU32(C_ADAPT_MS) == 0) return false;
+  const replicaKeys = cfgU32(C_REPLICA_KEYS);
+  if (replicaKeys != 0 && (!powerOfTwo(replicaKeys) || replicaKeys > 4096)) return false;
   return cfgU32(C_NAT_TIMEOUT_MS) > 0;
 }
 
@@ -173,7 +178,10 @@ function planFrames(start: usize): usize {
   at = up(at + peer);
   const clients = clientsBytes(cfgU32(C_CLIENT_SLOTS));
   setRegion(R_CLIENTS, at, clients);
-  return up(at + clients);
+  at = up(at + clients);
+  const replicas = replicaBytes(cfgU32(C_REPLICA_KEYS));
+  setRegion(R_REPLICAS, at, replicas);
+  return up(at + replicas);
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

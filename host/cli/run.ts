@@ -23,6 +23,8 @@ export const runUsage = `options (flags override the file given by --config):
                             (default failover; health.* in the config tunes the checks)
   --timeout MS              a backend request times out after MS (default 1000)
   --cache on|off            answer hot keys from kvlb's caches (default on)
+  --replicas on|off         copy the hottest keys to the next servers on the ring and spread
+                            their reads (default on; cache.replicaKeys sizes it)
   --module FILE.wasm        the core module to start with (default build/kvlb-core.wasm,
                             lossy counting; others in build/modules/, and kvlb swap changes it)
   --datapath socket|dpdk    kernel UDP sockets (default), or DPDK ports

@@ -25,6 +25,7 @@ export const balancerOptions = {
   "on-down": { type: "string" as const },
   timeout: { type: "string" as const },
   cache: { type: "string" as const },
+  replicas: { type: "string" as const },
   module: { type: "string" as const },
 };
 

@@ -25,6 +25,7 @@ export interface RunFlags {
   backend: string[];
   timeout?: string;
   cache?: string;
+  replicas?: string;
   module?: string;
 }
 
@@ -127,6 +128,8 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     if (flags.cache !== "on" && flags.cache !== "off") throw new ConfigError(`--cache ${flags.cache}: on or off`);
     cache = flags.cache === "on";
   }
+  if (flags.replicas !== undefined && flags.replicas !== "on" && flags.replicas !== "off")
+    throw new ConfigError(`--replicas ${flags.replicas}: on or off`);
   const onDown = flags.onDown ?? file.health?.onDown;
   if (onDown !== undefined && onDown !== "failover" && onDown !== "fail")
     throw new ConfigError(`--on-down ${onDown}: failover or fail`);
@@ -136,6 +139,7 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     ...defined(fromFile(file)),
     ...defined({ natTimeoutMs: timeoutMs, failover: onDown === undefined ? undefined : onDown === "failover" }),
     ...(cache ? {} : { l1Entries: 0, l2Entries: 0 }),
+    ...(flags.replicas === "off" ? { replicaKeys: 0 } : {}),
   };
   const clientsAllow = file.clients?.allow;
   const adminClients = (section.clients ?? []).map((c, i) => parseCidr(c, `${source}: /admin/clients/${i}`));

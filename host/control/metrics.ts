@@ -85,6 +85,9 @@ export function createMetrics(
     [{ layer: "l2" }, r.l2Count],
   ]);
   family("gauge", "hot_keys", "keys the detector reports hot", [], (r) => [[{}, view(r).hotKeys]]);
+  family("counter", "replica_events_total", "hot keys' replica sets: what happened, by event", ["event"], (r) =>
+    entries(view(r).replicas, "event"),
+  );
   family("gauge", "nat_entries_used", "request-id NAT entries in use", [], (r) => [[{}, r.natUsed]]);
   family("gauge", "nat_entries", "request-id NAT entries in all", [], (r) => [[{}, r.natEntries]]);
   family("counter", "nat_overflow_total", "requests refused because the NAT table was full", [], (r) => [

@@ -44,6 +44,18 @@ export interface StatsView {
     /** kvlb's own asks for a value and its TTL. */
     fillRequests: number;
   };
+  /** Hot keys' replica sets: copies on the next servers of the ring that share the key's reads. */
+  replicas: {
+    /** Sets made for keys that grew hot enough, and retired once they cooled. */
+    made: number;
+    retired: number;
+    /** Copies kvlb wrote to replica servers (after a set is made, and again after each write). */
+    copiesWritten: number;
+    /** Gets a copy answered in the place of the key's own server. */
+    reads: number;
+    /** Gets a copy missed (evicted, flushed, restarted), sent on to the key's own server. */
+    fallbacks: number;
+  };
   hotKeys: number;
   keysObserved: number;
   nat: { used: number; capacity: number; overflow: number; timeouts: number };
@@ -137,6 +149,13 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       expired: s("expired"),
       purged: s("purged"),
       fillRequests: s("fill_requests"),
+    },
+    replicas: {
+      made: s("replica_sets"),
+      retired: s("replica_drops"),
+      copiesWritten: s("replica_copies"),
+      reads: s("replica_reads"),
+      fallbacks: s("replica_fallbacks"),
     },
     hotKeys: r.hotKeys.filter((k) => k.layer === "L1").length,
     keysObserved: keys,

@@ -54,6 +54,10 @@ export interface CoreConfig {
   imbalance: number;
   /** How often, in milliseconds, the hot set looks at the backends' loads. */
   adaptMs: number;
+  /** Hot keys that may have a replica set at once: a power of two up to 4096; 0 turns replication off. */
+  replicaKeys: number;
+  /** This worker's index among the workers; its replica copies' names carry it. */
+  worker: number;
 }
 
 /** How a field is stored in the core's config block. */
@@ -207,6 +211,15 @@ export const coreConfigFields = [
     file: "detector.adaptMs",
     schema: { type: "integer", minimum: 10 },
   },
+  {
+    key: "replicaKeys",
+    offset: abi.C_REPLICA_KEYS,
+    type: "u32",
+    default: 64,
+    file: "cache.replicaKeys",
+    schema: { type: "integer", minimum: 0, maximum: 4096 },
+  },
+  { key: "worker", offset: abi.C_WORKER, type: "u32", default: 0 },
 ] as const satisfies readonly ConfigField[];
 
 type Field = (typeof coreConfigFields)[number];
@@ -294,6 +307,9 @@ export function describeConfigError(c: CoreConfig): string | undefined {
   }
   if (!Number.isInteger(c.adaptMs) || c.adaptMs < 1)
     return `adaptMs ${c.adaptMs}: must be a whole number of milliseconds`;
+  if (c.replicaKeys !== 0 && (!pow2(c.replicaKeys) || c.replicaKeys > 4096)) {
+    return `cache.replicaKeys ${c.replicaKeys}: must be 0 (no replication) or a power of two up to 4096`;
+  }
   if (!(c.outMax >= 1 && c.outMax <= 65536)) return `outMax ${c.outMax}: must be from 1 to 65536`;
   if (!(c.txBytes >= 4096)) return `txBytes ${c.txBytes}: must be at least 4096`;
   if (!Number.isInteger(c.frames) || c.frames < 0 || c.frames > 1 << 20) {

@@ -36,7 +36,7 @@ export async function openFrameCore(
   const peerEvents = setup.peers ? 2 * (c.natEntries + c.outMax) : 0;
   const core = await loadCore({
     ...(setup.module ? { module: setup.module } : {}),
-    config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents },
+    config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents, worker: setup.peers?.index ?? 0 },
     hostBytes: 4096,
   });
   setBackends(core, setup.backends);

@@ -21,7 +21,8 @@ export async function frameBalancer(
   config: Partial<CoreConfig> = {},
   module: keyof typeof detectorModules = "lossy",
 ): Promise<{ core: Core; io: FrameDriver }> {
-  const core = await makeCoreWith(module, { frames: FRAMES, frameBytes: 2048, ...config }, 4096);
+  // replication off unless a test asks for it: the frame tests count each datagram kvlb sends
+  const core = await makeCoreWith(module, { frames: FRAMES, frameBytes: 2048, replicaKeys: 0, ...config }, 4096);
   setBackends(core, backends);
   setFrameAddresses(core, { address: "10.0.1.1", port: 11211 }, backendPort);
   setFramePort(core, 0, { mac: macBytes("02:00:00:00:01:01"), address: "10.0.1.1", ifindex: 2 });

@@ -17,6 +17,7 @@ const blocks = [
   "fuzz-main",
   "demo",
   "cpu-cap",
+  "replication",
 ] as const;
 
 /** The first port of a test file's block of 1,000. */

@@ -75,6 +75,7 @@ const fileValues: Record<string, number> = {
   "clients.replyBytesPerSecond": 5555,
   "detector.imbalance": 1.25,
   "detector.adaptMs": 125,
+  "cache.replicaKeys": 128,
 };
 
 test("each setting of kvlb.yaml reaches the config block at its field's offset", (t) => {

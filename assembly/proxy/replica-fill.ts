@@ -1,0 +1,232 @@
+// The traffic of hot-key replica sets (cache/replicas.ts): kvlb's own reads of a key's value from
+// its server (mg <key> v f t) and writes of the copies (ms <copy> <size> T<ttl> F<flags>), a
+// client's get sent to a copy, and a copy's miss sent on to the key's own server.
+import { cfgU32, clock, statInc } from "../layout/header";
+import { readStamp, barrierAllows } from "../cache/barrier";
+import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
+import { backendUp } from "../route/backends";
+import {
+  replicaFind,
+  replicaFillDue,
+  replicaKey,
+  replicaKeyLen,
+  replicaCount,
+  replicaServer,
+  replicaMissed,
+  copyName,
+  fillBegan,
+  fillEnded,
+  copiesSent,
+  copyAnswered,
+  NO_SET,
+  COPY_PREFIX,
+} from "../cache/replicas";
+import { readVa, VA_FLAGS, VA_FLAGS_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
+import { startsWith, writeDecimal } from "../protocol/text";
+import { ownKey } from "../protocol/keys";
+import { writeAscii, outPush, replyText } from "../io/out-ring";
+import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
+import {
+  natTake,
+  natEntry,
+  natUsed,
+  NAT_NONE,
+  NS_CHILD,
+  N_KIND,
+  N_BACKEND,
+  N_STAMP,
+  N_HASH,
+  N_TIME,
+  N_SEEN,
+} from "./nat";
+import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY } from "./nat";
+import { newChild, buildBegin, sendBuilt } from "./forward";
+import { failLine, FAIL_OVERLOAD } from "./failures";
+import { work, W_VA } from "./context";
+import {
+  C_NAT_ENTRIES,
+  C_NAT_TIMEOUT_MS,
+  RP_HASH,
+  RP_HOLD,
+  S_REPLICA_COPIES,
+  S_REPLICA_READS,
+  S_REPLICA_FALLBACKS,
+  OUT_CLIENT,
+} from "../abi/abi";
+
+// A copy lives at most this long on its server, so that the copies of a key that cooled go away
+// on their own; kvlb writes it again before then while the key stays hot.
+const COPY_TTL_MAX: i64 = 300;
+
+@inline function timeoutNs(): u64 {
+  return <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
+}
+
+// kvlb's own asks take room only while the NAT table is half free, as the caches' fills do.
+@inline function roomForOwn(): bool {
+  return natUsed() < cfgU32(C_NAT_ENTRIES) >> 1;
+}
+
+// Begins the set's fill when one is due: kvlb's mg to the key's own server `own`.
+export function replicaFill(e: usize, own: u32): void {
+  if (!replicaFillDue(e, 4 * timeoutNs()) || !roomForOwn()) return;
+  const len = replicaKeyLen(e);
+  const payload = buildBegin(len + 12);
+  if (payload == 0) return;
+  const index = natTake(NS_CHILD, 0, 0, 0);
+  if (index == NAT_NONE) return;
+  const c = natEntry(index);
+  store<u8>(c + N_KIND, NK_COPY_READ);
+  store<u8>(c + N_BACKEND, <u8>own);
+  store<u64>(c + N_STAMP, readStamp());
+  store<u64>(c + N_HASH, load<u64>(e + RP_HASH));
+  let at = writeAscii(payload, "mg ");
+  memory.copy(at, replicaKey(e), len);
+  at = writeAscii(at + len, " v f t\r\n");
+  fillBegan(e);
+  sendBuilt(index, own, payload, at - payload);
+}
+
+// The key's own server answered the fill's mg (child c): the value goes to every other server
+// of the set that is up, unless a write touched the key since the mg left.
+export function copyReadAnswered(c: usize, p: usize, end: usize, single: bool): void {
+  const h = load<u64>(c + N_HASH);
+  const e = replicaFind(h);
+  if (e == NO_SET) return;
+  const stamp = load<u64>(c + N_STAMP);
+  const va = work() + W_VA;
+  if (!single || !readVa(p, end, va)) {
+    // a miss, or a value too large for one datagram: the key is read from its own server alone
+    // for a while
+    store<u64>(e + RP_HOLD, clock() + 4 * timeoutNs());
+    fillEnded(e);
+    return;
+  }
+  let ttl = load<i64>(va + VA_TTL);
+  if (ttl == -1 || ttl > COPY_TTL_MAX) ttl = COPY_TTL_MAX;
+  const until = expiryAfter(load<u64>(c + N_TIME), ttl);
+  const flags = <usize>load<u32>(va + VA_FLAGS);
+  if (until == NOT_CACHEABLE || flags == 0 || !barrierAllows(h, stamp)) {
+    fillEnded(e);
+    return;
+  }
+  const flagsLen = <usize>load<u32>(va + VA_FLAGS_END) - flags;
+  const size = <usize>load<u32>(va + VA_SIZE);
+  const data = <usize>load<u32>(va + VA_DATA);
+  const count = replicaCount(e);
+  let sent: u32 = 0;
+  for (let i: u32 = 1; i < count; i++) {
+    const b = replicaServer(e, i);
+    if (!backendUp(b) || !roomForOwn()) continue;
+    // "ms " name " " size " T" ttl " F" flags "\r\n" data "\r\n"
+    const payload = buildBegin(3 + replicaKeyLen(e) + COPY_PREFIX + 1 + 10 + 2 + 20 + 2 + flagsLen + 2 + size + 2);
+    if (payload == 0) break;
+    const index = natTake(NS_CHILD, 0, 0, 0);
+    if (index == NAT_NONE) break;
+    const w = natEntry(index);
+    store<u8>(w + N_KIND, NK_COPY_WRITE);
+    store<u8>(w + N_BACKEND, <u8>b);
+    store<u64>(w + N_STAMP, stamp);
+    store<u64>(w + N_HASH, h);
+    let at = writeAscii(payload, "ms ");
+    at += copyName(e, at);
+    at = writeAscii(at, " ");
+    at = writeDecimal(at, <u32>size);
+    at = writeAscii(at, " T");
+    at = writeDecimal(at, <u32>ttl);
+    at = writeAscii(at, " F");
+    memory.copy(at, flags, flagsLen);
+    at = writeAscii(at + flagsLen, "\r\n");
+    memory.copy(at, data, size);
+    at = writeAscii(at + size, "\r\n");
+    sent++;
+    statInc(S_REPLICA_COPIES);
+    sendBuilt(index, b, payload, at - payload);
+  }
+  if (sent == 0) fillEnded(e);
+  else copiesSent(e, sent, until);
+}
+
+// The fill's mg went unanswered: the next get may begin another.
+export function copyReadLost(c: usize): void {
+  const e = replicaFind(load<u64>(c + N_HASH));
+  if (e != NO_SET) fillEnded(e);
+}
+
+// A replica server answered kvlb's ms of a copy (child c), or did not in time (`lost`).
+export function copyWriteAnswered(c: usize, p: usize, end: usize, lost: bool): void {
+  const e = replicaFind(load<u64>(c + N_HASH));
+  if (e == NO_SET) return;
+  const stored = !lost && startsWith(p, end, "HD");
+  copyAnswered(e, <u32>load<u8>(c + N_BACKEND), stored, lost, load<u64>(c + N_STAMP), 2 * timeoutNs());
+}
+
+// A client's get of one key, alone in its datagram, sent to server b's copy.
+export function sendCopyGet(e: usize, b: u32, stamp: u64, h: u64): void {
+  const payload = buildBegin(4 + replicaKeyLen(e) + COPY_PREFIX + 2);
+  if (payload == 0) return;
+  const id = newChild(NK_GET, b, NF_COPY, stamp, h);
+  if (id == NAT_NONE) return;
+  let at = writeAscii(payload, "get ");
+  at += copyName(e, at);
+  at = writeAscii(at, "\r\n");
+  statInc(S_REPLICA_READS);
+  sendBuilt(id, b, payload, at - payload);
+}
+
+// A copy's answer to a client's get, in the datagram at slot (child c, client addr:port:id). A
+// value is passed on with the copy's name cut back to the key (the header moves two bytes
+// forward, no copy of the value), and the END after it. Anything else, a miss above all, is no
+// answer of the key's own server, so the get goes on to it. Returns true when the child is done.
+export function copyGetAnswered(
+  c: usize,
+  b: u32,
+  slot: usize,
+  len: usize,
+  single: bool,
+  addr: u32,
+  port: u32,
+  id: u32,
+): bool {
+  const h = load<u64>(c + N_HASH);
+  const p = slot + FRAME_HEADER;
+  const end = slot + len;
+  if (single && load<u16>(c + N_SEEN) != 0 && end - p == 5 && startsWith(p, end, "END\r\n")) {
+    setFrameId(slot, id);
+    outPush(slot, len, addr, port, OUT_CLIENT);
+    return true;
+  }
+  if (single && startsWith(p, end, "VALUE ") && end - p > 6 + COPY_PREFIX && ownKey(p + 6, COPY_PREFIX)) {
+    memory.copy(slot + COPY_PREFIX, slot, FRAME_HEADER + 6);
+    setFrameId(slot + COPY_PREFIX, id);
+    outPush(slot + COPY_PREFIX, len - COPY_PREFIX, addr, port, OUT_CLIENT);
+    if (end - p >= 5 && startsWith(end - 5, end, "END\r\n")) return true;
+    store<u16>(c + N_SEEN, 1); // memcached sends the END in a message of its own
+    return false;
+  }
+  statInc(S_REPLICA_FALLBACKS);
+  const e = replicaFind(h);
+  if (e == NO_SET) {
+    replyText(failLine(FAIL_OVERLOAD), addr, port, id);
+    return true;
+  }
+  replicaMissed(e, b);
+  const own = replicaServer(e, 0);
+  const keyLen = replicaKeyLen(e);
+  const payload = buildBegin(4 + keyLen + 2);
+  const index = payload == 0 ? NAT_NONE : natTake(NS_CHILD, addr, port, id);
+  if (index == NAT_NONE) {
+    replyText(failLine(FAIL_OVERLOAD), addr, port, id);
+    return true;
+  }
+  const f = natEntry(index);
+  store<u8>(f + N_KIND, NK_GET);
+  store<u8>(f + N_BACKEND, <u8>own);
+  store<u64>(f + N_STAMP, load<u64>(c + N_STAMP));
+  store<u64>(f + N_HASH, h);
+  let at = writeAscii(payload, "get ");
+  memory.copy(at, replicaKey(e), keyLen);
+  at = writeAscii(at + keyLen, "\r\n");
+  sendBuilt(index, own, payload, at - payload);
+  return true;
+}
