@@ -108,7 +108,7 @@ export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usiz
 // Whether a value read for this key, homed on backend b, would be taken into a cache: hot with
 // room in L1, or in L2 already, or warm enough for b's bar (cache/admission.ts) with L2 taking
 // it. With the caches off, never: kvlb then asks the backends for nothing but what its clients
-// asked.
+// asked, and what replica sets need (cache/replicas.ts).
 export function fillWanted(h: u64, key: usize, keyLen: usize, b: u32): bool {
   const d = detector();
   const f = detEstimate(d, h);
