@@ -3,8 +3,9 @@
 // open-loop load of YCSB workloads over Zipf(θ) keys; and for each arm, the highest offered rate
 // whose p99 latency stays under the SLO with next to nothing lost:
 //   ketama   a client hashing with libmemcached's ketama straight to the backends (today's way)
-//   off      through kvlb with its cache off (ketama in kvlb, the same placement)
-//   on       through kvlb on its defaults: the adaptive hot set keeps the backends under 1.1
+//   off      through kvlb with its cache off and no replicas (ketama in kvlb, the same placement)
+//   on       through kvlb with its cache on (the adaptive hot set keeps the backends under 1.1)
+//   replicas through kvlb on its defaults: the cache plus hot-key replication
 // The arms step their offered rate up together, one after the other at each rate, so that the
 // machine's drift falls on each alike, until each breaks the SLO; the step that broke it says
 // what the limit was
@@ -55,8 +56,8 @@ const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 20);
 const ROUNDS = env("BENCH_ROUNDS", 1);
 const SHIFT_AT = 6; // seconds into the shift run
 
-type Arm = "ketama" | "off" | "on";
-const ALL_ARMS: readonly Arm[] = ["ketama", "off", "on"];
+type Arm = "ketama" | "off" | "on" | "replicas";
+const ALL_ARMS: readonly Arm[] = ["ketama", "off", "on", "replicas"];
 // BENCH_ARMS picks some of them, once each, in the order given
 const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
   ? [...new Set(process.env["BENCH_ARMS"].split(","))].filter((a): a is Arm => ALL_ARMS.includes(a as Arm))
@@ -64,8 +65,16 @@ const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
 const armText: Record<Arm, string> = {
   ketama: "ketama client, straight to the backends",
   off: "kvlb, cache off",
-  on: "kvlb, defaults (adaptive hot set)",
+  on: "kvlb, cache on (adaptive hot set), no replicas",
+  replicas: "kvlb, defaults: cache plus hot-key replication",
 };
+
+/** Each kvlb arm's core settings over the run's own (BENCH_CORE). */
+function armConfig(arm: Exclude<Arm, "ketama">): Partial<CoreConfig> {
+  if (arm === "off") return { ...cacheOff(overrides), replicaKeys: 0 };
+  if (arm === "on") return { ...overrides, replicaKeys: 0 };
+  return overrides;
+}
 type Limit = "backends" | "load generator" | "kvlb" | "the machine's CPUs" | "the hypervisor (steal)" | "unknown";
 
 interface Step {
@@ -111,7 +120,7 @@ async function withArms<T>(
     const [arm, ...others] = rest;
     if (arm === undefined) return body(paths);
     if (arm === "ketama") return start(others);
-    return withBalancer(ports, arm === "off" ? cacheOff(overrides) : overrides, async (b, at) => {
+    return withBalancer(ports, armConfig(arm), async (b, at) => {
       const route = (): Target => at;
       paths.set(arm, {
         route,
