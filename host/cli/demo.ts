@@ -13,6 +13,8 @@ export const demoUsage = `options:
   --zipf θ        Zipf skew (default ${clusterDemoDefaults.zipf})
   --port N        memcached UDP ports N..N+2 (default ${clusterDemoDefaults.basePort})
   --datapath D    afxdp (network namespaces, XDP), socket (loopback) or auto: XDP as root (default auto)
+  --cap PERCENT   each memcached's share of a CPU, so the hot one saturates; 0: uncapped (default ${clusterDemoDefaults.cap})
+  --chart FILE    where the SVG chart goes (default ${clusterDemoDefaults.chart})
 `;
 
 export const detectDemoUsage = `options:
@@ -37,6 +39,8 @@ function clusterDemoOptions(args: string[]): ClusterDemoOptions {
       zipf: { type: "string" },
       port: { type: "string" },
       datapath: { type: "string" },
+      cap: { type: "string" },
+      chart: { type: "string" },
     },
     strict: true,
   });
@@ -52,6 +56,8 @@ function clusterDemoOptions(args: string[]): ClusterDemoOptions {
     zipf: number("zipf", values.zipf, d.zipf, (n) => n >= 0 && n <= 5),
     basePort: number("port", values.port, d.basePort, (n) => Number.isInteger(n) && n >= 1024 && n <= 65533),
     datapath,
+    cap: number("cap", values.cap, d.cap, (n) => n === 0 || (n >= 2 && n <= 100)),
+    chart: values.chart ?? d.chart,
   };
 }
 

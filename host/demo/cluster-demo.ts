@@ -12,11 +12,14 @@ import { startMemcached } from "../testbed/memcached.js";
 import { makeKeys } from "../load/zipf.js";
 import { balancedPhase, cacheOff, preload, withBalancer } from "../load/phases.js";
 import { count, percent } from "../util/table.js";
-import { phaseReport, type Phase } from "../load/phase-report.js";
+import type { Phase } from "../load/phase-report.js";
 import { progressPrinter, progressDone } from "../load/progress.js";
 import { runXdpDemo, xdpUnavailable } from "./xdp-demo.js";
 import { demoCore, type ClusterDemoOptions } from "./demo-options.js";
 import { ConfigError } from "../errors.js";
+import { capBackends, releaseCaps } from "./demo-caps.js";
+import { demoReport } from "./demo-summary.js";
+import type { CpuCap } from "../testbed/cpu-cap.js";
 
 type Print = (line: string) => void;
 
@@ -76,6 +79,7 @@ export async function runClusterDemo(o: ClusterDemoOptions, log: Logger, print: 
 async function runSocketDemo(o: ClusterDemoOptions, log: Logger, print: Print): Promise<boolean> {
   const ports = [o.basePort, o.basePort + 1, o.basePort + 2];
   const servers = await startMemcached(ports);
+  let caps: CpuCap[] = [];
   log.debug({ ports }, "memcached started");
   try {
     print(
@@ -90,14 +94,17 @@ async function runSocketDemo(o: ClusterDemoOptions, log: Logger, print: Print): 
     await withBalancer(ports, cacheOff(demoCore), (_b, at) => preload(at, keys, o.valueBytes));
     const took = ((performance.now() - started) / 1000).toFixed(1);
     print(`loaded ${count(keys.length)} keys of ${o.valueBytes} bytes through kvlb in ${took} s`);
+    caps = capBackends(
+      servers.processes.map((p) => p.pid ?? 0),
+      o.cap,
+      print,
+    );
     const off = await phase(ports, o, keys, false, print);
     const on = await phase(ports, o, keys, true, print);
     print("");
-    for (const line of phaseReport(ports, off, on)) print(line);
-    const failed = [off, on].some((p) => p.load.errors > 0 || p.load.timeouts > p.load.ops / 1000);
-    if (failed) print("kvlb demo: FAILED: errors or more than 0.1% timeouts (see above)");
-    return !failed;
+    return await demoReport(ports, "127.0.0.1", off, on, caps.length > 0 ? o.cap : 0, o.chart, print);
   } finally {
+    releaseCaps(caps);
     await servers.stop();
   }
 }

@@ -11,6 +11,10 @@ export interface ClusterDemoOptions {
   basePort: number;
   /** afxdp: in namespaces, over XDP; socket: on loopback; auto: XDP when the machine allows it. */
   datapath: "auto" | "afxdp" | "socket";
+  /** Percent of a CPU each memcached may use (a cgroup); 0 leaves them uncapped. */
+  cap: number;
+  /** Where the chart goes. */
+  chart: string;
 }
 
 export const clusterDemoDefaults: Readonly<ClusterDemoOptions> = Object.freeze({
@@ -21,6 +25,8 @@ export const clusterDemoDefaults: Readonly<ClusterDemoOptions> = Object.freeze({
   sets: 0.02,
   basePort: 21211,
   datapath: "auto",
+  cap: 10,
+  chart: "build/demo/demo.svg",
 });
 
 // A detector tuned to the demo's load: with ten thousand keys under Zipf(0.99) the top key draws

@@ -11,7 +11,10 @@ import { projectRoot } from "../util/paths.js";
 import type { StatsView } from "../control/stats-view.js";
 import type { LoadResult } from "../load/udp-load.js";
 import { count, percent } from "../util/table.js";
-import { phaseReport, type Phase } from "../load/phase-report.js";
+import type { Phase } from "../load/phase-report.js";
+import { capBackends, releaseCaps } from "./demo-caps.js";
+import { demoReport } from "./demo-summary.js";
+import type { CpuCap } from "../testbed/cpu-cap.js";
 import { demoCore, type ClusterDemoOptions } from "./demo-options.js";
 import { detectorModulePaths, type DetectorModule } from "../core/loader.js";
 import { swapsDuring } from "./demo-swaps.js";
@@ -99,6 +102,7 @@ async function phase(
   o: ClusterDemoOptions,
   cache: boolean,
   print: Print,
+  afterPreload: () => void = () => undefined,
 ): Promise<Phase> {
   const kvlb = await attached(topo, ports, cache);
   try {
@@ -118,6 +122,7 @@ async function phase(
       print(
         `loaded ${count(o.keys)} keys of ${o.valueBytes} bytes through kvlb in ${((performance.now() - started) / 1000).toFixed(1)} s`,
       );
+      afterPreload();
     }
     await new Promise((r) => setTimeout(r, 600)); // a fresh report: the baseline
     const before = statsOf(topo);
@@ -147,7 +152,11 @@ async function phase(
 export async function runXdpDemo(o: ClusterDemoOptions, log: Logger, print: Print): Promise<boolean> {
   const ports = [o.basePort, o.basePort + 1, o.basePort + 2];
   const topo = new Topology(`demo-${process.pid}`);
-  const cleanup = (): void => topo.destroy();
+  let caps: CpuCap[] = [];
+  const cleanup = (): void => {
+    releaseCaps(caps);
+    topo.destroy();
+  };
   process.once("SIGINT", cleanup);
   try {
     const { support, epsilon, warm } = demoCore;
@@ -164,16 +173,15 @@ export async function runXdpDemo(o: ClusterDemoOptions, log: Logger, print: Prin
     print(
       `Zipf(${o.zipf}) over ${count(o.keys)} keys, ${percent(o.sets)} sets; ${o.seconds / 2} s with the cache off, then on`,
     );
-    const off = await phase(topo, ports, o, false, print);
+    const capped = (): void => {
+      caps = capBackends(topo.pidsMatching(topo.backends, "memcached"), o.cap, print);
+    };
+    const off = await phase(topo, ports, o, false, print, capped);
     const on = await phase(topo, ports, o, true, print);
     print("");
-    for (const line of phaseReport(ports, off, on, BACKEND_ADDR)) {
-      if (!line.startsWith("hot keys")) print(line);
-    }
-    const failed = [off, on].some((p) => p.load.errors > 0 || p.load.timeouts > p.load.ops / 1000);
-    if (failed) print("kvlb demo: FAILED: errors or more than 0.1% timeouts (see above)");
-    return !failed;
+    return await demoReport(ports, BACKEND_ADDR, off, on, caps.length > 0 ? o.cap : 0, o.chart, print);
   } finally {
+    releaseCaps(caps);
     process.removeListener("SIGINT", cleanup);
     topo.destroy();
     rmSync(detectorFile, { force: true });

@@ -4,6 +4,16 @@ import test, { type ExecutionContext } from "ava";
 import { execFile, execFileSync } from "node:child_process";
 import { promisify } from "node:util";
 import { portBase } from "../support/ports.js";
+import { readFileSync, readdirSync, rmSync, existsSync } from "node:fs";
+import { join } from "node:path";
+import { tmpdir } from "node:os";
+
+/** cgroups the demo with this pid made and left (v1's cpu hierarchy, or v2's). */
+function leftoverCaps(pid: number): string[] {
+  return ["/sys/fs/cgroup/cpu", "/sys/fs/cgroup"]
+    .filter((d) => existsSync(d))
+    .flatMap((d) => readdirSync(d).filter((n) => n.startsWith(`kvlb-demo-${pid}-`)));
+}
 
 const memcachedOn = (port: number): boolean => {
   try {
@@ -16,14 +26,33 @@ const memcachedOn = (port: number): boolean => {
 for (const datapath of ["socket", "afxdp"] as const) {
   test.serial(`kvlb demo on the ${datapath} path: cache off then on, both reported, a clean exit`, async (t) => {
     const port = portBase("demo");
+    const chart = join(tmpdir(), `kvlb-demo-test-${process.pid}-${datapath}.svg`);
     const run = promisify(execFile)(
       process.execPath,
-      ["bin/kvlb.js", "demo", "--seconds", "4", "--keys", "2000", "--port", String(port), "--datapath", datapath],
+      [
+        "bin/kvlb.js",
+        "demo",
+        "--seconds",
+        "4",
+        "--keys",
+        "2000",
+        "--port",
+        String(port),
+        "--datapath",
+        datapath,
+        "--chart",
+        chart,
+      ],
       { timeout: 90_000 },
     );
     const pid = run.child.pid ?? 0;
-    const { stdout } = await run;
+    const { stdout } = await run; // rejects unless the demo exits 0
     check(t, stdout, port, datapath === "socket" ? "127\\.0\\.0\\.1" : "10\\.10\\.2\\.2");
+    t.regex(stdout, /^each memcached is held to 10% of a CPU/m, "the backends were capped");
+    t.regex(stdout, /^What you saw: with the cache off, .* ops\/s, [\d.]+× as much\.$/m);
+    t.regex(readFileSync(chart, "utf8"), /^<svg[^>]*>[\s\S]*cache off[\s\S]*<\/svg>\s*$/);
+    rmSync(chart, { force: true });
+    t.deepEqual(leftoverCaps(pid), [], "the demo's cgroups are gone");
     if (datapath === "afxdp") {
       t.regex(stdout, /^kvlb demo over XDP/m);
       const left = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
