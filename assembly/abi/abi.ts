@@ -342,13 +342,15 @@ export const S_REPLICA_DROPS = 72; // replica sets dropped because their key coo
 export const S_REPLICA_COPIES = 73; // copies written to replica servers (each ms kvlb sent)
 export const S_REPLICA_READS = 74; // gets sent to a replica server rather than the key's own
 export const S_REPLICA_FALLBACKS = 75; // gets a replica answered with a miss, sent on to the key's own server
-export const STATS_USED = 76;
+export const S_REPLICA_FILLS = 76; // fills begun: kvlb's mg of a replicated key's value from its own server
+export const S_REPLICA_FANOUTS = 77; // clients' sets whose value kvlb also wrote to the key's copies
+export const STATS_USED = 78;
 
 // A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
 // then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.
 export const RPC_COUNT = 0; // u32, sets in use
 export const RPC_BYTES = 64;
-export const RP_BYTES = 320;
+export const RP_BYTES = 352;
 export const RP_HASH = 0; // u64
 export const RP_STAMP = 8; // u64, the version the copies hold: the read stamp of the fill's mg
 export const RP_UNTIL = 16; // u64, clock until which the copies may be served (the item's expiry bound)
@@ -363,5 +365,11 @@ export const RP_NEXT = 45; // u8, where the next tie among equally busy servers 
 export const RP_KEY_LEN = 46; // u16
 export const RP_SERVERS = 48; // u8 × MAX_REPLICAS, backend indices
 export const RP_FILL_UNTIL = 56; // u64, the expiry bound of the value the fill in flight writes
-export const RP_KEY = 64; // the key, up to MAX_KEY bytes
+export const RP_FAN_VERSION = 64; // u64, the version of the set whose value is being written to the copies too (0: none)
+export const RP_FAN_UNTIL = 72; // u64, the expiry bound of that value
+export const RP_FAN_STAMP = 80; // u64, the key's bucket version once that set was answered
+export const RP_FAN_LEFT = 88; // u8, its copies' writes not yet answered
+export const RP_FAN_OK = 89; // u8, bit i: server i stored its copy
+export const RP_FAN_HOME = 90; // u8, the key's own server: 0 not yet answered, 1 stored (alone), 2 not
+export const RP_KEY = 96; // the key, up to MAX_KEY bytes
 export const MAX_REPLICAS = 8; // servers in a set, the key's own included

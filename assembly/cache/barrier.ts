@@ -77,6 +77,11 @@ export function barrierEnd(h: u64): bool {
   return alone;
 }
 
+// The version of the bucket's last write event.
+@inline export function barrierVersion(h: u64): u64 {
+  return load<u64>(bucket(h) + CHANGED);
+}
+
 @inline export function barrierPending(h: u64): bool {
   return load<u32>(bucket(h) + PENDING) != 0;
 }

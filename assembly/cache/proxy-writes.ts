@@ -71,7 +71,8 @@ export function writeBegin(
 }
 
 // The write of version v to hash h is over: answered (ok says whether it succeeded) or timed out.
-export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
+// Returns true when it succeeded and overlapped no other write: what it wrote is the backend's.
+export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): bool {
   const alone = barrierEnd(h);
   peerEmit(h, PE_END);
   statInc(S_WRITES_DONE);
@@ -88,6 +89,7 @@ export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): void {
     if (keep) slSetState(s, j, ST_VALID);
     else slRemove(s, j);
   }
+  return ok && alone;
 }
 
 // A write that timed out: closed as failed, and its key held uncached for WRITE_HOLD_TIMEOUTS

@@ -4,7 +4,7 @@
 // key), which no client can name: a client never reads a copy as its key, and failover, which
 // sends a key to the next server on the ring, never finds one.
 //
-// Copies are never written by clients' writes. A write goes to the key's own server through the
+// Copies are never read or written by clients. A write goes to the key's own server through the
 // write barrier as any other, and the barrier is what retires the copies: a copy is served only
 // while the key's bucket has seen no write, no purge and no hold since the version the copy was
 // read at (RP_STAMP), and before the item's expiry bound. After a write, kvlb reads the value
@@ -15,11 +15,11 @@ import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
 import { detEstimate } from "../detect/detector";
 import { trackedTotal } from "../detect/table";
 import { detector } from "../layout/regions";
-import { barrierAllows } from "./barrier";
+import { barrierAllows, barrierVersion } from "./barrier";
 import { afterPurge } from "./purge";
 import { ringBase, ringPoints, backendCount, backendUp, backend } from "../route/backends";
 import { pointIndex, ringHash } from "../route/ketama";
-import { OWN_KEY_MARK } from "../protocol/keys";
+import { OWN_KEY_MARK, OWN_KEY_MARK_BYTES } from "../protocol/keys";
 import {
   R_REPLICAS,
   C_REPLICA_KEYS,
@@ -43,6 +43,12 @@ import {
   RP_SERVERS,
   RP_KEY,
   RP_FILL_UNTIL,
+  RP_FAN_VERSION,
+  RP_FAN_UNTIL,
+  RP_FAN_STAMP,
+  RP_FAN_LEFT,
+  RP_FAN_OK,
+  RP_FAN_HOME,
   MAX_REPLICAS,
   MAX_KEY,
   B_OUTSTANDING,
@@ -63,7 +69,7 @@ const RETIRING: u8 = 2;
 const ENTER: f64 = 0.25;
 const LEAVE: f64 = 0.125;
 // The mark and the worker's letter before the key.
-export const COPY_PREFIX: usize = 2;
+export const COPY_PREFIX: usize = OWN_KEY_MARK_BYTES + 1;
 
 export function replicaBytes(keys: u32): usize {
   return <usize>RPC_BYTES + <usize>keys * <usize>RP_BYTES;
@@ -195,7 +201,7 @@ export function replicaPick(e: usize, own: u32): u32 {
 // Whether a fill should begin now: the set is live, its copies are not current, no fill is in
 // flight (one older than `stale` was lost with its NAT entries) and no hold.
 export function replicaFillDue(e: usize, stale: u64): bool {
-  if (load<u8>(e + RP_STATE) != LIVE || replicaCurrent(e)) return false;
+  if (load<u8>(e + RP_STATE) != LIVE || load<u64>(e + RP_FAN_VERSION) != 0 || replicaCurrent(e)) return false;
   const at = load<u64>(e + RP_FILL_AT);
   const now = clock();
   if (at != 0 && now - at < stale) return false;
@@ -205,8 +211,10 @@ export function replicaFillDue(e: usize, stale: u64): bool {
 // Writes the copy's name (mark, worker letter, key) at dst; returns its length.
 export function copyName(e: usize, dst: usize): usize {
   const len = <usize>load<u16>(e + RP_KEY_LEN);
-  store<u8>(dst, OWN_KEY_MARK);
-  store<u8>(dst + 1, <u8>(0x30 + (cfgU32(C_WORKER) & 0x3f)));
+  store<u8>(dst, <u8>OWN_KEY_MARK);
+  store<u8>(dst + 1, <u8>(OWN_KEY_MARK >> 8));
+  store<u8>(dst + 2, <u8>(OWN_KEY_MARK >> 16));
+  store<u8>(dst + OWN_KEY_MARK_BYTES, <u8>(0x30 + (cfgU32(C_WORKER) & 0x3f)));
   memory.copy(dst + COPY_PREFIX, e + RP_KEY, len);
   return len + COPY_PREFIX;
 }
@@ -333,4 +341,64 @@ export function copyAnswered(e: usize, b: u32, stored: bool, lost: bool, stamp: 
   }
   fillEnded(e);
   return true;
+}
+
+// A client's set may carry its value to the copies too (a fan-out) when the set is live, no
+// other fan-out or fill is writing the copies, and no copy's write went unanswered lately: then
+// no older write can land on a copy after this one.
+export function fanAllowed(e: usize): bool {
+  return (
+    load<u8>(e + RP_STATE) == LIVE &&
+    load<u64>(e + RP_FAN_VERSION) == 0 &&
+    load<u8>(e + RP_WRITING) == 0 &&
+    clock() >= load<u64>(e + RP_HOLD)
+  );
+}
+
+// The set of version v sends its value to n copies, servable until `until` once all is in.
+export function fanBegan(e: usize, v: u64, n: u32, until: u64): void {
+  store<u64>(e + RP_FAN_VERSION, v);
+  store<u64>(e + RP_FAN_UNTIL, until);
+  store<u8>(e + RP_FAN_LEFT, <u8>n);
+  store<u8>(e + RP_FAN_OK, 0);
+  store<u8>(e + RP_FAN_HOME, 0);
+}
+
+// The key's own server answered the set of version v (`kept`: stored, and alone in its bucket),
+// or it timed out.
+export function fanHomeDone(e: usize, v: u64, kept: bool): void {
+  if (load<u64>(e + RP_FAN_VERSION) != v) return;
+  store<u8>(e + RP_FAN_HOME, kept ? 1 : 2);
+  store<u64>(e + RP_FAN_STAMP, barrierVersion(load<u64>(e + RP_HASH)));
+  if (load<u8>(e + RP_FAN_LEFT) == 0) fanFinish(e);
+}
+
+// A copy's write of the fan-out of version v was answered (`stored`) or given up (`lost`).
+export function fanCopyDone(e: usize, v: u64, b: u32, stored: bool, lost: bool, holdFor: u64): void {
+  if (load<u64>(e + RP_FAN_VERSION) != v) return;
+  const i = memberOf(e, b);
+  if (stored && i < <u32>MAX_REPLICAS) store<u8>(e + RP_FAN_OK, <u8>((<u32>load<u8>(e + RP_FAN_OK)) | (1 << i)));
+  if (lost) store<u64>(e + RP_HOLD, clock() + holdFor);
+  const left = load<u8>(e + RP_FAN_LEFT);
+  store<u8>(e + RP_FAN_LEFT, left > 0 ? left - 1 : 0);
+  if (left <= 1 && load<u8>(e + RP_FAN_HOME) != 0) fanFinish(e);
+}
+
+// Every part of the fan-out is in: the copies that stored the value are current if the key's own
+// server stored it alone and nothing touched the key's bucket since.
+function fanFinish(e: usize): void {
+  const stamp = load<u64>(e + RP_FAN_STAMP);
+  const ok = load<u8>(e + RP_FAN_OK);
+  if (
+    load<u8>(e + RP_FAN_HOME) == 1 &&
+    ok != 0 &&
+    clock() >= load<u64>(e + RP_HOLD) &&
+    afterPurge(stamp) &&
+    barrierAllows(load<u64>(e + RP_HASH), stamp)
+  ) {
+    store<u64>(e + RP_STAMP, stamp);
+    store<u64>(e + RP_UNTIL, load<u64>(e + RP_FAN_UNTIL));
+    store<u8>(e + RP_VALID, ok);
+  }
+  store<u64>(e + RP_FAN_VERSION, 0);
 }

@@ -6,13 +6,20 @@ import { MAX_KEY } from "../abi/abi";
   return len - 1 < <usize>MAX_KEY; // 1..250, with 0 wrapping to a huge value
 }
 
-// kvlb's own keys start with DEL: a replica copy is stored under its key behind this mark and
-// the worker's letter (cache/replicas.ts). No client may name one, so no client can read a copy
-// as its own key or overwrite one.
-export const OWN_KEY_MARK: u8 = 0x7f;
+// kvlb's own keys start with DEL, "K", "V": a replica copy is stored under its key behind this
+// mark and the worker's letter (cache/replicas.ts). No client may name one, so no client can
+// read a copy as its own key or overwrite one. Three bytes, so that clients whose keys are random
+// bytes (memcaslap's are) meet it about once in 16 million keys, not once in 256.
+export const OWN_KEY_MARK: u32 = 0x564b7f; // "\x7fKV", little-endian
+export const OWN_KEY_MARK_BYTES: usize = 3;
 
 @inline export function ownKey(p: usize, len: usize): bool {
-  return len != 0 && load<u8>(p) == OWN_KEY_MARK;
+  return (
+    len >= OWN_KEY_MARK_BYTES &&
+    load<u8>(p) == <u8>OWN_KEY_MARK &&
+    load<u8>(p + 1) == <u8>(OWN_KEY_MARK >> 8) &&
+    load<u8>(p + 2) == <u8>(OWN_KEY_MARK >> 16)
+  );
 }
 
 // A key memcached 1.6 accepts on the text protocol, and not one of kvlb's own. Its tokenizer splits only on spaces, so other

@@ -51,7 +51,7 @@ import {
   NK_COPY_READ,
   NK_COPY_WRITE,
 } from "./nat";
-import { copyReadAnswered, copyWriteAnswered, copyGetAnswered } from "./replica-fill";
+import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { outPush, valueBlock, valueBlockLen } from "../io/out-ring";
@@ -180,7 +180,9 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       done = childDone(e, false);
       if (kind == NK_FLUSH && !startsWith(p, end, "OK\r\n")) groupFailed(e);
       if (kind == NK_WRITE || kind == NK_META_WRITE) {
-        writeEnd(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), replyOk(kind, p, end), (flags & NF_STAGED) != 0);
+        const h = load<u64>(e + N_HASH);
+        const v = load<u64>(e + N_STAMP);
+        replicaWriteDone(h, v, writeEnd(h, v, replyOk(kind, p, end), (flags & NF_STAGED) != 0));
       }
       if ((flags & NF_NOREPLY) != 0) forward = false;
       if ((flags & NF_QUIET) != 0 && quietSwallows(flags, p, end)) forward = false;

@@ -34,6 +34,7 @@ export const NF_QUIET: u8 = 2; // meta q or a binary quiet opcode: swallow the r
 export const NF_STAGED: u8 = 4; // a set whose value waits in a cache as PENDING
 export const NF_MG: u8 = 8; // a quiet read (a miss is suppressed) rather than a quiet write (success is)
 export const NF_BINARY: u8 = 16; // a binary request: its errors are binary responses
+export const NF_FANOUT: u8 = 64; // kvlb's ms of a copy carrying a client's set, sent beside it
 export const NF_COPY: u8 = 32; // a get of a replica copy: its VALUE line names the copy, and a miss goes on to the key's own server
 
 // Entry fields.

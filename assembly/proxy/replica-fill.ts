@@ -18,11 +18,15 @@ import {
   fillEnded,
   copiesSent,
   copyAnswered,
+  fanAllowed,
+  fanBegan,
+  fanHomeDone,
+  fanCopyDone,
   NO_SET,
   COPY_PREFIX,
 } from "../cache/replicas";
 import { readVa, VA_FLAGS, VA_FLAGS_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
-import { startsWith, writeDecimal } from "../protocol/text";
+import { startsWith, writeDecimal, parseDecimal } from "../protocol/text";
 import { ownKey } from "../protocol/keys";
 import { writeAscii, outPush, replyText } from "../io/out-ring";
 import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
@@ -39,7 +43,7 @@ import {
   N_TIME,
   N_SEEN,
 } from "./nat";
-import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY } from "./nat";
+import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
 import { newChild, buildBegin, sendBuilt } from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
@@ -51,6 +55,8 @@ import {
   S_REPLICA_COPIES,
   S_REPLICA_READS,
   S_REPLICA_FALLBACKS,
+  S_REPLICA_FILLS,
+  S_REPLICA_FANOUTS,
   OUT_CLIENT,
 } from "../abi/abi";
 
@@ -84,6 +90,7 @@ export function replicaFill(e: usize, own: u32): void {
   memory.copy(at, replicaKey(e), len);
   at = writeAscii(at + len, " v f t\r\n");
   fillBegan(e);
+  statInc(S_REPLICA_FILLS);
   sendBuilt(index, own, payload, at - payload);
 }
 
@@ -118,30 +125,8 @@ export function copyReadAnswered(c: usize, p: usize, end: usize, single: bool): 
   for (let i: u32 = 1; i < count; i++) {
     const b = replicaServer(e, i);
     if (!backendUp(b) || !roomForOwn()) continue;
-    // "ms " name " " size " T" ttl " F" flags "\r\n" data "\r\n"
-    const payload = buildBegin(3 + replicaKeyLen(e) + COPY_PREFIX + 1 + 10 + 2 + 20 + 2 + flagsLen + 2 + size + 2);
-    if (payload == 0) break;
-    const index = natTake(NS_CHILD, 0, 0, 0);
-    if (index == NAT_NONE) break;
-    const w = natEntry(index);
-    store<u8>(w + N_KIND, NK_COPY_WRITE);
-    store<u8>(w + N_BACKEND, <u8>b);
-    store<u64>(w + N_STAMP, stamp);
-    store<u64>(w + N_HASH, h);
-    let at = writeAscii(payload, "ms ");
-    at += copyName(e, at);
-    at = writeAscii(at, " ");
-    at = writeDecimal(at, <u32>size);
-    at = writeAscii(at, " T");
-    at = writeDecimal(at, <u32>ttl);
-    at = writeAscii(at, " F");
-    memory.copy(at, flags, flagsLen);
-    at = writeAscii(at + flagsLen, "\r\n");
-    memory.copy(at, data, size);
-    at = writeAscii(at + size, "\r\n");
+    if (sendCopy(e, b, 0, stamp, h, ttl, flags, flagsLen, data, size) == NAT_NONE) break;
     sent++;
-    statInc(S_REPLICA_COPIES);
-    sendBuilt(index, b, payload, at - payload);
   }
   if (sent == 0) fillEnded(e);
   else copiesSent(e, sent, until);
@@ -158,7 +143,101 @@ export function copyWriteAnswered(c: usize, p: usize, end: usize, lost: bool): v
   const e = replicaFind(load<u64>(c + N_HASH));
   if (e == NO_SET) return;
   const stored = !lost && startsWith(p, end, "HD");
-  copyAnswered(e, <u32>load<u8>(c + N_BACKEND), stored, lost, load<u64>(c + N_STAMP), 2 * timeoutNs());
+  const b = <u32>load<u8>(c + N_BACKEND);
+  if ((load<u8>(c + N_FLAGS) & NF_FANOUT) != 0)
+    fanCopyDone(e, load<u64>(c + N_STAMP), b, stored, lost, 2 * timeoutNs());
+  else copyAnswered(e, b, stored, lost, load<u64>(c + N_STAMP), 2 * timeoutNs());
+}
+
+// A client's "set <key> <flags> <exptime> <bytes>", version v, just went to the key's own server:
+// when the key has a replica set, its value goes to the copies too, so that they stay current
+// across the write instead of waiting for a fill. [flags, flagsEnd) and [exp, expEnd) are the
+// set's tokens, [data, data + bytes) its value. The client hears the key's own server alone.
+export function fanOutSet(
+  h: u64,
+  v: u64,
+  flags: usize,
+  flagsEnd: usize,
+  exp: usize,
+  expEnd: usize,
+  data: usize,
+  bytes: usize,
+): void {
+  const e = replicaFind(h);
+  if (e == NO_SET || !fanAllowed(e)) return;
+  const ttl = copyTtl(exp, expEnd);
+  if (ttl < 0) return;
+  const until = expiryAfter(clock(), ttl);
+  if (until == NOT_CACHEABLE) return;
+  const flagsLen = flagsEnd - flags;
+  const count = replicaCount(e);
+  let sent: u32 = 0;
+  for (let i: u32 = 1; i < count; i++) {
+    const b = replicaServer(e, i);
+    if (!backendUp(b) || !roomForOwn()) continue;
+    const index = sendCopy(e, b, NF_FANOUT, v, h, ttl, flags, flagsLen, data, bytes);
+    if (index == NAT_NONE) break;
+    sent++;
+  }
+  if (sent == 0) return;
+  fanBegan(e, v, sent, until);
+  statInc(S_REPLICA_FANOUTS);
+}
+
+// A set's exptime as a copy's TTL: at most COPY_TTL_MAX; -1 when the copies cannot follow it
+// (already expired, or a Unix time kvlb's clock cannot place).
+function copyTtl(p: usize, end: usize): i64 {
+  if (startsWith(p, end, "-") || end - p > 10) return -1;
+  const v = parseDecimal(p, end);
+  if (v < 0 || v > 60 * 60 * 24 * 30) return -1;
+  return v == 0 || v > COPY_TTL_MAX ? COPY_TTL_MAX : v;
+}
+
+// Builds and sends "ms <copy> <size> T<ttl> F<flags>\r\n<data>\r\n" to server b as a child of kind
+// NK_COPY_WRITE; returns its NAT index, or NAT_NONE.
+function sendCopy(
+  e: usize,
+  b: u32,
+  flags: u8,
+  stamp: u64,
+  h: u64,
+  ttl: i64,
+  clientFlags: usize,
+  clientFlagsLen: usize,
+  data: usize,
+  size: usize,
+): u32 {
+  const payload = buildBegin(3 + replicaKeyLen(e) + COPY_PREFIX + 1 + 10 + 2 + 20 + 2 + clientFlagsLen + 2 + size + 2);
+  if (payload == 0) return NAT_NONE;
+  const index = natTake(NS_CHILD, 0, 0, 0);
+  if (index == NAT_NONE) return NAT_NONE;
+  const w = natEntry(index);
+  store<u8>(w + N_KIND, NK_COPY_WRITE);
+  store<u8>(w + N_BACKEND, <u8>b);
+  store<u8>(w + N_FLAGS, flags);
+  store<u64>(w + N_STAMP, stamp);
+  store<u64>(w + N_HASH, h);
+  let at = writeAscii(payload, "ms ");
+  at += copyName(e, at);
+  at = writeAscii(at, " ");
+  at = writeDecimal(at, <u32>size);
+  at = writeAscii(at, " T");
+  at = writeDecimal(at, <u32>ttl);
+  at = writeAscii(at, " F");
+  memory.copy(at, clientFlags, clientFlagsLen);
+  at = writeAscii(at + clientFlagsLen, "\r\n");
+  memory.copy(at, data, size);
+  at = writeAscii(at + size, "\r\n");
+  statInc(S_REPLICA_COPIES);
+  sendBuilt(index, b, payload, at - payload);
+  return index;
+}
+
+// The key's own server answered a write of version v (`kept`: it stored it, alone), or the
+// write timed out: a fan-out of it may now make its copies current.
+export function replicaWriteDone(h: u64, v: u64, kept: bool): void {
+  const e = replicaFind(h);
+  if (e != NO_SET) fanHomeDone(e, v, kept);
 }
 
 // A client's get of one key, alone in its datagram, sent to server b's copy.

@@ -25,7 +25,7 @@ import {
   NK_COPY_WRITE,
   NF_NOREPLY,
 } from "./nat";
-import { copyReadLost, copyWriteAnswered } from "./replica-fill";
+import { copyReadLost, copyWriteAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, childFailed, groupFailed, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";
@@ -51,7 +51,10 @@ export function expireRequests(): u32 {
       natFree(id);
       continue;
     }
-    if (kind == NK_WRITE || kind == NK_META_WRITE) writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
+    if (kind == NK_WRITE || kind == NK_META_WRITE) {
+      writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
+      replicaWriteDone(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), false);
+    }
     if (kind == NK_FLUSH) groupFailed(e);
     else if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
     const done = childDone(e, true);

@@ -23,6 +23,7 @@ import {
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_WRITE, NF_NOREPLY, NF_STAGED } from "./nat";
 import { exptimeValid } from "./get";
+import { fanOutSet } from "./replica-fill";
 import { expiryOfExptime, NOT_CACHEABLE } from "../cache/expiry";
 import { S_CLIENT_ERRORS, S_UNKNOWN_COMMANDS, S_DROP_OUT_FULL } from "../abi/abi";
 
@@ -105,7 +106,7 @@ export function handleStore(
     blockLen = block == 0 ? 0 : valueBlockLen(keyLen, flagsLen, countLen, <usize>bytes);
   }
   const lineKeep = noreply ? tokEnd(n - 2) : lineEnd;
-  forwardWrite(
+  const v = forwardWrite(
     cmd,
     lineKeep,
     h,
@@ -119,6 +120,7 @@ export function handleStore(
     first && next == end,
     expiry,
   );
+  if (isSet && v != 0) fanOutSet(h, v, tokStart(1), tokEnd(1), tokStart(2), tokEnd(2), data, <usize>bytes);
   return next;
 }
 
@@ -160,7 +162,8 @@ export function handleKeyed(
   forwardWrite(cmd, lineKeep, countKey(key, keyLen), key, keyLen, 0, 0, 0, 0, noreply, first && next == end);
 }
 
-// Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0).
+// Opens the write and sends [cmd, lineKeep) + "\r\n" + the data (when dataLen > 0). Returns the
+// write's version, or 0 when it was not sent.
 function forwardWrite(
   cmd: usize,
   lineKeep: usize,
@@ -174,12 +177,12 @@ function forwardWrite(
   noreply: bool,
   inPlace: bool,
   expiry: u64 = NOT_CACHEABLE,
-): void {
+): u64 {
   const b = backendFor(key, keyLen);
-  if (b == NO_BACKEND) return;
+  if (b == NO_BACKEND) return 0;
   if (!writeRoom()) {
     serverError(FAIL_OVERLOAD);
-    return;
+    return 0;
   }
   const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED, expiry);
   const staged = load<u8>(work() + W_STAGED) != 0;
@@ -188,20 +191,21 @@ function forwardWrite(
   const id = newChild(NK_WRITE, b, flags, v, h);
   if (id == NAT_NONE) {
     writeEnd(h, v, false, staged);
-    return;
+    return 0;
   }
   if (inPlace && !noreply) {
     sendInPlace(id, b);
-    return;
+    return v;
   }
   const lineLen = lineKeep - cmd;
   const payload = buildBegin(lineLen + 2 + dataLen);
   if (payload == 0) {
     statInc(S_DROP_OUT_FULL);
-    return; // the write stays open until its entry times out, which ends it as failed
+    return 0; // the write stays open until its entry times out, which ends it as failed
   }
   memory.copy(payload, cmd, lineLen);
   store<u16>(payload + lineLen, 0x0a0d);
   if (dataLen > 0) memory.copy(payload + lineLen + 2, data, dataLen);
   sendBuilt(id, b, payload, lineLen + 2 + dataLen);
+  return v;
 }

@@ -65,7 +65,8 @@ export function statsText(s: StatsView): string[] {
     `  fills    ${count(s.cache.fills)} from ${count(s.cache.fillRequests)} asks, ${count(s.cache.staleFillsRefused)} refused as stale, ` +
       `${count(s.cache.expired)} expired, ${count(s.cache.purged)} purged`,
     `replicas   ${count(s.replicas.reads)} gets answered by copies, ${count(s.replicas.fallbacks)} copy misses sent on; ` +
-      `${count(s.replicas.made)} sets made, ${count(s.replicas.retired)} retired, ${count(s.replicas.copiesWritten)} copies written`,
+      `${count(s.replicas.made)} sets made, ${count(s.replicas.retired)} retired, ${count(s.replicas.copiesWritten)} copies written ` +
+      `(${count(s.replicas.fills)} fills, ${count(s.replicas.setsCopied)} clients' sets copied)`,
     `hot keys   ${count(s.hotKeys)}`,
     `NAT        ${count(s.nat.used)} of ${count(s.nat.capacity)} in use, ${count(s.nat.overflow)} overflows, ${count(s.nat.timeouts)} timeouts`,
     `datagrams  ${pairs(s.datagrams)}`,

@@ -49,8 +49,12 @@ export interface StatsView {
     /** Sets made for keys that grew hot enough, and retired once they cooled. */
     made: number;
     retired: number;
-    /** Copies kvlb wrote to replica servers (after a set is made, and again after each write). */
+    /** Copies kvlb wrote to replica servers, from fills and from clients' sets. */
     copiesWritten: number;
+    /** kvlb's reads of a key's value from its own server, to write its copies. */
+    fills: number;
+    /** Clients' sets whose value kvlb also wrote to the key's copies, keeping them current. */
+    setsCopied: number;
     /** Gets a copy answered in the place of the key's own server. */
     reads: number;
     /** Gets a copy missed (evicted, flushed, restarted), sent on to the key's own server. */
@@ -154,6 +158,8 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       made: s("replica_sets"),
       retired: s("replica_drops"),
       copiesWritten: s("replica_copies"),
+      fills: s("replica_fills"),
+      setsCopied: s("replica_fanouts"),
       reads: s("replica_reads"),
       fallbacks: s("replica_fallbacks"),
     },

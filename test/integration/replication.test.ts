@@ -10,7 +10,15 @@ import { until } from "../support/until.js";
 import { portBase } from "../support/ports.js";
 
 type ReplicaStats = {
-  replicas: { made: number; retired: number; reads: number; fallbacks: number; copiesWritten: number };
+  replicas: {
+    made: number;
+    retired: number;
+    reads: number;
+    fallbacks: number;
+    copiesWritten: number;
+    fills: number;
+    setsCopied: number;
+  };
 };
 
 let cluster: Cluster;
@@ -28,8 +36,8 @@ test.after.always(async () => {
 const replicas = async (): Promise<ReplicaStats["replicas"]> =>
   ((await cluster.stats()) as unknown as ReplicaStats).replicas;
 
-/** The name a copy has on its server: DEL, worker 0's letter, the key. */
-const copyOf = (key: string): string => `\x7f0${key}`;
+/** The name a copy has on its server: DEL, "KV", worker 0's letter, the key. */
+const copyOf = (key: string): string => `\x7fKV0${key}`;
 
 async function direct(port: number, payload: string): Promise<string> {
   const c = new UdpClient(port);
@@ -55,9 +63,9 @@ async function hitsByPort(): Promise<number[]> {
 }
 
 /** Gets `key` through kvlb `n` times; every reply must be `value` under the key's own name. */
-async function getsOf(key: string, value: string, n: number): Promise<string[]> {
+async function getsOf(key: string, value: string, n: number, flags = 0): Promise<string[]> {
   const wrong: string[] = [];
-  const want = `VALUE ${key} 0 ${value.length}\r\n${value}\r\nEND\r\n`;
+  const want = `VALUE ${key} ${flags} ${value.length}\r\n${value}\r\nEND\r\n`;
   for (let i = 0; i < n; i++) {
     const reply = await text(client, `get ${key}\r\n`);
     if (reply !== want) wrong.push(reply);
@@ -92,7 +100,7 @@ test.serial("a key with most of the reads gets copies on other servers, and its 
   }
 });
 
-test.serial("a client can name no copy: kvlb refuses keys that start with DEL in every protocol", async (t) => {
+test.serial("a client can name no copy: kvlb refuses keys that start with its mark in every protocol", async (t) => {
   t.regex(await text(client, `get ${copyOf(KEY)}\r\n`), /^CLIENT_ERROR/);
   t.regex(await text(client, `set ${copyOf(KEY)} 0 0 1\r\nx\r\n`), /^CLIENT_ERROR/);
   t.regex(await text(client, `mg ${copyOf(KEY)} v\r\n`), /^CLIENT_ERROR/);
@@ -120,6 +128,32 @@ test.serial("a copy its server lost is a miss there, and kvlb answers the get fr
   t.true((await replicas()).fallbacks > fallbacks, "kvlb counted the copies' misses");
 });
 
+test.serial(
+  "a set of a key whose copies are current writes them too: memcached holds it under each copy, with no fill",
+  async (t) => {
+    await until(
+      "the copies are current",
+      async () => {
+        const before = (await replicas()).reads;
+        return (await getsOf(KEY, "world", 10)).length === 0 && (await replicas()).reads > before;
+      },
+      10_000,
+    );
+    const before = await replicas();
+    const copies = await holders(KEY, "world");
+    t.is(await text(client, `set ${KEY} 3 0 6\r\nagain!\r\n`), "STORED\r\n");
+    await until("memcached holds the set under every copy", async () => {
+      const reply = await Promise.all(copies.map((p) => direct(p, `get ${copyOf(KEY)}\r\n`)));
+      return reply.every((r) => r === `VALUE ${copyOf(KEY)} 3 6\r\nagain!\r\nEND\r\n`);
+    });
+    t.deepEqual(await getsOf(KEY, "again!", 100, 3), [], "every get, from any server, has the set's value and flags");
+    const after = await replicas();
+    t.is(after.setsCopied - before.setsCopied, 1, "the set was copied");
+    t.is(after.fills, before.fills, "no fill was needed: the copies stayed current");
+    t.true(after.reads - before.reads >= 30, `copies answered ${after.reads - before.reads} of the 100 gets`);
+  },
+);
+
 test.serial("8 clients reading and writing 4 replicated keys: no read returns a stale value", async (t) => {
   const load = { clients: 8, opsPerClient: 1000, keys: ["rep-a", "rep-b", "rep-c", "rep-d"], writeShare: 0.05 };
   let before = 0;
@@ -131,6 +165,25 @@ test.serial("8 clients reading and writing 4 replicated keys: no read returns a 
   const copyReads = (await replicas()).reads - before;
   t.true(copyReads > r.reads / 4, `copies answered ${copyReads} of ${r.reads} reads: the test must exercise them`);
 });
+
+test.serial(
+  "8 clients with 30% sets on 4 replicated keys: sets reach the copies, and no read returns a stale value",
+  async (t) => {
+    const load = { clients: 8, opsPerClient: 1000, keys: ["rep-w", "rep-x", "rep-y", "rep-z"], writeShare: 0.3 };
+    let before = { reads: 0, setsCopied: 0 };
+    const r = await runHistoryLoad(cluster.kvlbPort, "127.0.0.1", load, async () => {
+      before = await replicas();
+    });
+    t.true(r.unanswered < 20, `${r.unanswered} requests went unanswered`);
+    t.deepEqual(r.violations.slice(0, 5), [], `${r.violations.length} reads broke consistency`);
+    const after = await replicas();
+    t.true(
+      after.setsCopied - before.setsCopied > 50,
+      `${after.setsCopied - before.setsCopied} sets went to the copies`,
+    );
+    t.true(after.reads - before.reads > 0, "copies answered reads between the sets");
+  },
+);
 
 test.serial("a set retires once its key cooled, and its gets go to its own server alone", async (t) => {
   // 100,000 other keys, 100 to a datagram: rep-hot's share falls far below the bar
@@ -148,7 +201,7 @@ test.serial("a set retires once its key cooled, and its gets go to its own serve
   );
   const home = await homeIndex(cluster.backendPorts, KEY);
   const before = await hitsByPort();
-  t.deepEqual(await getsOf(KEY, "world", 50), []);
+  t.deepEqual(await getsOf(KEY, "again!", 50, 3), []);
   const after = await hitsByPort();
   t.true((after[home] ?? 0) - (before[home] ?? 0) >= 50, "the key's own server served every get");
 });

@@ -65,7 +65,7 @@ test("a hot key's get goes to a copy on the other server, and the client gets th
     const out = io.burst([fromClient(id, "get hot\r\n")]);
     for (const f of out) {
       const p = parseFrame(f.bytes);
-      if (p.payload.subarray(8).toString("latin1") === "get \x7f0hot\r\n") copyGet = p;
+      if (p.payload.subarray(8).toString("latin1") === "get \x7fKV0hot\r\n") copyGet = p;
     }
     toClient = serve(io, stores, out);
     // each round's client reply: the value under the key's own name
@@ -76,7 +76,7 @@ test("a hot key's get goes to a copy on the other server, and the client gets th
   }
   t.truthy(copyGet, "a get went to the copy");
   t.is(copyGet?.dst, backendAt(1 - own).address, "on the server that is not the key's own");
-  t.deepEqual([...(stores[1 - own]?.keys() ?? [])], ["\x7f0hot"], "the copy is stored under kvlb's own name");
+  t.deepEqual([...(stores[1 - own]?.keys() ?? [])], ["\x7fKV0hot"], "the copy is stored under kvlb's own name");
   const reply = parseFrame(at(toClient, 0).bytes);
   t.is(reply.dst, "10.0.1.2");
   t.is(reply.dport, 40000);
