@@ -4,6 +4,7 @@
 // whose p99 latency stays under the SLO with next to nothing lost:
 //   ketama   a client hashing with libmemcached's ketama straight to the backends (today's way)
 //   off      through kvlb with its cache off and no replicas (ketama in kvlb, the same placement)
+//   copies   through kvlb with its cache off and hot-key replication: what the copies alone do
 //   on       through kvlb with its cache on (the adaptive hot set keeps the backends under 1.1)
 //   replicas through kvlb on its defaults: the cache plus hot-key replication
 // The arms step their offered rate up together, one after the other at each rate, so that the
@@ -37,7 +38,9 @@ const env = (name: string, fallback: number): number => Number(process.env[name]
 const BACKENDS = env("BENCH_BACKENDS", 8);
 const CAP = env("BENCH_CAP", 2);
 const PERIOD_US = env("BENCH_CAP_PERIOD_US", 50_000);
-const SLO_US = env("BENCH_SLO_MS", 2) * 1000;
+// A capped backend that saturates is throttled for the rest of its 50 ms CFS period, so its p99
+// jumps past 40 ms; this VM's scheduling alone puts p99 at 2-5 ms. 10 ms tells the two apart.
+const SLO_US = env("BENCH_SLO_MS", 10) * 1000;
 const STEP_SECONDS = env("BENCH_STEP_SECONDS", 1.5);
 const KEYS = env("BENCH_KEYS", 100_000);
 const BASE = env("BENCH_PORT", 24000);
@@ -56,8 +59,8 @@ const WARMUP_SECONDS = env("BENCH_WARMUP_SECONDS", 20);
 const ROUNDS = env("BENCH_ROUNDS", 1);
 const SHIFT_AT = 6; // seconds into the shift run
 
-type Arm = "ketama" | "off" | "on" | "replicas";
-const ALL_ARMS: readonly Arm[] = ["ketama", "off", "on", "replicas"];
+type Arm = "ketama" | "off" | "copies" | "on" | "replicas";
+const ALL_ARMS: readonly Arm[] = ["ketama", "off", "copies", "on", "replicas"];
 // BENCH_ARMS picks some of them, once each, in the order given
 const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
   ? [...new Set(process.env["BENCH_ARMS"].split(","))].filter((a): a is Arm => ALL_ARMS.includes(a as Arm))
@@ -65,6 +68,7 @@ const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
 const armText: Record<Arm, string> = {
   ketama: "ketama client, straight to the backends",
   off: "kvlb, cache off",
+  copies: "kvlb, cache off, hot-key replication",
   on: "kvlb, cache on (adaptive hot set), no replicas",
   replicas: "kvlb, defaults: cache plus hot-key replication",
 };
@@ -72,6 +76,7 @@ const armText: Record<Arm, string> = {
 /** Each kvlb arm's core settings over the run's own (BENCH_CORE). */
 function armConfig(arm: Exclude<Arm, "ketama">): Partial<CoreConfig> {
   if (arm === "off") return { ...cacheOff(overrides), replicaKeys: 0 };
+  if (arm === "copies") return cacheOff(overrides);
   if (arm === "on") return { ...overrides, replicaKeys: 0 };
   return overrides;
 }
