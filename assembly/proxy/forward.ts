@@ -105,22 +105,34 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
   return index;
 }
 
+// kvlb's own asks never take the room clients' requests need: only while the table is half free.
+@inline export function roomForOwn(): bool {
+  return natUsed() < cfgU32(C_NAT_ENTRIES) >> 1;
+}
+
+// A NAT entry for a request of kvlb's own, which reaches no client; its index, or NAT_NONE.
+export function ownChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
+  const index = natTake(NS_CHILD, 0, 0, 0);
+  if (index == NAT_NONE) return NAT_NONE;
+  const e = natEntry(index);
+  store<u8>(e + N_KIND, kind);
+  store<u8>(e + N_BACKEND, <u8>b);
+  store<u8>(e + N_FLAGS, flags);
+  store<u64>(e + N_STAMP, stamp);
+  store<u64>(e + N_HASH, h);
+  return index;
+}
+
 // Asks the key's backend for its value and remaining TTL (mg <key> v f t k), for the caches: the
 // client's own get goes on as it is, and this reply fills. At most one ask per barrier bucket is
 // in flight.
 export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): void {
-  // kvlb's asks never take the room clients' requests need: only while the table is half free
-  if (natUsed() >= cfgU32(C_NAT_ENTRIES) >> 1) return;
+  if (!roomForOwn()) return;
   if (!barrierFillStart(h, <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000)) return;
   const payload = buildBegin(keyLen + 14);
   if (payload == 0) return;
-  const index = natTake(NS_CHILD, 0, 0, 0);
+  const index = ownChild(NK_FILL, b, 0, stamp, h);
   if (index == NAT_NONE) return;
-  const e = natEntry(index);
-  store<u8>(e + N_KIND, NK_FILL);
-  store<u8>(e + N_BACKEND, <u8>b);
-  store<u64>(e + N_STAMP, stamp);
-  store<u64>(e + N_HASH, h);
   let at = writeAscii(payload, "mg ");
   memory.copy(at, key, keyLen);
   at = writeAscii(at + keyLen, " v f t k\r\n");

@@ -30,25 +30,12 @@ import { startsWith, writeDecimal, parseDecimal } from "../protocol/text";
 import { ownKey } from "../protocol/keys";
 import { writeAscii, outPush, replyText } from "../io/out-ring";
 import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
-import {
-  natTake,
-  natEntry,
-  natUsed,
-  NAT_NONE,
-  NS_CHILD,
-  N_KIND,
-  N_BACKEND,
-  N_STAMP,
-  N_HASH,
-  N_TIME,
-  N_SEEN,
-} from "./nat";
+import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
 import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
-import { newChild, buildBegin, sendBuilt } from "./forward";
+import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn } from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
 import {
-  C_NAT_ENTRIES,
   C_NAT_TIMEOUT_MS,
   RP_HASH,
   RP_HOLD,
@@ -68,24 +55,14 @@ const COPY_TTL_MAX: i64 = 300;
   return <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
 }
 
-// kvlb's own asks take room only while the NAT table is half free, as the caches' fills do.
-@inline function roomForOwn(): bool {
-  return natUsed() < cfgU32(C_NAT_ENTRIES) >> 1;
-}
-
 // Begins the set's fill when one is due: kvlb's mg to the key's own server `own`.
 export function replicaFill(e: usize, own: u32): void {
   if (!replicaFillDue(e, 4 * timeoutNs()) || !roomForOwn()) return;
   const len = replicaKeyLen(e);
   const payload = buildBegin(len + 12);
   if (payload == 0) return;
-  const index = natTake(NS_CHILD, 0, 0, 0);
+  const index = ownChild(NK_COPY_READ, own, 0, readStamp(), load<u64>(e + RP_HASH));
   if (index == NAT_NONE) return;
-  const c = natEntry(index);
-  store<u8>(c + N_KIND, NK_COPY_READ);
-  store<u8>(c + N_BACKEND, <u8>own);
-  store<u64>(c + N_STAMP, readStamp());
-  store<u64>(c + N_HASH, load<u64>(e + RP_HASH));
   let at = writeAscii(payload, "mg ");
   memory.copy(at, replicaKey(e), len);
   at = writeAscii(at + len, " v f t\r\n");
@@ -209,14 +186,8 @@ function sendCopy(
 ): u32 {
   const payload = buildBegin(3 + replicaKeyLen(e) + COPY_PREFIX + 1 + 10 + 2 + 20 + 2 + clientFlagsLen + 2 + size + 2);
   if (payload == 0) return NAT_NONE;
-  const index = natTake(NS_CHILD, 0, 0, 0);
+  const index = ownChild(NK_COPY_WRITE, b, flags, stamp, h);
   if (index == NAT_NONE) return NAT_NONE;
-  const w = natEntry(index);
-  store<u8>(w + N_KIND, NK_COPY_WRITE);
-  store<u8>(w + N_BACKEND, <u8>b);
-  store<u8>(w + N_FLAGS, flags);
-  store<u64>(w + N_STAMP, stamp);
-  store<u64>(w + N_HASH, h);
   let at = writeAscii(payload, "ms ");
   at += copyName(e, at);
   at = writeAscii(at, " ");
