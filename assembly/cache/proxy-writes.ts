@@ -13,10 +13,9 @@ import { l1, l2, detector } from "../layout/regions";
 import { isHot } from "../detect/table";
 import { warmOn, l2Takes } from "./admission";
 import { detEstimate } from "../detect/detector";
-import { statInc, clock, cfgU32 } from "../layout/header";
+import { statInc, clock, requestTimeout } from "../layout/header";
 import { EXPIRY_NEVER } from "./expiry";
 import {
-  C_NAT_TIMEOUT_MS,
   PE_BEGIN,
   PE_END,
   ST_PENDING,
@@ -97,14 +96,14 @@ export function writeEnd(h: u64, v: u64, ok: bool, staged: bool): bool {
 export const WRITE_HOLD_TIMEOUTS: u64 = 10;
 export function writeTimedOut(h: u64, v: u64): void {
   writeEnd(h, v, false, false);
-  barrierHold(h, clock() + WRITE_HOLD_TIMEOUTS * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
+  barrierHold(h, clock() + WRITE_HOLD_TIMEOUTS * requestTimeout());
 }
 
 // A request changed the key's expiry (gat, gats): cached copies are dropped, and no read fills
 // the key until the request has surely been applied.
 export function expiryChanged(h: u64, key: usize, keyLen: usize, stagedOut: usize): void {
   writeEnd(h, writeBegin(h, key, keyLen, 0, 0, stagedOut), false, false);
-  barrierHold(h, clock() + 2 * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000);
+  barrierHold(h, clock() + 2 * requestTimeout());
 }
 
 // Whether a value read for this key, homed on backend b, would be taken into a cache: hot with

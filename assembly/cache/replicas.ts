@@ -11,7 +11,7 @@
 // again from the key's own server (mg) and writes the copies anew (ms); until then reads go to
 // the key's own server. So no read that begins after a write was acknowledged sees a copy of
 // the value before it.
-import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
+import { regionOffset, cfgU32, clock, statInc, requestTimeout } from "../layout/header";
 import { detEstimate } from "../detect/detector";
 import { trackedTotal } from "../detect/table";
 import { detector } from "../layout/regions";
@@ -24,7 +24,6 @@ import {
   R_REPLICAS,
   C_REPLICA_KEYS,
   C_WORKER,
-  C_NAT_TIMEOUT_MS,
   RPC_COUNT,
   RPC_BYTES,
   RP_BYTES,
@@ -81,10 +80,6 @@ export function replicaBytes(keys: u32): usize {
 
 @inline function entry(i: u32): usize {
   return regionOffset(R_REPLICAS) + RPC_BYTES + <usize>i * RP_BYTES;
-}
-
-@inline export function replicaSets(): u32 {
-  return load<u32>(regionOffset(R_REPLICAS) + RPC_COUNT);
 }
 
 export function replicaClear(): void {
@@ -219,6 +214,10 @@ export function copyName(e: usize, dst: usize): usize {
   return len + COPY_PREFIX;
 }
 
+@inline export function replicaHash(e: usize): u64 {
+  return load<u64>(e + RP_HASH);
+}
+
 @inline export function replicaKey(e: usize): usize {
   return e + RP_KEY;
 }
@@ -262,7 +261,7 @@ function shareOf(h: u64): f64 {
 // Retires the sets whose keys cooled below LEAVE, and frees the ones retired more than two
 // request timeouts ago. A set with a fill in flight waits for it.
 export function replicaCool(): void {
-  const linger = 2 * <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
+  const linger = 2 * requestTimeout();
   const n = capacity();
   const mask = n - 1;
   const backends = <f64>backendCount();
@@ -308,6 +307,12 @@ export function fillBegan(e: usize): void {
   store<u64>(e + RP_FILL_AT, clock());
 }
 
+// The fill found nothing it can copy: none begins for `hold`.
+export function fillRefused(e: usize, hold: u64): void {
+  store<u64>(e + RP_HOLD, clock() + hold);
+  fillEnded(e);
+}
+
 export function fillEnded(e: usize): void {
   store<u64>(e + RP_FILL_AT, 0);
   store<u8>(e + RP_WRITING, 0);
@@ -320,27 +325,34 @@ export function copiesSent(e: usize, n: u32, until: u64): void {
   store<u64>(e + RP_FILL_UNTIL, until);
 }
 
-// A copy's write was answered (`stored`: HD) or given up (`lost`: its outcome is unknown, so no
-// fill begins until a late write can no longer land after a newer one). Returns true when the
-// last one is in: then, if the bucket saw no write since `stamp`, the copies that were stored
-// are current until the fill's expiry bound.
-export function copyAnswered(e: usize, b: u32, stored: bool, lost: bool, stamp: u64, holdFor: u64): bool {
+// A copy's write to server b was answered (`stored`: HD, marked in the mask at e + field) or
+// given up (`lost`: its outcome is unknown, so no fill or fan-out begins until a late write can
+// no longer land after a newer one).
+function copyIn(e: usize, field: usize, b: u32, stored: bool, lost: bool): void {
   const i = memberOf(e, b);
-  if (stored && i < <u32>MAX_REPLICAS) store<u8>(e + RP_OK, <u8>((<u32>load<u8>(e + RP_OK)) | (1 << i)));
-  if (lost) store<u64>(e + RP_HOLD, clock() + holdFor);
+  if (stored && i < <u32>MAX_REPLICAS) store<u8>(e + field, <u8>((<u32>load<u8>(e + field)) | (1 << i)));
+  if (lost) store<u64>(e + RP_HOLD, clock() + 2 * requestTimeout());
+}
+
+// The copies in `ok` hold the value of version `stamp`: current until `until`, unless a write,
+// hold or purge touched the key's bucket since.
+function makeCurrent(e: usize, stamp: u64, until: u64, ok: u8): void {
+  if (ok == 0 || !afterPurge(stamp) || !barrierAllows(load<u64>(e + RP_HASH), stamp)) return;
+  store<u64>(e + RP_STAMP, stamp);
+  store<u64>(e + RP_UNTIL, until);
+  store<u8>(e + RP_VALID, ok);
+}
+
+// A fill's copy to server b is in; once the last one is, the copies that stored it are current.
+export function copyAnswered(e: usize, b: u32, stored: bool, lost: bool, stamp: u64): void {
+  copyIn(e, RP_OK, b, stored, lost);
   const left = load<u8>(e + RP_WRITING);
   if (left > 1) {
     store<u8>(e + RP_WRITING, left - 1);
-    return false;
+    return;
   }
-  const ok = load<u8>(e + RP_OK);
-  if (ok != 0 && afterPurge(stamp) && barrierAllows(load<u64>(e + RP_HASH), stamp)) {
-    store<u64>(e + RP_STAMP, stamp);
-    store<u64>(e + RP_UNTIL, load<u64>(e + RP_FILL_UNTIL));
-    store<u8>(e + RP_VALID, ok);
-  }
+  makeCurrent(e, stamp, load<u64>(e + RP_FILL_UNTIL), load<u8>(e + RP_OK));
   fillEnded(e);
-  return true;
 }
 
 // A client's set may carry its value to the copies too (a fan-out) when the set is live, no
@@ -373,12 +385,10 @@ export function fanHomeDone(e: usize, v: u64, kept: bool): void {
   if (load<u8>(e + RP_FAN_LEFT) == 0) fanFinish(e);
 }
 
-// A copy's write of the fan-out of version v was answered (`stored`) or given up (`lost`).
-export function fanCopyDone(e: usize, v: u64, b: u32, stored: bool, lost: bool, holdFor: u64): void {
+// A copy's write of the fan-out of version v to server b is in.
+export function fanCopyDone(e: usize, v: u64, b: u32, stored: bool, lost: bool): void {
   if (load<u64>(e + RP_FAN_VERSION) != v) return;
-  const i = memberOf(e, b);
-  if (stored && i < <u32>MAX_REPLICAS) store<u8>(e + RP_FAN_OK, <u8>((<u32>load<u8>(e + RP_FAN_OK)) | (1 << i)));
-  if (lost) store<u64>(e + RP_HOLD, clock() + holdFor);
+  copyIn(e, RP_FAN_OK, b, stored, lost);
   const left = load<u8>(e + RP_FAN_LEFT);
   store<u8>(e + RP_FAN_LEFT, left > 0 ? left - 1 : 0);
   if (left <= 1 && load<u8>(e + RP_FAN_HOME) != 0) fanFinish(e);
@@ -387,18 +397,8 @@ export function fanCopyDone(e: usize, v: u64, b: u32, stored: bool, lost: bool, 
 // Every part of the fan-out is in: the copies that stored the value are current if the key's own
 // server stored it alone and nothing touched the key's bucket since.
 function fanFinish(e: usize): void {
-  const stamp = load<u64>(e + RP_FAN_STAMP);
-  const ok = load<u8>(e + RP_FAN_OK);
-  if (
-    load<u8>(e + RP_FAN_HOME) == 1 &&
-    ok != 0 &&
-    clock() >= load<u64>(e + RP_HOLD) &&
-    afterPurge(stamp) &&
-    barrierAllows(load<u64>(e + RP_HASH), stamp)
-  ) {
-    store<u64>(e + RP_STAMP, stamp);
-    store<u64>(e + RP_UNTIL, load<u64>(e + RP_FAN_UNTIL));
-    store<u8>(e + RP_VALID, ok);
+  if (load<u8>(e + RP_FAN_HOME) == 1 && clock() >= load<u64>(e + RP_HOLD)) {
+    makeCurrent(e, load<u64>(e + RP_FAN_STAMP), load<u64>(e + RP_FAN_UNTIL), load<u8>(e + RP_FAN_OK));
   }
   store<u64>(e + RP_FAN_VERSION, 0);
 }

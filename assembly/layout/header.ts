@@ -1,6 +1,6 @@
 // Accessors for the header, the config block, the stats block and the region table. Every
 // piece of state is found through these, never through a module global.
-import { HEADER_BASE, CONFIG_BASE, STATS_BASE, H_REGIONS, H_STATE, H_CLOCK } from "../abi/abi";
+import { HEADER_BASE, CONFIG_BASE, STATS_BASE, H_REGIONS, H_STATE, H_CLOCK, C_NAT_TIMEOUT_MS } from "../abi/abi";
 
 @inline export function regionOffset(region: u32): usize {
   return <usize>load<u32>(HEADER_BASE + H_REGIONS + (region << 3));
@@ -25,6 +25,11 @@ import { HEADER_BASE, CONFIG_BASE, STATS_BASE, H_REGIONS, H_STATE, H_CLOCK } fro
 
 @inline export function cfgU32(field: u32): u32 {
   return load<u32>(CONFIG_BASE + field);
+}
+
+// How long a backend has to answer a request, in the clock's nanoseconds.
+@inline export function requestTimeout(): u64 {
+  return <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
 }
 
 @inline export function cfgU64(field: u32): u64 {

@@ -1,6 +1,6 @@
 // Opening a NAT entry for a request that goes to a backend, and queueing it: in place when the
 // client's datagram can go as it is, or as a datagram built in the tx buffer.
-import { statInc, cfgU32 } from "../layout/header";
+import { statInc, cfgU32, requestTimeout } from "../layout/header";
 import { S_FORWARDED, S_KEYS, S_NO_BACKEND, S_CLIENT_ERRORS, S_REFUSED_COMMANDS, OUT_BACKEND } from "../abi/abi";
 import { keyHash } from "../util/hash";
 import { detObserve } from "../detect/detector";
@@ -44,7 +44,7 @@ import {
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_TIMEOUT_MS, C_NAT_ENTRIES, C_FAILOVER } from "../abi/abi";
+import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_ENTRIES, C_FAILOVER } from "../abi/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";
 import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
 
@@ -128,7 +128,7 @@ export function ownChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
 // in flight.
 export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): void {
   if (!roomForOwn()) return;
-  if (!barrierFillStart(h, <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000)) return;
+  if (!barrierFillStart(h, requestTimeout())) return;
   const payload = buildBegin(keyLen + 14);
   if (payload == 0) return;
   const index = ownChild(NK_FILL, b, 0, stamp, h);

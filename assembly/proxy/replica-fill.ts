@@ -1,7 +1,7 @@
 // The traffic of hot-key replica sets (cache/replicas.ts): kvlb's own reads of a key's value from
 // its server (mg <key> v f t) and writes of the copies (ms <copy> <size> T<ttl> F<flags>), a
 // client's get sent to a copy, and a copy's miss sent on to the key's own server.
-import { cfgU32, clock, statInc } from "../layout/header";
+import { clock, statInc, requestTimeout } from "../layout/header";
 import { readStamp, barrierAllows } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
 import { backendUp } from "../route/backends";
@@ -16,6 +16,8 @@ import {
   copyName,
   fillBegan,
   fillEnded,
+  fillRefused,
+  replicaHash,
   copiesSent,
   copyAnswered,
   fanAllowed,
@@ -36,9 +38,6 @@ import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn } from "./forward
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
 import {
-  C_NAT_TIMEOUT_MS,
-  RP_HASH,
-  RP_HOLD,
   S_REPLICA_COPIES,
   S_REPLICA_READS,
   S_REPLICA_FALLBACKS,
@@ -51,17 +50,13 @@ import {
 // on their own; kvlb writes it again before then while the key stays hot.
 const COPY_TTL_MAX: i64 = 300;
 
-@inline function timeoutNs(): u64 {
-  return <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
-}
-
 // Begins the set's fill when one is due: kvlb's mg to the key's own server `own`.
 export function replicaFill(e: usize, own: u32): void {
-  if (!replicaFillDue(e, 4 * timeoutNs()) || !roomForOwn()) return;
+  if (!replicaFillDue(e, 4 * requestTimeout()) || !roomForOwn()) return;
   const len = replicaKeyLen(e);
   const payload = buildBegin(len + 12);
   if (payload == 0) return;
-  const index = ownChild(NK_COPY_READ, own, 0, readStamp(), load<u64>(e + RP_HASH));
+  const index = ownChild(NK_COPY_READ, own, 0, readStamp(), replicaHash(e));
   if (index == NAT_NONE) return;
   let at = writeAscii(payload, "mg ");
   memory.copy(at, replicaKey(e), len);
@@ -82,8 +77,7 @@ export function copyReadAnswered(c: usize, p: usize, end: usize, single: bool): 
   if (!single || !readVa(p, end, va)) {
     // a miss, or a value too large for one datagram: the key is read from its own server alone
     // for a while
-    store<u64>(e + RP_HOLD, clock() + 4 * timeoutNs());
-    fillEnded(e);
+    fillRefused(e, 4 * requestTimeout());
     return;
   }
   let ttl = load<i64>(va + VA_TTL);
@@ -121,9 +115,8 @@ export function copyWriteAnswered(c: usize, p: usize, end: usize, lost: bool): v
   if (e == NO_SET) return;
   const stored = !lost && startsWith(p, end, "HD");
   const b = <u32>load<u8>(c + N_BACKEND);
-  if ((load<u8>(c + N_FLAGS) & NF_FANOUT) != 0)
-    fanCopyDone(e, load<u64>(c + N_STAMP), b, stored, lost, 2 * timeoutNs());
-  else copyAnswered(e, b, stored, lost, load<u64>(c + N_STAMP), 2 * timeoutNs());
+  if ((load<u8>(c + N_FLAGS) & NF_FANOUT) != 0) fanCopyDone(e, load<u64>(c + N_STAMP), b, stored, lost);
+  else copyAnswered(e, b, stored, lost, load<u64>(c + N_STAMP));
 }
 
 // A client's "set <key> <flags> <exptime> <bytes>", version v, just went to the key's own server:

@@ -1,8 +1,8 @@
 // Expiry of NAT entries whose backend never answered: the backend's timeout is counted, an
 // open write is closed as failed (its key held uncached until a late apply can no longer land
 // unseen), and the client is told with a server error, never left waiting or shown a miss.
-import { cfgU32, clock, statInc } from "../layout/header";
-import { C_NAT_ENTRIES, C_NAT_TIMEOUT_MS, S_NAT_TIMEOUTS } from "../abi/abi";
+import { cfgU32, clock, statInc, requestTimeout } from "../layout/header";
+import { C_NAT_ENTRIES, S_NAT_TIMEOUTS } from "../abi/abi";
 import {
   natEntry,
   natFree,
@@ -34,7 +34,7 @@ import { FAIL_TIMEOUT } from "./failures";
 
 export function expireRequests(): u32 {
   const now = clock();
-  const timeout = <u64>cfgU32(C_NAT_TIMEOUT_MS) * 1000000;
+  const timeout = requestTimeout();
   const n = cfgU32(C_NAT_ENTRIES);
   let expired: u32 = 0;
   for (let id: u32 = 0; id < n; id++) {
