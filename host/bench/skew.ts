@@ -298,7 +298,7 @@ async function main(): Promise<void> {
   const backends = ports.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 }));
   const keys = makeKeys(KEYS, 16, 40, 11);
   console.log(
-    `bench:skew  ${BACKENDS} memcached servers, each held to ${CAP}% of a CPU (cgroup v1 CFS quota over ${PERIOD_US / 1000} ms); ` +
+    `bench:skew  ${BACKENDS} memcached servers, each held to ${CAP}% of a CPU (a cgroup CFS quota over ${PERIOD_US / 1000} ms); ` +
       `${count(KEYS)} keys, ${VALUE_BYTES}-byte values;\n` +
       `            open-loop UDP load at a fixed offered rate, latency per request (HDR histogram); ` +
       `SLO: p99 <= ${SLO_US / 1000} ms and <= ${LOSS_OK * 100}% lost; ${STEP_SECONDS} s steps x${FACTOR}; ` +
@@ -347,6 +347,7 @@ async function main(): Promise<void> {
       cap.add(p.pid ?? 0);
     });
     pinBackends(servers.processes.map((p) => p.pid ?? 0));
+    if (caps[0]) console.log(`capped through ${caps[0].mechanism}`);
     // memcached tidies its LRU for a moment after a preload: that is not the arms' load
     await new Promise((r) => setTimeout(r, 3000));
 

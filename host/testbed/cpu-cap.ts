@@ -12,12 +12,15 @@ const V2_ROOT = "/sys/fs/cgroup";
 
 interface Hierarchy {
   root: string;
+  /** How an operator would name it: the version and the file the quota goes in. */
+  name: string;
   /** Writes a quota of `quotaUs` per `periodUs` into the cgroup at dir. */
   limit(dir: string, quotaUs: number, periodUs: number): void;
 }
 
 const v1: Hierarchy = {
   root: V1_ROOT,
+  name: "cgroup v1 (cpu.cfs_quota_us)",
   limit(dir, quotaUs, periodUs) {
     writeFileSync(join(dir, "cpu.cfs_period_us"), String(periodUs));
     writeFileSync(join(dir, "cpu.cfs_quota_us"), String(quotaUs));
@@ -26,6 +29,7 @@ const v1: Hierarchy = {
 
 const v2: Hierarchy = {
   root: V2_ROOT,
+  name: "cgroup v2 (cpu.max)",
   limit(dir, quotaUs, periodUs) {
     writeFileSync(join(dir, "cpu.max"), `${quotaUs} ${periodUs}`);
   },
@@ -55,6 +59,11 @@ export interface Throttling {
 export class CpuCap {
   private readonly dir: string;
   private readonly hierarchy: Hierarchy;
+
+  /** The cgroup version and file that hold the cap. */
+  get mechanism(): string {
+    return this.hierarchy.name;
+  }
 
   /** A cgroup holding its processes to `percent` of one CPU, enforced every `periodUs`. */
   constructor(name: string, percent: number, periodUs = 50_000) {

@@ -2,6 +2,7 @@
 // offered at a rate the server bears, and a CPU cap (a cgroup) makes the same server the limit
 // at a rate it bore uncapped: the kernel throttles it, and its latency climbs. Needs root.
 import test from "ava";
+import { existsSync, readFileSync } from "node:fs";
 import { startMemcached, type MemcachedSet } from "../../host/testbed/memcached.js";
 import { CpuCap } from "../../host/testbed/cpu-cap.js";
 import { openLoop, type OpenLoopResult } from "../../host/load/open-loop.js";
@@ -66,6 +67,21 @@ test.serial(
     t.true(r.latency.getValueAtPercentile(99) > 5000, `p99 ${r.latency.getValueAtPercentile(99)} µs at 3,000/s`);
   },
 );
+
+test.serial("a cap names the cgroup version it used, and that version's quota file holds its quota", (t) => {
+  const probe = new CpuCap(`kvlb-test-${process.pid}-probe`, 4, 100_000);
+  try {
+    const v1 = existsSync("/sys/fs/cgroup/cpu/cpu.cfs_quota_us");
+    t.is(probe.mechanism, v1 ? "cgroup v1 (cpu.cfs_quota_us)" : "cgroup v2 (cpu.max)");
+    const dir = v1
+      ? `/sys/fs/cgroup/cpu/kvlb-test-${process.pid}-probe`
+      : `/sys/fs/cgroup/kvlb-test-${process.pid}-probe`;
+    const quota = readFileSync(`${dir}/${v1 ? "cpu.cfs_quota_us" : "cpu.max"}`, "utf8").trim();
+    t.is(quota, v1 ? "4000" : "4000 100000");
+  } finally {
+    probe.remove();
+  }
+});
 
 test.serial("a cap that asks for less than the kernel's 1 ms quota is refused with the reason", (t) => {
   const e = t.throws(() => new CpuCap(`kvlb-test-${process.pid}-tiny`, 1, 50_000));
