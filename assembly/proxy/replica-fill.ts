@@ -134,7 +134,9 @@ export function fanOutSet(
   bytes: usize,
 ): void {
   const e = replicaFind(h);
-  if (e == NO_SET || !fanAllowed(e)) return;
+  // with its own server down the set went to the failover server: the copies must follow the key's
+  // own server when it is back, so the write retires them instead
+  if (e == NO_SET || !fanAllowed(e) || !backendUp(replicaServer(e, 0))) return;
   const ttl = copyTtl(exp, expEnd);
   if (ttl < 0) return;
   const until = expiryAfter(clock(), ttl);

@@ -6,6 +6,7 @@ import test from "ava";
 import { frameBalancer, fromClient, fromBackend, at, backendAt } from "../support/frame-balancer.js";
 import { parseFrame } from "../support/frames.js";
 import type { SentFrame } from "../support/frame-driver.js";
+import { setBackendState } from "../../host/core/backends.js";
 
 type Store = Map<string, { value: string; flags: string }>;
 
@@ -81,4 +82,24 @@ test("a hot key's get goes to a copy on the other server, and the client gets th
   t.is(reply.dst, "10.0.1.2");
   t.is(reply.dport, 40000);
   t.true(reply.ipChecksumOk && reply.udpChecksumOk, "the moved header's frame has valid checksums");
+});
+
+test("a set of a replicated key whose own server is down goes to the failover server and writes no copy", async (t) => {
+  const { core, io } = await frameBalancer(40001, { replicaKeys: 64, l1Entries: 0, l2Entries: 0 });
+  const stores: Store[] = [new Map(), new Map()];
+  const first = io.burst([fromClient(1, "get hot\r\n")]);
+  const own = [0, 1].find((i) => backendAt(i).address === parseFrame(at(first, 0).bytes).dst) ?? -1;
+  t.not(own, -1);
+  stores[own]?.set("hot", { value: "v1", flags: "7" });
+  serve(io, stores, first);
+  // gets until the copy on the other server is written
+  for (let id = 2; id < 200 && !stores[1 - own]?.has("\x7fKV0hot"); id++) {
+    serve(io, stores, io.burst([fromClient(id, "get hot\r\n")]));
+  }
+  t.true(stores[1 - own]?.has("\x7fKV0hot"), "the copy was made");
+  setBackendState(core, own, false);
+  const out = io.burst([fromClient(500, "set hot 0 0 2\r\nv2\r\n")]);
+  const bodies = out.map((f) => parseFrame(f.bytes).payload.subarray(8).toString("latin1"));
+  t.deepEqual(bodies, ["set hot 0 0 2\r\nv2\r\n"], "the set alone goes out, to the failover server");
+  t.is(parseFrame(at(out, 0).bytes).dst, backendAt(1 - own).address);
 });
