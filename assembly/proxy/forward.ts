@@ -112,7 +112,14 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
 
 // A NAT entry for a request of kvlb's own, which reaches no client; its index, or NAT_NONE.
 export function ownChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
-  const index = natTake(NS_CHILD, 0, 0, 0);
+  return detachedChild(kind, b, flags, stamp, h, 0, 0, 0);
+}
+
+// A NAT entry outside the datagram being served (no work area, no group): kvlb's own ask, or a
+// request it sends on for a client (addr:port, request id) after another answered; its index, or
+// NAT_NONE.
+export function detachedChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64, addr: u32, port: u32, id: u32): u32 {
+  const index = natTake(NS_CHILD, addr, port, id);
   if (index == NAT_NONE) return NAT_NONE;
   const e = natEntry(index);
   store<u8>(e + N_KIND, kind);

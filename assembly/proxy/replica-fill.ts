@@ -32,9 +32,9 @@ import { startsWith, writeDecimal, parseDecimal } from "../protocol/text";
 import { ownKey } from "../protocol/keys";
 import { writeAscii, outPush, replyText } from "../io/out-ring";
 import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
-import { natTake, natEntry, NAT_NONE, NS_CHILD, N_KIND, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
+import { NAT_NONE, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
 import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
-import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn } from "./forward";
+import { newChild, buildBegin, sendBuilt, ownChild, detachedChild, roomForOwn } from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
 import {
@@ -259,16 +259,11 @@ export function copyGetAnswered(
   const own = replicaServer(e, 0);
   const keyLen = replicaKeyLen(e);
   const payload = buildBegin(4 + keyLen + 2);
-  const index = payload == 0 ? NAT_NONE : natTake(NS_CHILD, addr, port, id);
+  const index = payload == 0 ? NAT_NONE : detachedChild(NK_GET, own, 0, load<u64>(c + N_STAMP), h, addr, port, id);
   if (index == NAT_NONE) {
     replyText(failLine(FAIL_OVERLOAD), addr, port, id);
     return true;
   }
-  const f = natEntry(index);
-  store<u8>(f + N_KIND, NK_GET);
-  store<u8>(f + N_BACKEND, <u8>own);
-  store<u64>(f + N_STAMP, load<u64>(c + N_STAMP));
-  store<u64>(f + N_HASH, h);
   let at = writeAscii(payload, "get ");
   memory.copy(at, replicaKey(e), keyLen);
   at = writeAscii(at + keyLen, "\r\n");
