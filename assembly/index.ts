@@ -2,6 +2,7 @@
 // process_frames(n), one call per burst; tick), snapshots and state checks. The control plane's
 // and the tests' view of the state is in inspect.ts.
 import { expireRequests } from "./proxy/timers";
+import { wakeParked } from "./proxy/parked-reads";
 import { initProxy } from "./proxy/init";
 import { outReset } from "./io/out-ring";
 import { framesOn, poolInit } from "./io/frame-pool";
@@ -77,6 +78,7 @@ export function init(): i32 {
 export function process(n: u32): i32 {
   if (!ready()) return E_NOT_READY;
   const r = processBurst(n);
+  wakeParked();
   if (framesOn()) framesFinish();
   return r;
 }
@@ -89,6 +91,7 @@ export function tick(now: u64): i32 {
   // on the frame layer, the host sends each burst's output before it ticks
   if (framesOn()) outReset();
   expireRequests();
+  wakeParked();
   adaptAdmission(now);
   replicaCool();
   const demoted = <i32>demoteCold();

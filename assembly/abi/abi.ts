@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 9;
+export const LAYOUT_VERSION = 10;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -64,7 +64,8 @@ export const R_FTX = 17; // frames to transmit: struct xdp_desc, options = port
 export const R_PEER = 18; // write events to and from the other workers: out list, then in list
 export const R_CLIENTS = 19; // who may be answered: the allow-list, kvlb's own addresses, per-client reply budgets
 export const R_REPLICAS = 20; // hot keys' replica sets: the servers that hold a copy, and which copies are current
-export const REGION_COUNT = 21;
+export const R_PARKED = 21; // gets of cached keys waiting for the write in flight on their key (proxy/parked-reads.ts)
+export const REGION_COUNT = 22;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -344,7 +345,9 @@ export const S_REPLICA_READS = 74; // gets sent to a replica server rather than 
 export const S_REPLICA_FALLBACKS = 75; // gets a replica answered with a miss, sent on to the key's own server
 export const S_REPLICA_FILLS = 76; // fills begun: kvlb's mg of a replicated key's value from its own server
 export const S_REPLICA_FANOUTS = 77; // clients' sets whose value kvlb also wrote to the key's copies
-export const STATS_USED = 78;
+export const S_READS_PARKED = 78; // gets held back while a write of their cached key was in flight
+export const S_PARKED_FROM_CACHE = 79; // of those, answered from the cache once the write was answered
+export const STATS_USED = 80;
 
 // A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
 // then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.
@@ -373,3 +376,17 @@ export const RP_FAN_OK = 89; // u8, bit i: server i stored its copy
 export const RP_FAN_HOME = 90; // u8, the key's own server: 0 not yet answered, 1 stored (alone), 2 not
 export const RP_KEY = 96; // the key, up to MAX_KEY bytes
 export const MAX_REPLICAS = 8; // servers in a set, the key's own included
+
+// A parked get (R_PARKED, proxy/parked-reads.ts): the region starts with PKC_BYTES of control,
+// then PARKED_READS entries of PK_BYTES.
+export const PARKED_READS = 256;
+export const PKC_COUNT = 0; // u32, entries in use
+export const PKC_BYTES = 64;
+export const PK_BYTES = 288;
+export const PK_HASH = 0; // u64
+export const PK_AT = 8; // u64, clock when the get was parked
+export const PK_ADDR = 16; // u32, the client's address
+export const PK_PORT = 20; // u16
+export const PK_ID = 22; // u16, the client's request id
+export const PK_KEY_LEN = 24; // u16, 0: the entry is free
+export const PK_KEY = 32; // the key, up to MAX_KEY bytes

@@ -15,6 +15,7 @@ import {
 } from "../abi/abi";
 import { outReset } from "../io/out-ring";
 import { processFrames } from "./rx";
+import { wakeParked } from "../proxy/parked-reads";
 import { framesFinish } from "./tx";
 import { framesOn, abandonHeld } from "../io/frame-pool";
 import { portEntry, neighSetStatic, neighClear, neighFind, NO_NEIGH } from "./neigh";
@@ -32,6 +33,7 @@ export function process_frames(n: u32): i32 {
   }
   outReset();
   const r = processFrames(n);
+  wakeParked();
   framesFinish();
   return r;
 }

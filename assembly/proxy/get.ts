@@ -39,7 +39,8 @@ import {
   NO_BACKEND,
 } from "./forward";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
-import { fillWanted, expiryChanged } from "../cache/proxy-writes";
+import { fillWanted, expiryChanged, isCached } from "../cache/proxy-writes";
+import { parkRead } from "./parked-reads";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
@@ -150,6 +151,15 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       }
       statInc(S_L1_MISSES);
       statInc(S_L2_MISSES);
+    } else if (
+      kind == NK_GET &&
+      keys == 1 &&
+      inPlace &&
+      isCached(h, q, len) &&
+      parkRead(h, q, len, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID))
+    ) {
+      // its write is in flight: the get waits for it rather than adding to its server's load
+      return true;
     }
     const b = keyBackend(q, len);
     if (b == NO_BACKEND || b == ROUTE_DOWN) {

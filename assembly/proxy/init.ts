@@ -6,6 +6,7 @@ import { barrierClear } from "../cache/barrier";
 import { replicaClear } from "../cache/replicas";
 import { outReset } from "../io/out-ring";
 import { clientsInit } from "./guard";
+import { parkedClear } from "./parked-reads";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../abi/abi";
 
 export function initProxy(): void {
@@ -15,6 +16,7 @@ export function initProxy(): void {
   natClear();
   barrierClear();
   replicaClear();
+  parkedClear();
   outReset();
   store<u32>(HEADER_BASE + H_PEER_OUT, 0);
   store<u64>(HEADER_BASE + H_PURGED, 0);

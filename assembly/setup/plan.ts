@@ -39,6 +39,10 @@ import {
   C_IMBALANCE,
   C_REPLICA_KEYS,
   R_REPLICAS,
+  R_PARKED,
+  PARKED_READS,
+  PKC_BYTES,
+  PK_BYTES,
   C_ADAPT_MS,
   XDESC_BYTES,
   R_PEER,
@@ -181,7 +185,10 @@ function planFrames(start: usize): usize {
   at = up(at + clients);
   const replicas = replicaBytes(cfgU32(C_REPLICA_KEYS));
   setRegion(R_REPLICAS, at, replicas);
-  return up(at + replicas);
+  at = up(at + replicas);
+  const parked = <usize>PKC_BYTES + <usize>PARKED_READS * <usize>PK_BYTES;
+  setRegion(R_PARKED, at, parked);
+  return up(at + parked);
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

@@ -64,6 +64,7 @@ export function statsText(s: StatsView): string[] {
     `  L2       ${count(s.cache.l2Hits)} hits, ${count(s.cache.l2Misses)} misses, ${count(s.cache.l2Keys)} keys`,
     `  fills    ${count(s.cache.fills)} from ${count(s.cache.fillRequests)} asks, ${count(s.cache.staleFillsRefused)} refused as stale, ` +
       `${count(s.cache.expired)} expired, ${count(s.cache.purged)} purged`,
+    `  waits    ${count(s.cache.readsParked)} gets waited for a write of their key, ${count(s.cache.parkedFromCache)} then answered from the cache`,
     `replicas   ${count(s.replicas.reads)} gets answered by copies, ${count(s.replicas.fallbacks)} copy misses sent on; ` +
       `${count(s.replicas.made)} sets made, ${count(s.replicas.retired)} retired, ${count(s.replicas.copiesWritten)} copies written ` +
       `(${count(s.replicas.fills)} fills, ${count(s.replicas.setsCopied)} clients' sets copied)`,

@@ -43,6 +43,10 @@ export interface StatsView {
     purged: number;
     /** kvlb's own asks for a value and its TTL. */
     fillRequests: number;
+    /** Gets of a cached key that waited for the write in flight on it, rather than add to its server's load. */
+    readsParked: number;
+    /** Of those, the ones the cache answered once the write was acknowledged. */
+    parkedFromCache: number;
   };
   /** Hot keys' replica sets: copies on the next servers of the ring that share the key's reads. */
   replicas: {
@@ -153,6 +157,8 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       expired: s("expired"),
       purged: s("purged"),
       fillRequests: s("fill_requests"),
+      readsParked: s("reads_parked"),
+      parkedFromCache: s("parked_from_cache"),
     },
     replicas: {
       made: s("replica_sets"),
