@@ -389,4 +389,5 @@ export const PK_ADDR = 16; // u32, the client's address
 export const PK_PORT = 20; // u16
 export const PK_ID = 22; // u16, the client's request id
 export const PK_KEY_LEN = 24; // u16, 0: the entry is free
+export const PK_ASKED = 26; // u8, 1 once it has waited for kvlb's own ask of the value
 export const PK_KEY = 32; // the key, up to MAX_KEY bytes

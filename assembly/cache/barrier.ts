@@ -97,6 +97,13 @@ export function barrierFillStart(h: u64, within: u64): bool {
   return true;
 }
 
+// Whether an ask for a value of this bucket, begun less than `within` ago, is still on its way.
+export function barrierFilling(h: u64, within: u64): bool {
+  const last = load<u64>(bucket(h) + FILLING);
+  const now = clock();
+  return last != 0 && now >= last && now - last < within;
+}
+
 // The ask for a value of this bucket was answered, or given up: the next miss may ask again.
 export function barrierFillDone(h: u64): void {
   store<u64>(bucket(h) + FILLING, 0);

@@ -132,19 +132,20 @@ export function detachedChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64, a
 
 // Asks the key's backend for its value and remaining TTL (mg <key> v f t k), for the caches: the
 // client's own get goes on as it is, and this reply fills. At most one ask per barrier bucket is
-// in flight.
-export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): void {
-  if (!roomForOwn()) return;
-  if (!barrierFillStart(h, requestTimeout())) return;
+// in flight. Returns whether this call sent one.
+export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): bool {
+  if (!roomForOwn()) return false;
+  if (!barrierFillStart(h, requestTimeout())) return false;
   const payload = buildBegin(keyLen + 14);
-  if (payload == 0) return;
+  if (payload == 0) return false;
   const index = ownChild(NK_FILL, b, 0, stamp, h);
-  if (index == NAT_NONE) return;
+  if (index == NAT_NONE) return false;
   let at = writeAscii(payload, "mg ");
   memory.copy(at, key, keyLen);
   at = writeAscii(at + keyLen, " v f t k\r\n");
   statInc(S_FILL_REQUESTS);
   sendBuilt(index, b, payload, at - payload);
+  return true;
 }
 
 // The client's own datagram, with the child's id in its header.

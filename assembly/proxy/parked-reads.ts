@@ -3,14 +3,17 @@
 // that is written often lands on the one backend already busy with the write, and a capped
 // server can hold a write for a long time. A get of one cached key, alone in its datagram, waits
 // here instead. Once the key's bucket has no write in flight, it is answered from the cache (a
-// set staged its value there) or, when the copy is gone, sent to the key's server as before.
+// set staged its value there). When the copy is gone (the write failed, or overlapped another),
+// the waiting gets of the key do not all go to its server: one ask of kvlb's own (mg) fetches the
+// value for the cache, and they wait for it too; only if that brings nothing are they sent on,
+// each to the key's server as before.
 //
 // Nothing is served while the write is in flight, and a read that began before the write was
 // acknowledged may return either value: this stays linearizable. A wait is bounded by the
 // request timeout, after which the get goes to the key's server as it would have without
 // parking; a full table sends it on at once.
 import { regionOffset, clock, statInc, requestTimeout } from "../layout/header";
-import { barrierPending, readStamp } from "../cache/barrier";
+import { barrierPending, barrierFilling, readStamp } from "../cache/barrier";
 import { lookup } from "../cache/layers";
 import { fillWanted } from "../cache/proxy-writes";
 import { detEstimate } from "../detect/detector";
@@ -34,6 +37,7 @@ import {
   PK_PORT,
   PK_ID,
   PK_KEY_LEN,
+  PK_ASKED,
   PK_KEY,
   LAYER_L1,
   LAYER_L2,
@@ -48,6 +52,7 @@ import {
   S_CACHE_REPLIES,
   S_NO_BACKEND,
   S_SERVER_ERRORS,
+  MAX_BACKENDS,
 } from "../abi/abi";
 
 @inline function control(): usize {
@@ -80,6 +85,7 @@ export function parkRead(h: u64, key: usize, keyLen: usize, addr: u32, port: u32
     store<u16>(e + PK_PORT, <u16>port);
     store<u16>(e + PK_ID, <u16>id);
     store<u16>(e + PK_KEY_LEN, <u16>keyLen);
+    store<u8>(e + PK_ASKED, 0);
     memory.copy(e + PK_KEY, key, keyLen);
     store<u32>(c + PKC_COUNT, n + 1);
     statInc(S_READS_PARKED);
@@ -100,14 +106,17 @@ export function wakeParked(): void {
     if (load<u16>(e + PK_KEY_LEN) == 0) continue;
     left--;
     const at = load<u64>(e + PK_AT);
-    if (barrierPending(load<u64>(e + PK_HASH)) && now >= at && now - at < timeout) continue;
-    wake(e);
+    const waited = now < at || now - at >= timeout;
+    if (!waited && barrierPending(load<u64>(e + PK_HASH))) continue;
+    if (!wake(e, waited)) continue;
     store<u16>(e + PK_KEY_LEN, 0);
     store<u32>(c + PKC_COUNT, load<u32>(c + PKC_COUNT) - 1);
   }
 }
 
-function wake(e: usize): void {
+// Answers a get whose write is over, or that waited its time (`waited`); false when it waits on
+// for the value kvlb asked for.
+function wake(e: usize, waited: bool): bool {
   const h = load<u64>(e + PK_HASH);
   const key = e + PK_KEY;
   const keyLen = <usize>load<u16>(e + PK_KEY_LEN);
@@ -126,17 +135,24 @@ function wake(e: usize): void {
       statInc(S_CACHE_REPLIES);
       statInc(S_PARKED_FROM_CACHE);
       replyMessage(<usize>load<u32>(out, D_OFF), <usize>load<u32>(out, D_LEN), addr, port, id, "END\r\n");
-      return;
+      return true;
     }
+  }
+  const b = keyBackend(key, keyLen);
+  // one ask serves every get of the key that waits; once one came back empty, they go on
+  if (!pending && !waited && b < <u32>MAX_BACKENDS) {
+    const asked = load<u8>(e + PK_ASKED) != 0;
+    store<u8>(e + PK_ASKED, 1);
+    if (barrierFilling(h, requestTimeout())) return false;
+    if (!asked && fillWanted(h, key, keyLen, b) && requestFill(b, h, key, keyLen, readStamp())) return false;
   }
   statInc(S_L1_MISSES);
   statInc(S_L2_MISSES);
-  const b = keyBackend(key, keyLen);
   if (b == NO_BACKEND || b == ROUTE_DOWN) {
     if (b == NO_BACKEND) statInc(S_NO_BACKEND);
     statInc(S_SERVER_ERRORS);
     replyText(failLine(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN), addr, port, id);
-    return;
+    return true;
   }
   const stamp = readStamp();
   const payload = buildBegin(4 + keyLen + 2);
@@ -144,11 +160,11 @@ function wake(e: usize): void {
   if (index == NAT_NONE) {
     statInc(S_SERVER_ERRORS);
     replyText(failLine(FAIL_OVERLOAD), addr, port, id);
-    return;
+    return true;
   }
   let at = writeAscii(payload, "get ");
   memory.copy(at, key, keyLen);
   at = writeAscii(at + keyLen, "\r\n");
   sendBuilt(index, b, payload, at - payload);
-  if (!pending && fillWanted(h, key, keyLen, b)) requestFill(b, h, key, keyLen, stamp);
+  return true;
 }

@@ -59,21 +59,48 @@ test("a get of a cached key during its set sends nothing, and gets the new value
   t.is(toBackend(io.burst([])).length, 0, "and nothing more is sent");
 });
 
-test("a get that waited for a set the server refused goes to the key's server, and the client gets its answer", async (t) => {
+/** Parks gets of `key` from clients 3, 4 and 5 behind a set the server then refuses; returns
+ * what kvlb sent on that answer. */
+function parkThenRefuse(io: FrameDriver, owner: number, key: string): SentFrame[] {
+  io.tick(BigInt(Date.now()) * 1_000_000n); // the core's clock times the ask in flight
+  warm(io, key, "old");
+  const setId = setInFlight(io, key, "new");
+  for (const id of [3, 4, 5]) io.burst([fromClient(id, `get ${key}\r\n`, CLIENT_PORT + id)]);
+  return io.burst([fromBackend(owner, 40001, setId, "SERVER_ERROR out of memory storing object\r\n")], 1);
+}
+
+test("gets that waited for a set the server refused share one ask of kvlb's for the value, then the cache answers them all", async (t) => {
   const { core, io } = await frameBalancer();
   const owner = routeKey(core, "k");
-  warm(io, "k", "old");
-  const setId = setInFlight(io, "k", "new");
-  io.burst([fromClient(3, "get k\r\n")]);
-
-  const out = io.burst([fromBackend(owner, 40001, setId, "SERVER_ERROR out of memory storing object\r\n")], 1);
-  const gets = toBackend(out).filter((f) => body(f) === "get k\r\n");
-  t.is(gets.length, 1, "the get is sent on once the copy is dropped");
-  t.is(parseFrame(at(gets, 0).bytes).dst, backendAt(owner).address, "to the key's own server");
-  const answered = toClient(io.burst(backendReplies(gets, { k: "old" }), 1));
+  const out = toBackend(parkThenRefuse(io, owner, "k"));
   t.deepEqual(
-    answered.map((f) => [requestId(f), body(f)]),
-    [[3, "VALUE k 0 3\r\nold\r\nEND\r\n"]],
+    out.map((f) => body(f)),
+    ["mg k v f t k\r\n"],
+    "one ask, and no get of the clients' sent on",
+  );
+  t.is(parseFrame(at(out, 0).bytes).dst, backendAt(owner).address, "to the key's own server");
+  const answered = toClient(io.burst(backendReplies(out, { k: "old" }), 1));
+  t.deepEqual(
+    answered.map((f) => [requestId(f), body(f)]).sort(),
+    [3, 4, 5].map((id) => [id, "VALUE k 0 3\r\nold\r\nEND\r\n"]),
+  );
+});
+
+test("when kvlb's ask finds the key missing, each waiting get goes to the key's server, and its answer to the client", async (t) => {
+  const { core, io } = await frameBalancer();
+  const owner = routeKey(core, "k");
+  const ask = toBackend(parkThenRefuse(io, owner, "k"));
+  const out = toBackend(io.burst(backendReplies(ask, {}), 1));
+  t.deepEqual(
+    out.map((f) => body(f)),
+    ["get k\r\n", "get k\r\n", "get k\r\n"],
+  );
+  t.true(out.every((f) => parseFrame(f.bytes).dst === backendAt(owner).address));
+  const answered = toClient(io.burst(backendReplies(out, {}), 1));
+  t.deepEqual(
+    answered.map((f) => [requestId(f), body(f)]).sort(),
+    [3, 4, 5].map((id) => [id, "END\r\n"]),
+    "the miss the server reported",
   );
 });
 
