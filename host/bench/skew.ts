@@ -481,7 +481,10 @@ async function shiftRun(keys: readonly string[], ports: readonly number[], rate:
   console.log(
     `  imbalance over 1 s windows: ${level.toFixed(2)} before the shift, up to ${worst.toFixed(2)} after it; ` +
       (back
-        ? `back under ${target.toFixed(2)} (the bound, or 5% over the level before) ${(back.t - shiftAt).toFixed(2)} s after it`
+        ? `back under ${target.toFixed(2)} (the bound, or 5% over the level before) ` +
+          (back === after[0]
+            ? `in the first 1 s window wholly after it (${(back.t - shiftAt).toFixed(2)} s: the shortest this measures)`
+            : `${(back.t - shiftAt).toFixed(2)} s after it`)
         : `not back under ${target.toFixed(2)} within ${seconds - shiftAt} s`) +
       `; chance alone gives a 1 s window ${chanceImbalance(Math.round(perWindow), ports.length).toFixed(2)}`,
   );
