@@ -9,6 +9,7 @@ import { lookup } from "./cache/layers";
 import { detector } from "./layout/regions";
 import { handleClient } from "./proxy/client";
 import { handleBackend } from "./proxy/backend";
+import { handleStream } from "./proxy/stream";
 import { outReset } from "./io/out-ring";
 import {
   R_RX,
@@ -22,6 +23,7 @@ import {
   DK_OBSERVE,
   DK_CLIENT,
   DK_BACKEND,
+  DK_STREAM,
   RXF_TRUNC,
   RF_HOT,
   RF_TRACKED,
@@ -102,6 +104,15 @@ export function processBurst(n: u32): i32 {
         }
         handleClient(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
       } else handleBackend(off, len, peer, rf >> 16, (rf & RXF_TRUNC) != 0);
+      continue;
+    }
+    if (kind == DK_STREAM) {
+      store<u32>(tx, 0, D_FLAGS);
+      if (off + len > limit || off + len < off || load<u32>(rx, D_AUX) == 0) {
+        refuse(tx, E_BOUNDS, S_DROP_BOUNDS);
+        continue;
+      }
+      handleStream(off, len, load<u32>(rx, D_AUX), load<u32>(rx, D_FLAGS) >> 16, tx);
       continue;
     }
     if (kind != DK_KEY && kind != DK_OBSERVE) {

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 10;
+export const LAYOUT_VERSION = 11;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -65,7 +65,8 @@ export const R_PEER = 18; // write events to and from the other workers: out lis
 export const R_CLIENTS = 19; // who may be answered: the allow-list, kvlb's own addresses, per-client reply budgets
 export const R_REPLICAS = 20; // hot keys' replica sets: the servers that hold a copy, and which copies are current
 export const R_PARKED = 21; // gets of cached keys waiting for the write in flight on their key (proxy/parked-reads.ts)
-export const REGION_COUNT = 22;
+export const R_STREAMS = 22; // stream requests in flight, with what still answers them (proxy/stream-refs.ts)
+export const REGION_COUNT = 23;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -221,10 +222,21 @@ export const DK_OBSERVE = 2; // count it only (a write's key: it heats the key b
 export const DK_CLIENT = 3; // a request from a client
 export const DK_BACKEND = 4; // a reply from a backend
 export const RXF_TRUNC = 0x100; // the datagram was larger than its slot
+// A connection's bytes not yet taken (TCP): aux is the connection's id (never 0), the flags'
+// top half the sequence number of its next request. The result: D_LEN bytes taken (more than
+// were given when a request too large is to be skipped as it arrives), D_AUX requests taken,
+// RF_CLOSE when the connection is to be closed once what was queued for it is sent.
+export const DK_STREAM = 5;
+export const RF_CLOSE = 0x10;
 
 // Out descriptors (R_OUT): address, length, peer IPv4, flags = OUT_* | port << 16.
 export const OUT_CLIENT = 0; // send from the listening socket
 export const OUT_BACKEND = 1; // send from the backend socket
+// To a connection (aux: its id, port: the request's sequence number): the payload after the
+// 8-byte memcached frame header, which carries the sequence number too.
+export const OUT_STREAM = 2;
+// Empty: the request (aux, port) has all its reply; the next one's may follow.
+export const OUT_STREAM_DONE = 3;
 
 export const RF_HOT = 1;
 export const RF_TRACKED = 2;
@@ -347,7 +359,9 @@ export const S_REPLICA_FILLS = 76; // fills begun: kvlb's mg of a replicated key
 export const S_REPLICA_FANOUTS = 77; // clients' sets whose value kvlb also wrote to the key's copies
 export const S_READS_PARKED = 78; // gets held back while a write of their cached key was in flight
 export const S_PARKED_FROM_CACHE = 79; // of those, answered from the cache once the write was answered
-export const STATS_USED = 80;
+export const S_STREAM_REQUESTS = 80; // requests taken from connections' byte streams
+export const S_STREAM_CLOSED = 81; // connections closed for a request kvlb cannot frame
+export const STATS_USED = 82;
 
 // A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
 // then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.

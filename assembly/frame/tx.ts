@@ -16,6 +16,7 @@ import {
   D_AUX,
   D_FLAGS,
   OUT_BACKEND,
+  OUT_STREAM,
   C_LISTEN_ADDR,
   C_LISTEN_PORT,
   C_BACKEND_PORT,
@@ -106,6 +107,8 @@ export function framesFinish(): void {
 }
 
 function toFrame(d: usize, x: usize): bool {
+  // a connection's bytes go through the kernel's TCP socket
+  if ((load<u32>(d + D_FLAGS) & 0xff) >= <u32>OUT_STREAM) return false;
   const ptr = <usize>load<u32>(d + D_OFF);
   const len = <usize>load<u32>(d + D_LEN);
   const frame = frameAt(ptr);

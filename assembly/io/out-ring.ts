@@ -19,7 +19,7 @@ import {
 } from "../abi/abi";
 import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
-import { FRAME_HEADROOM, OUT_CLIENT } from "../abi/abi";
+import { FRAME_HEADROOM, OUT_CLIENT, OUT_STREAM } from "../abi/abi";
 import { chargeReply } from "./reply-budget";
 import { BIN_HEADER, BIN_RESPONSE, BH_OPCODE, BH_STATUS, BH_BODY_LEN, BH_OPAQUE } from "../protocol/binary";
 
@@ -47,12 +47,15 @@ export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32)
     statInc(S_DROP_OUT_FULL);
     return false;
   }
-  if (sock == OUT_CLIENT && !chargeReply(addr, len)) return false;
+  let kind = sock;
+  // a connection's reply: TCP paces it, so no reply budget; its request's number is in the header
+  if (kind == OUT_CLIENT && addr != 0 && port == 0) kind = OUT_STREAM;
+  else if (kind == OUT_CLIENT && !chargeReply(addr, len)) return false;
   const d = regionOffset(R_OUT) + <usize>n * DESC_BYTES;
   store<u32>(d + D_OFF, <u32>ptr);
   store<u32>(d + D_LEN, <u32>len);
   store<u32>(d + D_AUX, addr);
-  store<u32>(d + D_FLAGS, sock | (port << 16));
+  store<u32>(d + D_FLAGS, kind | (port << 16));
   store<u32>(HEADER_BASE + H_OUT_COUNT, n + 1);
   return true;
 }

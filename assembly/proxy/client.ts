@@ -42,7 +42,7 @@ import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn } from "./meta";
 import { handleBinary } from "./binary";
 import { newChild, sendInPlace, answer, serverError, refuseCommand, buildBegin, sendBuilt } from "./forward";
-import { workU32, workFlag, W_ADDR } from "./context";
+import { workU32, workFlag, W_ADDR, W_PORT } from "./context";
 import { adminClient } from "./guard";
 import { purge, PURGE_ALL } from "../cache/purge";
 import { peerEmit, peerRoomForWrite } from "../cache/peers";
@@ -160,7 +160,8 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
       refuseCommand();
       return next;
     case CMD_FLUSH_ALL:
-      if (adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
+      // over TCP the client is a connection, not an address: no admin rule names it yet
+      if (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
       else refuseCommand();
       return next;
   }

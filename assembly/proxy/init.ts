@@ -7,6 +7,7 @@ import { replicaClear } from "../cache/replicas";
 import { outReset } from "../io/out-ring";
 import { clientsInit } from "./guard";
 import { parkedClear } from "./parked-reads";
+import { streamClear } from "./stream-refs";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../abi/abi";
 
 export function initProxy(): void {
@@ -17,6 +18,7 @@ export function initProxy(): void {
   barrierClear();
   replicaClear();
   parkedClear();
+  streamClear();
   outReset();
   store<u32>(HEADER_BASE + H_PEER_OUT, 0);
   store<u64>(HEADER_BASE + H_PURGED, 0);

@@ -5,6 +5,7 @@
 // reused only after every other free one: an id comes back only after 65,536 requests.
 // Entries for one client datagram that was split over several backends point at a group entry,
 // which holds what the client must see once: the single END of a multi-key get, MN, a noop.
+import { isStreamClient, streamHold, streamRelease } from "./stream-refs";
 import { regionOffset, cfgU32, clock, statInc } from "../layout/header";
 import { peerRoomForWrite } from "../cache/peers";
 import { R_NAT, C_NAT_ENTRIES, HEADER_BASE, H_NAT_NEXT, H_NAT_USED, S_NAT_OVERFLOW } from "../abi/abi";
@@ -140,6 +141,8 @@ export function natTake(state: u8, addr: u32, port: u32, clientId: u32): u32 {
   store<u16>(e + N_CLIENT_ID, <u16>clientId);
   store<u32>(e + N_GROUP, NAT_NONE);
   store<u64>(e + N_TIME, clock());
+  // a connection's request stays unfinished while an entry can still answer it
+  if (isStreamClient(addr, port)) streamHold(addr, clientId);
   return index;
 }
 
@@ -148,6 +151,9 @@ export function natFree(index: u32): void {
   const e = natEntry(index);
   if (load<u8>(e + N_STATE) == NS_FREE) return;
   store<u8>(e + N_STATE, NS_FREE);
+  const addr = load<u32>(e + N_CLIENT_ADDR);
+  const port = <u32>load<u16>(e + N_CLIENT_PORT);
+  if (isStreamClient(addr, port)) streamRelease(addr, <u32>load<u16>(e + N_CLIENT_ID));
   const n = cfgU32(C_NAT_ENTRIES);
   const used = natUsed();
   const tail = (load<u32>(HEADER_BASE + H_NAT_NEXT) + (n - used)) & (n - 1);

@@ -25,6 +25,7 @@ import { work, W_LOOKUP } from "./context";
 import { keyBackend, buildBegin, detachedChild, sendBuilt, requestFill, NO_BACKEND } from "./forward";
 import { failLine, FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { NAT_NONE, NK_GET } from "./nat";
+import { isStreamClient, streamHold, streamRelease } from "./stream-refs";
 import {
   R_PARKED,
   PARKED_READS,
@@ -88,6 +89,7 @@ export function parkRead(h: u64, key: usize, keyLen: usize, addr: u32, port: u32
     store<u8>(e + PK_ASKED, 0);
     memory.copy(e + PK_KEY, key, keyLen);
     store<u32>(c + PKC_COUNT, n + 1);
+    if (isStreamClient(addr, port)) streamHold(addr, id);
     statInc(S_READS_PARKED);
     return true;
   }
@@ -111,6 +113,9 @@ export function wakeParked(): void {
     if (!wake(e, waited)) continue;
     store<u16>(e + PK_KEY_LEN, 0);
     store<u32>(c + PKC_COUNT, load<u32>(c + PKC_COUNT) - 1);
+    const addr = load<u32>(e + PK_ADDR);
+    const port = <u32>load<u16>(e + PK_PORT);
+    if (isStreamClient(addr, port)) streamRelease(addr, <u32>load<u16>(e + PK_ID));
   }
 }
 

@@ -40,6 +40,7 @@ import {
   C_REPLICA_KEYS,
   R_REPLICAS,
   R_PARKED,
+  R_STREAMS,
   PARKED_READS,
   PKC_BYTES,
   PK_BYTES,
@@ -85,6 +86,7 @@ import { clientsBytes } from "../proxy/guard";
 import { barrierBytes } from "../cache/barrier";
 import { peerBytes } from "../cache/peers";
 import { replicaBytes } from "../cache/replicas";
+import { streamBytes } from "../proxy/stream-refs";
 
 const ALIGN: usize = 64;
 const MAX_ENTRIES: u32 = 1 << 24;
@@ -188,7 +190,10 @@ function planFrames(start: usize): usize {
   at = up(at + replicas);
   const parked = <usize>PKC_BYTES + <usize>PARKED_READS * <usize>PK_BYTES;
   setRegion(R_PARKED, at, parked);
-  return up(at + parked);
+  at = up(at + parked);
+  const streams = streamBytes(cfgU32(C_NAT_ENTRIES));
+  setRegion(R_STREAMS, at, streams);
+  return up(at + streams);
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

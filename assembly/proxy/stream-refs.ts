@@ -1,0 +1,109 @@
+// What still answers each request of a connection (TCP). A connection's replies must leave in
+// the order of its requests, so the host needs to know when a request has all of its reply:
+// then the next one's may follow. Everything that can still answer a request holds it here:
+// its handler while it runs, each NAT entry taken for its client (a child, a group), a parked
+// get. When the last lets go, the core queues an empty OUT_STREAM_DONE for it, after every
+// reply it queued before.
+//
+// A stream client is (connection id, port 0, request sequence number): no UDP client has port
+// 0, and kvlb's own requests have address 0, so the two never meet.
+import { regionOffset, cfgU32 } from "../layout/header";
+import { outPush } from "../io/out-ring";
+import { R_STREAMS, C_NAT_ENTRIES, PARKED_READS, OUT_STREAM_DONE } from "../abi/abi";
+
+const ENTRY: usize = 8; // conn u32 (0: free), seq u16, refs u16
+const CONN: usize = 0;
+const SEQ: usize = 4;
+const REFS: usize = 6;
+
+@inline export function isStreamClient(addr: u32, port: u32): bool {
+  return addr != 0 && port == 0;
+}
+
+// Room for every request that can be held at once, at most half full: each holds a NAT entry
+// or a parked get, and one handler runs at a time.
+export function streamSlots(natEntries: u32): u32 {
+  const need = (natEntries + <u32>PARKED_READS + 1) * 2;
+  return 1 << (32 - clz<u32>(need - 1));
+}
+
+export function streamBytes(natEntries: u32): usize {
+  return <usize>streamSlots(natEntries) * ENTRY;
+}
+
+@inline function slots(): u32 {
+  return streamSlots(cfgU32(C_NAT_ENTRIES));
+}
+
+@inline function slot(i: u32): usize {
+  return regionOffset(R_STREAMS) + <usize>i * ENTRY;
+}
+
+@inline function home(conn: u32, seq: u32): u32 {
+  return ((conn * 0x9e3779b1) ^ (seq * 0x85ebca6b)) & (slots() - 1);
+}
+
+export function streamClear(): void {
+  memory.fill(regionOffset(R_STREAMS), 0, <usize>slots() * ENTRY);
+}
+
+// The request is held once more.
+export function streamHold(conn: u32, seq: u32): void {
+  const mask = slots() - 1;
+  for (let i = home(conn, seq), n: u32 = 0; n <= mask; i = (i + 1) & mask, n++) {
+    const e = slot(i);
+    const c = load<u32>(e + CONN);
+    if (c == 0) {
+      store<u32>(e + CONN, conn);
+      store<u16>(e + SEQ, <u16>seq);
+      store<u16>(e + REFS, 1);
+      return;
+    }
+    if (c == conn && <u32>load<u16>(e + SEQ) == (seq & 0xffff)) {
+      store<u16>(e + REFS, load<u16>(e + REFS) + 1);
+      return;
+    }
+  }
+}
+
+// One hold of the request ends; the last queues its OUT_STREAM_DONE.
+export function streamRelease(conn: u32, seq: u32): void {
+  const mask = slots() - 1;
+  for (let i = home(conn, seq), n: u32 = 0; n <= mask; i = (i + 1) & mask, n++) {
+    const e = slot(i);
+    const c = load<u32>(e + CONN);
+    if (c == 0) return;
+    if (c != conn || <u32>load<u16>(e + SEQ) != (seq & 0xffff)) continue;
+    const refs = load<u16>(e + REFS);
+    if (refs > 1) {
+      store<u16>(e + REFS, refs - 1);
+      return;
+    }
+    remove(i);
+    outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE);
+    return;
+  }
+}
+
+// Linear probing's deletion: the entries after the hole that could sit in it move back.
+function remove(hole: u32): void {
+  const mask = slots() - 1;
+  let free = hole;
+  for (let i = (hole + 1) & mask; load<u32>(slot(i) + CONN) != 0; i = (i + 1) & mask) {
+    const h = home(load<u32>(slot(i) + CONN), <u32>load<u16>(slot(i) + SEQ));
+    // the entry may fill the hole when its home is not within (free, i]
+    if (((i - h) & mask) >= ((i - free) & mask)) {
+      memory.copy(slot(free), slot(i), ENTRY);
+      free = i;
+    }
+  }
+  store<u32>(slot(free) + CONN, 0);
+}
+
+// Requests still held (tests, and a stats report).
+export function streamsHeld(): u32 {
+  let n: u32 = 0;
+  const count = slots();
+  for (let i: u32 = 0; i < count; i++) if (load<u32>(slot(i) + CONN) != 0) n++;
+  return n;
+}

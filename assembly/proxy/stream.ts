@@ -1,0 +1,85 @@
+// A connection's bytes (TCP). Each whole request in them is served as a datagram of its own
+// would be, by the same code: it is copied behind a memcached frame header whose request id is
+// its sequence number on the connection, and handed to serveClient with the connection as its
+// client (id, port 0). So a request over TCP is parsed, counted, cached, routed and answered
+// exactly as over UDP, and its replies carry its number for the host to put back in order.
+// stream-refs.ts tells the host when each request has all its reply.
+import { regionSize, statInc, statAdd } from "../layout/header";
+import { streamRequestBytes, FRAME_MORE, FRAME_LINE_TOO_LONG } from "../protocol/stream-frame";
+import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
+import { datagramAlloc, replyText, replyBinary } from "../io/out-ring";
+import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
+import { serveClient } from "./client";
+import { streamHold, streamRelease } from "./stream-refs";
+import { R_TXBUF, D_LEN, D_AUX, D_FLAGS, RF_CLOSE, S_STREAM_REQUESTS, S_STREAM_CLOSED } from "../abi/abi";
+
+// The largest request kvlb forwards: one UDP datagram to a backend, header included. A larger
+// one is answered as memcached answers an item over its limit, and skipped as it arrives.
+export const MAX_STREAM_REQUEST: usize = 65507 - FRAME_HEADER;
+// Requests taken from one connection in one burst: the others wait for the next.
+const PER_BURST: u32 = 64;
+const BINARY_VALUE_TOO_LARGE: u16 = 0x0003;
+
+// Serves the whole requests in [off, off + len) of connection `conn`, whose next request is
+// number `seq`; writes what it took to the tx descriptor at `tx`.
+export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: usize): void {
+  const end = off + len;
+  let p = off;
+  let taken: u32 = 0;
+  let skip: u64 = 0;
+  let flags: u32 = 0;
+  const largest = min<usize>(MAX_STREAM_REQUEST, regionSize(R_TXBUF) / 2 - FRAME_HEADER);
+  while (p < end && taken < PER_BURST) {
+    const size = streamRequestBytes(p, end);
+    if (size == FRAME_MORE) break;
+    const n = (seq + taken) & 0xffff;
+    if (size == FRAME_LINE_TOO_LONG) {
+      // memcached closes such a connection too: nothing after it can be framed
+      statInc(S_STREAM_CLOSED);
+      answerAlone(conn, n, p, "CLIENT_ERROR line too long\r\n");
+      taken++;
+      flags = RF_CLOSE;
+      break;
+    }
+    if (<u64>size > <u64>largest) {
+      answerAlone(conn, n, p, "SERVER_ERROR object too large for cache\r\n");
+      taken++;
+      // the host drops the rest of it as it comes
+      skip = <u64>(p - off) + <u64>size;
+      p = end;
+      break;
+    }
+    if (<u64>size > <u64>(end - p)) break;
+    if (!serveOne(p, <usize>size, conn, n)) break;
+    p += <usize>size;
+    taken++;
+  }
+  statAdd(S_STREAM_REQUESTS, <u64>taken);
+  store<u32>(tx, skip != 0 ? <u32>min<u64>(skip, 0xffffffff) : <u32>(p - off), D_LEN);
+  store<u32>(tx, taken, D_AUX);
+  store<u32>(tx, flags, D_FLAGS);
+}
+
+// One request as a datagram of its own; false when there is no room to build it this burst.
+function serveOne(p: usize, size: usize, conn: u32, n: u32): bool {
+  const buf = datagramAlloc(FRAME_HEADER + size);
+  if (buf == 0) return false;
+  frameWrite(buf, n, 0, 1);
+  memory.copy(buf + FRAME_HEADER, p, size);
+  streamHold(conn, n);
+  serveClient(buf, FRAME_HEADER + size, conn, 0);
+  streamRelease(conn, n);
+  return true;
+}
+
+// A request kvlb answers without serving it, in its protocol.
+function answerAlone(conn: u32, n: u32, p: usize, text: string): void {
+  streamHold(conn, n);
+  if (load<u8>(p) == 0x80) {
+    const status = text.startsWith("SERVER_ERROR") ? BINARY_VALUE_TOO_LARGE : BS_INVALID_ARGUMENTS;
+    replyBinary(load<u8>(p + 1), status, bswap<u32>(load<u32>(p + 12)), "Too large", conn, 0, n);
+  } else {
+    replyText(text, conn, 0, n);
+  }
+  streamRelease(conn, n);
+}
