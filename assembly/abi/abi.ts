@@ -228,6 +228,7 @@ export const RXF_TRUNC = 0x100; // the datagram was larger than its slot
 // RF_CLOSE when the connection is to be closed once what was queued for it is sent.
 export const DK_STREAM = 5;
 export const RF_CLOSE = 0x10;
+export const RF_AGAIN = 0x20; // whole requests are left that it had no room for: pass the bytes again
 
 // Out descriptors (R_OUT): address, length, peer IPv4, flags = OUT_* | port << 16.
 export const OUT_CLIENT = 0; // send from the listening socket

@@ -11,7 +11,7 @@ import { datagramAlloc, replyText, replyBinary } from "../io/out-ring";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { serveClient } from "./client";
 import { streamHold, streamRelease } from "./stream-refs";
-import { R_TXBUF, D_LEN, D_AUX, D_FLAGS, RF_CLOSE, S_STREAM_REQUESTS, S_STREAM_CLOSED } from "../abi/abi";
+import { R_TXBUF, D_LEN, D_AUX, D_FLAGS, RF_CLOSE, RF_AGAIN, S_STREAM_REQUESTS, S_STREAM_CLOSED } from "../abi/abi";
 
 // The largest request kvlb forwards: one UDP datagram to a backend, header included. A larger
 // one is answered as memcached answers an item over its limit, and skipped as it arrives.
@@ -29,9 +29,13 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
   let skip: u64 = 0;
   let flags: u32 = 0;
   const largest = min<usize>(MAX_STREAM_REQUEST, regionSize(R_TXBUF) / 2 - FRAME_HEADER);
-  while (p < end && taken < PER_BURST) {
+  while (p < end) {
     const size = streamRequestBytes(p, end);
     if (size == FRAME_MORE) break;
+    if (taken == PER_BURST) {
+      flags = RF_AGAIN;
+      break;
+    }
     const n = (seq + taken) & 0xffff;
     if (size == FRAME_LINE_TOO_LONG) {
       // memcached closes such a connection too: nothing after it can be framed
@@ -44,13 +48,17 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
     if (<u64>size > <u64>largest) {
       answerAlone(conn, n, p, "SERVER_ERROR object too large for cache\r\n");
       taken++;
-      // the host drops the rest of it as it comes
+      // the host drops the rest of it as it comes, and passes again what followed it
       skip = <u64>(p - off) + <u64>size;
+      flags = RF_AGAIN;
       p = end;
       break;
     }
     if (<u64>size > <u64>(end - p)) break;
-    if (!serveOne(p, <usize>size, conn, n)) break;
+    if (!serveOne(p, <usize>size, conn, n)) {
+      flags = RF_AGAIN;
+      break;
+    }
     p += <usize>size;
     taken++;
   }

@@ -7,7 +7,7 @@ import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
 import { setClientGuard } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
-import { openUdpBatch, guardSends } from "../datapath/socket/udp-batch.js";
+import { openUdpBatch, guardSends, STREAM_AREA_BYTES } from "../datapath/socket/udp-batch.js";
 import { withDefaults } from "../core/config.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
@@ -23,9 +23,13 @@ async function main(): Promise<void> {
   const setup = workerData as WorkerSetup;
   const port = parentPort;
   if (!port) throw new Error("socket-worker must run as a worker thread");
-  const core = await loadCore({ ...(setup.module ? { module: setup.module } : {}), config: setup.core });
+  const core = await loadCore({
+    ...(setup.module ? { module: setup.module } : {}),
+    config: setup.core,
+    hostBytes: STREAM_AREA_BYTES,
+  });
   setBackends(core, setup.backends);
-  const io = openUdpBatch(core, setup.listen, setup.backendBind);
+  const io = openUdpBatch(core, setup.listen, setup.backendBind, { tcp: true });
   // kvlb's own endpoints, which no request may come from
   setFrameAddresses(core, setup.listen, io.ports().backend);
   if (setup.clients) setClientGuard(core, setup.clients);
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
       nextTick = now + TICK_NS;
     }
     const out = core.u32[outCountAt] ?? 0;
-    if (out > 0) tally.add(out, io.send(out));
+    // sent even with nothing queued: the TCP side learns what the core took from each connection
+    if (out > 0 || n > 0) tally.add(out, io.send(out));
     // control messages (a module swap among them) only once the burst's output is sent
     if (ticked && control()) break;
     if (now >= nextReport) {

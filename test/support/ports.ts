@@ -18,6 +18,7 @@ const blocks = [
   "demo",
   "cpu-cap",
   "replication",
+  "tcp-clients",
 ] as const;
 
 /** The first port of a test file's block of 1,000. */

@@ -13,6 +13,8 @@ export interface Taken {
   bytes: number;
   requests: number;
   close: boolean;
+  /** Whole requests were left that the core had no room for, or did not look at. */
+  again?: boolean;
 }
 export interface Sent {
   kind: "client" | "backend" | "stream" | "done";
@@ -64,6 +66,7 @@ export function streamBurst(
       bytes: core.u32[d + 1] ?? 0,
       requests: core.u32[d + 2] ?? 0,
       close: ((core.u32[d + 3] ?? 0) & abi.RF_CLOSE) !== 0,
+      ...(((core.u32[d + 3] ?? 0) & abi.RF_AGAIN) !== 0 ? { again: true } : {}),
     };
   });
   return { taken, sent: outRing(core) };

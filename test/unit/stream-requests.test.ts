@@ -76,7 +76,7 @@ test("a set whose value is too large to forward is answered as memcached answers
   const core = await balancer();
   const head = "set big 0 0 100000\r\n";
   const { taken, sent } = streamBurst(core, [stream(`${head}xxxx`, 9)]);
-  t.deepEqual(taken, [{ bytes: head.length + 100002, requests: 1, close: false }]);
+  t.deepEqual(taken, [{ bytes: head.length + 100002, requests: 1, close: false, again: true }]);
   t.deepEqual(toConn(sent), ["9: SERVER_ERROR object too large for cache\r\n", "done 9"]);
   t.false(sent.some((s) => s.kind === "backend"));
 });
@@ -108,4 +108,11 @@ test("a binary request is framed by its body length, and its reply carries its o
     sent.filter((s) => s.kind === "done").map((s) => s.seq),
     [0],
   );
+});
+
+test("the requests after a value too large to forward are passed again: the core asks for it", async (t) => {
+  const core = await balancer(false);
+  const big = `set big 0 0 70000\r\n${"y".repeat(70000)}\r\n`;
+  const { taken } = streamBurst(core, [stream(`${big}get b\r\n`, 1)]);
+  t.deepEqual(taken, [{ bytes: big.length, requests: 1, close: false, again: true }]);
 });

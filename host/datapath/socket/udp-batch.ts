@@ -15,6 +15,24 @@ export interface BatchLayout {
   slotCount: number;
   outDesc: number;
   outMax: number;
+  /** TCP clients' bytes, laid out for the core each burst (0 bytes: no TCP). */
+  streamArea?: number;
+  streamBytes?: number;
+  /** The tx ring, where the core says what it took from each connection. */
+  txDesc?: number;
+  /** Descriptors a burst may hold. */
+  rxMax?: number;
+}
+
+/** The TCP side's counters. */
+export interface StreamCounts {
+  open: number;
+  accepted: number;
+  refused: number;
+  closed: number;
+  idleClosed: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** Where a frame path's frames live in the core's memory, as its drivers and the guard read them. */
@@ -33,8 +51,10 @@ export interface UdpBatch {
   send(n: number): number;
   /** poll() for input, at most timeoutMs; 1 when a socket is readable. */
   wait(timeoutMs: number): number;
-  /** The bound ports, and the two sockets' fds (for a poll() that also watches other fds). */
-  ports(): { listen: number; backend: number; fds: number[] };
+  /** The bound ports (tcp: 0 without TCP), and the two UDP sockets' fds (for a poll() that also watches other fds). */
+  ports(): { listen: number; tcp: number; backend: number; fds: number[] };
+  /** The TCP side's counters. */
+  streams(): StreamCounts;
   /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
   guard(backends: Uint32Array, windowMs: number): void;
   /** The guard also covers frames in this UMEM, sent from these addresses (as in sin_addr). */
@@ -63,7 +83,13 @@ export interface ListenOptions {
   shared?: boolean;
   /** Binds an address no kernel interface has (IP_FREEBIND): a NIC bound to DPDK serves it. */
   freebind?: boolean;
+  /** Also listens for TCP clients on the same address and port; their bytes go through the
+   * core's host area (loadCore's hostBytes, at least STREAM_AREA_BYTES). */
+  tcp?: boolean;
 }
+
+/** Room in the core's memory for one burst of TCP clients' bytes. */
+export const STREAM_AREA_BYTES = 4 << 20;
 
 /** The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says. */
 export function openUdpBatch(
@@ -82,6 +108,14 @@ export function openUdpBatch(
       slotCount: core.config.rxSlots,
       outDesc: core.region(abi.R_OUT).offset,
       outMax: core.config.outMax,
+      ...(options.tcp
+        ? {
+            streamArea: core.hostArea.offset,
+            streamBytes: Math.min(core.hostArea.size, STREAM_AREA_BYTES),
+            txDesc: core.tx,
+            rxMax: core.config.burstMax,
+          }
+        : {}),
     },
     listen.address,
     listen.port,

@@ -17,6 +17,7 @@
 
 #include "frame_guard.h"
 #include "send_guard.h"
+#include "stream_conns.h"
 
 namespace {
 
@@ -24,6 +25,7 @@ constexpr int kMaxBurst = 4096;
 constexpr uint32_t kClientKind = 3;   // DK_CLIENT
 constexpr uint32_t kBackendKind = 4;  // DK_BACKEND
 constexpr uint32_t kTruncated = 0x100;
+constexpr uint32_t kStreamOut = 2;  // OUT_STREAM and OUT_STREAM_DONE: for the TCP side
 
 struct Desc {
   uint32_t off, len, addr, flags;
@@ -66,7 +68,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
          InstanceMethod("wait", &UdpBatch::Wait), InstanceMethod("close", &UdpBatch::Close),
          InstanceMethod("ports", &UdpBatch::Ports), InstanceMethod("guard", &UdpBatch::Guard),
          InstanceMethod("refused", &UdpBatch::Refused), InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
-         InstanceMethod("sawFrames", &UdpBatch::SawFrames), InstanceMethod("keepFrames", &UdpBatch::KeepFrames)});
+         InstanceMethod("sawFrames", &UdpBatch::SawFrames), InstanceMethod("keepFrames", &UdpBatch::KeepFrames),
+         InstanceMethod("streams", &UdpBatch::Streams)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -113,6 +116,25 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       ::close(client_);
       client_ = -1;
       ThrowOpenError(env, err);
+      return;
+    }
+    // TCP clients on the same address and port, when the layout gives their bytes a place
+    uint32_t streamBytes = layout.Has("streamBytes") ? layout.Get("streamBytes").As<Napi::Number>().Uint32Value() : 0;
+    if (streamBytes == 0) return;
+    uint32_t streamArea = layout.Get("streamArea").As<Napi::Number>().Uint32Value();
+    txDesc_ = layout.Get("txDesc").As<Napi::Number>().Uint32Value();
+    rxMax_ = layout.Get("rxMax").As<Napi::Number>().Uint32Value();
+    if (uint64_t(streamArea) + streamBytes > memorySize_ || rxMax_ > kMaxBurst || rxMax_ < slotCount_) {
+      CloseFds();
+      Napi::RangeError::New(env, "UdpBatch: the stream area does not fit the memory").ThrowAsJavaScriptException();
+      return;
+    }
+    int port = Port(client_);
+    int e = streams_.Open(listenAddr, port, flags & kShared, flags & kFreebind, memory_, streamArea, streamBytes,
+                          kvlb::StreamLimits{});
+    if (e != 0) {
+      CloseFds();
+      ThrowOpenError(env, BindError(Endpoint(listenAddr, port) + " (TCP)", e));
     }
   }
 
@@ -157,6 +179,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   }
 
   void CloseFds() {
+    streams_.Close();
     if (client_ >= 0) ::close(client_);
     if (backend_ >= 0) ::close(backend_);
     client_ = backend_ = -1;
@@ -194,7 +217,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     uint32_t half = slotCount_ / 2;
     int a = ReceiveFrom(backend_, 0, half, 0, kBackendKind);
     int b = ReceiveFrom(client_, half, slotCount_ - half, a, kClientKind);
-    return Napi::Number::New(info.Env(), a + b);
+    streamFirst_ = uint32_t(a + b);
+    uint32_t c = 0;
+    if (streams_.On()) {
+      auto *desc = reinterpret_cast<kvlb::StreamDesc *>(memory_ + rxDesc_) + streamFirst_;
+      c = streams_.Receive(desc, rxMax_ - streamFirst_, SendGuard::Now());
+    }
+    return Napi::Number::New(info.Env(), a + b + int(c));
   }
 
   // Sends the n out descriptors: a flags low bit of 0 goes from the listening socket, 1 from
@@ -205,6 +234,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     const auto *desc = reinterpret_cast<const Desc *>(memory_ + outDesc_);
     int sent = 0;
     uint64_t now = SendGuard::Now();
+    if (streams_.On()) {
+      // what the core took from each connection, then each reply in order of its request
+      streams_.Taken(reinterpret_cast<const kvlb::StreamDesc *>(memory_ + txDesc_) + streamFirst_);
+      const auto *out = reinterpret_cast<const kvlb::StreamDesc *>(desc);
+      for (uint32_t i = 0; i < n; i++) {
+        if ((desc[i].flags & 0xff) >= kStreamOut) streams_.Out(out[i], memory_, memorySize_);
+      }
+      streams_.Flush(now);
+    }
     for (int sock = 0; sock < 2; sock++) {
       uint32_t m = 0;
       for (uint32_t i = 0; i < n; i++) {
@@ -265,8 +303,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     double ms = info[0].As<Napi::Number>().DoubleValue();
     if (ms < 0) ms = 0;
     timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(fmod(ms, 1000.0) * 1e6)};
-    pollfd fds[2] = {{client_, POLLIN, 0}, {backend_, POLLIN, 0}};
-    int r = ppoll(fds, 2, &ts, nullptr);
+    pollfd fds[3] = {{client_, POLLIN, 0}, {backend_, POLLIN, 0}, {streams_.Fd(), POLLIN, 0}};
+    int r = ppoll(fds, streams_.On() ? 3 : 2, &ts, nullptr);
     return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
   }
 
@@ -379,9 +417,25 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   // Datagrams the core queued for a destination the guard refused.
   Napi::Value Refused(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(refused_)); }
 
+  // The TCP side's counters: connections open, accepted, refused (over the limit), closed (idle
+  // among them), and bytes each way.
+  Napi::Value Streams(const Napi::CallbackInfo &info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    const kvlb::StreamCounters &c = streams_.Counters();
+    o.Set("open", double(streams_.Count()));
+    o.Set("accepted", double(c.accepted));
+    o.Set("refused", double(c.refused));
+    o.Set("closed", double(c.closed));
+    o.Set("idleClosed", double(c.idleClosed));
+    o.Set("bytesIn", double(c.bytesIn));
+    o.Set("bytesOut", double(c.bytesOut));
+    return o;
+  }
+
   Napi::Value Ports(const Napi::CallbackInfo &info) {
     Napi::Object o = Napi::Object::New(info.Env());
     o.Set("listen", Port(client_));
+    o.Set("tcp", streams_.Port());
     o.Set("backend", Port(backend_));
     o.Set("fds", Napi::Array::New(info.Env()));
     o.Get("fds").As<Napi::Array>().Set(0u, Napi::Number::New(info.Env(), client_));
@@ -405,6 +459,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   size_t memorySize_ = 0;
   Napi::ObjectReference memoryRef_;
   uint32_t rxDesc_ = 0, slots_ = 0, slotBytes_ = 0, slotCount_ = 0, outDesc_ = 0, outMax_ = 0;
+  uint32_t txDesc_ = 0, rxMax_ = 0, streamFirst_ = 0;
+  kvlb::StreamConns streams_;
   int client_ = -1, backend_ = -1;
   SendGuard guard_;
   uint64_t refused_ = 0;

@@ -1,0 +1,333 @@
+// Client connections over TCP: see stream_conns.h.
+#include "stream_conns.h"
+
+#include <arpa/inet.h>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+namespace kvlb {
+
+namespace {
+
+// The core's ABI (assembly/abi/abi.ts).
+constexpr uint32_t kStreamKind = 5;    // DK_STREAM
+constexpr uint32_t kOutStream = 2;     // OUT_STREAM
+constexpr uint32_t kOutDone = 3;       // OUT_STREAM_DONE
+constexpr uint32_t kClose = 0x10;      // RF_CLOSE
+constexpr uint32_t kAgain = 0x20;      // RF_AGAIN
+constexpr uint32_t kRefused = 0x8000;  // RF_ERROR
+constexpr uint32_t kFrameHeader = 8;
+constexpr uint32_t kListenTag = 0;  // connection ids start at 1
+constexpr int kMaxIov = 64;
+constexpr uint64_t kSweepNs = 1000000000ull;
+
+}  // namespace
+
+StreamConns::~StreamConns() { Close(); }
+
+int StreamConns::Open(const std::string &addr, int port, bool shared, bool freebind, uint8_t *memory, uint32_t area,
+                      uint32_t areaBytes, const StreamLimits &limits) {
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_port = htons(port);
+  if (inet_pton(AF_INET, addr.c_str(), &sa.sin_addr) != 1) return EINVAL;
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return errno;
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+  if (shared) setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+  if (freebind) setsockopt(fd, IPPROTO_IP, IP_FREEBIND, &one, sizeof(one));
+  if (bind(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0 || listen(fd, 1024) < 0) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) {
+    int err = errno;
+    ::close(fd);
+    return err;
+  }
+  epoll_event ev{};
+  ev.events = EPOLLIN;
+  ev.data.u32 = kListenTag;
+  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
+  listen_ = fd;
+  epoll_ = ep;
+  memory_ = memory;
+  area_ = area;
+  areaBytes_ = areaBytes;
+  limits_ = limits;
+  return 0;
+}
+
+int StreamConns::Port() const {
+  sockaddr_in sa{};
+  socklen_t len = sizeof(sa);
+  if (listen_ < 0 || getsockname(listen_, reinterpret_cast<sockaddr *>(&sa), &len) < 0) return 0;
+  return ntohs(sa.sin_port);
+}
+
+void StreamConns::Close() {
+  for (auto &kv : conns_) ::close(kv.second.fd);
+  conns_.clear();
+  if (listen_ >= 0) ::close(listen_);
+  if (epoll_ >= 0) ::close(epoll_);
+  listen_ = epoll_ = -1;
+}
+
+bool StreamConns::Reading(const Conn &c) const {
+  return !c.peerGone && !c.closing && c.in.size() < limits_.inBytes && c.outBytes < limits_.outBytes &&
+         c.replies.size() < limits_.inFlight;
+}
+
+void StreamConns::Watch(uint32_t id, Conn &c) {
+  uint32_t mask = (Reading(c) ? uint32_t(EPOLLIN | EPOLLRDHUP) : 0u) | (c.wantWrite ? uint32_t(EPOLLOUT) : 0u);
+  if (mask == c.mask) return;
+  epoll_event ev{};
+  ev.events = mask;
+  ev.data.u32 = id;
+  epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+  c.mask = mask;
+}
+
+void StreamConns::Accept(uint64_t now) {
+  for (;;) {
+    int fd = accept4(listen_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    if (fd < 0) return;
+    if (conns_.size() >= limits_.maxConnections) {
+      ::close(fd);
+      counters_.refused++;
+      continue;
+    }
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+    while (nextId_ == kListenTag || conns_.count(nextId_)) nextId_++;
+    uint32_t id = nextId_++;
+    Conn &c = conns_[id];
+    c.fd = fd;
+    c.lastActive = now;
+    c.mask = EPOLLIN | EPOLLRDHUP;
+    epoll_event ev{};
+    ev.events = c.mask;
+    ev.data.u32 = id;
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    counters_.accepted++;
+  }
+}
+
+void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
+  char buf[65536];
+  bool grew = false;
+  while (Reading(c)) {
+    size_t room = limits_.inBytes - c.in.size();
+    ssize_t n = ::read(c.fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+    if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
+      c.peerGone = true;
+      break;
+    }
+    if (n < 0) break;
+    counters_.bytesIn += uint64_t(n);
+    size_t drop = c.skip < uint64_t(n) ? size_t(c.skip) : size_t(n);
+    c.skip -= drop;
+    if (size_t(n) > drop) {
+      c.in.append(buf + drop, size_t(n) - drop);
+      grew = true;
+    }
+  }
+  c.lastActive = now;
+  if (grew && !c.fresh) {
+    c.fresh = true;
+    ready_.push_back(id);
+  }
+  if (c.peerGone) touched_.push_back(id);  // nothing more will come: it may be done
+}
+
+uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
+  passed_.clear();
+  if (listen_ < 0) return 0;
+  epoll_event events[256];
+  int n = epoll_wait(epoll_, events, 256, 0);
+  for (int i = 0; i < n; i++) {
+    uint32_t id = events[i].data.u32;
+    if (id == kListenTag) {
+      Accept(now);
+      continue;
+    }
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    if (events[i].events & EPOLLOUT) Write(id, it->second);
+    auto again = conns_.find(id);
+    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+      Read(id, again->second, now);
+  }
+  // lay out the connections with bytes the core has not seen
+  uint32_t used = 0, k = 0;
+  std::vector<uint32_t> later;
+  for (uint32_t id : ready_) {
+    auto it = conns_.find(id);
+    if (it == conns_.end()) continue;
+    Conn &c = it->second;
+    if (!c.fresh) continue;
+    uint32_t len = uint32_t(c.in.size());
+    bool full = c.replies.size() >= limits_.inFlight || c.outBytes >= limits_.outBytes;
+    if (len == 0 || c.closing) {
+      c.fresh = false;
+      continue;
+    }
+    if (k == room || full || uint64_t(used) + len > areaBytes_) {
+      later.push_back(id);
+      continue;
+    }
+    std::memcpy(memory_ + area_ + used, c.in.data(), len);
+    desc[k] = {area_ + used, len, id, kStreamKind | (uint32_t(c.nextSeq) << 16)};
+    passed_.push_back(id);
+    c.fresh = false;
+    used += (len + 7) & ~7u;
+    k++;
+  }
+  ready_.swap(later);
+  return k;
+}
+
+void StreamConns::Taken(const StreamDesc *tx) {
+  for (size_t i = 0; i < passed_.size(); i++) {
+    auto it = conns_.find(passed_[i]);
+    if (it == conns_.end()) continue;
+    Conn &c = it->second;
+    const StreamDesc &r = tx[i];
+    if (r.flags & kRefused) {
+      Drop(passed_[i]);
+      continue;
+    }
+    if (r.len <= c.in.size()) {
+      c.in.erase(0, r.len);
+    } else {
+      c.skip = uint64_t(r.len) - c.in.size();
+      c.in.clear();
+    }
+    for (uint32_t q = 0; q < r.aux; q++) c.replies.push_back({c.nextSeq++, false, std::string()});
+    if (r.flags & kClose) c.closing = true;
+    if ((r.flags & kAgain) && !c.fresh) {
+      c.fresh = true;
+      ready_.push_back(passed_[i]);
+    }
+    // a client that closed its side sends no more: what it left unfinished never will be
+    if (c.peerGone && !(r.flags & kAgain)) c.in.clear();
+    touched_.push_back(passed_[i]);
+  }
+}
+
+void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memorySize) {
+  auto it = conns_.find(d.aux);
+  if (it == conns_.end()) return;  // closed meanwhile: its replies have nowhere to go
+  Conn &c = it->second;
+  uint32_t kind = d.flags & 0xff;
+  uint16_t seq;
+  const uint8_t *data = nullptr;
+  uint32_t len = 0;
+  if (kind == kOutDone) {
+    seq = uint16_t(d.flags >> 16);
+  } else if (kind == kOutStream) {
+    if (d.len < kFrameHeader || uint64_t(d.off) + d.len > memorySize) return;
+    seq = uint16_t((memory[d.off] << 8) | memory[d.off + 1]);
+    data = memory + d.off + kFrameHeader;
+    len = d.len - kFrameHeader;
+  } else {
+    return;
+  }
+  for (Reply &r : c.replies) {
+    if (r.seq != seq) continue;
+    if (kind == kOutDone)
+      r.done = true;
+    else {
+      r.bytes.append(reinterpret_cast<const char *>(data), len);
+      c.outBytes += len;
+    }
+    break;
+  }
+  touched_.push_back(d.aux);
+}
+
+void StreamConns::Write(uint32_t id, Conn &c) {
+  for (;;) {
+    iovec iov[kMaxIov];
+    int n = 0;
+    for (const Reply &r : c.replies) {
+      if (n == kMaxIov) break;
+      if (!r.bytes.empty()) iov[n++] = {const_cast<char *>(r.bytes.data()), r.bytes.size()};
+      if (!r.done) break;  // the replies after it wait for the rest of it
+    }
+    // replies done and empty (a noreply, a quiet miss) go without a write
+    while (!c.replies.empty() && c.replies.front().done && c.replies.front().bytes.empty()) c.replies.pop_front();
+    if (n == 0) {
+      c.wantWrite = false;
+      break;
+    }
+    msghdr msg{};
+    msg.msg_iov = iov;
+    msg.msg_iovlen = size_t(n);
+    ssize_t w = sendmsg(c.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (w < 0) {
+      if (errno == EAGAIN || errno == EINTR) {
+        c.wantWrite = true;
+        break;
+      }
+      Drop(id);
+      return;
+    }
+    counters_.bytesOut += uint64_t(w);
+    c.outBytes -= size_t(w);
+    size_t left = size_t(w);
+    while (!c.replies.empty()) {
+      Reply &r = c.replies.front();
+      size_t take = left < r.bytes.size() ? left : r.bytes.size();
+      r.bytes.erase(0, take);
+      left -= take;
+      if (!r.bytes.empty() || !r.done) break;
+      c.replies.pop_front();
+    }
+  }
+  bool finished = c.replies.empty() && (c.closing || (c.peerGone && c.in.empty()));
+  if (finished) {
+    Drop(id);
+    return;
+  }
+  Watch(id, c);
+}
+
+void StreamConns::Flush(uint64_t now) {
+  for (uint32_t id : touched_) {
+    auto it = conns_.find(id);
+    if (it != conns_.end()) Write(id, it->second);
+  }
+  touched_.clear();
+  if (now < nextSweep_) return;
+  nextSweep_ = now + kSweepNs;
+  std::vector<uint32_t> idle;
+  for (auto &kv : conns_) {
+    const Conn &c = kv.second;
+    if (c.replies.empty() && now > c.lastActive && now - c.lastActive > limits_.idleNs) idle.push_back(kv.first);
+  }
+  for (uint32_t id : idle) {
+    counters_.idleClosed++;
+    Drop(id);
+  }
+}
+
+void StreamConns::Drop(uint32_t id) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  epoll_ctl(epoll_, EPOLL_CTL_DEL, it->second.fd, nullptr);
+  ::close(it->second.fd);
+  conns_.erase(it);
+  counters_.closed++;
+}
+
+}  // namespace kvlb

@@ -1,0 +1,190 @@
+// Real TCP clients through kvlb, in front of real memcached servers: libmemcached's tools (ASCII
+// and binary), pymemcache from Debian, and a raw socket that pipelines. The oracles are the
+// values the test wrote, libmemcached's own ketama (where each key must land), and memcached's
+// answers read straight from each server.
+import test from "ava";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, basename } from "node:path";
+import { connect, type Socket } from "node:net";
+import { promisify } from "node:util";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { UdpClient } from "../support/udp-client.js";
+import { portBase } from "../support/ports.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
+
+const run = promisify(execFile);
+let cluster: Cluster;
+let dir: string;
+
+test.before(async () => {
+  cluster = await startCluster(portBase("tcp-clients"), 3, ["--timeout", "500"]);
+  dir = mkdtempSync(join(tmpdir(), "kvlb-tcp-"));
+});
+test.after.always(async () => {
+  await cluster?.stop();
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const servers = (): string => `127.0.0.1:${cluster.kvlbPort}`;
+
+/** The value a memcached server holds for `key`, asked over UDP straight from it. */
+async function heldBy(port: number, key: string): Promise<string | undefined> {
+  const c = new UdpClient(port);
+  try {
+    const body = Buffer.concat((await c.request(`get ${key}\r\n`, /END\r\n$/)).map((m) => m.payload)).toString();
+    const m = /^VALUE \S+ \d+ \d+\r\n([\s\S]*)\r\nEND\r\n$/.exec(body);
+    return m?.[1];
+  } finally {
+    c.close();
+  }
+}
+
+/** Each key's home among the cluster's servers, as libmemcached's ketama places it. */
+function homes(keys: readonly string[]): number[] {
+  return libmemcachedHomes(
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", port })),
+    keys,
+  );
+}
+
+/** A TCP connection that collects what kvlb sends, until a pattern shows up. */
+class Conn {
+  private readonly socket: Socket;
+  private data = "";
+  private closed = false;
+  constructor(port: number) {
+    this.socket = connect(port, "127.0.0.1");
+    this.socket.on("data", (d: Buffer) => (this.data += d.toString("latin1")));
+    this.socket.on("close", () => (this.closed = true));
+    this.socket.on("error", () => (this.closed = true));
+  }
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+  end(): void {
+    this.socket.end();
+  }
+  /** Waits until `done(received)` holds, or throws after `ms`. */
+  async until(done: (received: string) => boolean, ms = 5000): Promise<string> {
+    const end = Date.now() + ms;
+    while (!done(this.data)) {
+      if (Date.now() > end) throw new Error(`timed out; received ${JSON.stringify(this.data.slice(-200))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.data;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
+const count = (s: string, what: string): number => s.split(what).length - 1;
+
+for (const binary of [false, true]) {
+  const mode = binary ? "binary" : "ASCII";
+  test.serial(
+    `libmemcached's memccp, memccat and memcrm (${mode}) store, read and remove keys over TCP, each on its ketama server`,
+    async (t) => {
+      const flags = binary ? ["--binary"] : [];
+      const files = Array.from({ length: 12 }, (_, i) => join(dir, `tcp-${mode}-${i}.txt`));
+      files.forEach((f, i) => writeFileSync(f, `contents of ${basename(f)}: ${"z".repeat(i * 50)}`));
+      await run("memccp", [...flags, `--servers=${servers()}`, ...files]);
+      const keys = files.map((f) => basename(f));
+      const placed = homes(keys);
+      for (const [i, key] of keys.entries()) {
+        const { stdout } = await run("memccat", [...flags, `--servers=${servers()}`, key]);
+        t.is(stdout, `contents of ${key}: ${"z".repeat(i * 50)}\n`, "memccat prints the value and a newline");
+        const held = await Promise.all(cluster.backendPorts.map((p) => heldBy(p, key)));
+        t.deepEqual(
+          held.map((v) => v !== undefined),
+          cluster.backendPorts.map((_, b) => b === placed[i]),
+          `${key} is on server ${placed[i]} alone`,
+        );
+      }
+      await run("memcrm", [...flags, `--servers=${servers()}`, ...keys]);
+      await t.throwsAsync(run("memccat", [...flags, `--servers=${servers()}`, keys[0] ?? ""]), undefined, "gone");
+      t.is(await heldBy(cluster.backendPorts[placed[0] ?? 0] ?? 0, keys[0] ?? ""), undefined);
+    },
+  );
+}
+
+test.serial("pymemcache (Debian's) sets, gets many, deletes and counts through kvlb", async (t) => {
+  const script = `
+from pymemcache.client.base import Client
+c = Client(("127.0.0.1", ${cluster.kvlbPort}), connect_timeout=2, timeout=2)
+keys = ["py-%d" % i for i in range(40)]
+for k in keys: assert c.set(k, ("v-" + k).encode(), noreply=False)
+got = c.get_many(keys)
+assert all(got[k] == ("v-" + k).encode() for k in keys), got
+assert c.add(keys[0], b"x", noreply=False) is False
+c.set("py-n", b"10", noreply=False)
+assert c.incr("py-n", 5) == 15
+assert c.delete(keys[1], noreply=False) is True
+assert c.get(keys[1]) is None
+print("ok", len(got))
+`;
+  const { stdout } = await run("/usr/bin/python3", ["-c", script]);
+  t.is(stdout.trim(), "ok 40");
+  const placed = homes(["py-7"]);
+  t.is(await heldBy(cluster.backendPorts[placed[0] ?? 0] ?? 0, "py-7"), "v-py-7", "on its ketama server");
+});
+
+test.serial("300 sets then 300 gets written at once come back in the order of the requests", async (t) => {
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    const n = 300;
+    c.send(Array.from({ length: n }, (_, i) => `set pipe-${i} ${i} 0 ${String(i).length}\r\n${i}\r\n`).join(""));
+    await c.until((r) => count(r, "STORED\r\n") === n);
+    c.send(Array.from({ length: n }, (_, i) => `get pipe-${i}\r\n`).join(""));
+    const all = await c.until((r) => count(r, "END\r\n") === n);
+    const expected =
+      "STORED\r\n".repeat(n) +
+      Array.from({ length: n }, (_, i) => `VALUE pipe-${i} ${i} ${String(i).length}\r\n${i}\r\nEND\r\n`).join("");
+    t.is(all, expected);
+  } finally {
+    c.destroy();
+  }
+});
+
+test.serial("a value too large to forward gets memcached's SERVER_ERROR, and the connection goes on", async (t) => {
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    c.send(`set huge 0 0 200000\r\n${"h".repeat(200000)}\r\nset after 0 0 2\r\nok\r\nget after\r\n`);
+    const r = await c.until((s) => s.endsWith("END\r\n"));
+    t.is(r, "SERVER_ERROR object too large for cache\r\nSTORED\r\nVALUE after 0 2\r\nok\r\nEND\r\n");
+  } finally {
+    c.destroy();
+  }
+});
+
+test.serial("a line that never ends gets CLIENT_ERROR and only that connection is closed", async (t) => {
+  const bad = new Conn(cluster.kvlbPort);
+  const good = new Conn(cluster.kvlbPort);
+  try {
+    bad.send(`get ${"k".repeat(200_000)}`);
+    t.is(await bad.until((s) => s.endsWith("\r\n")), "CLIENT_ERROR line too long\r\n");
+    await bad.until(() => bad.isClosed);
+    t.true(bad.isClosed);
+    good.send("version\r\n");
+    t.regex(await good.until((s) => s.endsWith("\r\n")), /^VERSION \d/);
+  } finally {
+    bad.destroy();
+    good.destroy();
+  }
+});
+
+test.serial("a client that sends its requests and closes its side still gets every reply, then EOF", async (t) => {
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    c.send("set half 0 0 4\r\nopen\r\nget half\r\nget nothing-here\r\n");
+    c.end();
+    await c.until(() => c.isClosed);
+    t.is(await c.until(() => true), "STORED\r\nVALUE half 0 4\r\nopen\r\nEND\r\nEND\r\n");
+  } finally {
+    c.destroy();
+  }
+});
