@@ -10,6 +10,7 @@ import { detector } from "./layout/regions";
 import { handleClient } from "./proxy/client";
 import { handleBackend } from "./proxy/backend";
 import { handleStream } from "./proxy/stream";
+import { streamOwedRetry } from "./proxy/stream-refs";
 import { outReset } from "./io/out-ring";
 import {
   R_RX,
@@ -73,6 +74,7 @@ export function processBurst(n: u32): i32 {
   }
   const txBase = regionOffset(R_TX);
   outReset();
+  streamOwedRetry();
   const d = detector();
   const limit = memoryBytes();
   const weighted = cfgU32(C_WEIGHTED) != 0;

@@ -3,6 +3,7 @@
 // and the tests' view of the state is in inspect.ts.
 import { expireRequests } from "./proxy/timers";
 import { wakeParked } from "./proxy/parked-reads";
+import { streamOwedRetry } from "./proxy/stream-refs";
 import { initProxy } from "./proxy/init";
 import { outReset } from "./io/out-ring";
 import { framesOn, poolInit } from "./io/frame-pool";
@@ -90,6 +91,7 @@ export function tick(now: u64): i32 {
   store<u64>(HEADER_BASE + H_CLOCK, now);
   // on the frame layer, the host sends each burst's output before it ticks
   if (framesOn()) outReset();
+  streamOwedRetry();
   expireRequests();
   wakeParked();
   adaptAdmission(now);

@@ -37,6 +37,7 @@ export const H_REGIONS = 64; // REGION_COUNT pairs of (offset u32, size u32)
 export const H_PEER_OUT = 1024; // u32, write events queued in R_PEER's out list since the host took them
 export const H_PURGED = 1032; // u64, the version of the last purge: no read forwarded before it may fill
 export const H_ADAPT_AT = 1040; // u64, the clock of the hot set's last adaptation (cache/admission.ts)
+export const H_STREAM_OWED = 1048; // u32, connections' done markers the out ring had no room for (proxy/stream-refs.ts)
 
 export const HS_EMPTY = 0;
 export const HS_PLANNED = 1;

@@ -81,18 +81,20 @@ export function datagramAlloc(bytes: usize): usize {
 }
 
 // Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
-// datagrams of at most 1400 bytes with their sequence numbers. False when out of room.
+// datagrams of at most 1400 bytes with their sequence numbers (a connection takes it whole).
+// False when out of room.
 export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32, tail: string = ""): bool {
   const tailLen = <usize>tail.length;
   const body = len + tailLen;
-  const total: u32 = body == 0 ? 1 : <u32>((body + MAX_DATAGRAM_PAYLOAD - 1) / MAX_DATAGRAM_PAYLOAD);
+  const most = addr != 0 && port == 0 ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
+  const total: u32 = body == 0 ? 1 : <u32>((body + most - 1) / most);
   if (total > 0xffff || !outRoom(total)) {
     statInc(S_DROP_OUT_FULL);
     return false;
   }
   for (let seq: u32 = 0; seq < total; seq++) {
-    const from = <usize>seq * MAX_DATAGRAM_PAYLOAD;
-    const chunk = min(MAX_DATAGRAM_PAYLOAD, body - from);
+    const from = <usize>seq * most;
+    const chunk = min(most, body - from);
     const at = datagramAlloc(chunk + FRAME_HEADER);
     if (at == 0) {
       statInc(S_DROP_OUT_FULL);

@@ -9,7 +9,7 @@
 // 0, and kvlb's own requests have address 0, so the two never meet.
 import { regionOffset, cfgU32 } from "../layout/header";
 import { outPush } from "../io/out-ring";
-import { R_STREAMS, C_NAT_ENTRIES, PARKED_READS, OUT_STREAM_DONE } from "../abi/abi";
+import { R_STREAMS, C_NAT_ENTRIES, PARKED_READS, OUT_STREAM_DONE, HEADER_BASE, H_STREAM_OWED } from "../abi/abi";
 
 const ENTRY: usize = 8; // conn u32 (0: free), seq u16, refs u16
 const CONN: usize = 0;
@@ -45,6 +45,7 @@ export function streamBytes(natEntries: u32): usize {
 
 export function streamClear(): void {
   memory.fill(regionOffset(R_STREAMS), 0, <usize>slots() * ENTRY);
+  store<u32>(HEADER_BASE + H_STREAM_OWED, 0);
 }
 
 // The request is held once more.
@@ -79,10 +80,32 @@ export function streamRelease(conn: u32, seq: u32): void {
       store<u16>(e + REFS, refs - 1);
       return;
     }
-    remove(i);
-    outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE);
+    if (outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE)) remove(i);
+    else {
+      // owed: without it the connection's later replies would wait forever
+      store<u16>(e + REFS, 0);
+      store<u32>(HEADER_BASE + H_STREAM_OWED, load<u32>(HEADER_BASE + H_STREAM_OWED) + 1);
+    }
     return;
   }
+}
+
+// The done markers owed, queued now that the ring has room (each process and tick).
+export function streamOwedRetry(): void {
+  let owed = load<u32>(HEADER_BASE + H_STREAM_OWED);
+  if (owed == 0) return;
+  const count = slots();
+  for (let i: u32 = 0; i < count && owed != 0;) {
+    const e = slot(i);
+    if (load<u32>(e + CONN) == 0 || load<u16>(e + REFS) != 0) {
+      i++;
+      continue;
+    }
+    if (!outPush(0, 0, load<u32>(e + CONN), <u32>load<u16>(e + SEQ), OUT_STREAM_DONE)) break;
+    owed--;
+    remove(i); // an entry may move back into slot i: look at it again
+  }
+  store<u32>(HEADER_BASE + H_STREAM_OWED, owed);
 }
 
 // Linear probing's deletion: the entries after the hole that could sit in it move back.

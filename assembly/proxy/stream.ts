@@ -4,14 +4,24 @@
 // client (id, port 0). So a request over TCP is parsed, counted, cached, routed and answered
 // exactly as over UDP, and its replies carry its number for the host to put back in order.
 // stream-refs.ts tells the host when each request has all its reply.
-import { regionSize, statInc, statAdd } from "../layout/header";
+import { regionSize, statInc, statAdd, cfgU32 } from "../layout/header";
 import { streamRequestBytes, FRAME_MORE, FRAME_LINE_TOO_LONG } from "../protocol/stream-frame";
 import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
-import { datagramAlloc, replyText, replyBinary } from "../io/out-ring";
+import { datagramAlloc, replyText, replyBinary, outRoom } from "../io/out-ring";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { serveClient } from "./client";
 import { streamHold, streamRelease } from "./stream-refs";
-import { R_TXBUF, D_LEN, D_AUX, D_FLAGS, RF_CLOSE, RF_AGAIN, S_STREAM_REQUESTS, S_STREAM_CLOSED } from "../abi/abi";
+import {
+  C_OUT_MAX,
+  R_TXBUF,
+  D_LEN,
+  D_AUX,
+  D_FLAGS,
+  RF_CLOSE,
+  RF_AGAIN,
+  S_STREAM_REQUESTS,
+  S_STREAM_CLOSED,
+} from "../abi/abi";
 
 // The largest request kvlb forwards: one UDP datagram to a backend, header included. A larger
 // one is answered as memcached answers an item over its limit, and skipped as it arrives.
@@ -55,6 +65,12 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
       break;
     }
     if (<u64>size > <u64>(end - p)) break;
+    // a connection's reply must never be dropped for a full ring: what a request may queue
+    // (one answer per key of a get, a tail, its done) must fit, or it waits for the next burst
+    if (!outRoom(min<u32>(outNeed(p, <usize>size), cfgU32(C_OUT_MAX)))) {
+      flags = RF_AGAIN;
+      break;
+    }
     if (!serveOne(p, <usize>size, conn, n)) {
       flags = RF_AGAIN;
       break;
@@ -66,6 +82,19 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
   store<u32>(tx, skip != 0 ? <u32>min<u64>(skip, 0xffffffff) : <u32>(p - off), D_LEN);
   store<u32>(tx, taken, D_AUX);
   store<u32>(tx, flags, D_FLAGS);
+}
+
+// The out descriptors a request may queue at most: one per word of its line (a get's keys), and
+// a few more.
+function outNeed(p: usize, size: usize): u32 {
+  if (load<u8>(p) == 0x80) return 8;
+  let words: u32 = 8;
+  for (let q = p; q < p + size; q++) {
+    const c = load<u8>(q);
+    if (c == 0x0a) break;
+    if (c == 0x20) words++;
+  }
+  return words;
 }
 
 // One request as a datagram of its own; false when there is no room to build it this burst.

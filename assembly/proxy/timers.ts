@@ -31,6 +31,10 @@ import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";
 import { backendDone } from "../route/backends";
 import { FAIL_TIMEOUT } from "./failures";
+import { outRoom } from "../io/out-ring";
+
+// Out descriptors one expiry may queue: its error, a group's tail, a connection's done marker.
+const EXPIRE_ROOM: u32 = 4;
 
 export function expireRequests(): u32 {
   const now = clock();
@@ -38,6 +42,8 @@ export function expireRequests(): u32 {
   const n = cfgU32(C_NAT_ENTRIES);
   let expired: u32 = 0;
   for (let id: u32 = 0; id < n; id++) {
+    // the rest wait for the next tick rather than lose their answers to a full ring
+    if (!outRoom(EXPIRE_ROOM)) break;
     const e = natEntry(id);
     if (load<u8>(e + N_STATE) != NS_CHILD) continue;
     if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;

@@ -116,3 +116,23 @@ test("the requests after a value too large to forward are passed again: the core
   const { taken } = streamBurst(core, [stream(`${big}get b\r\n`, 1)]);
   t.deepEqual(taken, [{ bytes: big.length, requests: 1, close: false, again: true }]);
 });
+
+test("requests wait for the next burst when the out ring could not hold all they may queue", async (t) => {
+  const core = await makeCore({ outMax: 16 }, 1 << 20);
+  const first = streamBurst(core, [stream("bogus\r\n".repeat(10), 0)]);
+  t.deepEqual(
+    first.taken,
+    [{ bytes: 35, requests: 5, close: false, again: true }],
+    "5 of 10: 2 queued each, 8 kept free",
+  );
+  t.deepEqual(
+    toConn(first.sent),
+    [0, 1, 2, 3, 4].flatMap((i) => [`${i}: ERROR\r\n`, `done ${i}`]),
+  );
+  const rest = streamBurst(core, [stream("bogus\r\n".repeat(5), 5)]);
+  t.is(rest.taken[0]?.requests, 5);
+  t.deepEqual(
+    toConn(rest.sent),
+    [5, 6, 7, 8, 9].flatMap((i) => [`${i}: ERROR\r\n`, `done ${i}`]),
+  );
+});
