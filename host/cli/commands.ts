@@ -25,7 +25,7 @@ export const commands: readonly Command[] = [
   {
     name: "run",
     synopsis: "kvlb run [options]",
-    summary: "balance memcached UDP traffic over --backend servers (kernel sockets, or --datapath dpdk)",
+    summary: "balance memcached UDP (and TCP, on kernel sockets) over --backend servers (or --datapath dpdk)",
     usage: runUsage,
     run: (args) => runCommand(args, createLogger()),
   },
