@@ -6,12 +6,19 @@ import { ipv4ToWire } from "./backends.js";
 
 type CidrList = readonly { network: string; bits: number }[];
 
-function writeCidrs(view: DataView, at: number, list: CidrList): void {
+/** Each CIDR as (network, mask), both as sin_addr holds them: what the core and the TCP side compare. */
+export function cidrPairs(list: CidrList): Uint32Array {
+  const pairs = new Uint32Array(list.length * 2);
   list.forEach((c, i) => {
     const mask = c.bits === 0 ? "0.0.0.0" : [24, 16, 8, 0].map((s) => ((~0 << (32 - c.bits)) >>> s) & 0xff).join(".");
-    view.setUint32(at + 8 * i, ipv4ToWire(c.network), true);
-    view.setUint32(at + 8 * i + 4, ipv4ToWire(mask), true);
+    pairs[2 * i] = ipv4ToWire(c.network);
+    pairs[2 * i + 1] = ipv4ToWire(mask);
   });
+  return pairs;
+}
+
+function writeCidrs(view: DataView, at: number, list: CidrList): void {
+  cidrPairs(list).forEach((v, i) => view.setUint32(at + 4 * i, v, true));
 }
 
 /** Writes who may be answered (the allow-list), whose flush_all is sent on, and this host's own addresses. */

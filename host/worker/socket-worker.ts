@@ -5,7 +5,7 @@ import { parentPort, workerData } from "node:worker_threads";
 import * as abi from "../../assembly/abi/abi.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
-import { setClientGuard } from "../core/client-guard.js";
+import { setClientGuard, cidrPairs } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
 import { openUdpBatch, guardSends, STREAM_AREA_BYTES } from "../datapath/socket/udp-batch.js";
 import { withDefaults } from "../core/config.js";
@@ -32,7 +32,10 @@ async function main(): Promise<void> {
   const io = openUdpBatch(core, setup.listen, setup.backendBind, { tcp: true });
   // kvlb's own endpoints, which no request may come from
   setFrameAddresses(core, setup.listen, io.ports().backend);
-  if (setup.clients) setClientGuard(core, setup.clients);
+  if (setup.clients) {
+    setClientGuard(core, setup.clients);
+    io.allowStreams(cidrPairs(setup.clients.allow));
+  }
   // the core is a module an operator can swap: where its datagrams may go is said out here
   guardSends(io, setup.backends, withDefaults(setup.core).natTimeoutMs);
   const slot = new ModuleSlot(core, port, setup.module);

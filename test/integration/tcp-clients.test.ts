@@ -188,3 +188,18 @@ test.serial("a client that sends its requests and closes its side still gets eve
     c.destroy();
   }
 });
+
+test.serial("a connection from a source outside clients.allow is closed without an answer", async (t) => {
+  const config = join(dir, "closed.yaml");
+  writeFileSync(config, "clients:\n  allow: [10.99.0.0/16]\n");
+  const closed = await startCluster(portBase("tcp-clients") + 100, 1, ["--config", config]);
+  const c = new Conn(closed.kvlbPort);
+  try {
+    c.send("version\r\n");
+    await c.until(() => c.isClosed);
+    t.is(await c.until(() => true), "", "127.0.0.1 is not in 10.99.0.0/16");
+  } finally {
+    c.destroy();
+    await closed.stop();
+  }
+});

@@ -99,8 +99,18 @@ void StreamConns::Watch(uint32_t id, Conn &c) {
 
 void StreamConns::Accept(uint64_t now) {
   for (;;) {
-    int fd = accept4(listen_, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_in peer{};
+    socklen_t peerLen = sizeof(peer);
+    int fd = accept4(listen_, reinterpret_cast<sockaddr *>(&peer), &peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
+    bool allowed = allow_.empty();
+    for (size_t i = 0; i + 1 < allow_.size() && !allowed; i += 2)
+      allowed = (peer.sin_addr.s_addr & allow_[i + 1]) == (allow_[i] & allow_[i + 1]);
+    if (!allowed) {
+      ::close(fd);
+      counters_.notAllowed++;
+      continue;
+    }
     if (conns_.size() >= limits_.maxConnections) {
       ::close(fd);
       counters_.refused++;

@@ -30,7 +30,7 @@ struct StreamLimits {
 };
 
 struct StreamCounters {
-  uint64_t accepted = 0, refused = 0, closed = 0, idleClosed = 0, bytesIn = 0, bytesOut = 0;
+  uint64_t accepted = 0, refused = 0, closed = 0, idleClosed = 0, notAllowed = 0, bytesIn = 0, bytesOut = 0;
 };
 
 class StreamConns {
@@ -57,6 +57,8 @@ class StreamConns {
   // Writes what can be written, closes what is due.
   void Flush(uint64_t now);
   void Close();
+  // Only sources within these (network, mask) pairs, as sin_addr holds them; empty: any.
+  void Allow(std::vector<uint32_t> pairs) { allow_ = std::move(pairs); }
   const StreamCounters &Counters() const { return counters_; }
   uint32_t Count() const { return uint32_t(conns_.size()); }
 
@@ -97,7 +99,8 @@ class StreamConns {
   std::unordered_map<uint32_t, Conn> conns_;
   std::vector<uint32_t> passed_;  // the connection of each descriptor Receive wrote last
   std::vector<uint32_t> touched_;
-  std::vector<uint32_t> ready_;  // connections with bytes the core has not seen
+  std::vector<uint32_t> ready_;
+  std::vector<uint32_t> allow_;  // connections with bytes the core has not seen
   uint64_t nextSweep_ = 0;
 };
 

@@ -31,6 +31,8 @@ export interface StreamCounts {
   refused: number;
   closed: number;
   idleClosed: number;
+  /** Connections from a source outside clients.allow, closed at once. */
+  notAllowed: number;
   bytesIn: number;
   bytesOut: number;
 }
@@ -55,6 +57,8 @@ export interface UdpBatch {
   ports(): { listen: number; tcp: number; backend: number; fds: number[] };
   /** The TCP side's counters. */
   streams(): StreamCounts;
+  /** Only connections from these (network, mask) pairs are kept; an empty list keeps every one. */
+  allowStreams(pairs: Uint32Array): void;
   /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
   guard(backends: Uint32Array, windowMs: number): void;
   /** The guard also covers frames in this UMEM, sent from these addresses (as in sin_addr). */

@@ -69,7 +69,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
          InstanceMethod("ports", &UdpBatch::Ports), InstanceMethod("guard", &UdpBatch::Guard),
          InstanceMethod("refused", &UdpBatch::Refused), InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
          InstanceMethod("sawFrames", &UdpBatch::SawFrames), InstanceMethod("keepFrames", &UdpBatch::KeepFrames),
-         InstanceMethod("streams", &UdpBatch::Streams)});
+         InstanceMethod("streams", &UdpBatch::Streams), InstanceMethod("allowStreams", &UdpBatch::AllowStreams)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -427,9 +427,22 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("refused", double(c.refused));
     o.Set("closed", double(c.closed));
     o.Set("idleClosed", double(c.idleClosed));
+    o.Set("notAllowed", double(c.notAllowed));
     o.Set("bytesIn", double(c.bytesIn));
     o.Set("bytesOut", double(c.bytesOut));
     return o;
+  }
+
+  // allowStreams(pairs: Uint32Array of (network, mask)): connections from elsewhere are closed.
+  Napi::Value AllowStreams(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsTypedArray()) {
+      Napi::TypeError::New(env, "allowStreams(pairs: Uint32Array)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto pairs = info[0].As<Napi::Uint32Array>();
+    streams_.Allow(std::vector<uint32_t>(pairs.Data(), pairs.Data() + pairs.ElementLength()));
+    return env.Undefined();
   }
 
   Napi::Value Ports(const Napi::CallbackInfo &info) {
