@@ -1,5 +1,6 @@
 // Real TCP clients through kvlb, in front of real memcached servers: libmemcached's tools (ASCII
-// and binary), pymemcache from Debian, and a raw socket that pipelines. The oracles are the
+// and binary), pymemcache from Debian, the memjs and memcached npm clients, and a raw socket that
+// pipelines. The oracles are the
 // values the test wrote, libmemcached's own ketama (where each key must land), and memcached's
 // answers read straight from each server.
 import test from "ava";
@@ -9,6 +10,8 @@ import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
 import { connect, type Socket } from "node:net";
 import { promisify } from "node:util";
+import memjs from "memjs";
+import Memcached from "memcached";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { portBase } from "../support/ports.js";
@@ -201,5 +204,32 @@ test.serial("a connection from a source outside clients.allow is closed without 
   } finally {
     c.destroy();
     await closed.stop();
+  }
+});
+
+test.serial("the memjs npm client (binary protocol) sets, gets, deletes and misses through kvlb", async (t) => {
+  const client = memjs.Client.create(servers(), { retries: 0, timeout: 2 });
+  try {
+    for (let i = 0; i < 20; i++) t.true(await client.set(`memjs-${i}`, `value ${i}`, { expires: 0 }));
+    for (let i = 0; i < 20; i++) t.is((await client.get(`memjs-${i}`)).value?.toString(), `value ${i}`);
+    t.true(await client.delete("memjs-3"));
+    t.is((await client.get("memjs-3")).value, null, "a miss memcached reported");
+    const placed = homes(["memjs-5"]);
+    t.is(await heldBy(cluster.backendPorts[placed[0] ?? 0] ?? 0, "memjs-5"), "value 5", "on its ketama server");
+  } finally {
+    client.close();
+  }
+});
+
+test.serial("the memcached npm client (ASCII) sets and reads many keys at once through kvlb", async (t) => {
+  const client = new Memcached(servers(), { retries: 0, timeout: 2000 });
+  try {
+    const keys = Array.from({ length: 30 }, (_, i) => `npm-${i}`);
+    for (const k of keys) await promisify(client.set.bind(client))(k, `v-${k}`, 0);
+    const got = (await promisify(client.getMulti.bind(client))(keys)) as Record<string, string>;
+    t.deepEqual(got, Object.fromEntries(keys.map((k) => [k, `v-${k}`])));
+    t.is(await promisify(client.get.bind(client))("npm-none"), undefined, "a miss");
+  } finally {
+    client.end();
   }
 });
