@@ -71,6 +71,7 @@ export function statsText(s: StatsView): string[] {
     `hot keys   ${count(s.hotKeys)}`,
     `NAT        ${count(s.nat.used)} of ${count(s.nat.capacity)} in use, ${count(s.nat.overflow)} overflows, ${count(s.nat.timeouts)} timeouts`,
     `datagrams  ${pairs(s.datagrams)}`,
+    `tcp        ${count(s.tcp.open)} connections open, ${count(s.tcp.requests)} requests; ${pairs(s.tcp)}`,
     `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
     `errors     ${pairs(s.errors)}`,
     ...(s.frames

@@ -97,6 +97,10 @@ export function createMetrics(
     entries(view(r).datagrams, "path"),
   );
   family("counter", "drops_total", "datagrams dropped, by reason", ["reason"], (r) => entries(view(r).drops, "reason"));
+  family("gauge", "tcp_connections", "client connections open over TCP", [], (r) => [[{}, view(r).tcp.open]]);
+  family("counter", "tcp_events_total", "clients over TCP: connections and requests, by event", ["event"], (r) =>
+    entries(Object.fromEntries(Object.entries(view(r).tcp).filter(([k]) => k !== "open")), "event"),
+  );
   family("counter", "errors_total", "requests answered with an error, by kind", ["kind"], (r) =>
     entries(view(r).errors, "kind"),
   );

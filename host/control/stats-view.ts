@@ -80,6 +80,21 @@ export interface StatsView {
     sendRefused: number;
     reservedNotZero: number;
   };
+  /** Clients over TCP: connections and the requests taken from them. */
+  tcp: {
+    open: number;
+    accepted: number;
+    /** Over the connection limit, or from a source outside clients.allow: closed at once. */
+    refused: number;
+    notAllowed: number;
+    closed: number;
+    idleClosed: number;
+    requests: number;
+    /** Closed for a line kvlb could not frame. */
+    closedMalformed: number;
+    bytesIn: number;
+    bytesOut: number;
+  };
   drops: Record<string, number>;
   errors: {
     clientErrors: number;
@@ -182,6 +197,18 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       sendFailed: s("send_failed"),
       sendRefused: s("send_refused"),
       reservedNotZero: s("frame_reserved"),
+    },
+    tcp: {
+      open: s("tcp_open"),
+      accepted: s("tcp_accepted"),
+      refused: s("tcp_refused"),
+      notAllowed: s("tcp_not_allowed"),
+      closed: s("tcp_closed"),
+      idleClosed: s("tcp_idle_closed"),
+      requests: s("stream_requests"),
+      closedMalformed: s("stream_closed"),
+      bytesIn: s("tcp_bytes_in"),
+      bytesOut: s("tcp_bytes_out"),
     },
     drops: {
       frame: s("drop_frame"),

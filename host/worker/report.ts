@@ -12,9 +12,31 @@ export interface SendCounts {
   refused: number;
 }
 
-export function report(core: InspectableCore, setup: WorkerSetup, sends: SendCounts, traps: number): StatsReport {
+/** The TCP side's counters (datapath/socket/udp-batch.ts, StreamCounts), when it listens. */
+export type TcpCounts = Record<
+  "open" | "accepted" | "refused" | "notAllowed" | "closed" | "idleClosed" | "bytesIn" | "bytesOut",
+  number
+>;
+
+export function report(
+  core: InspectableCore,
+  setup: WorkerSetup,
+  sends: SendCounts,
+  traps: number,
+  tcp?: TcpCounts,
+): StatsReport {
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
+  if (tcp) {
+    stats["tcp_open"] = tcp.open;
+    stats["tcp_accepted"] = tcp.accepted;
+    stats["tcp_refused"] = tcp.refused;
+    stats["tcp_not_allowed"] = tcp.notAllowed;
+    stats["tcp_closed"] = tcp.closed;
+    stats["tcp_idle_closed"] = tcp.idleClosed;
+    stats["tcp_bytes_in"] = tcp.bytesIn;
+    stats["tcp_bytes_out"] = tcp.bytesOut;
+  }
   stats["datagrams_sent"] = Number(sends.sent);
   stats["send_failed"] = Number(sends.failed);
   stats["send_refused"] = sends.refused;

@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   const tally = new SendTally();
   const control = controlInbox(port, core, slot);
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
-  const stats = (): WorkerReport => report(core, setup, tally.counts(io.refused()), slot.traps);
+  const stats = (): WorkerReport => report(core, setup, tally.counts(io.refused()), slot.traps, io.streams());
   let nextTick = 0n;
   let nextReport = 0n;
   for (;;) {

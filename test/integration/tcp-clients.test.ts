@@ -233,3 +233,18 @@ test.serial("the memcached npm client (ASCII) sets and reads many keys at once t
     client.end();
   }
 });
+
+test.serial("kvlb's stats count the connections and the requests taken from them", async (t) => {
+  const before = (await cluster.stats()) as unknown as { tcp: { accepted: number; requests: number; open: number } };
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    c.send("get counted-1\r\nget counted-2\r\nversion\r\n");
+    await c.until((s) => s.includes("VERSION"));
+    const after = (await cluster.stats()) as unknown as typeof before;
+    t.is(after.tcp.accepted - before.tcp.accepted, 1);
+    t.is(after.tcp.requests - before.tcp.requests, 3);
+    t.true(after.tcp.open >= 1);
+  } finally {
+    c.destroy();
+  }
+});
