@@ -2,7 +2,7 @@
 // the kernel UDP sockets beside it, and the frame layer's addresses, ports and next hops.
 import type { InspectableCore } from "../core/inspectable-core.js";
 import { loadCore } from "../core/loader.js";
-import { setClientGuard } from "../core/client-guard.js";
+import { setClientGuard, cidrPairs } from "../core/client-guard.js";
 import {
   setFrameAddresses,
   setFramePort,
@@ -13,7 +13,13 @@ import {
 } from "../core/frame-tables.js";
 import { withDefaults } from "../core/config.js";
 import { PeerLink } from "./peer-link.js";
-import { openUdpBatch, guardSends, frameLayout, type UdpBatch } from "../datapath/socket/udp-batch.js";
+import {
+  openUdpBatch,
+  guardSends,
+  frameLayout,
+  STREAM_AREA_BYTES,
+  type UdpBatch,
+} from "../datapath/socket/udp-batch.js";
 import { setBackends, ipv4ToWire } from "../core/backends.js";
 import type { WorkerSetup, FramePortSetup } from "./messages.js";
 
@@ -37,16 +43,20 @@ export async function openFrameCore(
   const core = await loadCore({
     ...(setup.module ? { module: setup.module } : {}),
     config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents, worker: setup.peers?.index ?? 0 },
-    hostBytes: 4096,
+    hostBytes: STREAM_AREA_BYTES,
   });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind, {
     shared: setup.peers !== undefined,
     freebind: setup.frameMode?.answerArp === true,
+    tcp: true,
   });
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);
-  if (setup.clients) setClientGuard(core, setup.clients);
+  if (setup.clients) {
+    setClientGuard(core, setup.clients);
+    io.allowStreams(cidrPairs(setup.clients.allow));
+  }
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, [...neighbours]);
   setFrameMode(core, setup.frameMode ?? { repliesViaKernel: false });

@@ -79,7 +79,7 @@ export function runFrameLoop(
     if (out > 0) tally.add(out, io.send(out));
   };
   const stats = (): StatsReport => {
-    const r = report(core, setup, tally.counts(io.refused()), slot.traps);
+    const r = report(core, setup, tally.counts(io.refused()), slot.traps, io.streams());
     r.xsk = driver.stats();
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;

@@ -248,3 +248,16 @@ test.serial("kvlb's stats count the connections and the requests taken from them
     c.destroy();
   }
 });
+
+test.serial("a client that closes its side after its replies came sees kvlb close the connection", async (t) => {
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    c.send("version\r\n");
+    await c.until((s) => s.endsWith("\r\n"));
+    c.end();
+    await c.until(() => c.isClosed, 3000);
+    t.true(c.isClosed);
+  } finally {
+    c.destroy();
+  }
+});

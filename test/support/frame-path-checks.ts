@@ -44,6 +44,7 @@ export async function servesOverFrames(
     `set big-${tag} 0 0 ${big.length}\r\n${big}\r\n`,
     `get big-${tag}\r\n`,
     "tcp:7000",
+    `tcp:11211:get k-${tag}\r\nget nothing-${tag}\r\n`,
   ]);
   t.deepEqual(r.slice(0, 4), [
     "STORED\r\n",
@@ -54,6 +55,7 @@ export async function servesOverFrames(
   t.is(r[4], "STORED\r\n", "a 20 KB set arrives in IP fragments: the kernel reassembles it for kvlb's socket");
   t.is(r[5], `VALUE big-${tag} 0 ${big.length}\r\n${big}\r\nEND\r\n`);
   t.is(r[6], "tcp ok: hello", "TCP into the balancer's namespace still works");
+  t.is(r[7], `tcp ok: VALUE k-${tag} 0 5\r\nhello\r\nEND\r\nEND\r\n`, "a memcached client over TCP is served");
   t.notThrows(
     () => topo.exec(topo.client, ["ping", "-c", "1", "-W", "2", LB_ADDR]),
     "ping into the balancer's namespace still works",

@@ -157,6 +157,7 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
     ready_.push_back(id);
   }
   if (c.peerGone) touched_.push_back(id);  // nothing more will come: it may be done
+  Watch(id, c);                            // a full or finished connection is not polled in vain
 }
 
 uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
@@ -203,6 +204,9 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
     k++;
   }
   ready_.swap(later);
+  // what needs no core: a client gone with all its replies written is closed here, for a burst
+  // with nothing else in it may not be sent at all
+  Flush(now);
   return k;
 }
 
@@ -232,6 +236,8 @@ void StreamConns::Taken(const StreamDesc *tx) {
     if (c.peerGone && !(r.flags & kAgain)) c.in.clear();
     touched_.push_back(passed_[i]);
   }
+  // once: a loop may send several times between two receives
+  passed_.clear();
 }
 
 void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memorySize) {

@@ -453,6 +453,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("fds", Napi::Array::New(info.Env()));
     o.Get("fds").As<Napi::Array>().Set(0u, Napi::Number::New(info.Env(), client_));
     o.Get("fds").As<Napi::Array>().Set(1u, Napi::Number::New(info.Env(), backend_));
+    if (streams_.On()) o.Get("fds").As<Napi::Array>().Set(2u, Napi::Number::New(info.Env(), streams_.Fd()));
     return o;
   }
 
