@@ -86,6 +86,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       listen: config.listen,
       backendBind: "0.0.0.0",
       clients: guard,
+      ...(config.tcp ? { tcp: config.tcp } : {}),
       afxdp: { ports, neighbours: hops },
       ...(config.module ? { module: config.module } : {}),
     });

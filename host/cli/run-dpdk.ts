@@ -85,6 +85,7 @@ export async function runDpdk(
         backends,
         listen: config.listen,
         clients: guard,
+        ...(config.tcp ? { tcp: config.tcp } : {}),
         backendBind: "0.0.0.0",
         dpdk: { ports, queue, neighbours: hops },
         frameMode,

@@ -102,6 +102,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     listen: config.listen,
     backendBind: "0.0.0.0",
     clients: guard,
+    ...(config.tcp ? { tcp: config.tcp } : {}),
     ...(config.module ? { module: config.module } : {}),
   });
   try {

@@ -15,6 +15,7 @@ import {
 import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
 import { parseCidr, type Cidr } from "./clients.js";
+import type { TcpLimits } from "../datapath/socket/udp-batch.js";
 import { ConfigError } from "../errors.js";
 
 export interface RunFlags {
@@ -44,7 +45,12 @@ export interface RunConfig {
   cache: boolean;
   /** The core module the workers start with; undefined for the default (lossy counting). */
   module: string | undefined;
+  /** Clients over TCP: undefined when tcp.enabled is false. */
+  tcp: TcpLimits | undefined;
 }
+
+/** The TCP side's limits unless kvlb.yaml's tcp section says otherwise. */
+export const DEFAULT_TCP: TcpLimits = { maxConnections: 4096, idleSeconds: 300 };
 
 const validate = new Ajv({ allErrors: false }).compile(configSchema);
 
@@ -157,5 +163,6 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     clientsAllow,
     adminClients,
     module: flags.module ?? file.detector?.module,
+    tcp: file.tcp?.enabled === false ? undefined : { ...DEFAULT_TCP, ...defined(file.tcp ?? {}) },
   };
 }

@@ -43,6 +43,8 @@ export interface ConfigFile {
     onDown?: "failover" | "fail";
     minUp?: number;
   };
+  /** Clients over TCP, on the listen address and port. */
+  tcp?: { enabled?: boolean; maxConnections?: number; idleSeconds?: number };
   /** The data path of kvlb run. */
   datapath?: "socket" | "dpdk";
   /** DPDK's EAL arguments, its ports (devargs), and queues per port. */
@@ -115,6 +117,16 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
         requestFailures: { type: "integer", minimum: 1, nullable: true },
         onDown: { type: "string", enum: ["failover", "fail"], nullable: true },
         minUp: { type: "integer", minimum: 0, nullable: true },
+      },
+    },
+    tcp: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        enabled: { type: "boolean", nullable: true },
+        maxConnections: { type: "integer", minimum: 1, maximum: 1048576, nullable: true },
+        idleSeconds: { type: "integer", minimum: 0, maximum: 86400, nullable: true },
       },
     },
     datapath: { type: "string", enum: ["socket", "dpdk"], nullable: true },

@@ -49,7 +49,7 @@ export async function openFrameCore(
   const io = openUdpBatch(core, setup.listen, setup.backendBind, {
     shared: setup.peers !== undefined,
     freebind: setup.frameMode?.answerArp === true,
-    tcp: true,
+    ...(setup.tcp ? { tcp: setup.tcp } : {}),
   });
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);

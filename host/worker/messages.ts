@@ -1,4 +1,5 @@
 // What the control plane and a data-path worker say to each other.
+import type { TcpLimits } from "../datapath/socket/udp-batch.js";
 import type { CoreConfig } from "../core/config.js";
 import type { Backend } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
@@ -31,6 +32,8 @@ export interface WorkerSetup {
   module?: string;
   /** Who may be answered (config/clients.ts); every source when absent. */
   clients?: { allow: { network: string; bits: number }[]; admin: { network: string; bits: number }[]; own: string[] };
+  /** Clients over TCP on the listen address and port, within these limits; no TCP when absent. */
+  tcp?: TcpLimits;
   /** One of several workers: the write-event rings they share, and this worker's index. */
   peers?: { rings: PeerRings; index: number };
 }

@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     hostBytes: STREAM_AREA_BYTES,
   });
   setBackends(core, setup.backends);
-  const io = openUdpBatch(core, setup.listen, setup.backendBind, { tcp: true });
+  const io = openUdpBatch(core, setup.listen, setup.backendBind, setup.tcp ? { tcp: setup.tcp } : {});
   // kvlb's own endpoints, which no request may come from
   setFrameAddresses(core, setup.listen, io.ports().backend);
   if (setup.clients) {

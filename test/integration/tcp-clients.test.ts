@@ -261,3 +261,51 @@ test.serial("a client that closes its side after its replies came sees kvlb clos
     c.destroy();
   }
 });
+
+test.serial(
+  "tcp.maxConnections and tcp.idleSeconds: one connection over the limit is closed at once, idle ones after their time",
+  async (t) => {
+    const config = join(dir, "limits.yaml");
+    writeFileSync(config, "tcp:\n  maxConnections: 2\n  idleSeconds: 1\n");
+    const limited = await startCluster(portBase("tcp-clients") + 200, 1, ["--config", config]);
+    const conns = [new Conn(limited.kvlbPort), new Conn(limited.kvlbPort)];
+    try {
+      for (const c of conns) {
+        c.send("version\r\n");
+        await c.until((s) => s.startsWith("VERSION"));
+      }
+      const third = new Conn(limited.kvlbPort);
+      conns.push(third);
+      third.send("version\r\n");
+      await third.until(() => third.isClosed);
+      t.is(await third.until(() => true), "", "the third is closed unanswered");
+      const first = conns[0];
+      await first?.until(() => first.isClosed, 4000);
+      t.true(first?.isClosed, "an idle connection is closed after idleSeconds");
+      const s = (await limited.stats()) as unknown as { tcp: { refused: number; idleClosed: number } };
+      t.is(s.tcp.refused, 1);
+      t.is(s.tcp.idleClosed, 2);
+    } finally {
+      for (const c of conns) c.destroy();
+      await limited.stop();
+    }
+  },
+);
+
+test.serial("tcp.enabled false: nothing listens for TCP, and UDP is served as before", async (t) => {
+  const config = join(dir, "no-tcp.yaml");
+  writeFileSync(config, "tcp:\n  enabled: false\n");
+  const udpOnly = await startCluster(portBase("tcp-clients") + 300, 1, ["--config", config]);
+  const c = new Conn(udpOnly.kvlbPort);
+  const u = new UdpClient(udpOnly.kvlbPort);
+  try {
+    await c.until(() => c.isClosed);
+    t.true(c.isClosed, "the connection is refused");
+    const reply = Buffer.concat((await u.request("version\r\n", /\r\n$/)).map((m) => m.payload)).toString();
+    t.regex(reply, /^VERSION /);
+  } finally {
+    c.destroy();
+    u.close();
+    await udpOnly.stop();
+  }
+});

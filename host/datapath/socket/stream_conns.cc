@@ -329,7 +329,8 @@ void StreamConns::Flush(uint64_t now) {
   std::vector<uint32_t> idle;
   for (auto &kv : conns_) {
     const Conn &c = kv.second;
-    if (c.replies.empty() && now > c.lastActive && now - c.lastActive > limits_.idleNs) idle.push_back(kv.first);
+    if (limits_.idleNs != 0 && c.replies.empty() && now > c.lastActive && now - c.lastActive > limits_.idleNs)
+      idle.push_back(kv.first);
   }
   for (uint32_t id : idle) {
     counters_.idleClosed++;

@@ -22,6 +22,15 @@ export interface BatchLayout {
   txDesc?: number;
   /** Descriptors a burst may hold. */
   rxMax?: number;
+  maxConnections?: number;
+  idleSeconds?: number;
+}
+
+/** What the TCP side holds to (kvlb.yaml's tcp section). */
+export interface TcpLimits {
+  maxConnections: number;
+  /** A connection with nothing in flight is closed after this long; 0 never. */
+  idleSeconds: number;
 }
 
 /** The TCP side's counters. */
@@ -87,9 +96,9 @@ export interface ListenOptions {
   shared?: boolean;
   /** Binds an address no kernel interface has (IP_FREEBIND): a NIC bound to DPDK serves it. */
   freebind?: boolean;
-  /** Also listens for TCP clients on the same address and port; their bytes go through the
-   * core's host area (loadCore's hostBytes, at least STREAM_AREA_BYTES). */
-  tcp?: boolean;
+  /** Also listens for TCP clients on the same address and port, within these limits; their
+   * bytes go through the core's host area (loadCore's hostBytes, at least STREAM_AREA_BYTES). */
+  tcp?: TcpLimits;
 }
 
 /** Room in the core's memory for one burst of TCP clients' bytes. */
@@ -118,6 +127,8 @@ export function openUdpBatch(
             streamBytes: Math.min(core.hostArea.size, STREAM_AREA_BYTES),
             txDesc: core.tx,
             rxMax: core.config.burstMax,
+            maxConnections: options.tcp.maxConnections,
+            idleSeconds: options.tcp.idleSeconds,
           }
         : {}),
     },

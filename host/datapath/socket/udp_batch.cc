@@ -130,8 +130,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       return;
     }
     int port = Port(client_);
-    int e = streams_.Open(listenAddr, port, flags & kShared, flags & kFreebind, memory_, streamArea, streamBytes,
-                          kvlb::StreamLimits{});
+    kvlb::StreamLimits limits;
+    if (layout.Has("maxConnections"))
+      limits.maxConnections = layout.Get("maxConnections").As<Napi::Number>().Uint32Value();
+    if (layout.Has("idleSeconds"))
+      limits.idleNs = uint64_t(layout.Get("idleSeconds").As<Napi::Number>().Uint32Value()) * 1000000000ull;
+    int e =
+        streams_.Open(listenAddr, port, flags & kShared, flags & kFreebind, memory_, streamArea, streamBytes, limits);
     if (e != 0) {
       CloseFds();
       ThrowOpenError(env, BindError(Endpoint(listenAddr, port) + " (TCP)", e));
