@@ -7,18 +7,19 @@ const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux ABI that Node runs 
 
 /** User plus system CPU seconds that these processes have used (gone ones count 0). */
 export function processCpuSeconds(pids: number[]): number {
-  let ticks = 0;
-  for (const pid of pids) {
-    try {
-      // comm (field 2) may hold spaces, so count fields from its closing parenthesis
-      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-      ticks += Number(fields[11]) + Number(fields[12]); // utime, stime
-    } catch {
-      // exited
-    }
+  return pids.reduce((a, pid) => a + statSeconds(`/proc/${pid}/stat`), 0);
+}
+
+// utime + stime of a stat file, in seconds; 0 once it is gone.
+function statSeconds(path: string): number {
+  try {
+    // comm (field 2) may hold spaces, so count fields from its closing parenthesis
+    const stat = readFileSync(path, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND; // utime, stime
+  } catch {
+    return 0; // exited
   }
-  return ticks / TICKS_PER_SECOND;
 }
 
 /** CPU seconds the whole machine has spent busy (all but idle and iowait), over all CPUs. */
@@ -38,7 +39,8 @@ export function threadCpuSeconds(pid: number): Map<number, number> {
   } catch {
     return out; // exited
   }
-  for (const tid of tids) out.set(Number(tid), processCpuSeconds([Number(tid)]));
+  // /proc/<tid>/stat holds the whole process's times; a thread's own are under task/
+  for (const tid of tids) out.set(Number(tid), statSeconds(`/proc/${pid}/task/${tid}/stat`));
   return out;
 }
 

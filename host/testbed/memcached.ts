@@ -47,6 +47,8 @@ export async function startMemcached(
   ports: readonly number[],
   memoryMb = 64,
   hashpower?: number,
+  /** Also listen for TCP on the same port (clients that bypass kvlb, and proxies that speak TCP). */
+  tcp = false,
 ): Promise<MemcachedSet> {
   const processes: ChildProcess[] = [];
   const stop = (): Promise<void> => stopProcesses(processes);
@@ -56,7 +58,8 @@ export async function startMemcached(
       const p = spawn(
         "memcached",
         [
-          ...["-U", String(port), "-p", "0", "-l", "127.0.0.1", "-u", "root", "-m", String(memoryMb), "-t", "1"],
+          ...["-U", String(port), "-p", tcp ? String(port) : "0", "-l", "127.0.0.1", "-u", "root"],
+          ...["-m", String(memoryMb), "-t", "1"],
           ...(hashpower === undefined ? [] : ["-o", `hashpower=${hashpower}`]),
         ],
         { stdio: ["ignore", "ignore", "pipe"] },

@@ -1,0 +1,254 @@
+// npm run bench:tcp: TCP clients, as most memcached users have them. The same load (pipelined
+// gets over many connections, Zipf 0.99, 5% sets) goes, in one run and in alternating order:
+//   direct     straight to three memcached servers, the client hashing with ketama
+//   twemproxy  through nutcracker (ketama, md5), the TCP proxy memcached users run today
+//   off        through kvlb with its cache off and no replicas (its backends over UDP)
+//   on         through kvlb on its defaults (cache and replicas)
+// For each: throughput, p50 and p99, and the proxy's CPU per request (its process for
+// nutcracker, kvlb's worker thread for kvlb), so that the proxies compare per CPU even when the
+// load generator, which shares the machine, is the limit.
+// Settings: BENCH_SECONDS (per arm, default 5), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS
+// (default 16), BENCH_DEPTH (requests in flight per connection, default 8), BENCH_PORT.
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { startMemcached, stopProcesses } from "../testbed/memcached.js";
+import { startBalancer } from "../balancer/balancer.js";
+import { makeKeys } from "../load/zipf.js";
+import { tcpLoad, type TcpLoadResult, type TcpTarget } from "../load/tcp-load.js";
+import { loadCore } from "../core/loader.js";
+import { setBackends, routeKey } from "../core/backends.js";
+import { processCpuSeconds, threadCpuSeconds } from "./cpu-time.js";
+import { DEFAULT_TCP } from "../config/run-config.js";
+import { cacheOff } from "../load/phases.js";
+import type { CoreConfig } from "../core/config.js";
+import { count, table } from "../util/table.js";
+
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 2);
+const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 16);
+const DEPTH = Number(process.env["BENCH_DEPTH"] ?? 8);
+const PORT = Number(process.env["BENCH_PORT"] ?? 23411);
+const KEYS = 10_000;
+const VALUE_BYTES = 100;
+const SETS = 0.05;
+
+type Arm = "direct" | "twemproxy" | "off" | "on";
+const ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "on"];
+const armText: Record<Arm, string> = {
+  direct: "direct (client ketama)",
+  twemproxy: "twemproxy (nutcracker)",
+  off: "kvlb, cache off",
+  on: "kvlb, defaults",
+};
+
+interface Sample {
+  load: TcpLoadResult;
+  /** CPU seconds the proxy used per second of the run (cores), 0 for direct. */
+  proxyCores: number;
+  /** CPU seconds the load generator's thread used per second. */
+  generatorCores: number;
+}
+
+const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+
+async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await check().catch(() => false))) {
+    if (Date.now() > end) throw new Error(`${what} did not come up within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const accepts = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const s = connect({ host: "127.0.0.1", port }, () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.on("error", () => resolve(false));
+  });
+
+async function startNutcracker(dir: string, ports: readonly number[], listen: number): Promise<ChildProcess> {
+  const config = join(dir, "nutcracker.yml");
+  writeFileSync(
+    config,
+    [
+      "kvlb_bench:",
+      `  listen: 127.0.0.1:${listen}`,
+      "  hash: md5",
+      "  distribution: ketama",
+      "  timeout: 1000",
+      "  servers:",
+      ...ports.map((p) => `    - 127.0.0.1:${p}:1`),
+      "",
+    ].join("\n"),
+  );
+  const p = spawn("nutcracker", ["-c", config, "-s", String(listen + 1), "-o", join(dir, "nutcracker.log")], {
+    stdio: "ignore",
+  });
+  await until(() => accepts(listen), "nutcracker");
+  return p;
+}
+
+/** Sets every key at its own server, over TCP, before the arms run. */
+async function preload(
+  ports: readonly number[],
+  home: (key: string) => number,
+  keys: readonly string[],
+): Promise<void> {
+  const value = "x".repeat(VALUE_BYTES);
+  await Promise.all(
+    ports.map(
+      (port, i) =>
+        new Promise<void>((resolve, reject) => {
+          const mine = keys.filter((k) => home(k) === i);
+          const s = connect({ host: "127.0.0.1", port });
+          let stored = 0;
+          let buf = "";
+          s.setEncoding("latin1");
+          s.on("data", (d: string) => {
+            buf += d;
+            stored = buf.split("STORED\r\n").length - 1;
+            if (stored >= mine.length) s.end();
+          });
+          s.on("close", () => resolve());
+          s.on("error", reject);
+          s.write(mine.map((k) => `set ${k} 0 0 ${VALUE_BYTES}\r\n${value}\r\n`).join(""));
+          if (mine.length === 0) s.end();
+        }),
+    ),
+  );
+}
+
+async function main(): Promise<void> {
+  const ports = [PORT, PORT + 1, PORT + 2];
+  const dir = mkdtempSync(join(tmpdir(), "kvlb-bench-tcp-"));
+  const servers = await startMemcached(ports, 64, undefined, true);
+  const stopAll: (() => Promise<void>)[] = [() => servers.stop()];
+  try {
+    const keys = makeKeys(KEYS, 16, 40, 7);
+    const ring = await loadCore();
+    setBackends(
+      ring,
+      ports.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 })),
+    );
+    const homes = new Map(keys.map((k) => [k, routeKey(ring, k)]));
+    const home = (k: string): number => homes.get(k) ?? 0;
+    console.log(
+      `bench:tcp  ${ROUNDS} rounds of ${SECONDS} s per arm; 3 memcached servers; Zipf(0.99) over ${count(KEYS)} keys, ` +
+        `${VALUE_BYTES}-byte values, ${SETS * 100}% sets;\n` +
+        `           load: ${CONNECTIONS} TCP connections x ${DEPTH} requests in flight, from one Node thread`,
+    );
+    await preload(ports, home, keys);
+    const nutcracker = await startNutcracker(dir, ports, PORT + 10);
+    stopAll.push(() => stopProcesses([nutcracker]));
+    const backends = ports.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 }));
+    const kvlb = async (core: Partial<CoreConfig>): Promise<Awaited<ReturnType<typeof startBalancer>>> => {
+      const b = await startBalancer({
+        core,
+        backends,
+        listen: { address: "127.0.0.1", port: 0 },
+        backendBind: "127.0.0.1",
+        tcp: DEFAULT_TCP,
+      });
+      stopAll.push(() => b.stop());
+      return b;
+    };
+    const off = await kvlb({ ...cacheOff({}), replicaKeys: 0 });
+    const on = await kvlb({});
+    const one = (port: number): TcpTarget[] => [{ address: "127.0.0.1", port }];
+    const runArm = async (arm: Arm, seed: number): Promise<Sample> => {
+      const spec = { keys, zipf: 0.99, sets: SETS, valueBytes: VALUE_BYTES, seed, seconds: SECONDS, depth: DEPTH };
+      // the generator is this process's main thread; the kvlb under load, its busiest other
+      // thread (the rest are idle workers and V8's and libuv's helpers)
+      const threadsBefore = threadCpuSeconds(process.pid);
+      const proxyBefore = arm === "twemproxy" ? processCpuSeconds([nutcracker.pid ?? 0]) : 0;
+      const started = Date.now();
+      const load =
+        arm === "direct"
+          ? await tcpLoad({
+              ...spec,
+              targets: ports.map((p) => ({ address: "127.0.0.1", port: p })),
+              route: home,
+              connections: Math.max(1, Math.round(CONNECTIONS / ports.length)),
+            })
+          : await tcpLoad({
+              ...spec,
+              targets: one(arm === "twemproxy" ? PORT + 10 : (arm === "off" ? off : on).ports.listen),
+              route: () => 0,
+              connections: CONNECTIONS,
+            });
+      const seconds = (Date.now() - started) / 1000;
+      const threadsAfter = threadCpuSeconds(process.pid);
+      const used = (tid: number): number => (threadsAfter.get(tid) ?? 0) - (threadsBefore.get(tid) ?? 0);
+      const busiestWorker = Math.max(0, ...[...threadsAfter.keys()].filter((t) => t !== process.pid).map(used));
+      const proxy =
+        arm === "twemproxy"
+          ? processCpuSeconds([nutcracker.pid ?? 0]) - proxyBefore
+          : arm === "direct"
+            ? 0
+            : busiestWorker;
+      return { load, proxyCores: proxy / seconds, generatorCores: used(process.pid) / seconds };
+    };
+    const samples = new Map<Arm, Sample[]>(ARMS.map((a) => [a, []]));
+    // warm kvlb's hot set before anything is measured
+    await runArm("on", 99);
+    for (let round = 0; round < ROUNDS; round++) {
+      const order = round % 2 === 0 ? ARMS : [...ARMS].reverse();
+      for (const arm of order) {
+        process.stdout.write(`  round ${round + 1} of ${ROUNDS}: ${armText[arm]}...\n`);
+        samples.get(arm)?.push(await runArm(arm, round));
+      }
+    }
+    report(samples);
+  } finally {
+    for (const stop of stopAll.reverse()) await stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function report(samples: Map<Arm, Sample[]>): void {
+  const of = (arm: Arm): Sample[] => samples.get(arm) ?? [];
+  const ops = (arm: Arm): number => mean(of(arm).map((s) => s.load.opsPerSecond));
+  const cores = (arm: Arm): number => mean(of(arm).map((s) => s.proxyCores));
+  const perCpu = (arm: Arm): number => ops(arm) / Math.max(cores(arm), 1e-9);
+  const usPerRequest = (arm: Arm): number => (cores(arm) * 1e6) / Math.max(ops(arm), 1);
+  const errors = ARMS.reduce((a, arm) => a + of(arm).reduce((b, s) => b + s.load.errors, 0), 0);
+  console.log("");
+  for (const line of table(
+    ["", "ops/s", "p50 µs", "p99 µs", "proxy CPU", "proxy µs/request", "ops per proxy CPU-s"],
+    ARMS.map((arm) => [
+      armText[arm],
+      count(ops(arm)),
+      count(mean(of(arm).map((s) => s.load.p50Us))),
+      count(mean(of(arm).map((s) => s.load.p99Us))),
+      arm === "direct" ? "-" : `${(cores(arm) * 100).toFixed(0)}%`,
+      arm === "direct" ? "-" : usPerRequest(arm).toFixed(1),
+      arm === "direct" ? "-" : count(perCpu(arm)),
+    ]),
+  ))
+    console.log(line);
+  const generator = Math.max(...ARMS.map((arm) => mean(of(arm).map((s) => s.generatorCores))));
+  console.log("");
+  console.log(
+    `kvlb cache off / twemproxy, throughput per proxy CPU   ${(perCpu("off") / perCpu("twemproxy")).toFixed(2)}x`,
+  );
+  console.log(`kvlb cache off / twemproxy, throughput                 ${(ops("off") / ops("twemproxy")).toFixed(2)}x`);
+  console.log(
+    `kvlb defaults / cache off, CPU per request             ${(usPerRequest("on") / usPerRequest("off")).toFixed(2)}x`,
+  );
+  console.log(`kvlb defaults / direct, throughput                     ${(ops("on") / ops("direct")).toFixed(2)}x`);
+  console.log(
+    `the load generator's thread used up to ${(generator * 100).toFixed(0)}% of a CPU` +
+      (generator > 0.85 ? ": it was the limit, so compare the proxies by CPU per request" : ""),
+  );
+  console.log(`errors over all arms: ${errors}`);
+}
+
+main().catch((e: unknown) => {
+  console.error(`bench:tcp: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+});
