@@ -39,6 +39,12 @@ export function outReset(): void {
   return outCount() + n <= cfgU32(C_OUT_MAX);
 }
 
+// A connection's request (TCP, proxy/stream-refs.ts): its client is (connection id, port 0).
+// No UDP client has port 0, and kvlb's own requests have address 0.
+@inline export function isStreamClient(addr: u32, port: u32): bool {
+  return addr != 0 && port == 0;
+}
+
 // Queues one datagram; false (and counted) when the ring is full, or when it goes to a client
 // whose reply budget cannot pay for it.
 export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32): bool {
@@ -49,7 +55,7 @@ export function outPush(ptr: usize, len: usize, addr: u32, port: u32, sock: u32)
   }
   let kind = sock;
   // a connection's reply: TCP paces it, so no reply budget; its request's number is in the header
-  if (kind == OUT_CLIENT && addr != 0 && port == 0) kind = OUT_STREAM;
+  if (kind == OUT_CLIENT && isStreamClient(addr, port)) kind = OUT_STREAM;
   else if (kind == OUT_CLIENT && !chargeReply(addr, len)) return false;
   const d = regionOffset(R_OUT) + <usize>n * DESC_BYTES;
   store<u32>(d + D_OFF, <u32>ptr);
@@ -86,7 +92,7 @@ export function datagramAlloc(bytes: usize): usize {
 export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32, tail: string = ""): bool {
   const tailLen = <usize>tail.length;
   const body = len + tailLen;
-  const most = addr != 0 && port == 0 ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
+  const most = isStreamClient(addr, port) ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
   const total: u32 = body == 0 ? 1 : <u32>((body + most - 1) / most);
   if (total > 0xffff || !outRoom(total)) {
     statInc(S_DROP_OUT_FULL);

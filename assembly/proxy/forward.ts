@@ -130,6 +130,24 @@ export function detachedChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64, a
   return index;
 }
 
+// A plain get of key sent to backend b for client addr:port (request id), outside the datagram
+// being served: a copy's miss sent on, a parked get woken. False after answering the client
+// that kvlb is overloaded.
+export function sendGetFor(b: u32, h: u64, stamp: u64, key: usize, keyLen: usize, addr: u32, port: u32, id: u32): bool {
+  const payload = buildBegin(4 + keyLen + 2);
+  const index = payload == 0 ? NAT_NONE : detachedChild(NK_GET, b, 0, stamp, h, addr, port, id);
+  if (index == NAT_NONE) {
+    statInc(S_SERVER_ERRORS);
+    replyText(failLine(FAIL_OVERLOAD), addr, port, id);
+    return false;
+  }
+  let at = writeAscii(payload, "get ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, "\r\n");
+  sendBuilt(index, b, payload, at - payload);
+  return true;
+}
+
 // Asks the key's backend for its value and remaining TTL (mg <key> v f t k), for the caches: the
 // client's own get goes on as it is, and this reply fills. At most one ask per barrier bucket is
 // in flight. Returns whether this call sent one.

@@ -20,11 +20,10 @@ import { detEstimate } from "../detect/detector";
 import { isHot } from "../detect/table";
 import { detector } from "../layout/regions";
 import { ROUTE_DOWN } from "../route/ketama";
-import { replyMessage, replyText, writeAscii } from "../io/out-ring";
+import { replyMessage, replyText } from "../io/out-ring";
 import { work, W_LOOKUP } from "./context";
-import { keyBackend, buildBegin, detachedChild, sendBuilt, requestFill, NO_BACKEND } from "./forward";
-import { failLine, FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
-import { NAT_NONE, NK_GET } from "./nat";
+import { keyBackend, sendGetFor, requestFill, NO_BACKEND } from "./forward";
+import { failLine, FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
 import { isStreamClient, streamHold, streamRelease } from "./stream-refs";
 import {
   R_PARKED,
@@ -159,17 +158,6 @@ function wake(e: usize, waited: bool): bool {
     replyText(failLine(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN), addr, port, id);
     return true;
   }
-  const stamp = readStamp();
-  const payload = buildBegin(4 + keyLen + 2);
-  const index = payload == 0 ? NAT_NONE : detachedChild(NK_GET, b, 0, stamp, h, addr, port, id);
-  if (index == NAT_NONE) {
-    statInc(S_SERVER_ERRORS);
-    replyText(failLine(FAIL_OVERLOAD), addr, port, id);
-    return true;
-  }
-  let at = writeAscii(payload, "get ");
-  memory.copy(at, key, keyLen);
-  at = writeAscii(at + keyLen, "\r\n");
-  sendBuilt(index, b, payload, at - payload);
+  sendGetFor(b, h, readStamp(), key, keyLen, addr, port, id);
   return true;
 }

@@ -34,7 +34,7 @@ import { writeAscii, outPush, replyText } from "../io/out-ring";
 import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
 import { NAT_NONE, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
 import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
-import { newChild, buildBegin, sendBuilt, ownChild, detachedChild, roomForOwn } from "./forward";
+import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn, sendGetFor } from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
 import {
@@ -256,17 +256,6 @@ export function copyGetAnswered(
     return true;
   }
   replicaMissed(e, b);
-  const own = replicaServer(e, 0);
-  const keyLen = replicaKeyLen(e);
-  const payload = buildBegin(4 + keyLen + 2);
-  const index = payload == 0 ? NAT_NONE : detachedChild(NK_GET, own, 0, load<u64>(c + N_STAMP), h, addr, port, id);
-  if (index == NAT_NONE) {
-    replyText(failLine(FAIL_OVERLOAD), addr, port, id);
-    return true;
-  }
-  let at = writeAscii(payload, "get ");
-  memory.copy(at, replicaKey(e), keyLen);
-  at = writeAscii(at + keyLen, "\r\n");
-  sendBuilt(index, own, payload, at - payload);
+  sendGetFor(replicaServer(e, 0), h, load<u64>(c + N_STAMP), replicaKey(e), replicaKeyLen(e), addr, port, id);
   return true;
 }

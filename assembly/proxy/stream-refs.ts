@@ -5,20 +5,17 @@
 // get. When the last lets go, the core queues an empty OUT_STREAM_DONE for it, after every
 // reply it queued before.
 //
-// A stream client is (connection id, port 0, request sequence number): no UDP client has port
-// 0, and kvlb's own requests have address 0, so the two never meet.
+// A stream client is (connection id, port 0, request sequence number): io/out-ring.ts,
+// isStreamClient.
 import { regionOffset, cfgU32 } from "../layout/header";
 import { outPush } from "../io/out-ring";
+export { isStreamClient } from "../io/out-ring";
 import { R_STREAMS, C_NAT_ENTRIES, PARKED_READS, OUT_STREAM_DONE, HEADER_BASE, H_STREAM_OWED } from "../abi/abi";
 
 const ENTRY: usize = 8; // conn u32 (0: free), seq u16, refs u16
 const CONN: usize = 0;
 const SEQ: usize = 4;
 const REFS: usize = 6;
-
-@inline export function isStreamClient(addr: u32, port: u32): bool {
-  return addr != 0 && port == 0;
-}
 
 // Room for every request that can be held at once, at most half full: each holds a NAT entry
 // or a parked get, and one handler runs at a time.
