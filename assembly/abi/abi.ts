@@ -105,6 +105,7 @@ export const C_ADAPT_MS = 140; // u32, how often the hot set adapts to the backe
 export const C_IMBALANCE = 144; // f64, the bound on max/mean backend load the hot set keeps (0: fixed thresholds)
 export const C_REPLICA_KEYS = 152; // u32, hot keys that may have a replica set at once (power of two; 0: no replication)
 export const C_WORKER = 156; // u32, this worker's index among the workers: its replica copies' names carry it
+export const C_BACKEND_STREAMS = 160; // u32, 1: the host reaches the backends over TCP, so a request may exceed a datagram
 
 // Frame modes. Backend replies reach this worker through its kernel socket, not as frames (several
 // workers, where a reply may land on another worker's queue).

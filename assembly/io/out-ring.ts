@@ -17,7 +17,7 @@ import {
   D_FLAGS,
   S_DROP_OUT_FULL,
 } from "../abi/abi";
-import { frameWrite, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
+import { frameWrite, setFrameId, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
 import { FRAME_HEADROOM, OUT_CLIENT, OUT_STREAM } from "../abi/abi";
 import { chargeReply } from "./reply-budget";
@@ -76,6 +76,11 @@ export function txAlloc(bytes: usize): usize {
   return regionOffset(R_TXBUF) + used;
 }
 
+// Bytes left in the tx buffer.
+export function txFree(): usize {
+  return regionSize(R_TXBUF) - <usize>load<u32>(HEADER_BASE + H_TX_USED);
+}
+
 // Room for one datagram to send: in a frame of its own when the frame layer is on (headers are
 // written in front of it later, no copy), otherwise in the tx buffer.
 export function datagramAlloc(bytes: usize): usize {
@@ -116,6 +121,17 @@ export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, i
     outPush(at, chunk + FRAME_HEADER, addr, port, 0);
   }
   return true;
+}
+
+// Sends a backend's reply (a frame header, then its payload) on to a client under request id
+// `id`: in place, or, when it came whole over TCP and is longer than a datagram, split into
+// datagrams for a UDP client as memcached would split it.
+export function forwardReply(slot: usize, len: usize, addr: u32, port: u32, id: u32): bool {
+  if (isStreamClient(addr, port) || len - FRAME_HEADER <= MAX_DATAGRAM_PAYLOAD) {
+    setFrameId(slot, id);
+    return outPush(slot, len, addr, port, OUT_CLIENT);
+  }
+  return replyMessage(slot + FRAME_HEADER, len - FRAME_HEADER, addr, port, id);
 }
 
 // A short local answer ("END\r\n", "ERROR\r\n", ...) in one datagram.

@@ -27,6 +27,11 @@ export const MAX_DATAGRAM_PAYLOAD: usize = 1392; // memcached's 1400-byte datagr
 @inline export function setFrameId(p: usize, id: u32): void {
   setBe16(p, id);
 }
+// memcached ignores the reserved field; on a request to a backend kvlb puts its key's hash there,
+// by which the host keeps one key's requests on one TCP connection to the backend, in order.
+@inline export function setFrameReserved(p: usize, v: u32): void {
+  setBe16(p + 6, v & 0xffff);
+}
 
 export function frameWrite(p: usize, id: u32, seq: u32, total: u32): void {
   setBe16(p, id);

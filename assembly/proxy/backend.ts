@@ -17,7 +17,7 @@ import {
   NOT_FOUND,
 } from "../protocol/text";
 import { S_BACKEND_DATAGRAMS, S_DROP_FRAME, S_DROP_TOO_LARGE, S_DROP_STRAY, S_LATE_REPLIES } from "../abi/abi";
-import { FRAME_HEADER, frameId, frameSeq, frameTotal, setFrameId } from "../protocol/udp-frame";
+import { FRAME_HEADER, frameId, frameSeq, frameTotal } from "../protocol/udp-frame";
 import {
   natEntry,
   natFind,
@@ -54,7 +54,7 @@ import {
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
-import { outPush, valueBlock, valueBlockLen } from "../io/out-ring";
+import { forwardReply, valueBlock, valueBlockLen } from "../io/out-ring";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
@@ -188,10 +188,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       if ((flags & NF_QUIET) != 0 && quietSwallows(flags, p, end)) forward = false;
     }
   }
-  if (forward) {
-    setFrameId(slot, cId);
-    outPush(slot, sendLen, cAddr, cPort, 0);
-  }
+  if (forward) forwardReply(slot, sendLen, cAddr, cPort, cId);
   sendAfter(done, cAddr, cPort, cId);
   if (finished) {
     backendDone(b, false);

@@ -18,6 +18,8 @@ import {
   N_FLAGS,
   N_STAMP,
   N_HASH,
+  N_CLIENT_ADDR,
+  N_CLIENT_PORT,
   N_OPAQUE,
   N_OPCODE,
   NK_GET,
@@ -46,7 +48,7 @@ import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../i
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_ENTRIES, C_FAILOVER } from "../abi/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";
-import { frameWrite, setFrameId, FRAME_HEADER } from "../protocol/udp-frame";
+import { frameWrite, setFrameId, setFrameReserved, FRAME_HEADER } from "../protocol/udp-frame";
 
 export const NO_BACKEND: u32 = 0xffffffff;
 
@@ -170,10 +172,23 @@ export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u6
 export function sendInPlace(index: u32, b: u32): void {
   const slot = <usize>workU32(W_SLOT);
   setFrameId(slot, natWireId(index));
+  setFrameReserved(slot, connectionHint(index));
   if (outPush(slot, <usize>workU32(W_LEN), backendAddr(b), backendPort(b), OUT_BACKEND)) {
     backendSent(b);
     statInc(S_FORWARDED);
   }
+}
+
+// Which of a backend's TCP connections a request takes (the host reads it from the frame
+// header). A client's requests all take the same one, so the backend sees them in the order the
+// client sent them, as it would over the client's own connection: a pipelined get after a set
+// reads what the set wrote. kvlb's own requests (fills, copies) spread by their key.
+function connectionHint(index: u32): u32 {
+  const e = natEntry(index);
+  const addr = load<u32>(e + N_CLIENT_ADDR);
+  if (addr != 0) return ((addr ^ ((<u32>load<u16>(e + N_CLIENT_PORT)) << 16)) * 0x9e3779b1) >> 16;
+  const h = load<u64>(e + N_HASH);
+  return h != 0 ? <u32>h : natWireId(index);
 }
 
 // A request datagram to build: returns where its payload goes (after the frame header), or 0.
@@ -185,6 +200,7 @@ export function buildBegin(payloadBytes: usize): usize {
 export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize): void {
   const buf = payload - FRAME_HEADER;
   frameWrite(buf, natWireId(index), 0, 1);
+  setFrameReserved(buf, connectionHint(index));
   if (outPush(buf, payloadLen + FRAME_HEADER, backendAddr(b), backendPort(b), OUT_BACKEND)) {
     backendSent(b);
     statInc(S_FORWARDED);

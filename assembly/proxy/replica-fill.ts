@@ -30,21 +30,14 @@ import {
 import { readVa, VA_FLAGS, VA_FLAGS_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
 import { startsWith, writeDecimal, parseDecimal } from "../protocol/text";
 import { ownKey } from "../protocol/keys";
-import { writeAscii, outPush, replyText } from "../io/out-ring";
-import { FRAME_HEADER, setFrameId } from "../protocol/udp-frame";
+import { writeAscii, forwardReply, replyText } from "../io/out-ring";
+import { FRAME_HEADER } from "../protocol/udp-frame";
 import { NAT_NONE, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
 import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
 import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn, sendGetFor } from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
-import {
-  S_REPLICA_COPIES,
-  S_REPLICA_READS,
-  S_REPLICA_FALLBACKS,
-  S_REPLICA_FILLS,
-  S_REPLICA_FANOUTS,
-  OUT_CLIENT,
-} from "../abi/abi";
+import { S_REPLICA_COPIES, S_REPLICA_READS, S_REPLICA_FALLBACKS, S_REPLICA_FILLS, S_REPLICA_FANOUTS } from "../abi/abi";
 
 // A copy lives at most this long on its server, so that the copies of a key that cooled go away
 // on their own; kvlb writes it again before then while the key stays hot.
@@ -237,14 +230,12 @@ export function copyGetAnswered(
   const p = slot + FRAME_HEADER;
   const end = slot + len;
   if (single && load<u16>(c + N_SEEN) != 0 && end - p == 5 && startsWith(p, end, "END\r\n")) {
-    setFrameId(slot, id);
-    outPush(slot, len, addr, port, OUT_CLIENT);
+    forwardReply(slot, len, addr, port, id);
     return true;
   }
   if (single && startsWith(p, end, "VALUE ") && end - p > 6 + COPY_PREFIX && ownKey(p + 6, COPY_PREFIX)) {
     memory.copy(slot + COPY_PREFIX, slot, FRAME_HEADER + 6);
-    setFrameId(slot + COPY_PREFIX, id);
-    outPush(slot + COPY_PREFIX, len - COPY_PREFIX, addr, port, OUT_CLIENT);
+    forwardReply(slot + COPY_PREFIX, len - COPY_PREFIX, addr, port, id);
     if (end - p >= 5 && startsWith(end - 5, end, "END\r\n")) return true;
     store<u16>(c + N_SEEN, 1); // memcached sends the END in a message of its own
     return false;

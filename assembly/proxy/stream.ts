@@ -7,12 +7,13 @@
 import { regionSize, statInc, statAdd, cfgU32 } from "../layout/header";
 import { streamRequestBytes, FRAME_MORE, FRAME_LINE_TOO_LONG } from "../protocol/stream-frame";
 import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
-import { datagramAlloc, replyText, replyBinary, outRoom } from "../io/out-ring";
+import { datagramAlloc, replyText, replyBinary, outRoom, txFree } from "../io/out-ring";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { serveClient } from "./client";
 import { streamHold, streamRelease } from "./stream-refs";
 import {
   C_OUT_MAX,
+  C_BACKEND_STREAMS,
   R_TXBUF,
   D_LEN,
   D_AUX,
@@ -23,9 +24,12 @@ import {
   S_STREAM_CLOSED,
 } from "../abi/abi";
 
-// The largest request kvlb forwards: one UDP datagram to a backend, header included. A larger
-// one is answered as memcached answers an item over its limit, and skipped as it arrives.
+// The largest request kvlb forwards: one UDP datagram to a backend, header included, or, when
+// the backends are reached over TCP, half the tx buffer (a request may be copied twice there:
+// out of the connection's bytes, and into what goes to the backend). A larger one is answered
+// as memcached answers an item over its limit, and skipped as it arrives.
 export const MAX_STREAM_REQUEST: usize = 65507 - FRAME_HEADER;
+const COPY_SLACK: usize = 64;
 // Requests taken from one connection in one burst: the others wait for the next.
 const PER_BURST: u32 = 64;
 const BINARY_VALUE_TOO_LARGE: u16 = 0x0003;
@@ -38,7 +42,8 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
   let taken: u32 = 0;
   let skip: u64 = 0;
   let flags: u32 = 0;
-  const largest = min<usize>(MAX_STREAM_REQUEST, regionSize(R_TXBUF) / 2 - FRAME_HEADER);
+  const half = regionSize(R_TXBUF) / 2 - FRAME_HEADER - COPY_SLACK;
+  const largest = cfgU32(C_BACKEND_STREAMS) != 0 ? half : min<usize>(MAX_STREAM_REQUEST, half);
   while (p < end) {
     const size = streamRequestBytes(p, end);
     if (size == FRAME_MORE) break;
@@ -67,7 +72,10 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
     if (<u64>size > <u64>(end - p)) break;
     // a connection's reply must never be dropped for a full ring: what a request may queue
     // (one answer per key of a get, a tail, its done) must fit, or it waits for the next burst
-    if (!outRoom(min<u32>(outNeed(p, <usize>size), cfgU32(C_OUT_MAX)))) {
+    if (
+      !outRoom(min<u32>(outNeed(p, <usize>size), cfgU32(C_OUT_MAX))) ||
+      txFree() < 2 * (<usize>size + FRAME_HEADER + COPY_SLACK)
+    ) {
       flags = RF_AGAIN;
       break;
     }

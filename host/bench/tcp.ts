@@ -126,7 +126,7 @@ async function preload(
 async function main(): Promise<void> {
   const ports = [PORT, PORT + 1, PORT + 2];
   const dir = mkdtempSync(join(tmpdir(), "kvlb-bench-tcp-"));
-  const servers = await startMemcached(ports, 64, undefined, true);
+  const servers = await startMemcached(ports, 64, undefined, "both");
   const stopAll: (() => Promise<void>)[] = [() => servers.stop()];
   try {
     const keys = makeKeys(KEYS, 16, 40, 7);

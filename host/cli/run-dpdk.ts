@@ -9,7 +9,7 @@ import { startWorkers } from "../balancer/worker-group.js";
 import { createPeerRings } from "../worker/peer-link.js";
 import { clientGuard } from "../config/clients.js";
 import { ConfigError } from "../errors.js";
-import type { RunConfig } from "../config/run-config.js";
+import { requireUdpBackends, type RunConfig } from "../config/run-config.js";
 import type { Backend } from "../core/backends.js";
 import { dpdk } from "../datapath/dpdk/native.js";
 import { parsePort } from "../datapath/dpdk/eal.js";
@@ -33,6 +33,7 @@ export async function runDpdk(
   options: DpdkOptions,
   log: Logger,
 ): Promise<number> {
+  requireUdpBackends(config, "the DPDK data path");
   requireRoot("the DPDK data path with");
   if (options.ports.length === 0) {
     throw new ConfigError("--datapath dpdk: give at least one --port, as in --port net_af_xdp0,iface=eth0");

@@ -103,6 +103,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     backendBind: "0.0.0.0",
     clients: guard,
     ...(config.tcp ? { tcp: config.tcp } : {}),
+    ...(config.backendTcp ? { backendTcp: config.backendTcp } : {}),
     ...(config.module ? { module: config.module } : {}),
   });
   try {

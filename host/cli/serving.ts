@@ -57,7 +57,7 @@ export async function startControlPlane(
   xdp?: XdpStatusSource,
   probe = true,
 ): Promise<ControlPlane> {
-  const health = new BackendHealth(balancer, backends, config.health, log, probe);
+  const health = new BackendHealth(balancer, backends, config.health, log, probe, config.backendTcp ? "tcp" : "udp");
   await health.start();
   if (!config.admin) return { health, server: undefined };
   const { address, port } = config.admin;

@@ -72,6 +72,9 @@ export function statsText(s: StatsView): string[] {
     `NAT        ${count(s.nat.used)} of ${count(s.nat.capacity)} in use, ${count(s.nat.overflow)} overflows, ${count(s.nat.timeouts)} timeouts`,
     `datagrams  ${pairs(s.datagrams)}`,
     `tcp        ${count(s.tcp.open)} connections open, ${count(s.tcp.requests)} requests; ${pairs(s.tcp)}`,
+    ...(s.tcpBackends.connects > 0
+      ? [`  backends ${count(s.tcpBackends.open)} connections open to backends; ${pairs(s.tcpBackends)}`]
+      : []),
     `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
     `errors     ${pairs(s.errors)}`,
     ...(s.frames

@@ -15,7 +15,7 @@ import {
 import { readTokenFile, checkAdminBinding } from "./admin-token.js";
 import { defaultHealth, type HealthOptions } from "./health-options.js";
 import { parseCidr, type Cidr } from "./clients.js";
-import type { TcpLimits } from "../datapath/socket/udp-batch.js";
+import type { TcpLimits, BackendTcp } from "../datapath/socket/udp-batch.js";
 import { ConfigError } from "../errors.js";
 
 export interface RunFlags {
@@ -47,10 +47,14 @@ export interface RunConfig {
   module: string | undefined;
   /** Clients over TCP: undefined when tcp.enabled is false. */
   tcp: TcpLimits | undefined;
+  /** Backends over TCP: undefined when tcp.backends is off (they are reached over UDP). */
+  backendTcp: BackendTcp | undefined;
 }
 
 /** The TCP side's limits unless kvlb.yaml's tcp section says otherwise. */
 export const DEFAULT_TCP: TcpLimits = { maxConnections: 4096, idleSeconds: 300 };
+/** Connections to each backend when tcp.backends is on and tcp.backendConnections is not set. */
+export const DEFAULT_BACKEND_CONNECTIONS = 2;
 
 const validate = new Ajv({ allErrors: false }).compile(configSchema);
 
@@ -61,6 +65,14 @@ function describe(e: ErrorObject): string {
   }
   if (e.keyword === "anyOf") return `${where}: expected "host:port[:weight]" or {host, port, weight}`;
   return `${where}: ${e.message ?? "invalid"}`;
+}
+
+/** Refuses tcp.backends where the frames go to the backends as UDP (AF_XDP, DPDK). */
+export function requireUdpBackends(config: RunConfig, path: string): void {
+  if (config.backendTcp)
+    throw new ConfigError(
+      `tcp.backends: ${path} sends requests to the backends as UDP frames; backends over TCP need the socket data path (kvlb run)`,
+    );
 }
 
 /** Where the admin API listens unless the config or --admin says otherwise. */
@@ -163,6 +175,15 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     clientsAllow,
     adminClients,
     module: flags.module ?? file.detector?.module,
-    tcp: file.tcp?.enabled === false ? undefined : { ...DEFAULT_TCP, ...defined(file.tcp ?? {}) },
+    tcp:
+      file.tcp?.enabled === false
+        ? undefined
+        : {
+            ...DEFAULT_TCP,
+            ...defined({ maxConnections: file.tcp?.maxConnections, idleSeconds: file.tcp?.idleSeconds }),
+          },
+    backendTcp: file.tcp?.backends
+      ? { connections: file.tcp.backendConnections ?? DEFAULT_BACKEND_CONNECTIONS }
+      : undefined,
   };
 }

@@ -44,7 +44,15 @@ export interface ConfigFile {
     minUp?: number;
   };
   /** Clients over TCP, on the listen address and port. */
-  tcp?: { enabled?: boolean; maxConnections?: number; idleSeconds?: number };
+  tcp?: {
+    enabled?: boolean;
+    maxConnections?: number;
+    idleSeconds?: number;
+    /** Reach the backends over TCP instead of UDP (the socket data path). */
+    backends?: boolean;
+    /** Persistent connections to each backend when tcp.backends is on. */
+    backendConnections?: number;
+  };
   /** The data path of kvlb run. */
   datapath?: "socket" | "dpdk";
   /** DPDK's EAL arguments, its ports (devargs), and queues per port. */
@@ -127,6 +135,8 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
         enabled: { type: "boolean", nullable: true },
         maxConnections: { type: "integer", minimum: 1, maximum: 1048576, nullable: true },
         idleSeconds: { type: "integer", minimum: 0, maximum: 86400, nullable: true },
+        backends: { type: "boolean", nullable: true },
+        backendConnections: { type: "integer", minimum: 1, maximum: 64, nullable: true },
       },
     },
     datapath: { type: "string", enum: ["socket", "dpdk"], nullable: true },

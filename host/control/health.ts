@@ -1,15 +1,15 @@
 // Backend health, decided in the control plane and obeyed by every worker's core. Each backend
-// is asked for its `stats` over UDP every interval, on a socket connected to it (so a dead port
-// answers at once with ICMP port unreachable). A backend is marked down after `probeFailures`
+// is asked for its `stats` every interval, over the transport kvlb reaches it by
+// (health-probes.ts). A backend is marked down after `probeFailures`
 // probes in a row fail, or after `requestFailures` client requests in a row time out; it is
 // probed on and marked up after two probes in a row succeed. While it is up, a change of its pid
 // or an uptime that went back (a restart) or a higher cmd_flush (a flush_all sent straight to
 // it) makes every worker drop what it caches for that backend's keys.
-import { createSocket, type Socket } from "node:dgram";
 import type { Logger } from "pino";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backends.js";
 import type { HealthOptions } from "../config/health-options.js";
+import { createProbe, type Probe, type ProbeTransport } from "./health-probes.js";
 
 const RECOVER_PROBES = 2;
 
@@ -56,19 +56,16 @@ class Watched {
   failures = 0;
   successes = 0;
   last: Probed | undefined;
-  /** The probe in flight: its request id, when it left, and its datagrams so far. */
-  probe: { id: number; sentAt: number; parts: Map<number, Buffer>; total: number } | undefined;
-  readonly socket: Socket;
+  /** When the probe in flight left. */
+  sentAt: number | undefined;
+  probe: Probe | undefined;
 
-  constructor(readonly backend: Backend) {
-    this.socket = createSocket("udp4");
-  }
+  constructor(readonly backend: Backend) {}
 }
 
 export class BackendHealth {
   private readonly watched: Watched[];
   private timer: NodeJS.Timeout | undefined;
-  private nextId = 1;
 
   constructor(
     private readonly balancer: Balancer,
@@ -78,29 +75,28 @@ export class BackendHealth {
     /** False where no kernel route reaches the backends (DPDK ports no kernel serves): then only
      * requests that time out in a row mark a backend down, and it is back after the down time. */
     private readonly probe = true,
+    transport: ProbeTransport = "udp",
   ) {
-    this.watched = backends.map((b) => new Watched(b));
+    this.watched = backends.map((b, i) => {
+      const w = new Watched(b);
+      if (probe)
+        w.probe = createProbe(transport, b.address, b.port, {
+          answered: (text) => this.received(i, text),
+          failed: (why) => this.failed(i, why),
+        });
+      return w;
+    });
   }
 
   async start(): Promise<void> {
-    await Promise.all(
-      this.watched.map(
-        (w, i) =>
-          new Promise<void>((resolve) => {
-            w.socket.on("message", (d) => this.received(i, d));
-            // ICMP port unreachable, on a connected socket: the backend's port is closed now
-            w.socket.on("error", () => this.failed(i, "its port refused the probe"));
-            w.socket.connect(w.backend.port, w.backend.address, () => resolve());
-          }),
-      ),
-    );
+    await Promise.all(this.watched.map((w) => w.probe?.start()));
     this.timer = setInterval(() => this.round(), this.options.intervalMs);
     this.round();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.watched) w.socket.close();
+    for (const w of this.watched) w.probe?.stop();
   }
 
   /** Each backend's state, for /stats, /metrics and /health. */
@@ -144,30 +140,21 @@ export class BackendHealth {
     }
     const now = performance.now();
     this.watched.forEach((w, i) => {
-      if (w.probe) {
-        if (now - w.probe.sentAt < this.options.probeTimeoutMs) return; // still waiting for it
+      if (w.sentAt !== undefined) {
+        if (now - w.sentAt < this.options.probeTimeoutMs) return; // still waiting for it
+        w.probe?.abandon();
         this.failed(i, `no answer to a probe within ${this.options.probeTimeoutMs} ms`);
       }
-      const id = this.nextId;
-      this.nextId = (this.nextId % 0xffff) + 1;
-      w.probe = { id, sentAt: now, parts: new Map(), total: 0 };
-      const header = Buffer.from([id >> 8, id & 0xff, 0, 0, 0, 1, 0, 0]);
-      w.socket.send([header, Buffer.from("stats\r\n")], (e) => {
-        if (e) this.failed(i, `the probe could not be sent (${(e as NodeJS.ErrnoException).code ?? e.message})`);
-      });
+      w.sentAt = now;
+      w.probe?.ask();
     });
   }
 
-  private received(i: number, d: Buffer): void {
+  private received(i: number, text: string): void {
     const w = this.watched[i];
-    const p = w?.probe;
-    if (!w || !p || d.length < 8 || d.readUInt16BE(0) !== p.id) return;
-    p.total = d.readUInt16BE(4);
-    p.parts.set(d.readUInt16BE(2), d.subarray(8));
-    if (p.parts.size < p.total) return;
-    const text = Buffer.concat([...p.parts.entries()].sort((a, b) => a[0] - b[0]).map((e) => e[1])).toString("latin1");
-    w.probeMs = Math.round((performance.now() - p.sentAt) * 10) / 10;
-    w.probe = undefined;
+    if (!w || w.sentAt === undefined) return;
+    w.probeMs = Math.round((performance.now() - w.sentAt) * 10) / 10;
+    w.sentAt = undefined;
     const now = parseStats(text);
     if (!now) return this.failed(i, "its stats answer could not be read");
     this.succeeded(i, now);
@@ -176,7 +163,7 @@ export class BackendHealth {
   private failed(i: number, why: string): void {
     const w = this.watched[i];
     if (!w) return;
-    w.probe = undefined;
+    w.sentAt = undefined;
     w.successes = 0;
     w.failures++;
     if (w.state === "up" && w.failures >= this.options.probeFailures) this.markDown(i, why);

@@ -101,6 +101,16 @@ export function createMetrics(
   family("counter", "tcp_events_total", "clients over TCP: connections and requests, by event", ["event"], (r) =>
     entries(Object.fromEntries(Object.entries(view(r).tcp).filter(([k]) => k !== "open")), "event"),
   );
+  family("gauge", "tcp_backend_connections", "connections open to backends over TCP", [], (r) => [
+    [{}, view(r).tcpBackends.open],
+  ]);
+  family(
+    "counter",
+    "tcp_backend_events_total",
+    "backends over TCP: connections, replies and losses, by event",
+    ["event"],
+    (r) => entries(Object.fromEntries(Object.entries(view(r).tcpBackends).filter(([k]) => k !== "open")), "event"),
+  );
   family("counter", "errors_total", "requests answered with an error, by kind", ["kind"], (r) =>
     entries(view(r).errors, "kind"),
   );

@@ -95,6 +95,21 @@ export interface StatsView {
     bytesIn: number;
     bytesOut: number;
   };
+  /** Backends over TCP (tcp.backends): all zero when they are reached over UDP. */
+  tcpBackends: {
+    open: number;
+    connects: number;
+    failures: number;
+    /** Requests waiting on a connection that failed; the core answered them as timed out. */
+    lost: number;
+    /** Requests not sent: no connection to their backend was open. */
+    unsent: number;
+    /** Connections closed for a reply that could not be framed. */
+    badReplies: number;
+    replies: number;
+    bytesIn: number;
+    bytesOut: number;
+  };
   drops: Record<string, number>;
   errors: {
     clientErrors: number;
@@ -209,6 +224,17 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
       closedMalformed: s("stream_closed"),
       bytesIn: s("tcp_bytes_in"),
       bytesOut: s("tcp_bytes_out"),
+    },
+    tcpBackends: {
+      open: s("tcp_backend_open"),
+      connects: s("tcp_backend_connects"),
+      failures: s("tcp_backend_failures"),
+      lost: s("tcp_backend_lost"),
+      unsent: s("tcp_backend_unsent"),
+      badReplies: s("tcp_backend_bad_replies"),
+      replies: s("tcp_backend_replies"),
+      bytesIn: s("tcp_backend_bytes_in"),
+      bytesOut: s("tcp_backend_bytes_out"),
     },
     drops: {
       frame: s("drop_frame"),

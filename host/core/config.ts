@@ -58,6 +58,8 @@ export interface CoreConfig {
   replicaKeys: number;
   /** This worker's index among the workers; its replica copies' names carry it. */
   worker: number;
+  /** The host reaches the backends over TCP (tcp.backends): a request may exceed a datagram. */
+  backendStreams: boolean;
 }
 
 /** How a field is stored in the core's config block. */
@@ -220,6 +222,8 @@ export const coreConfigFields = [
     schema: { type: "integer", minimum: 0, maximum: 4096 },
   },
   { key: "worker", offset: abi.C_WORKER, type: "u32", default: 0 },
+  // set from tcp.backends, not a field of its own in the file
+  { key: "backendStreams", offset: abi.C_BACKEND_STREAMS, type: "bool", default: false },
 ] as const satisfies readonly ConfigField[];
 
 type Field = (typeof coreConfigFields)[number];

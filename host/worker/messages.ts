@@ -1,5 +1,5 @@
 // What the control plane and a data-path worker say to each other.
-import type { TcpLimits } from "../datapath/socket/udp-batch.js";
+import type { TcpLimits, BackendTcp } from "../datapath/socket/udp-batch.js";
 import type { CoreConfig } from "../core/config.js";
 import type { Backend } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
@@ -34,6 +34,8 @@ export interface WorkerSetup {
   clients?: { allow: { network: string; bits: number }[]; admin: { network: string; bits: number }[]; own: string[] };
   /** Clients over TCP on the listen address and port, within these limits; no TCP when absent. */
   tcp?: TcpLimits;
+  /** Backends reached over TCP (the socket data path); over UDP when absent. */
+  backendTcp?: BackendTcp;
   /** One of several workers: the write-event rings they share, and this worker's index. */
   peers?: { rings: PeerRings; index: number };
 }

@@ -18,12 +18,19 @@ export type TcpCounts = Record<
   number
 >;
 
+/** The TCP backends' counters (datapath/socket/udp-batch.ts, BackendStreamCounts). */
+export type BackendTcpCounts = Record<
+  "open" | "connects" | "failures" | "lost" | "unsent" | "badReplies" | "replies" | "bytesIn" | "bytesOut",
+  number
+>;
+
 export function report(
   core: InspectableCore,
   setup: WorkerSetup,
   sends: SendCounts,
   traps: number,
   tcp?: TcpCounts,
+  backendTcp?: BackendTcpCounts | false,
 ): StatsReport {
   const stats: Record<string, number> = {};
   for (const [k, v] of Object.entries(core.stats())) stats[k] = Number(v);
@@ -36,6 +43,17 @@ export function report(
     stats["tcp_idle_closed"] = tcp.idleClosed;
     stats["tcp_bytes_in"] = tcp.bytesIn;
     stats["tcp_bytes_out"] = tcp.bytesOut;
+  }
+  if (backendTcp) {
+    stats["tcp_backend_open"] = backendTcp.open;
+    stats["tcp_backend_connects"] = backendTcp.connects;
+    stats["tcp_backend_failures"] = backendTcp.failures;
+    stats["tcp_backend_lost"] = backendTcp.lost;
+    stats["tcp_backend_unsent"] = backendTcp.unsent;
+    stats["tcp_backend_bad_replies"] = backendTcp.badReplies;
+    stats["tcp_backend_replies"] = backendTcp.replies;
+    stats["tcp_backend_bytes_in"] = backendTcp.bytesIn;
+    stats["tcp_backend_bytes_out"] = backendTcp.bytesOut;
   }
   stats["datagrams_sent"] = Number(sends.sent);
   stats["send_failed"] = Number(sends.failed);

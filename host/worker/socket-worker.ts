@@ -7,7 +7,7 @@ import { loadCore } from "../core/loader.js";
 import { setBackends } from "../core/backends.js";
 import { setClientGuard, cidrPairs } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
-import { openUdpBatch, guardSends, STREAM_AREA_BYTES } from "../datapath/socket/udp-batch.js";
+import { openUdpBatch, guardSends, connectBackends, HOST_AREA_BYTES } from "../datapath/socket/udp-batch.js";
 import { withDefaults } from "../core/config.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
@@ -25,11 +25,15 @@ async function main(): Promise<void> {
   if (!port) throw new Error("socket-worker must run as a worker thread");
   const core = await loadCore({
     ...(setup.module ? { module: setup.module } : {}),
-    config: setup.core,
-    hostBytes: STREAM_AREA_BYTES,
+    config: setup.backendTcp ? { ...setup.core, backendStreams: true } : setup.core,
+    hostBytes: HOST_AREA_BYTES,
   });
   setBackends(core, setup.backends);
-  const io = openUdpBatch(core, setup.listen, setup.backendBind, setup.tcp ? { tcp: setup.tcp } : {});
+  const io = openUdpBatch(core, setup.listen, setup.backendBind, {
+    ...(setup.tcp ? { tcp: setup.tcp } : {}),
+    ...(setup.backendTcp ? { backendTcp: setup.backendTcp } : {}),
+  });
+  if (setup.backendTcp) connectBackends(io, setup.backends, setup.backendTcp);
   // kvlb's own endpoints, which no request may come from
   setFrameAddresses(core, setup.listen, io.ports().backend);
   if (setup.clients) {
@@ -45,7 +49,8 @@ async function main(): Promise<void> {
   const tally = new SendTally();
   const control = controlInbox(port, core, slot);
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
-  const stats = (): WorkerReport => report(core, setup, tally.counts(io.refused()), slot.traps, io.streams());
+  const stats = (): WorkerReport =>
+    report(core, setup, tally.counts(io.refused()), slot.traps, io.streams(), setup.backendTcp && io.backendStreams());
   let nextTick = 0n;
   let nextReport = 0n;
   for (;;) {

@@ -8,7 +8,6 @@ import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, basename } from "node:path";
-import { connect, type Socket } from "node:net";
 import { promisify } from "node:util";
 import memjs from "memjs";
 import Memcached from "memcached";
@@ -16,6 +15,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
 import { portBase } from "../support/ports.js";
 import { libmemcachedHomes } from "../support/ketama-oracle.js";
+import { Conn } from "../support/tcp-conn.js";
 
 const run = promisify(execFile);
 let cluster: Cluster;
@@ -52,39 +52,6 @@ function homes(keys: readonly string[]): number[] {
   );
 }
 
-/** A TCP connection that collects what kvlb sends, until a pattern shows up. */
-class Conn {
-  private readonly socket: Socket;
-  private data = "";
-  private closed = false;
-  constructor(port: number) {
-    this.socket = connect(port, "127.0.0.1");
-    this.socket.on("data", (d: Buffer) => (this.data += d.toString("latin1")));
-    this.socket.on("close", () => (this.closed = true));
-    this.socket.on("error", () => (this.closed = true));
-  }
-  send(text: string | Buffer): void {
-    this.socket.write(text);
-  }
-  end(): void {
-    this.socket.end();
-  }
-  /** Waits until `done(received)` holds, or throws after `ms`. */
-  async until(done: (received: string) => boolean, ms = 5000): Promise<string> {
-    const end = Date.now() + ms;
-    while (!done(this.data)) {
-      if (Date.now() > end) throw new Error(`timed out; received ${JSON.stringify(this.data.slice(-200))}`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    return this.data;
-  }
-  get isClosed(): boolean {
-    return this.closed;
-  }
-  destroy(): void {
-    this.socket.destroy();
-  }
-}
 const count = (s: string, what: string): number => s.split(what).length - 1;
 
 for (const binary of [false, true]) {
@@ -234,20 +201,27 @@ test.serial("the memcached npm client (ASCII) sets and reads many keys at once t
   }
 });
 
-test.serial("kvlb's stats count the connections and the requests taken from them", async (t) => {
-  const before = (await cluster.stats()) as unknown as { tcp: { accepted: number; requests: number; open: number } };
-  const c = new Conn(cluster.kvlbPort);
-  try {
-    c.send("get counted-1\r\nget counted-2\r\nversion\r\n");
-    await c.until((s) => s.includes("VERSION"));
-    const after = (await cluster.stats()) as unknown as typeof before;
-    t.is(after.tcp.accepted - before.tcp.accepted, 1);
-    t.is(after.tcp.requests - before.tcp.requests, 3);
-    t.true(after.tcp.open >= 1);
-  } finally {
-    c.destroy();
-  }
-});
+test.serial(
+  "kvlb's stats count the connections and the requests taken from them, and no reply as a failed send",
+  async (t) => {
+    const before = (await cluster.stats()) as unknown as {
+      tcp: { accepted: number; requests: number; open: number };
+      datagrams: { sendFailed: number };
+    };
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send("get counted-1\r\nget counted-2\r\nversion\r\n");
+      await c.until((s) => s.includes("VERSION"));
+      const after = (await cluster.stats()) as unknown as typeof before;
+      t.is(after.tcp.accepted - before.tcp.accepted, 1);
+      t.is(after.tcp.requests - before.tcp.requests, 3);
+      t.true(after.tcp.open >= 1);
+      t.is(after.datagrams.sendFailed, before.datagrams.sendFailed, "a reply written to a connection was sent");
+    } finally {
+      c.destroy();
+    }
+  },
+);
 
 test.serial("a client that closes its side after its replies came sees kvlb close the connection", async (t) => {
   const c = new Conn(cluster.kvlbPort);

@@ -1,7 +1,7 @@
-// Real memcached servers (UDP only, on loopback) and a real kvlb process in front of them,
-// started by a test and always stopped by it.
+// Real memcached servers (UDP only unless the test says otherwise, on loopback) and a real kvlb
+// process in front of them, started by a test and always stopped by it.
 import { spawn, type ChildProcess } from "node:child_process";
-import { startMemcached, stopProcesses } from "../../host/testbed/memcached.js";
+import { startMemcached, stopProcesses, type Transport } from "../../host/testbed/memcached.js";
 
 export interface Cluster {
   kvlbPort: number;
@@ -30,9 +30,10 @@ export async function startCluster(
   extra: string[] = [],
   memoryMb = 64,
   adminToken?: string,
+  transport: Transport = "udp",
 ): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
-  const servers = await startMemcached(backendPorts, memoryMb);
+  const servers = await startMemcached(backendPorts, memoryMb, undefined, transport);
   const memcached = servers.processes;
   const kvlbPort = base + 50;
   const adminPort = base + 51;

@@ -19,6 +19,7 @@ const blocks = [
   "cpu-cap",
   "replication",
   "tcp-clients",
+  "tcp-backends",
 ] as const;
 
 /** The first port of a test file's block of 1,000. */

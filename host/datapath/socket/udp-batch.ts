@@ -22,8 +22,13 @@ export interface BatchLayout {
   txDesc?: number;
   /** Descriptors a burst may hold. */
   rxMax?: number;
+  /** Replies of backends reached over TCP, laid out for the core each burst (0 bytes: none). */
+  replyArea?: number;
+  replyBytes?: number;
   maxConnections?: number;
   idleSeconds?: number;
+  /** Unread bytes a connection may hold: at least its largest request (256 KB by default). */
+  inBytes?: number;
 }
 
 /** What the TCP side holds to (kvlb.yaml's tcp section). */
@@ -31,6 +36,30 @@ export interface TcpLimits {
   maxConnections: number;
   /** A connection with nothing in flight is closed after this long; 0 never. */
   idleSeconds: number;
+}
+
+/** How kvlb reaches backends over TCP (kvlb.yaml's tcp.backends). */
+export interface BackendTcp {
+  /** Persistent connections to each backend. */
+  connections: number;
+}
+
+/** The TCP backends' counters. */
+export interface BackendStreamCounts {
+  /** Connections open now, and made so far. */
+  open: number;
+  connects: number;
+  /** Connections that failed or were closed by the backend. */
+  failures: number;
+  /** Requests that were waiting on a connection that failed: the core times them out. */
+  lost: number;
+  /** Requests not sent: no connection to their backend was open, or too much was unwritten. */
+  unsent: number;
+  /** Connections closed because a reply could not be framed (or was larger than the reply area). */
+  badReplies: number;
+  replies: number;
+  bytesIn: number;
+  bytesOut: number;
 }
 
 /** The TCP side's counters. */
@@ -66,6 +95,10 @@ export interface UdpBatch {
   ports(): { listen: number; tcp: number; backend: number; fds: number[] };
   /** The TCP side's counters. */
   streams(): StreamCounts;
+  /** Datagrams to these (address, port) backends go over `connections` TCP connections to each. */
+  tcpBackends(pairs: Uint32Array, connections: number): void;
+  /** The TCP backends' counters. */
+  backendStreams(): BackendStreamCounts;
   /** Only connections from these (network, mask) pairs are kept; an empty list keeps every one. */
   allowStreams(pairs: Uint32Array): void;
   /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
@@ -97,12 +130,19 @@ export interface ListenOptions {
   /** Binds an address no kernel interface has (IP_FREEBIND): a NIC bound to DPDK serves it. */
   freebind?: boolean;
   /** Also listens for TCP clients on the same address and port, within these limits; their
-   * bytes go through the core's host area (loadCore's hostBytes, at least STREAM_AREA_BYTES). */
+   * bytes go through the core's host area (loadCore's hostBytes, at least HOST_AREA_BYTES). */
   tcp?: TcpLimits;
+  /** Reaches the backends over TCP (then call tcpBackends); their replies go through the host
+   * area after the TCP clients' bytes. */
+  backendTcp?: BackendTcp;
 }
 
 /** Room in the core's memory for one burst of TCP clients' bytes. */
 export const STREAM_AREA_BYTES = 4 << 20;
+/** Room for one burst of TCP backends' replies: the largest reply kvlb takes is this less 8. */
+export const REPLY_AREA_BYTES = 4 << 20;
+/** The host area a socket worker's core needs: the clients' bytes, then the backends' replies. */
+export const HOST_AREA_BYTES = STREAM_AREA_BYTES + REPLY_AREA_BYTES;
 
 /** The kernel UDP sockets over a core's datagram slots and out ring, bound as the setup says. */
 export function openUdpBatch(
@@ -121,13 +161,18 @@ export function openUdpBatch(
       slotCount: core.config.rxSlots,
       outDesc: core.region(abi.R_OUT).offset,
       outMax: core.config.outMax,
+      rxMax: core.config.burstMax,
+      ...(options.backendTcp
+        ? { replyArea: core.hostArea.offset + STREAM_AREA_BYTES, replyBytes: REPLY_AREA_BYTES }
+        : {}),
       ...(options.tcp
         ? {
             streamArea: core.hostArea.offset,
             streamBytes: Math.min(core.hostArea.size, STREAM_AREA_BYTES),
             txDesc: core.tx,
-            rxMax: core.config.burstMax,
             maxConnections: options.tcp.maxConnections,
+            // over TCP backends a request may take half the tx buffer (assembly/proxy/stream.ts)
+            ...(options.backendTcp ? { inBytes: core.config.txBytes / 2 + 65536 } : {}),
             idleSeconds: options.tcp.idleSeconds,
           }
         : {}),
@@ -159,13 +204,23 @@ export function frameLayout(core: Core): FrameLayout {
   };
 }
 
-/** Turns on the send guard: the backends of the table, and clients heard from lately. */
-export function guardSends(io: UdpBatch, backends: readonly Backend[], requestTimeoutMs: number): void {
+/** The backends as (address as sin_addr holds it, port) pairs, as the addon takes them. */
+function backendPairs(backends: readonly Backend[]): Uint32Array {
   const pairs = new Uint32Array(backends.length * 2);
   backends.forEach((b, i) => {
     pairs[2 * i] = ipv4ToWire(b.address);
     pairs[2 * i + 1] = b.port;
   });
+  return pairs;
+}
+
+/** Turns on the send guard: the backends of the table, and clients heard from lately. */
+export function guardSends(io: UdpBatch, backends: readonly Backend[], requestTimeoutMs: number): void {
   // a reply may come as late as a request's timeout; a client heard from since may be answered
-  io.guard(pairs, 2 * requestTimeoutMs + 10_000);
+  io.guard(backendPairs(backends), 2 * requestTimeoutMs + 10_000);
+}
+
+/** Sends every backend's requests over TCP (the batch was opened with backendTcp). */
+export function connectBackends(io: UdpBatch, backends: readonly Backend[], tcp: BackendTcp): void {
+  io.tcpBackends(backendPairs(backends), tcp.connections);
 }

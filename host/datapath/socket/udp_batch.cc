@@ -3,6 +3,7 @@
 // whole burst; JavaScript never touches a packet.
 #include <napi.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cmath>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 #include <vector>
 
+#include "backend_conns.h"
 #include "frame_guard.h"
 #include "send_guard.h"
 #include "stream_conns.h"
@@ -69,7 +71,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
          InstanceMethod("ports", &UdpBatch::Ports), InstanceMethod("guard", &UdpBatch::Guard),
          InstanceMethod("refused", &UdpBatch::Refused), InstanceMethod("guardFrames", &UdpBatch::GuardFrames),
          InstanceMethod("sawFrames", &UdpBatch::SawFrames), InstanceMethod("keepFrames", &UdpBatch::KeepFrames),
-         InstanceMethod("streams", &UdpBatch::Streams), InstanceMethod("allowStreams", &UdpBatch::AllowStreams)});
+         InstanceMethod("streams", &UdpBatch::Streams), InstanceMethod("allowStreams", &UdpBatch::AllowStreams),
+         InstanceMethod("tcpBackends", &UdpBatch::TcpBackends),
+         InstanceMethod("backendStreams", &UdpBatch::BackendStreams)});
     exports.Set("UdpBatch", fn);
     return exports;
   }
@@ -118,13 +122,31 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       ThrowOpenError(env, err);
       return;
     }
+    rxMax_ = layout.Has("rxMax") ? layout.Get("rxMax").As<Napi::Number>().Uint32Value() : slotCount_;
+    if (rxMax_ > kMaxBurst || rxMax_ < slotCount_) {
+      CloseFds();
+      Napi::RangeError::New(env, "UdpBatch: rxMax must lie between slotCount and 4096").ThrowAsJavaScriptException();
+      return;
+    }
+    // backends over TCP, when the layout gives their replies a place
+    uint32_t replyBytes = layout.Has("replyBytes") ? layout.Get("replyBytes").As<Napi::Number>().Uint32Value() : 0;
+    if (replyBytes != 0) {
+      uint32_t replyArea = layout.Get("replyArea").As<Napi::Number>().Uint32Value();
+      int e = uint64_t(replyArea) + replyBytes > memorySize_ || replyBytes < 65536
+                  ? ERANGE
+                  : backends_.Open(memory_, replyArea, replyBytes);
+      if (e != 0) {
+        CloseFds();
+        Napi::RangeError::New(env, "UdpBatch: the reply area does not fit the memory").ThrowAsJavaScriptException();
+        return;
+      }
+    }
     // TCP clients on the same address and port, when the layout gives their bytes a place
     uint32_t streamBytes = layout.Has("streamBytes") ? layout.Get("streamBytes").As<Napi::Number>().Uint32Value() : 0;
     if (streamBytes == 0) return;
     uint32_t streamArea = layout.Get("streamArea").As<Napi::Number>().Uint32Value();
     txDesc_ = layout.Get("txDesc").As<Napi::Number>().Uint32Value();
-    rxMax_ = layout.Get("rxMax").As<Napi::Number>().Uint32Value();
-    if (uint64_t(streamArea) + streamBytes > memorySize_ || rxMax_ > kMaxBurst || rxMax_ < slotCount_) {
+    if (uint64_t(streamArea) + streamBytes > memorySize_) {
       CloseFds();
       Napi::RangeError::New(env, "UdpBatch: the stream area does not fit the memory").ThrowAsJavaScriptException();
       return;
@@ -133,6 +155,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     kvlb::StreamLimits limits;
     if (layout.Has("maxConnections"))
       limits.maxConnections = layout.Get("maxConnections").As<Napi::Number>().Uint32Value();
+    // bytes a connection may have unread must hold its largest request, which the core takes whole
+    if (layout.Has("inBytes"))
+      limits.inBytes = std::max(limits.inBytes, layout.Get("inBytes").As<Napi::Number>().Uint32Value());
     if (layout.Has("idleSeconds"))
       limits.idleNs = uint64_t(layout.Get("idleSeconds").As<Napi::Number>().Uint32Value()) * 1000000000ull;
     int e =
@@ -185,6 +210,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
 
   void CloseFds() {
     streams_.Close();
+    backends_.Close();
     if (client_ >= 0) ::close(client_);
     if (backend_ >= 0) ::close(backend_);
     client_ = backend_ = -1;
@@ -228,7 +254,13 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       auto *desc = reinterpret_cast<kvlb::StreamDesc *>(memory_ + rxDesc_) + streamFirst_;
       c = streams_.Receive(desc, rxMax_ - streamFirst_, SendGuard::Now());
     }
-    return Napi::Number::New(info.Env(), a + b + int(c));
+    uint32_t d = 0;
+    if (backends_.On()) {
+      uint32_t at = streamFirst_ + c;
+      auto *desc = reinterpret_cast<kvlb::BackendDesc *>(memory_ + rxDesc_) + at;
+      d = backends_.Receive(desc, rxMax_ - at, SendGuard::Now());
+    }
+    return Napi::Number::New(info.Env(), a + b + int(c + d));
   }
 
   // Sends the n out descriptors: a flags low bit of 0 goes from the listening socket, 1 from
@@ -244,10 +276,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       streams_.Taken(reinterpret_cast<const kvlb::StreamDesc *>(memory_ + txDesc_) + streamFirst_);
       const auto *out = reinterpret_cast<const kvlb::StreamDesc *>(desc);
       for (uint32_t i = 0; i < n; i++) {
-        if ((desc[i].flags & 0xff) >= kStreamOut) streams_.Out(out[i], memory_, memorySize_);
+        // a reply (or done marker) handed to its connection counts as sent: TCP delivers it
+        if ((desc[i].flags & 0xff) >= kStreamOut) {
+          streams_.Out(out[i], memory_, memorySize_);
+          sent++;
+        }
       }
       streams_.Flush(now);
     }
+    if (backends_.On()) backends_.Flush(now);  // reconnects what is due before requests are queued
     for (int sock = 0; sock < 2; sock++) {
       uint32_t m = 0;
       for (uint32_t i = 0; i < n; i++) {
@@ -258,6 +295,11 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
             sock == 0 ? guard_.MayReachClient(desc[i].addr, port, now) : guard_.MayReachBackend(desc[i].addr, port);
         if (!allowed) {
           refused_++;
+          continue;
+        }
+        if (sock == 1 && backends_.On() && backends_.Has(desc[i].addr, port)) {
+          backends_.Out(desc[i].addr, port, memory_ + desc[i].off, desc[i].len, now);
+          sent++;
           continue;
         }
         iov_[m].iov_base = memory_ + desc[i].off;
@@ -275,6 +317,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       }
       sent += SendAll(sock == 0 ? client_ : backend_, m);
     }
+    if (backends_.On()) backends_.Flush(now);
     return Napi::Number::New(info.Env(), sent);
   }
 
@@ -308,8 +351,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     double ms = info[0].As<Napi::Number>().DoubleValue();
     if (ms < 0) ms = 0;
     timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(fmod(ms, 1000.0) * 1e6)};
-    pollfd fds[3] = {{client_, POLLIN, 0}, {backend_, POLLIN, 0}, {streams_.Fd(), POLLIN, 0}};
-    int r = ppoll(fds, streams_.On() ? 3 : 2, &ts, nullptr);
+    pollfd fds[4] = {
+        {client_, POLLIN, 0}, {backend_, POLLIN, 0}, {streams_.Fd(), POLLIN, 0}, {backends_.Fd(), POLLIN, 0}};
+    int r = ppoll(fds, 4, &ts, nullptr);  // an fd of -1 is skipped
     return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
   }
 
@@ -438,6 +482,42 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return o;
   }
 
+  // tcpBackends(pairs: Uint32Array of (address, port), pool): datagrams to these backends go over
+  // `pool` TCP connections to each instead (needs the layout's reply area).
+  Napi::Value TcpBackends(const Napi::CallbackInfo &info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsNumber()) {
+      Napi::TypeError::New(env, "tcpBackends(pairs: Uint32Array, pool)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    if (backends_.Fd() < 0) {
+      Napi::Error::New(env, "tcpBackends: the layout gave backend replies no area").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    auto pairs = info[0].As<Napi::Uint32Array>();
+    uint32_t pool = info[1].As<Napi::Number>().Uint32Value();
+    backends_.Set(std::vector<uint32_t>(pairs.Data(), pairs.Data() + pairs.ElementLength()), pool < 1 ? 1 : pool,
+                  SendGuard::Now());
+    return env.Undefined();
+  }
+
+  // The TCP backends' counters: connections open and made, failures, requests lost with a
+  // connection or never sent, replies that could not be framed, replies and bytes.
+  Napi::Value BackendStreams(const Napi::CallbackInfo &info) {
+    Napi::Object o = Napi::Object::New(info.Env());
+    const kvlb::BackendCounters &c = backends_.Counters();
+    o.Set("open", double(backends_.Connected()));
+    o.Set("connects", double(c.connects));
+    o.Set("failures", double(c.failures));
+    o.Set("lost", double(c.lost));
+    o.Set("unsent", double(c.unsent));
+    o.Set("badReplies", double(c.badReplies));
+    o.Set("replies", double(c.replies));
+    o.Set("bytesIn", double(c.bytesIn));
+    o.Set("bytesOut", double(c.bytesOut));
+    return o;
+  }
+
   // allowStreams(pairs: Uint32Array of (network, mask)): connections from elsewhere are closed.
   Napi::Value AllowStreams(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
@@ -458,7 +538,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("fds", Napi::Array::New(info.Env()));
     o.Get("fds").As<Napi::Array>().Set(0u, Napi::Number::New(info.Env(), client_));
     o.Get("fds").As<Napi::Array>().Set(1u, Napi::Number::New(info.Env(), backend_));
-    if (streams_.On()) o.Get("fds").As<Napi::Array>().Set(2u, Napi::Number::New(info.Env(), streams_.Fd()));
+    auto fds = o.Get("fds").As<Napi::Array>();
+    if (streams_.On()) fds.Set(fds.Length(), Napi::Number::New(info.Env(), streams_.Fd()));
+    if (backends_.Fd() >= 0) fds.Set(fds.Length(), Napi::Number::New(info.Env(), backends_.Fd()));
     return o;
   }
 
@@ -480,6 +562,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   uint32_t rxDesc_ = 0, slots_ = 0, slotBytes_ = 0, slotCount_ = 0, outDesc_ = 0, outMax_ = 0;
   uint32_t txDesc_ = 0, rxMax_ = 0, streamFirst_ = 0;
   kvlb::StreamConns streams_;
+  kvlb::BackendConns backends_;
   int client_ = -1, backend_ = -1;
   SendGuard guard_;
   uint64_t refused_ = 0;

@@ -1,0 +1,309 @@
+// Backends over TCP: see backend_conns.h.
+#include "backend_conns.h"
+
+#include <arpa/inet.h>
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "reply_frame.h"
+
+namespace kvlb {
+
+namespace {
+
+constexpr uint32_t kBackendKind = 4;  // DK_BACKEND (assembly/abi/abi.ts)
+constexpr uint32_t kFrameHeader = 8;
+constexpr uint64_t kFirstBackoffNs = 50ull * 1000000ull;
+constexpr uint64_t kLastBackoffNs = 5000ull * 1000000ull;
+constexpr size_t kMaxUnwritten = 16u << 20;  // per connection: past it, requests are not sent
+constexpr size_t kReadChunk = 256 * 1024;
+
+}  // namespace
+
+BackendConns::~BackendConns() { Close(); }
+
+int BackendConns::Open(uint8_t *memory, uint32_t area, uint32_t areaBytes) {
+  int ep = epoll_create1(EPOLL_CLOEXEC);
+  if (ep < 0) return errno;
+  epoll_ = ep;
+  memory_ = memory;
+  area_ = area;
+  areaBytes_ = areaBytes;
+  return 0;
+}
+
+void BackendConns::Close() {
+  for (auto &b : backends_)
+    for (auto &c : b.conns)
+      if (c.fd >= 0) ::close(c.fd);
+  backends_.clear();
+  if (epoll_ >= 0) ::close(epoll_);
+  epoll_ = -1;
+}
+
+void BackendConns::Set(const std::vector<uint32_t> &pairs, uint32_t pool, uint64_t now) {
+  for (auto &b : backends_)
+    for (auto &c : b.conns)
+      if (c.fd >= 0) {
+        counters_.lost += c.waiting.size();
+        ::close(c.fd);
+      }
+  backends_.clear();
+  if (pool == 0) pool = 1;
+  for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    backends_.push_back(Backend{pairs[i], uint16_t(pairs[i + 1]), std::vector<Conn>(2 * pool)});
+  }
+  for (uint32_t b = 0; b < backends_.size(); b++)
+    for (uint32_t c = 0; c < 2 * pool; c++) Connect(b, c, now);
+}
+
+bool BackendConns::Has(uint32_t addr, uint16_t port) const {
+  for (const auto &b : backends_)
+    if (b.addr == addr && b.port == port) return true;
+  return false;
+}
+
+uint32_t BackendConns::Connected() const {
+  uint32_t n = 0;
+  for (const auto &b : backends_)
+    for (const auto &c : b.conns) n += c.fd >= 0 && !c.connecting;
+  return n;
+}
+
+void BackendConns::Connect(uint32_t b, uint32_t c, uint64_t now) {
+  Conn &conn = backends_[b].conns[c];
+  int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) {
+    conn.retryAt = now + kFirstBackoffNs;
+    return;
+  }
+  int one = 1;
+  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = backends_[b].addr;
+  sa.sin_port = htons(backends_[b].port);
+  conn.fd = fd;
+  conn.connecting = true;
+  conn.mask = 0;
+  epoll_event ev{};
+  ev.events = 0;
+  ev.data.u32 = Tag(b, c);
+  epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0 && errno != EINPROGRESS) {
+    Fail(b, c, now, false);
+    return;
+  }
+  Watch(b, c);
+}
+
+void BackendConns::Fail(uint32_t b, uint32_t c, uint64_t now, bool bad) {
+  Conn &conn = backends_[b].conns[c];
+  if (conn.fd >= 0) {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, conn.fd, nullptr);
+    ::close(conn.fd);
+  }
+  counters_.failures++;
+  if (bad) counters_.badReplies++;
+  // the requests waiting end as lost datagrams do: by their timeout in the core
+  counters_.lost += conn.waiting.size();
+  uint64_t backoff = conn.backoffNs == 0 ? kFirstBackoffNs : std::min(conn.backoffNs * 2, kLastBackoffNs);
+  conn = Conn{};
+  conn.backoffNs = backoff;
+  conn.retryAt = now + backoff;
+}
+
+void BackendConns::Watch(uint32_t b, uint32_t c) {
+  Conn &conn = backends_[b].conns[c];
+  if (conn.fd < 0) return;
+  bool full = conn.in.size() >= size_t(areaBytes_) + kReadChunk;
+  uint32_t mask = (full ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) |
+                  (conn.connecting || conn.outAt < conn.out.size() ? uint32_t(EPOLLOUT) : 0u);
+  if (mask == conn.mask) return;
+  epoll_event ev{};
+  ev.events = mask;
+  ev.data.u32 = Tag(b, c);
+  epoll_ctl(epoll_, EPOLL_CTL_MOD, conn.fd, &ev);
+  conn.mask = mask;
+}
+
+void BackendConns::Out(uint32_t addr, uint16_t port, const uint8_t *datagram, uint32_t len, uint64_t now) {
+  (void)now;
+  if (len <= kFrameHeader) return;
+  uint32_t b = 0;
+  while (b < backends_.size() && !(backends_[b].addr == addr && backends_[b].port == port)) b++;
+  if (b == backends_.size()) return;
+  const uint8_t *request = datagram + kFrameHeader;
+  uint32_t size = len - kFrameHeader;
+  bool binary = request[0] == 0x80;
+  // memcached reads a connection as ASCII or binary by its first byte, for good: each protocol
+  // has its half of the pool
+  auto &conns = backends_[b].conns;
+  uint32_t pool = uint32_t(conns.size()) / 2;
+  uint32_t base = binary ? pool : 0;
+  uint32_t first = (uint32_t(datagram[6]) << 8 | datagram[7]) % pool;
+  uint32_t c = first;
+  // the key's own connection, or another one open while it is down
+  while (conns[base + c].fd < 0) {
+    c = (c + 1) % pool;
+    if (c == first) {
+      counters_.unsent++;
+      return;
+    }
+  }
+  Conn &conn = conns[base + c];
+  if (conn.out.size() - conn.outAt > kMaxUnwritten) {
+    counters_.unsent++;
+    return;
+  }
+  conn.out.append(reinterpret_cast<const char *>(request), size);
+  if (binary) {
+    uint8_t marker[kBinHeader];
+    BinaryMarker(marker);
+    conn.out.append(reinterpret_cast<const char *>(marker), kBinHeader);
+  } else {
+    conn.out.append(kAsciiMarker, kAsciiMarkerLen);
+  }
+  conn.waiting.push_back(Waiting{uint16_t(uint32_t(datagram[0]) << 8 | datagram[1]), binary});
+}
+
+void BackendConns::Flush(uint64_t now) {
+  for (uint32_t b = 0; b < backends_.size(); b++) {
+    for (uint32_t c = 0; c < backends_[b].conns.size(); c++) {
+      Conn &conn = backends_[b].conns[c];
+      if (conn.fd < 0) {
+        if (now >= conn.retryAt) Connect(b, c, now);
+        continue;
+      }
+      if (!conn.connecting && conn.outAt < conn.out.size()) Write(b, c, now);
+      if (conn.fd >= 0) Watch(b, c);
+    }
+  }
+}
+
+void BackendConns::Write(uint32_t b, uint32_t c, uint64_t now) {
+  Conn &conn = backends_[b].conns[c];
+  while (conn.outAt < conn.out.size()) {
+    ssize_t n = send(conn.fd, conn.out.data() + conn.outAt, conn.out.size() - conn.outAt, MSG_NOSIGNAL);
+    if (n > 0) {
+      conn.outAt += size_t(n);
+      counters_.bytesOut += uint64_t(n);
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
+    Fail(b, c, now, false);
+    return;
+  }
+  conn.out.clear();
+  conn.outAt = 0;
+}
+
+void BackendConns::Read(uint32_t b, uint32_t c, uint64_t now) {
+  Conn &conn = backends_[b].conns[c];
+  size_t cap = size_t(areaBytes_) + kReadChunk;
+  while (conn.in.size() < cap) {
+    size_t have = conn.in.size();
+    conn.in.resize(have + kReadChunk);
+    ssize_t n = recv(conn.fd, &conn.in[have], kReadChunk, 0);
+    conn.in.resize(have + (n > 0 ? size_t(n) : 0));
+    if (n > 0) {
+      counters_.bytesIn += uint64_t(n);
+      conn.parse = true;
+      continue;
+    }
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
+    if (n < 0 && errno == EINTR) continue;
+    Fail(b, c, now, false);  // the backend closed the connection, or it broke
+    return;
+  }
+}
+
+uint32_t BackendConns::Receive(BackendDesc *desc, uint32_t room, uint64_t now) {
+  if (!On()) return 0;
+  epoll_event events[256];
+  int ready = epoll_wait(epoll_, events, 256, 0);
+  for (int i = 0; i < ready; i++) {
+    uint32_t b = events[i].data.u32 >> 16, c = events[i].data.u32 & 0xffff;
+    if (b >= backends_.size() || c >= backends_[b].conns.size()) continue;
+    Conn &conn = backends_[b].conns[c];
+    if (conn.fd < 0) continue;
+    if (conn.connecting && (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+      int err = 0;
+      socklen_t errLen = sizeof(err);
+      getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &err, &errLen);
+      if (err != 0) {
+        Fail(b, c, now, false);
+        continue;
+      }
+      conn.connecting = false;
+      counters_.connects++;
+    }
+    if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) Read(b, c, now);
+    if (conn.fd >= 0 && !conn.connecting && conn.outAt < conn.out.size()) Write(b, c, now);
+    if (conn.fd >= 0) Watch(b, c);
+  }
+  // lay each whole reply into the area behind a frame header with its request's id
+  uint32_t used = 0, n = 0;
+  for (uint32_t b = 0; b < backends_.size(); b++) {
+    for (uint32_t c = 0; c < backends_[b].conns.size(); c++) {
+      Conn &conn = backends_[b].conns[c];
+      if (conn.fd < 0 || !conn.parse) continue;
+      size_t at = 0;
+      bool bad = false, later = false;
+      while (!conn.waiting.empty() && at < conn.in.size()) {
+        if (n == room) {
+          later = true;
+          break;
+        }
+        const auto *p = reinterpret_cast<const uint8_t *>(conn.in.data()) + at;
+        size_t have = conn.in.size() - at;
+        size_t most = areaBytes_ - kFrameHeader;
+        ReplyEnd e = conn.waiting.front().binary ? BinaryReplyEnd(p, have, most) : AsciiReplyEnd(p, have, most);
+        if (e.kind == ReplyEnd::kBad) {
+          bad = true;
+          break;
+        }
+        if (e.kind == ReplyEnd::kMore) break;
+        size_t need = (kFrameHeader + e.reply + 7) & ~size_t(7);
+        if (need > areaBytes_) {
+          bad = true;
+          break;
+        }
+        if (used + need > areaBytes_) {
+          later = true;  // the next burst has room for it
+          break;
+        }
+        uint8_t *h = memory_ + area_ + used;
+        uint16_t id = conn.waiting.front().id;
+        const uint8_t header[kFrameHeader] = {uint8_t(id >> 8), uint8_t(id), 0, 0, 0, 1, 0, 0};
+        memcpy(h, header, kFrameHeader);
+        memcpy(h + kFrameHeader, p, e.reply);
+        desc[n++] = BackendDesc{area_ + used, uint32_t(kFrameHeader + e.reply), backends_[b].addr,
+                                kBackendKind | (uint32_t(backends_[b].port) << 16)};
+        used += uint32_t(need);
+        at += e.used;
+        conn.waiting.pop_front();
+        conn.backoffNs = 0;
+        counters_.replies++;
+      }
+      if (!bad && conn.waiting.empty() && at < conn.in.size()) bad = true;  // bytes no request asked for
+      if (bad) {
+        Fail(b, c, now, true);
+        continue;
+      }
+      conn.in.erase(0, at);
+      conn.parse = later;
+      Watch(b, c);
+    }
+  }
+  return n;
+}
+
+}  // namespace kvlb

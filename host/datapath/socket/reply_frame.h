@@ -1,0 +1,111 @@
+// Where one reply ends in a memcached backend's TCP stream. kvlb sends each request followed by
+// a marker whose answer memcached always sends and never sends for anything else kvlb forwards
+// (the core answers clients' own mn and noop itself): "mn\r\n" (answered "MN\r\n") after an
+// ASCII or meta request, a binary noop with kvlb's opaque after a binary one. A reply is
+// everything before the marker's answer. Values are skipped by their declared lengths, so a
+// value holding "MN\r\n" cannot end a reply early.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace kvlb {
+
+constexpr uint32_t kMarkerOpaque = 0x6b766c62;  // "kvlb"
+constexpr char kAsciiMarker[] = "mn\r\n";
+constexpr size_t kAsciiMarkerLen = 4;
+constexpr size_t kAsciiAnswerLen = 4;  // "MN\r\n"
+constexpr size_t kBinHeader = 24;
+
+// The binary noop kvlb sends after a binary request.
+inline void BinaryMarker(uint8_t out[kBinHeader]) {
+  memset(out, 0, kBinHeader);
+  out[0] = 0x80;
+  out[1] = 0x0a;
+  out[12] = uint8_t(kMarkerOpaque >> 24);
+  out[13] = uint8_t(kMarkerOpaque >> 16);
+  out[14] = uint8_t(kMarkerOpaque >> 8);
+  out[15] = uint8_t(kMarkerOpaque);
+}
+
+struct ReplyEnd {
+  enum Kind { kMore, kWhole, kBad } kind = kMore;
+  size_t reply = 0;  // the reply's bytes, before the marker's answer
+  size_t used = 0;   // the reply and the marker's answer
+};
+
+// Reads a declared length: digits only, at most `most`; -1 otherwise.
+inline int64_t ReadLength(const uint8_t *p, const uint8_t *end, uint64_t most) {
+  if (p == end) return -1;
+  uint64_t v = 0;
+  for (; p < end; p++) {
+    if (*p < '0' || *p > '9') return -1;
+    v = v * 10 + (*p - '0');
+    if (v > most) return -1;
+  }
+  return int64_t(v);
+}
+
+// The n-th space-separated token of [p, end): its bounds in *from, *to; false if absent.
+inline bool Token(const uint8_t *p, const uint8_t *end, int n, const uint8_t **from, const uint8_t **to) {
+  for (int i = 0;; i++) {
+    while (p < end && *p == ' ') p++;
+    const uint8_t *s = p;
+    while (p < end && *p != ' ') p++;
+    if (s == p) return false;
+    if (i == n) {
+      *from = s;
+      *to = p;
+      return true;
+    }
+  }
+}
+
+// An ASCII or meta reply followed by "MN\r\n". `most` bounds the whole reply.
+inline ReplyEnd AsciiReplyEnd(const uint8_t *p, size_t n, size_t most) {
+  size_t at = 0;
+  for (;;) {
+    if (at > most) return {ReplyEnd::kBad, 0, 0};
+    const uint8_t *nl = static_cast<const uint8_t *>(memchr(p + at, '\n', n - at));
+    if (!nl) return {n - at > 4096 ? ReplyEnd::kBad : ReplyEnd::kMore, 0, 0};
+    size_t lineEnd = size_t(nl - p) + 1;  // past the newline
+    const uint8_t *line = p + at;
+    const uint8_t *content = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
+    if (lineEnd - at == kAsciiAnswerLen && memcmp(line, "MN\r\n", 4) == 0) return {ReplyEnd::kWhole, at, lineEnd};
+    int sizeToken = -1;
+    if (content - line > 6 && memcmp(line, "VALUE ", 6) == 0) sizeToken = 3;  // VALUE <key> <flags> <bytes>
+    if (content - line > 3 && memcmp(line, "VA ", 3) == 0) sizeToken = 1;     // VA <size> <flags>*
+    if (sizeToken < 0) {
+      at = lineEnd;
+      continue;
+    }
+    const uint8_t *from, *to;
+    if (!Token(line, content, sizeToken, &from, &to)) return {ReplyEnd::kBad, 0, 0};
+    int64_t bytes = ReadLength(from, to, most);
+    if (bytes < 0) return {ReplyEnd::kBad, 0, 0};
+    size_t dataEnd = lineEnd + size_t(bytes) + 2;
+    if (dataEnd > n) return {dataEnd > most + kAsciiAnswerLen ? ReplyEnd::kBad : ReplyEnd::kMore, 0, 0};
+    if (p[dataEnd - 2] != '\r' || p[dataEnd - 1] != '\n') return {ReplyEnd::kBad, 0, 0};
+    at = dataEnd;
+  }
+}
+
+// Binary responses followed by the noop that answers kvlb's marker.
+inline ReplyEnd BinaryReplyEnd(const uint8_t *p, size_t n, size_t most) {
+  size_t at = 0;
+  for (;;) {
+    if (n - at < kBinHeader) return {ReplyEnd::kMore, 0, 0};
+    const uint8_t *h = p + at;
+    if (h[0] != 0x81) return {ReplyEnd::kBad, 0, 0};
+    uint32_t body = uint32_t(h[8]) << 24 | uint32_t(h[9]) << 16 | uint32_t(h[10]) << 8 | h[11];
+    uint32_t opaque = uint32_t(h[12]) << 24 | uint32_t(h[13]) << 16 | uint32_t(h[14]) << 8 | h[15];
+    size_t next = at + kBinHeader + body;
+    if (body > most || next > most + kBinHeader) return {ReplyEnd::kBad, 0, 0};
+    if (next > n) return {ReplyEnd::kMore, 0, 0};
+    if (h[1] == 0x0a && opaque == kMarkerOpaque && body == 0) return {ReplyEnd::kWhole, at, next};
+    at = next;
+  }
+}
+
+}  // namespace kvlb

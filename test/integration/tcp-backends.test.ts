@@ -1,0 +1,231 @@
+// kvlb in front of memcached servers that speak TCP only (memcached's default: no UDP listener),
+// with tcp.backends on. The oracles are the values the test wrote, libmemcached's own ketama
+// (where each key must land), and each server's answers read straight from it over TCP.
+import test from "ava";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync, readFileSync } from "node:fs";
+import { createServer, type Server } from "node:net";
+import { tmpdir } from "node:os";
+import { join, basename } from "node:path";
+import { promisify } from "node:util";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { startMemcached, type MemcachedSet } from "../../host/testbed/memcached.js";
+import { UdpClient } from "../support/udp-client.js";
+import { portBase } from "../support/ports.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
+import { Conn } from "../support/tcp-conn.js";
+import { until } from "../support/until.js";
+
+const run = promisify(execFile);
+const base = portBase("tcp-backends");
+let cluster: Cluster;
+let dir: string;
+let config: string;
+const restarted: MemcachedSet[] = [];
+
+test.before(async () => {
+  dir = mkdtempSync(join(tmpdir(), "kvlb-tcp-backends-"));
+  config = join(dir, "kvlb.yaml");
+  writeFileSync(config, "tcp:\n  backends: true\n  backendConnections: 2\n");
+  cluster = await startCluster(base, 3, ["--config", config, "--timeout", "500"], 64, undefined, "tcp");
+});
+test.after.always(async () => {
+  await cluster?.stop();
+  await Promise.all(restarted.map((s) => s.stop()));
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+const servers = (): string => `127.0.0.1:${cluster.kvlbPort}`;
+
+interface TcpBackendStats {
+  tcpBackends: { open: number; connects: number; failures: number; badReplies: number; replies: number };
+  backends: { health: { state: string } }[];
+}
+const stats = async (c: Cluster = cluster): Promise<TcpBackendStats> => (await c.stats()) as unknown as TcpBackendStats;
+
+/** The value a memcached server holds for `key`, asked straight from it over TCP. */
+async function heldBy(port: number, key: string): Promise<string | undefined> {
+  const c = new Conn(port);
+  try {
+    c.send(`get ${key}\r\n`);
+    const body = await c.until((s) => s.endsWith("END\r\n"));
+    return /^VALUE \S+ \d+ \d+\r\n([\s\S]*)\r\nEND\r\n$/.exec(body)?.[1];
+  } finally {
+    c.destroy();
+  }
+}
+
+function homes(keys: readonly string[]): number[] {
+  return libmemcachedHomes(
+    cluster.backendPorts.map((port) => ({ host: "127.0.0.1", port })),
+    keys,
+  );
+}
+
+/** Printable bytes, different for each seed. */
+function filler(bytes: number, seed: number): string {
+  let s = "";
+  let x = seed * 2654435761;
+  while (s.length < bytes) {
+    x = (x * 1103515245 + 12345) >>> 0;
+    s += String.fromCharCode(0x21 + (x % 94));
+  }
+  return s;
+}
+
+for (const binary of [false, true]) {
+  const mode = binary ? "binary" : "ASCII";
+  test.serial(
+    `memccp and memccat (${mode}) store and read back values of 100 KB and 1,000,000 bytes, larger than any datagram, each on its ketama server`,
+    async (t) => {
+      const flags = binary ? ["--binary"] : [];
+      const sizes = [100_000, 1_000_000];
+      const files = sizes.map((n, i) => join(dir, `big-${mode}-${i}.txt`));
+      files.forEach((f, i) => writeFileSync(f, filler(sizes[i] ?? 0, i + (binary ? 10 : 0))));
+      await run("memccp", [...flags, `--servers=${servers()}`, ...files]);
+      const keys = files.map((f) => basename(f));
+      const placed = homes(keys);
+      for (const [i, key] of keys.entries()) {
+        const expected = readFileSync(files[i] ?? "", "latin1");
+        const { stdout } = await run("memccat", [...flags, `--servers=${servers()}`, key], {
+          maxBuffer: 4 << 20,
+          encoding: "latin1",
+        });
+        t.is(stdout.length, expected.length + 1, `${key}: memccat prints ${expected.length} bytes and a newline`);
+        t.true(stdout === `${expected}\n`, `${key}: the bytes are the ones stored`);
+        const held = await Promise.all(cluster.backendPorts.map((p) => heldBy(p, key)));
+        t.deepEqual(
+          held.map((v) => v !== undefined),
+          cluster.backendPorts.map((_, b) => b === placed[i]),
+          `${key} is on server ${placed[i]} alone`,
+        );
+      }
+    },
+  );
+}
+
+test.serial(
+  "a UDP client reads a 30 KB value through TCP backends in 1,400-byte datagrams, as memcached sends it",
+  async (t) => {
+    const value = filler(30_000, 7);
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(`set udp-big 5 0 ${value.length}\r\n${value}\r\n`);
+      await c.until((s) => s.endsWith("STORED\r\n"));
+    } finally {
+      c.destroy();
+    }
+    const u = new UdpClient(cluster.kvlbPort);
+    try {
+      const datagrams: string[] = [];
+      u.sendRaw(u.frame("get udp-big\r\n", 77));
+      await u.collectFrames(
+        5000,
+        (id, payload) => {
+          if (id === 77) datagrams.push(payload);
+        },
+        () => datagrams.join("").endsWith("END\r\n"),
+      );
+      t.is(datagrams.length, Math.ceil((value.length + 31) / 1392), `${datagrams.length} datagrams`);
+      t.true(
+        datagrams.every((d) => d.length <= 1392),
+        "each datagram holds at most 1,392 bytes after its header",
+      );
+      t.is(datagrams.join(""), `VALUE udp-big 5 ${value.length}\r\n${value}\r\nEND\r\n`);
+    } finally {
+      u.close();
+    }
+  },
+);
+
+test.serial(
+  "200 pipelined sets and gets over one client connection come back in order through the pooled backend connections",
+  async (t) => {
+    const keys = Array.from({ length: 100 }, (_, i) => `pipe-${i}`);
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(keys.map((k, i) => `set ${k} 0 0 ${String(i).length + 2}\r\nv-${i}\r\n`).join(""));
+      c.send(keys.map((k) => `get ${k}\r\n`).join(""));
+      const expected =
+        keys.map(() => "STORED\r\n").join("") +
+        keys.map((k, i) => `VALUE ${k} 0 ${String(i).length + 2}\r\nv-${i}\r\nEND\r\n`).join("");
+      const got = await c.until((s) => s.length >= expected.length, 10_000);
+      t.is(got, expected);
+    } finally {
+      c.destroy();
+    }
+    const s = await stats();
+    t.is(s.tcpBackends.open, 3 * 2 * 2, "two ASCII and two binary connections to each of the three servers");
+    t.is(s.tcpBackends.badReplies, 0);
+  },
+);
+
+test.serial("a backend killed and started again is reconnected: its keys are served from it again", async (t) => {
+  const key = Array.from({ length: 200 }, (_, i) => `back-${i}`).find((k) => homes([k])[0] === 0) ?? "";
+  const port = cluster.backendPorts[0] ?? 0;
+  const before = await stats();
+  cluster.memcached[0]?.kill("SIGKILL");
+  await until(
+    "the backend to be marked down",
+    async () => (await stats()).backends[0]?.health.state === "down",
+    10_000,
+  );
+  restarted.push(await startMemcached([port], 64, undefined, "tcp"));
+  await until("the backend to be marked up", async () => (await stats()).backends[0]?.health.state === "up", 10_000);
+  // the pool reconnects within its backoff; a set answered STORED went to the restarted server
+  await until(
+    "a set through kvlb to land on the restarted server",
+    async () => {
+      const c = new Conn(cluster.kvlbPort);
+      try {
+        c.send(`set ${key} 0 0 5\r\nagain\r\n`);
+        return (await c.until((s) => s.endsWith("\r\n"))) === "STORED\r\n" && (await heldBy(port, key)) === "again";
+      } finally {
+        c.destroy();
+      }
+    },
+    10_000,
+  );
+  const after = await stats();
+  t.true(after.tcpBackends.failures > before.tcpBackends.failures, "the broken connections were seen to fail");
+  t.true(after.tcpBackends.connects > before.tcpBackends.connects, "and made anew");
+  t.is(await heldBy(port, key), "again");
+});
+
+test.serial(
+  "a backend whose reply declares a value larger than kvlb takes is cut off: the client gets SERVER_ERROR, not a hang",
+  async (t) => {
+    // a hostile or broken server: a sane stats answer for the health check, then nonsense
+    const fakePort = base + 500;
+    const fake: Server = createServer((s) => {
+      s.on("data", (d: Buffer) => {
+        if (d.toString().startsWith("stats")) s.write("STAT pid 1\r\nSTAT uptime 10\r\nSTAT cmd_flush 0\r\nEND\r\n");
+        else s.write("VALUE k 0 99999999999\r\n");
+      });
+      s.on("error", () => undefined);
+    });
+    await new Promise<void>((r) => fake.listen(fakePort, "127.0.0.1", r));
+    const lone = await startCluster(
+      base + 600,
+      0,
+      ["--config", config, "--timeout", "300", "--backend", `127.0.0.1:${fakePort}`],
+      64,
+      undefined,
+      "tcp",
+    );
+    try {
+      const c = new Conn(lone.kvlbPort);
+      try {
+        c.send("get k\r\n");
+        t.regex(await c.until((s) => s.endsWith("\r\n"), 5000), /^SERVER_ERROR /);
+      } finally {
+        c.destroy();
+      }
+      await until("the bad reply to be counted", async () => (await stats(lone)).tcpBackends.badReplies >= 1);
+      t.pass();
+    } finally {
+      await lone.stop();
+      fake.close();
+    }
+  },
+);

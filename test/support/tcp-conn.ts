@@ -1,0 +1,37 @@
+// A raw TCP client for tests: writes what the test says and collects what comes back, so a test
+// can pipeline requests and wait (with a deadline) for the replies it expects.
+import { connect, type Socket } from "node:net";
+
+/** A TCP connection that collects what kvlb sends, until a pattern shows up. */
+export class Conn {
+  private readonly socket: Socket;
+  private data = "";
+  private closed = false;
+  constructor(port: number, host = "127.0.0.1") {
+    this.socket = connect(port, host);
+    this.socket.on("data", (d: Buffer) => (this.data += d.toString("latin1")));
+    this.socket.on("close", () => (this.closed = true));
+    this.socket.on("error", () => (this.closed = true));
+  }
+  send(text: string | Buffer): void {
+    this.socket.write(text);
+  }
+  end(): void {
+    this.socket.end();
+  }
+  /** Waits until `done(received)` holds, or throws after `ms`. */
+  async until(done: (received: string) => boolean, ms = 5000): Promise<string> {
+    const end = Date.now() + ms;
+    while (!done(this.data)) {
+      if (Date.now() > end) throw new Error(`timed out; received ${JSON.stringify(this.data.slice(-200))}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return this.data;
+  }
+  get isClosed(): boolean {
+    return this.closed;
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+}
