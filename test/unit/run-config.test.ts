@@ -3,7 +3,7 @@ import test from "ava";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { loadConfigFile, resolveRunConfig } from "../../host/config/run-config.js";
+import { loadConfigFile, resolveRunConfig, requireUdpBackends } from "../../host/config/run-config.js";
 
 const dir = mkdtempSync(join(tmpdir(), "kvlb-config-"));
 test.after.always(() => rmSync(dir, { recursive: true, force: true }));
@@ -61,4 +61,25 @@ test("each mistake is named with where it is", (t) => {
   t.regex(err("detector: { support: 0.01, epsilon: 0.05 }\n"), /support 0.01: must be above epsilon/);
   t.regex(t.throws(() => loadConfigFile(join(dir, "missing.yaml")))?.message ?? "", /missing\.yaml: no such file/);
   t.regex(t.throws(() => resolveRunConfig({}, { backend: [], cache: "maybe" }))?.message ?? "", /--cache maybe/);
+});
+
+test("tcp.backends turns on TCP to the backends with 2 connections each unless told; off by default; the frame paths refuse it", (t) => {
+  const off = resolveRunConfig(loadConfigFile(file("udp.yaml", "backends: [127.0.0.1:1]\n")), { backend: [] });
+  t.is(off.backendTcp, undefined);
+  t.notThrows(() => requireUdpBackends(off, "kvlb attach"));
+  const on = resolveRunConfig(loadConfigFile(file("tcp.yaml", "backends: [127.0.0.1:1]\ntcp: { backends: true }\n")), {
+    backend: [],
+  });
+  t.deepEqual(on.backendTcp, { connections: 2 });
+  t.deepEqual(on.tcp, { maxConnections: 4096, idleSeconds: 300 }, "the client side keeps its own limits");
+  const four = resolveRunConfig(
+    loadConfigFile(file("tcp4.yaml", "backends: [127.0.0.1:1]\ntcp: { backends: true, backendConnections: 4 }\n")),
+    { backend: [] },
+  );
+  t.deepEqual(four.backendTcp, { connections: 4 });
+  const e = t.throws(() => requireUdpBackends(on, "kvlb attach"));
+  t.is((e as { code?: string }).code, "KVLB_CONFIG");
+  t.regex(e?.message ?? "", /^tcp\.backends: kvlb attach sends requests to the backends as UDP frames/);
+  const bad = t.throws(() => loadConfigFile(file("tcp0.yaml", "tcp: { backendConnections: 0 }\n")));
+  t.regex(bad?.message ?? "", /backendConnections/);
 });
