@@ -3,6 +3,7 @@
 //   direct     straight to three memcached servers, the client hashing with ketama
 //   twemproxy  through nutcracker (ketama, md5), the TCP proxy memcached users run today
 //   off        through kvlb with its cache off and no replicas (its backends over UDP)
+//   offTcp     the same, its backends over TCP (tcp.backends), as twemproxy reaches them
 //   on         through kvlb on its defaults (cache and replicas)
 // For each: throughput, p50 and p99, and the proxy's CPU per request (its process for
 // nutcracker, kvlb's worker thread for kvlb), so that the proxies compare per CPU even when the
@@ -21,7 +22,7 @@ import { tcpLoad, type TcpLoadResult, type TcpTarget } from "../load/tcp-load.js
 import { loadCore } from "../core/loader.js";
 import { setBackends, routeKey } from "../core/backends.js";
 import { processCpuSeconds, threadCpuSeconds } from "./cpu-time.js";
-import { DEFAULT_TCP } from "../config/run-config.js";
+import { DEFAULT_TCP, DEFAULT_BACKEND_CONNECTIONS } from "../config/run-config.js";
 import { cacheOff } from "../load/phases.js";
 import type { CoreConfig } from "../core/config.js";
 import { count, table } from "../util/table.js";
@@ -35,12 +36,13 @@ const KEYS = 10_000;
 const VALUE_BYTES = 100;
 const SETS = 0.05;
 
-type Arm = "direct" | "twemproxy" | "off" | "on";
-const ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "on"];
+type Arm = "direct" | "twemproxy" | "off" | "offTcp" | "on";
+const ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "offTcp", "on"];
 const armText: Record<Arm, string> = {
   direct: "direct (client ketama)",
   twemproxy: "twemproxy (nutcracker)",
   off: "kvlb, cache off",
+  offTcp: "kvlb, cache off, TCP backends",
   on: "kvlb, defaults",
 };
 
@@ -146,19 +148,25 @@ async function main(): Promise<void> {
     const nutcracker = await startNutcracker(dir, ports, PORT + 10);
     stopAll.push(() => stopProcesses([nutcracker]));
     const backends = ports.map((port) => ({ host: "127.0.0.1", address: "127.0.0.1", port, weight: 1 }));
-    const kvlb = async (core: Partial<CoreConfig>): Promise<Awaited<ReturnType<typeof startBalancer>>> => {
+    const kvlb = async (
+      core: Partial<CoreConfig>,
+      tcpBackends = false,
+    ): Promise<Awaited<ReturnType<typeof startBalancer>>> => {
       const b = await startBalancer({
         core,
         backends,
         listen: { address: "127.0.0.1", port: 0 },
         backendBind: "127.0.0.1",
         tcp: DEFAULT_TCP,
+        ...(tcpBackends ? { backendTcp: { connections: DEFAULT_BACKEND_CONNECTIONS } } : {}),
       });
       stopAll.push(() => b.stop());
       return b;
     };
     const off = await kvlb({ ...cacheOff({}), replicaKeys: 0 });
+    const offTcp = await kvlb({ ...cacheOff({}), replicaKeys: 0 }, true);
     const on = await kvlb({});
+    const listenOf = { off, offTcp, on };
     const one = (port: number): TcpTarget[] => [{ address: "127.0.0.1", port }];
     const runArm = async (arm: Arm, seed: number): Promise<Sample> => {
       const spec = { keys, zipf: 0.99, sets: SETS, valueBytes: VALUE_BYTES, seed, seconds: SECONDS, depth: DEPTH };
@@ -177,7 +185,7 @@ async function main(): Promise<void> {
             })
           : await tcpLoad({
               ...spec,
-              targets: one(arm === "twemproxy" ? PORT + 10 : (arm === "off" ? off : on).ports.listen),
+              targets: one(arm === "twemproxy" ? PORT + 10 : listenOf[arm].ports.listen),
               route: () => 0,
               connections: CONNECTIONS,
             });
@@ -237,6 +245,9 @@ function report(samples: Map<Arm, Sample[]>): void {
     `kvlb cache off / twemproxy, throughput per proxy CPU   ${(perCpu("off") / perCpu("twemproxy")).toFixed(2)}x`,
   );
   console.log(`kvlb cache off / twemproxy, throughput                 ${(ops("off") / ops("twemproxy")).toFixed(2)}x`);
+  console.log(
+    `kvlb cache off, TCP backends / twemproxy, per proxy CPU ${(perCpu("offTcp") / perCpu("twemproxy")).toFixed(2)}x`,
+  );
   console.log(
     `kvlb defaults / cache off, CPU per request             ${(usPerRequest("on") / usPerRequest("off")).toFixed(2)}x`,
   );
