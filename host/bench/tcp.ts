@@ -9,7 +9,8 @@
 // nutcracker, kvlb's worker thread for kvlb), so that the proxies compare per CPU even when the
 // load generator, which shares the machine, is the limit.
 // Settings: BENCH_SECONDS (per arm, default 5), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS
-// (default 16), BENCH_DEPTH (requests in flight per connection, default 8), BENCH_PORT.
+// (default 16), BENCH_DEPTH (requests in flight per connection, default 8), BENCH_PORT, BENCH_ARMS
+// (a comma list of arms to run, for profiling one).
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
@@ -37,7 +38,11 @@ const VALUE_BYTES = 100;
 const SETS = 0.05;
 
 type Arm = "direct" | "twemproxy" | "off" | "offTcp" | "on";
-const ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "offTcp", "on"];
+const ALL_ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "offTcp", "on"];
+// BENCH_ARMS=off,twemproxy runs only those (to profile one); the ratios need all of them
+const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
+  ? ALL_ARMS.filter((a) => (process.env["BENCH_ARMS"] ?? "").split(",").includes(a))
+  : ALL_ARMS;
 const armText: Record<Arm, string> = {
   direct: "direct (client ketama)",
   twemproxy: "twemproxy (nutcracker)",

@@ -216,6 +216,7 @@ void BackendConns::Read(uint32_t b, uint32_t c, uint64_t now) {
     if (n > 0) {
       counters_.bytesIn += uint64_t(n);
       conn.parse = true;
+      if (size_t(n) < kReadChunk) return;  // the socket is empty: epoll says when more comes
       continue;
     }
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;

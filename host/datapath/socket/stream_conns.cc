@@ -137,7 +137,8 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
   bool grew = false;
   while (Reading(c)) {
     size_t room = limits_.inBytes - c.in.size();
-    ssize_t n = ::read(c.fd, buf, room < sizeof(buf) ? room : sizeof(buf));
+    size_t asked = room < sizeof(buf) ? room : sizeof(buf);
+    ssize_t n = ::read(c.fd, buf, asked);
     if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR)) {
       c.peerGone = true;
       break;
@@ -150,6 +151,8 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
       c.in.append(buf + drop, size_t(n) - drop);
       grew = true;
     }
+    // a short read emptied the socket: another read would only say EAGAIN (epoll says when more comes)
+    if (size_t(n) < asked) break;
   }
   c.lastActive = now;
   if (grew && !c.fresh) {
