@@ -236,6 +236,58 @@ test.serial("a client that closes its side after its replies came sees kvlb clos
   }
 });
 
+/** Waits until kvlb's stats say `ok`, or fails the test after `ms`. */
+async function statsUntil(ok: (tcp: { open: number; bytesOut: number }) => boolean, ms = 5000): Promise<number> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const s = (await cluster.stats()) as unknown as { tcp: { open: number; bytesOut: number } };
+    if (ok(s.tcp)) return s.tcp.open;
+    if (Date.now() > end) throw new Error(`timed out; tcp stats ${JSON.stringify(s.tcp)}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+test.serial("a client that sends half a request, waits and closes its side is closed by kvlb", async (t) => {
+  const before = await statsUntil(() => true);
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    await statsUntil((s) => s.open === before + 1);
+    c.send("get half-a-requ");
+    // the core has seen the partial line by the time the FIN comes
+    await new Promise((r) => setTimeout(r, 200));
+    c.end();
+    await c.until(() => c.isClosed, 3000);
+    t.true(c.isClosed);
+    t.is(await statsUntil((s) => s.open === before, 3000), before);
+  } finally {
+    c.destroy();
+  }
+});
+
+test.serial("a client that stops reading its replies and then resets is closed by kvlb", async (t) => {
+  const before = await statsUntil(() => true);
+  const value = "v".repeat(50_000);
+  const c = new Conn(cluster.kvlbPort);
+  try {
+    c.send(`set deaf-reader 0 0 ${value.length}\r\n${value}\r\n`);
+    await c.until((s) => s.includes("STORED\r\n"));
+    c.pause();
+    const start = ((await cluster.stats()) as unknown as { tcp: { bytesOut: number } }).tcp.bytesOut;
+    c.send("get deaf-reader\r\n".repeat(1000)); // 50 MB of replies: far more than the buffers hold
+    // kvlb has filled the socket and its own buffer once what it wrote stays put for a second
+    let last = -1;
+    let since = Date.now();
+    await statsUntil((s) => {
+      if (s.bytesOut !== last) [last, since] = [s.bytesOut, Date.now()];
+      return s.bytesOut > start && Date.now() - since > 1000;
+    }, 15_000);
+    c.reset();
+    t.is(await statsUntil((s) => s.open === before, 3000), before);
+  } finally {
+    c.destroy();
+  }
+});
+
 test.serial(
   "tcp.maxConnections and tcp.idleSeconds: one connection over the limit is closed at once, idle ones after their time",
   async (t) => {

@@ -34,4 +34,15 @@ export class Conn {
   destroy(): void {
     this.socket.destroy();
   }
+  /** Stops reading: what kvlb sends piles up in the kernel's buffers, then in kvlb's. */
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
+  /** Closes with a TCP reset, as a crashed client's kernel does. */
+  reset(): void {
+    this.socket.resetAndDestroy();
+  }
 }

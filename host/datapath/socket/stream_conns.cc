@@ -155,6 +155,8 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
     if (size_t(n) < asked) break;
   }
   c.lastActive = now;
+  // the core saw every byte left and took none: the end of a request that will never come
+  if (c.peerGone && !grew && !c.fresh) c.in.clear();
   if (grew && !c.fresh) {
     c.fresh = true;
     ready_.push_back(id);
@@ -176,9 +178,15 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
     }
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
+    // a reset (or a close with replies unread) leaves nothing to write to; epoll reports it even
+    // on a connection that is not being read
+    if (events[i].events & (EPOLLERR | EPOLLHUP)) {
+      Drop(id);
+      continue;
+    }
     if (events[i].events & EPOLLOUT) Write(id, it->second);
     auto again = conns_.find(id);
-    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)))
+    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP)))
       Read(id, again->second, now);
   }
   // lay out the connections with bytes the core has not seen
