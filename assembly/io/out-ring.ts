@@ -91,6 +91,16 @@ export function datagramAlloc(bytes: usize): usize {
   return txAlloc(bytes);
 }
 
+// Whether replyMessage can queue `len` bytes and a tail of `tailLen` now. A cached value that does
+// not fit this burst is better read from its backend (its reply is forwarded in place) than
+// dropped. Counted against the tx buffer alone, though the frame layer may hold some of it.
+export function replyFits(len: usize, tailLen: usize, addr: u32, port: u32): bool {
+  const body = len + tailLen;
+  const most = isStreamClient(addr, port) ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
+  const total: usize = body == 0 ? 1 : (body + most - 1) / most;
+  return total <= 0xffff && outRoom(<u32>total) && txFree() >= body + total * (<usize>FRAME_HEADER + 8);
+}
+
 // Sends `len` bytes at `payload` to a client as one message under request id `id`, split into
 // datagrams of at most 1400 bytes with their sequence numbers (a connection takes it whole).
 // False when out of room.

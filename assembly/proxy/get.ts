@@ -13,7 +13,7 @@ import { detector } from "../layout/regions";
 import { ROUTE_DOWN } from "../route/ketama";
 import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
-import { replyMessage } from "../io/out-ring";
+import { replyMessage, replyFits } from "../io/out-ring";
 import {
   work,
   workU32,
@@ -130,7 +130,16 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     if (hasExptime) expiryChanged(h, q, len, w + W_STAGED);
     if (kind == NK_GET && !barrierPending(h)) {
       const layer = lookup(h, q, len, f, isHot(d, f), w + W_LOOKUP);
-      if (layer == LAYER_L1 || layer == LAYER_L2) {
+      const hit = layer == LAYER_L1 || layer == LAYER_L2;
+      if (
+        hit &&
+        replyFits(
+          <usize>load<u32>(w + W_LOOKUP, D_LEN),
+          keys == 1 ? 5 : 0,
+          workU32(W_ADDR),
+          workU32(W_PORT),
+        )
+      ) {
         statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
         if (layer == LAYER_L2) statInc(S_L1_MISSES);
         statInc(S_CACHE_REPLIES);

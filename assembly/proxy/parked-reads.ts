@@ -20,7 +20,7 @@ import { detEstimate } from "../detect/detector";
 import { isHot } from "../detect/table";
 import { detector } from "../layout/regions";
 import { ROUTE_DOWN } from "../route/ketama";
-import { replyMessage, replyText } from "../io/out-ring";
+import { replyMessage, replyText, replyFits } from "../io/out-ring";
 import { work, W_LOOKUP } from "./context";
 import { keyBackend, sendGetFor, requestFill, NO_BACKEND } from "./forward";
 import { failLine, FAIL_NO_BACKENDS, FAIL_DOWN } from "./failures";
@@ -133,7 +133,8 @@ function wake(e: usize, waited: bool): bool {
     const f = detEstimate(d, h);
     const out = work() + W_LOOKUP;
     const layer = lookup(h, key, keyLen, f, isHot(d, f), out);
-    if (layer == LAYER_L1 || layer == LAYER_L2) {
+    const hit = layer == LAYER_L1 || layer == LAYER_L2;
+    if (hit && replyFits(<usize>load<u32>(out, D_LEN), 5, addr, port)) {
       statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
       if (layer == LAYER_L2) statInc(S_L1_MISSES);
       statInc(S_CACHE_REPLIES);

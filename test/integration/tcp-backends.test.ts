@@ -229,3 +229,48 @@ test.serial(
     }
   },
 );
+
+/** kvlb's resident memory in bytes, as the kernel counts it. */
+function residentBytes(): number {
+  const status = readFileSync(`/proc/${cluster.kvlb.pid}/status`, "utf8");
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
+}
+
+test.serial(
+  "a client that pipelines 100 MB of replies without reading makes kvlb hold under 30 MB for it, and reading gets them all in order",
+  async (t) => {
+    const value = "w".repeat(50_000);
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(`set slow-reader 0 0 ${value.length}\r\n${value}\r\n`);
+      await c.until((s) => s.includes("STORED\r\n"));
+      c.pause();
+      const rssBefore = residentBytes();
+      const bytesOut = async (): Promise<number> =>
+        ((await cluster.stats()) as unknown as { tcp: { bytesOut: number } }).tcp.bytesOut;
+      const start = await bytesOut();
+      const gets = 2000;
+      c.send("get slow-reader\r\n".repeat(gets));
+      // kvlb has filled the socket and its own buffer once what it wrote stays put for a second
+      let last = -1;
+      let since = Date.now();
+      await until(
+        "kvlb stops writing to the reader",
+        async () => {
+          const now = await bytesOut();
+          if (now !== last) [last, since] = [now, Date.now()];
+          return now > start && Date.now() - since > 1000;
+        },
+        15_000,
+      );
+      const held = residentBytes() - rssBefore;
+      t.true(held < 30 << 20, `kvlb grew by ${(held / 2 ** 20).toFixed(1)} MB for one reader`);
+      c.resume();
+      const reply = `VALUE slow-reader 0 ${value.length}\r\n${value}\r\nEND\r\n`;
+      const got = await c.until((s) => s.length >= 8 + gets * reply.length, 30_000);
+      t.is(got.slice(8), reply.repeat(gets));
+    } finally {
+      c.destroy();
+    }
+  },
+);

@@ -23,7 +23,7 @@ struct StreamDesc {
 
 struct StreamLimits {
   uint32_t maxConnections = 4096;
-  uint32_t inFlight = 1024;                  // requests of one connection not yet answered in full
+  uint32_t inFlight = 128;                   // requests of one connection not yet answered in full
   uint32_t inBytes = 256 * 1024;             // bytes read and not yet taken by the core
   uint32_t outBytes = 4u << 20;              // reply bytes not yet written to the socket
   uint64_t idleNs = 300ull * 1000000000ull;  // 0: never
