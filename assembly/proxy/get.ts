@@ -133,12 +133,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       const hit = layer == LAYER_L1 || layer == LAYER_L2;
       if (
         hit &&
-        replyFits(
-          <usize>load<u32>(w + W_LOOKUP, D_LEN),
-          keys == 1 ? 5 : 0,
-          workU32(W_ADDR),
-          workU32(W_PORT),
-        )
+        replyFits(<usize>load<u32>(w + W_LOOKUP, D_LEN), keys == 1 ? 5 : 0, workU32(W_ADDR), workU32(W_PORT))
       ) {
         statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
         if (layer == LAYER_L2) statInc(S_L1_MISSES);

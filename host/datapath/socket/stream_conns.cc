@@ -186,8 +186,7 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
     }
     if (events[i].events & EPOLLOUT) Write(id, it->second);
     auto again = conns_.find(id);
-    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP)))
-      Read(id, again->second, now);
+    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP))) Read(id, again->second, now);
   }
   // lay out the connections with bytes the core has not seen
   uint32_t used = 0, k = 0;
