@@ -14,6 +14,7 @@ import {
   BH_OPAQUE,
   BS_INVALID_ARGUMENTS,
   binRequestLen,
+  binShapeOk,
   binaryClass,
   loudOpcode,
   binKeyLen,
@@ -75,6 +76,11 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
   const cls = binaryClass(op);
   if (cls == BC_REFUSED) {
     refuseCommand();
+    return;
+  }
+  if (!binShapeOk(p)) {
+    statInc(S_CLIENT_ERRORS);
+    answerBinary(BS_INVALID_ARGUMENTS, "Invalid arguments");
     return;
   }
   if (cls == BC_NOOP) {

@@ -15,6 +15,7 @@ import { portBase } from "../support/ports.js";
 import { libmemcachedHomes } from "../support/ketama-oracle.js";
 import { Conn } from "../support/tcp-conn.js";
 import { until } from "../support/until.js";
+import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
 
 const run = promisify(execFile);
 const base = portBase("tcp-backends");
@@ -157,6 +158,68 @@ test.serial(
     const s = await stats();
     t.is(s.tcpBackends.open, 3 * 2 * 2, "two ASCII and two binary connections to each of the three servers");
     t.is(s.tcpBackends.badReplies, 0);
+  },
+);
+
+// Binary requests whose lengths add up but whose shape memcached refuses for their opcode (the
+// extras it needs, a key where none belongs, a body beyond the key).
+const misshapen: [string, Buffer][] = [
+  ["touch without its expiry", binaryRequest({ opcode: 0x1c, key: "shape-k" })],
+  ["get with extras", binaryRequest({ opcode: OP.get, key: "shape-k", extras: Buffer.alloc(4) })],
+  ["increment with 8 bytes of extras", binaryRequest({ opcode: 0x05, key: "shape-k", extras: Buffer.alloc(8) })],
+  [
+    "set with 4 bytes of extras",
+    binaryRequest({ opcode: OP.set, key: "shape-k", extras: Buffer.alloc(4), value: "v" }),
+  ],
+  ["delete with a value", binaryRequest({ opcode: OP.delete, key: "shape-k", value: "v" })],
+  ["noop with a key", binaryRequest({ opcode: OP.noop, key: "shape-k" })],
+  [
+    "gat with a value after its key",
+    binaryRequest({ opcode: 0x1d, key: "shape-k", extras: Buffer.alloc(4), value: "v".repeat(24) }),
+  ],
+];
+
+test.serial(
+  "misshapen binary requests, over which memcached closes its connection, are answered Invalid arguments by kvlb and never reach a backend",
+  async (t) => {
+    const port = cluster.backendPorts[0] ?? 0;
+    for (const [name, request] of misshapen) {
+      // the oracle: memcached itself drops a connection that sends it
+      const direct = new Conn(port);
+      try {
+        direct.send(request);
+        await until(`memcached to close a connection over ${name}`, async () => direct.isClosed, 5000);
+      } finally {
+        direct.destroy();
+      }
+    }
+    const before = await stats();
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(
+        Buffer.concat([
+          binaryRequest({ opcode: OP.set, key: "shape-k", extras: setExtras(), value: "kept", opaque: 100 }),
+          ...misshapen.map(([, r], i) => {
+            const copy = Buffer.from(r);
+            copy.writeUInt32BE(i + 1, 12);
+            return copy;
+          }),
+          binaryRequest({ opcode: OP.get, key: "shape-k", opaque: 200 }),
+        ]),
+      );
+      const got = await c.until((s) => binaryResponses(Buffer.from(s, "latin1")).length === misshapen.length + 2);
+      const replies = binaryResponses(Buffer.from(got, "latin1"));
+      t.deepEqual(
+        replies.map((r) => [r.opaque, r.status]),
+        [[100, STATUS.ok], ...misshapen.map((_, i) => [i + 1, STATUS.invalidArguments]), [200, STATUS.ok]],
+      );
+      t.true(replies.at(-1)?.value.endsWith("kept"), "the get after them reads the value set before them");
+      t.false(c.isClosed);
+    } finally {
+      c.destroy();
+    }
+    const after = await stats();
+    t.is(after.tcpBackends.failures, before.tcpBackends.failures, "no backend connection was lost");
   },
 );
 
