@@ -15,7 +15,7 @@ function sumRecords(records: readonly Record<string, number>[]): Record<string, 
 function sumBackends(lists: readonly BackendLoad[][]): BackendLoad[] {
   const n = Math.max(0, ...lists.map((l) => l.length));
   return Array.from({ length: n }, (_, i) => {
-    const sum: BackendLoad = { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0 };
+    const sum: BackendLoad = { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0, changes: Infinity };
     for (const l of lists) {
       const b = l[i];
       if (!b) continue;
@@ -24,9 +24,11 @@ function sumBackends(lists: readonly BackendLoad[][]): BackendLoad[] {
       sum.timeouts += b.timeouts;
       sum.outstanding += b.outstanding;
       sum.fails = Math.max(sum.fails, b.fails); // in a row on any worker
+      sum.changes = Math.min(sum.changes, b.changes); // applied by every worker
       if (b.admit !== undefined) sum.admit = Math.min(sum.admit ?? 1, b.admit); // the lowest bar of any worker
       if (b.nextHop !== undefined) sum.nextHop = (sum.nextHop ?? true) && b.nextHop; // on every worker
     }
+    if (sum.changes === Infinity) sum.changes = 0;
     return sum;
   });
 }

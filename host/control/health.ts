@@ -55,6 +55,8 @@ class Watched {
   probeMs: number | undefined;
   failures = 0;
   successes = 0;
+  /** State changes sent to the workers. */
+  changes = 0;
   last: Probed | undefined;
   /** When the probe in flight left. */
   sentAt: number | undefined;
@@ -125,7 +127,8 @@ export class BackendHealth {
     const report = this.balancer.latest();
     report?.backends.forEach((b, i) => {
       const w = this.watched[i];
-      if (w && w.state === "up" && b.fails >= this.options.requestFailures) {
+      // a count the workers made before they heard of the last change is stale
+      if (w && w.state === "up" && b.changes >= w.changes && b.fails >= this.options.requestFailures) {
         this.markDown(i, `${b.fails} requests in a row timed out`);
       }
     });
@@ -201,6 +204,7 @@ export class BackendHealth {
     w.since = new Date().toISOString();
     w.reason = reason;
     w.successes = 0;
+    w.changes++;
     this.balancer.send({ type: "backend-state", backend: i, up: false });
     this.log?.warn(
       { backend: this.name(i), reason, onDown: this.options.onDown },
@@ -217,6 +221,7 @@ export class BackendHealth {
     w.since = new Date().toISOString();
     w.reason = "answers again";
     w.failures = 0;
+    w.changes++;
     this.balancer.send({ type: "backend-state", backend: i, up: true });
     this.log?.info(
       { backend: this.name(i) },

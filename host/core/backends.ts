@@ -87,10 +87,23 @@ export function routeKey(core: Core, key: Key): number {
 }
 
 /** Marks backend b up or down for routing; a change drops the caches' copies of its keys. */
+// How many state changes each core has applied per backend: the control plane reads a worker's
+// timed-out-in-a-row count only from a report made after its own last change reached the core
+// (the change resets that count), or a stale count would mark a backend down again at once.
+const applied = new WeakMap<Core, number[]>();
+
 export function setBackendState(core: Core, b: number, up: boolean): number {
   const r = core.exports.set_backend_state(b, up ? abi.BK_UP : abi.BK_DOWN);
   if (r < 0) throw new CoreError(r, `backend ${b} state: ${describeCoreError(r)}`);
+  const counts = applied.get(core) ?? [];
+  counts[b] = (counts[b] ?? 0) + 1;
+  applied.set(core, counts);
   return r;
+}
+
+/** The state changes of backend b this core has applied. */
+export function stateChanges(core: Core, b: number): number {
+  return applied.get(core)?.[b] ?? 0;
 }
 
 /** Drops the caches' copies of backend b's keys, or of every key; returns how many. */

@@ -53,6 +53,8 @@ export interface BackendLoad {
   outstanding: number;
   /** Requests that timed out in a row. */
   fails: number;
+  /** The state changes (down, up) of this backend the core had applied when it counted them. */
+  changes: number;
   /** The adaptive hot set's bar for the backend's keys (1: the configured warm share). */
   admit?: number;
   /** On the frame paths: the core knows the backend's next hop, so requests to it leave as

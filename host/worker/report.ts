@@ -1,6 +1,6 @@
 // The stats a data-path worker reports to the control plane, twice a second.
 import type { InspectableCore } from "../core/inspectable-core.js";
-import { backendCounters, ipv4ToWire } from "../core/backends.js";
+import { backendCounters, ipv4ToWire, stateChanges } from "../core/backends.js";
 import type { WorkerSetup, StatsReport } from "./messages.js";
 
 const HOT_KEYS_REPORTED = 20;
@@ -69,6 +69,7 @@ export function report(
       timeouts: Number(c.timeouts),
       outstanding: c.outstanding,
       fails: c.fails,
+      changes: stateChanges(core, i),
       admit: c.admit,
       ...(frames
         ? { nextHop: core.exports.neigh_known(ipv4ToWire(setup.backends[i]?.address ?? "0.0.0.0")) === 1 }

@@ -8,7 +8,7 @@ import type { StatsReport, WorkerSetup } from "../../host/worker/messages.js";
 const report = (n: number, hot: StatsReport["hotKeys"]): StatsReport => ({
   type: "stats",
   stats: { client_datagrams: 10 * n, cache_replies: n, keys: 10 * n },
-  backends: [{ requests: n, replies: n, timeouts: 0, outstanding: 1, fails: 0 }],
+  backends: [{ requests: n, replies: n, timeouts: 0, outstanding: 1, fails: 0, changes: 0 }],
   natUsed: n,
   natEntries: 8192,
   l1Count: n,
@@ -57,7 +57,15 @@ test("the sum of two workers, with each one's report kept", (t) => {
 test("a backend's next hop counts as known only when every worker's core knows it", (t) => {
   const hops = (...known: boolean[]): StatsReport => ({
     ...report(1, []),
-    backends: known.map((nextHop) => ({ requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0, nextHop })),
+    backends: known.map((nextHop) => ({
+      requests: 0,
+      replies: 0,
+      timeouts: 0,
+      outstanding: 0,
+      fails: 0,
+      changes: 0,
+      nextHop,
+    })),
   });
   const m = mergeReports([hops(true, true, false), hops(true, false, false)]);
   t.deepEqual(
