@@ -1,9 +1,11 @@
 // npm run fuzz [-- --count N --seed S --rate R]: hostile datagrams against kvlb in front of
-// real memcached servers, then hostile frames through the core's frame layer. Prints progress,
+// real memcached servers, hostile TCP clients (count / 5 requests, with the backends over UDP and
+// then over TCP), then hostile frames through the core's frame layer. Prints progress,
 // the counts and every failed check; exits 1 when a check failed.
 import { parseArgs } from "node:util";
 import { fuzzUdp } from "./udp-fuzz.js";
 import { fuzzFrames } from "./frame-fuzz.js";
+import { fuzzStreams, type StreamFuzzReport } from "./stream-fuzz.js";
 import { portBase } from "../support/ports.js";
 
 const { values } = parseArgs({
@@ -46,6 +48,32 @@ console.log(
     .join(", ")}`,
 );
 
+const streamRequests = Math.max(1, Math.round(count / 5));
+const streams: [string, StreamFuzzReport][] = [];
+for (const tcpBackends of [false, true]) {
+  const name = tcpBackends ? "TCP (backends over TCP)" : "TCP (backends over UDP)";
+  console.log(`${name}: ${n(streamRequests)} hostile requests over 64 connections, seed ${seed}`);
+  const r = await fuzzStreams({
+    requests: streamRequests,
+    seed,
+    connections: 64,
+    basePort: portBase("fuzz-main") + (tcpBackends ? 400 : 200),
+    tcpBackends,
+    progress: console.log,
+  });
+  console.log(
+    `  wrote ${n(r.bytesWritten)} bytes (ascii ${n(r.byFamily.ascii)}, meta ${n(r.byFamily.meta)}, binary ${n(r.byFamily.binary)}, junk ${n(r.byFamily.junk)}) ` +
+      `over ${n(r.opened)} connections, ${n(r.closedByKvlb)} closed by kvlb; ${n(r.replyBytes)} reply bytes read; ${r.seconds.toFixed(1)} s`,
+  );
+  console.log(
+    `  kvlb's counts: ${Object.entries(r.kvlbTcp)
+      .filter(([, v]) => v > 0)
+      .map(([k, v]) => `${k} ${n(v)}`)
+      .join(", ")}`,
+  );
+  streams.push([name, r]);
+}
+
 console.log(`frames: ${n(frames)} hostile frames through the core's frame layer, seed ${seed}`);
 const fr = await fuzzFrames(frames, seed, console.log);
 console.log(`  ${n(fr.frames)} frames in, ${n(fr.sent)} out, in ${fr.seconds.toFixed(1)} s`);
@@ -55,7 +83,11 @@ console.log(
     .join(", ")}`,
 );
 
-const failures = [...udp.failures.map((f) => `UDP: ${f}`), ...fr.failures.map((f) => `frames: ${f}`)];
+const failures = [
+  ...udp.failures.map((f) => `UDP: ${f}`),
+  ...streams.flatMap(([name, r]) => r.failures.map((f) => `${name}: ${f}`)),
+  ...fr.failures.map((f) => `frames: ${f}`),
+];
 for (const f of failures) console.log(`FAILED ${f}`);
 console.log(
   failures.length === 0 ? "fuzz: kvlb came through, every check held" : `fuzz: ${failures.length} check(s) failed`,

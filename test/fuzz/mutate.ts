@@ -201,6 +201,13 @@ export const MAX_UDP_PAYLOAD = 65507;
 
 /** One hostile datagram (frame header included), at most MAX_UDP_PAYLOAD bytes. */
 export function hostileDatagram(r: Rng, id: number): Fuzzed {
+  const { payload: body, family } = hostileRequests(r);
+  const payload = udpFrame(r, id, body);
+  return { payload: payload.subarray(0, MAX_UDP_PAYLOAD), family };
+}
+
+/** Hostile requests without a frame header: one datagram's worth, or a stretch of a TCP stream. */
+export function hostileRequests(r: Rng): Fuzzed {
   const roll = r.below(100);
   let family: Fuzzed["family"];
   let body: Buffer;
@@ -220,8 +227,7 @@ export function hostileDatagram(r: Rng, id: number): Fuzzed {
     body = Buffer.from(Array.from({ length: r.below(r.chance(0.1) ? 3000 : 40) }, () => r.below(256)));
   }
   if (r.chance(0.6)) body = mutate(r, body);
-  const payload = udpFrame(r, id, body);
-  return { payload: payload.subarray(0, MAX_UDP_PAYLOAD), family };
+  return { payload: body, family };
 }
 
 /** A backend's reply as a forger or a broken backend would send it, for request id `id`. */
