@@ -91,13 +91,21 @@ export function datagramAlloc(bytes: usize): usize {
   return txAlloc(bytes);
 }
 
+// The most bytes of a message one datagram carries to this client: a connection takes it whole.
+@inline function chunkBytes(body: usize, addr: u32, port: u32): usize {
+  return isStreamClient(addr, port) ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
+}
+
+@inline function chunkCount(body: usize, most: usize): usize {
+  return body == 0 ? 1 : (body + most - 1) / most;
+}
+
 // Whether replyMessage can queue `len` bytes and a tail of `tailLen` now. A cached value that does
 // not fit this burst is better read from its backend (its reply is forwarded in place) than
 // dropped. Counted against the tx buffer alone, though the frame layer may hold some of it.
 export function replyFits(len: usize, tailLen: usize, addr: u32, port: u32): bool {
   const body = len + tailLen;
-  const most = isStreamClient(addr, port) ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
-  const total: usize = body == 0 ? 1 : (body + most - 1) / most;
+  const total = chunkCount(body, chunkBytes(body, addr, port));
   return total <= 0xffff && outRoom(<u32>total) && txFree() >= body + total * (<usize>FRAME_HEADER + 8);
 }
 
@@ -107,9 +115,10 @@ export function replyFits(len: usize, tailLen: usize, addr: u32, port: u32): boo
 export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, id: u32, tail: string = ""): bool {
   const tailLen = <usize>tail.length;
   const body = len + tailLen;
-  const most = isStreamClient(addr, port) ? max<usize>(body, 1) : MAX_DATAGRAM_PAYLOAD;
-  const total: u32 = body == 0 ? 1 : <u32>((body + most - 1) / most);
-  if (total > 0xffff || !outRoom(total)) {
+  const most = chunkBytes(body, addr, port);
+  const chunks = chunkCount(body, most);
+  const total = <u32>chunks;
+  if (chunks > 0xffff || !outRoom(total)) {
     statInc(S_DROP_OUT_FULL);
     return false;
   }

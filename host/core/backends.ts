@@ -86,12 +86,12 @@ export function routeKey(core: Core, key: Key): number {
   return core.exports.route_key(at, k.length);
 }
 
-/** Marks backend b up or down for routing; a change drops the caches' copies of its keys. */
 // How many state changes each core has applied per backend: the control plane reads a worker's
 // timed-out-in-a-row count only from a report made after its own last change reached the core
 // (the change resets that count), or a stale count would mark a backend down again at once.
 const applied = new WeakMap<Core, number[]>();
 
+/** Marks backend b up or down for routing; a change drops the caches' copies of its keys. */
 export function setBackendState(core: Core, b: number, up: boolean): number {
   const r = core.exports.set_backend_state(b, up ? abi.BK_UP : abi.BK_DOWN);
   if (r < 0) throw new CoreError(r, `backend ${b} state: ${describeCoreError(r)}`);

@@ -5,11 +5,13 @@
 // alive, hold no connection the fuzz left, answer over TCP and UDP, every backend must still
 // answer a client that talks to it directly, and every stable key must read back exactly.
 import { connect, type Socket } from "node:net";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { Conn } from "../support/tcp-conn.js";
+import { until } from "../support/until.js";
+import { residentBytes } from "../support/resident.js";
 import { answersVersion, answersVersionTcp } from "../../host/testbed/memcached.js";
 import { Rng, hostileRequests, type Fuzzed } from "./mutate.js";
 
@@ -48,19 +50,12 @@ interface Client {
   deaf: boolean;
 }
 
-/** kvlb's resident memory, in MB. */
-function residentMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  return m ? Number(m[1]) / 1024 : 0;
-}
-
-async function until(check: () => Promise<boolean>, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    if (await check().catch(() => false)) return true;
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  return false;
+/** Whether `check` holds within `ms`; a check that throws has not held yet. */
+async function holdsWithin(what: string, check: () => Promise<boolean>, ms: number): Promise<boolean> {
+  return until(what, () => check().catch(() => false), ms).then(
+    () => true,
+    () => false,
+  );
 }
 
 export async function fuzzStreams(o: StreamFuzzOptions): Promise<StreamFuzzReport> {
@@ -161,12 +156,13 @@ export async function fuzzStreams(o: StreamFuzzOptions): Promise<StreamFuzzRepor
     if (!alive()) {
       failures.push(`kvlb exited during the fuzz: ${cluster.output().slice(-2000)}`);
     } else {
-      const rss = residentMb(cluster.kvlb.pid ?? 0);
+      const rss = residentBytes(cluster.kvlb.pid ?? 0) / 2 ** 20;
       if (rss > 1500) failures.push(`kvlb holds ${rss.toFixed(0)} MB after the fuzz`);
-      const drained = await until(async () => {
-        const s = (await cluster.stats()) as unknown as { tcp: { open: number } };
-        return s.tcp.open === 0;
-      }, 15_000);
+      const drained = await holdsWithin(
+        "kvlb holds no connection",
+        async () => ((await cluster.stats()) as unknown as { tcp: { open: number } }).tcp.open === 0,
+        15_000,
+      );
       if (!drained) failures.push("kvlb still holds connections 15 s after every fuzz client closed");
       if (!(await answersVersion(cluster.kvlbPort, 2000))) failures.push("kvlb does not answer version over UDP");
       if (!(await answersVersionTcp(cluster.kvlbPort, 2000))) failures.push("kvlb does not answer version over TCP");
@@ -178,7 +174,15 @@ export async function fuzzStreams(o: StreamFuzzOptions): Promise<StreamFuzzRepor
       try {
         reader.send(stable.map(([k]) => `get ${k}\r\n`).join(""));
         const want = stable.map(([k, v]) => `VALUE ${k} 0 ${v.length}\r\n${v}\r\nEND\r\n`).join("");
-        const got = await reader.until((s) => s.length >= want.length, 10_000).catch((e: Error) => e.message);
+        const got = await reader
+          .until((s) => s.length >= want.length, 10_000)
+          .catch((e: Error) => {
+            const have = reader.received;
+            return `${e.message}; ${have.length} of ${want.length} bytes; missing: ${stable
+              .filter(([k]) => !have.includes(`VALUE ${k} `))
+              .map(([k]) => k)
+              .join(" ")}; first 300: ${JSON.stringify(have.slice(0, 300))}`;
+          });
         if (got !== want) failures.push(`the stable keys read back as ${JSON.stringify(got.slice(0, 160))}`);
       } finally {
         reader.destroy();

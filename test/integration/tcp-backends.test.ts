@@ -15,6 +15,7 @@ import { portBase } from "../support/ports.js";
 import { libmemcachedHomes } from "../support/ketama-oracle.js";
 import { Conn } from "../support/tcp-conn.js";
 import { until } from "../support/until.js";
+import { residentBytes } from "../support/resident.js";
 import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
 
 const run = promisify(execFile);
@@ -294,10 +295,7 @@ test.serial(
 );
 
 /** kvlb's resident memory in bytes, as the kernel counts it. */
-function residentBytes(): number {
-  const status = readFileSync(`/proc/${cluster.kvlb.pid}/status`, "utf8");
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? NaN) * 1024;
-}
+const kvlbResident = (): number => residentBytes(cluster.kvlb.pid ?? 0);
 
 test.serial(
   "a client that pipelines 100 MB of replies without reading makes kvlb hold under 30 MB for it, and reading gets them all in order",
@@ -308,7 +306,7 @@ test.serial(
       c.send(`set slow-reader 0 0 ${value.length}\r\n${value}\r\n`);
       await c.until((s) => s.includes("STORED\r\n"));
       c.pause();
-      const rssBefore = residentBytes();
+      const rssBefore = kvlbResident();
       const bytesOut = async (): Promise<number> =>
         ((await cluster.stats()) as unknown as { tcp: { bytesOut: number } }).tcp.bytesOut;
       const start = await bytesOut();
@@ -326,7 +324,7 @@ test.serial(
         },
         15_000,
       );
-      const held = residentBytes() - rssBefore;
+      const held = kvlbResident() - rssBefore;
       t.true(held < 30 << 20, `kvlb grew by ${(held / 2 ** 20).toFixed(1)} MB for one reader`);
       c.resume();
       const reply = `VALUE slow-reader 0 ${value.length}\r\n${value}\r\nEND\r\n`;

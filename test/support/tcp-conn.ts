@@ -28,6 +28,10 @@ export class Conn {
     }
     return this.data;
   }
+  /** What kvlb sent so far. */
+  get received(): string {
+    return this.data;
+  }
   get isClosed(): boolean {
     return this.closed;
   }
