@@ -1,6 +1,9 @@
 // Each test file's block of UDP/TCP ports on loopback, fixed and apart, so that files running at
 // once never reach for the same port. A file takes its block's base, base + 100, and so on.
-const blocks = [
+// Every block lies below the kernel's ephemeral range (32768 up, by default): the fuzz opens
+// thousands of client connections, and an ephemeral port it holds (or one in TIME-WAIT) inside a
+// block made another file's memcached fail to bind.
+export const blocks = [
   "hostile-input",
   "request-ids",
   "expiry",
@@ -22,7 +25,9 @@ const blocks = [
   "tcp-backends",
 ] as const;
 
+export const FIRST_PORT = 12000;
+
 /** The first port of a test file's block of 1,000. */
 export function portBase(file: (typeof blocks)[number]): number {
-  return 20000 + blocks.indexOf(file) * 1000;
+  return FIRST_PORT + blocks.indexOf(file) * 1000;
 }
