@@ -3,6 +3,12 @@
 
 export const NOT_FOUND: usize = 0;
 
+// The longest text line memcached reads over TCP, its "\r\n" included, unless the line is a get
+// or gets: with more of a line in its buffer and no newline yet, it closes the connection
+// (proto_text.c, try_read_command_ascii). Over a backend connection kvlb shares among its
+// clients, that would lose every request on it, so no longer line is sent to a backend.
+export const TEXT_LINE_MAX: usize = 2048;
+
 // The address of the '\n' that ends the line starting at p, or NOT_FOUND.
 export function findNewline(p: usize, end: usize): usize {
   while (p < end) {

@@ -9,11 +9,12 @@ import {
   S_DROP_INCOMPLETE,
   S_FRAME_RESERVED,
   S_NO_BACKEND,
+  S_CLIENT_ERRORS,
   PE_PURGE,
   OUT_BACKEND,
 } from "../abi/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
-import { findNewline, contentEnd, tokenEnd, NOT_FOUND } from "../protocol/text";
+import { findNewline, contentEnd, tokenEnd, NOT_FOUND, TEXT_LINE_MAX } from "../protocol/text";
 import {
   commandCode,
   CMD_GET,
@@ -122,6 +123,13 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   const next = newline + 1;
   const alone = first && next == end;
   const code = commandCode(p, cmdEnd);
+  // a gat's keys are sent in lines short enough (get.ts); any other line that long is refused
+  // with the rest of its datagram, a storage command's data among it
+  if (next - p > TEXT_LINE_MAX && code != CMD_GET && code != CMD_GETS && code != CMD_GAT && code != CMD_GATS) {
+    statInc(S_CLIENT_ERRORS);
+    answer("CLIENT_ERROR line too long\r\n");
+    return 0;
+  }
   switch (code) {
     case CMD_GET:
     case CMD_GETS:

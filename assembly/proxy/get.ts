@@ -11,7 +11,7 @@ import { lookup } from "../cache/layers";
 import { barrierPending, readStamp } from "../cache/barrier";
 import { detector } from "../layout/regions";
 import { ROUTE_DOWN } from "../route/ketama";
-import { skipSpaces, tokenEnd, startsWith } from "../protocol/text";
+import { skipSpaces, tokenEnd, startsWith, TEXT_LINE_MAX } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { replyMessage, replyFits } from "../io/out-ring";
 import {
@@ -65,6 +65,7 @@ import {
 } from "../abi/abi";
 
 const DONE: u16 = 0xffff;
+const TAKEN: u16 = 0xfffe; // a miss going into the line being built
 const WANTS_FILL: u16 = 0x8000; // on a miss's key length: the caches want its value
 
 // [cmd, cmdEnd) is the command word, the line's content ends at lineEnd. `inPlace` says the
@@ -194,7 +195,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   }
   if (keys == 1) workFlag(<u32>GF_END); // it missed, so its END follows the backend's reply
   if (missCount == 0) return true;
-  if (inPlace && oneBackend && missCount == keys) {
+  if (inPlace && oneBackend && missCount == keys && (!hasExptime || lineEnd + 2 - cmd <= TEXT_LINE_MAX)) {
     const b = <u32>load<u16>(misses + 6);
     if (copySet != NO_SET && copyTo != b) sendCopyGet(copySet, copyTo, stamp, copyHash);
     else {
@@ -210,10 +211,17 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const first = misses + ((<usize>i) << 3);
     const b = load<u16>(first + 6);
     if (b == DONE) continue;
+    // memcached reads a get or gets line of any length, but closes the connection over a longer
+    // gat line (text.ts): a backend's gat keys go in as many lines as that takes
+    const most: usize = hasExptime ? TEXT_LINE_MAX : <usize>u32.MAX_VALUE;
     let bytes: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
     for (let j = i; j < missCount; j++) {
       const m = misses + ((<usize>j) << 3);
-      if (load<u16>(m + 6) == b) bytes += <usize>(load<u16>(m + 4) & ~WANTS_FILL) + 1;
+      if (load<u16>(m + 6) != b) continue;
+      const more = <usize>(load<u16>(m + 4) & ~WANTS_FILL) + 1;
+      if (bytes + more > most) break;
+      bytes += more;
+      store<u16>(m + 6, TAKEN);
     }
     const payload = buildBegin(bytes);
     if (payload == 0) {
@@ -230,7 +238,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     }
     for (let j = i; j < missCount; j++) {
       const m = misses + ((<usize>j) << 3);
-      if (load<u16>(m + 6) != b) continue;
+      if (load<u16>(m + 6) != TAKEN) continue;
       const len = <usize>(load<u16>(m + 4) & ~WANTS_FILL);
       store<u8>(at++, 0x20);
       memory.copy(at, <usize>load<u32>(m), len);

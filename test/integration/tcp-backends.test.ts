@@ -224,6 +224,94 @@ test.serial(
   },
 );
 
+/** The TTL memcached holds for `key`, asked straight from it with meta `mg <key> t`. */
+async function ttlHeldBy(port: number, key: string): Promise<number | undefined> {
+  const c = new Conn(port);
+  try {
+    c.send(`mg ${key} t\r\n`);
+    const reply = await c.until((s) => s.endsWith("\r\n"));
+    const m = /^HD t(-?\d+)\r\n$/.exec(reply);
+    return m ? Number(m[1]) : undefined;
+  } finally {
+    c.destroy();
+  }
+}
+
+/** Whether memcached itself drops a connection that sends `line`, its first 2,100 bytes first. */
+async function memcachedCloses(port: number, line: string): Promise<boolean> {
+  const direct = new Conn(port);
+  try {
+    direct.send(line.slice(0, 2100));
+    await new Promise((r) => setTimeout(r, 50));
+    direct.send(line.slice(2100));
+    return await until("memcached to close the connection", async () => direct.isClosed, 3000).then(
+      () => true,
+      () => false,
+    );
+  } finally {
+    direct.destroy();
+  }
+}
+
+test.serial(
+  "a gat of 400 keys, a line memcached closes its connection over, reaches the backends in lines under 2,048 bytes: every key comes back, each holds the new TTL, no backend connection is lost",
+  async (t) => {
+    const keys = Array.from({ length: 400 }, (_, i) => `gat-long-${String(i).padStart(40, "0")}`);
+    const line = `gat 1000 ${keys.join(" ")}\r\n`;
+    t.true(await memcachedCloses(cluster.backendPorts[0] ?? 0, line), "memcached closes a connection over the line");
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(keys.map((k) => `set ${k} 0 0 ${k.length}\r\n${k}\r\n`).join(""));
+      await c.until((s) => s.split("STORED\r\n").length - 1 === keys.length);
+      const before = await stats();
+      const from = c.received.length;
+      c.send(line);
+      const got = (await c.until((s) => s.endsWith("END\r\n") && s.length > from, 10_000)).slice(from);
+      const values = [...got.matchAll(/VALUE (\S+) 0 \d+\r\n(\S+)\r\n/g)].map((m) => [m[1], m[2]]);
+      // grouped by backend, as kvlb joins its backends' replies
+      t.deepEqual(
+        values.sort(),
+        keys.map((k) => [k, k]),
+        "every key's value",
+      );
+      t.false(c.isClosed);
+      const after = await stats();
+      t.is(after.tcpBackends.failures, before.tcpBackends.failures, "no backend connection was lost");
+    } finally {
+      c.destroy();
+    }
+    const placed = homes(keys);
+    for (const i of [0, 199, 399]) {
+      const ttl = await ttlHeldBy(cluster.backendPorts[placed[i] ?? 0] ?? 0, keys[i] ?? "");
+      t.true(ttl !== undefined && ttl > 900 && ttl <= 1000, `${keys[i]} holds a TTL near 1000 s (${ttl})`);
+    }
+  },
+);
+
+test.serial(
+  "a touch or mg line padded past 2,048 bytes, over which memcached closes its connection, is answered CLIENT_ERROR and never reaches a backend",
+  async (t) => {
+    const padded = [`touch pad-k 0${" ".repeat(3000)}\r\n`, `mg pad-k v${" ".repeat(3000)}\r\n`];
+    for (const line of padded)
+      t.true(await memcachedCloses(cluster.backendPorts[0] ?? 0, line), "memcached closes a connection over it");
+    const before = await stats();
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(`set pad-k 0 0 4\r\nkept\r\n${padded.join("")}get pad-k\r\n`);
+      const got = await c.until((s) => s.endsWith("END\r\n"));
+      t.is(
+        got,
+        "STORED\r\nCLIENT_ERROR line too long\r\nCLIENT_ERROR line too long\r\nVALUE pad-k 0 4\r\nkept\r\nEND\r\n",
+      );
+      t.false(c.isClosed);
+    } finally {
+      c.destroy();
+    }
+    const after = await stats();
+    t.is(after.tcpBackends.failures, before.tcpBackends.failures, "no backend connection was lost");
+  },
+);
+
 test.serial("a backend killed and started again is reconnected: its keys are served from it again", async (t) => {
   const key = Array.from({ length: 200 }, (_, i) => `back-${i}`).find((k) => homes([k])[0] === 0) ?? "";
   const port = cluster.backendPorts[0] ?? 0;
