@@ -2,6 +2,7 @@
 // process_frames(n), one call per burst; tick), snapshots and state checks. The control plane's
 // and the tests' view of the state is in inspect.ts.
 import { expireRequests } from "./proxy/timers";
+import { sendWantedProbes } from "./proxy/probe";
 import { wakeParked } from "./proxy/parked-reads";
 import { streamOwedRetry } from "./proxy/stream-refs";
 import { initProxy } from "./proxy/init";
@@ -93,6 +94,7 @@ export function tick(now: u64): i32 {
   if (framesOn()) outReset();
   streamOwedRetry();
   expireRequests();
+  sendWantedProbes();
   wakeParked();
   adaptAdmission(now);
   replicaCool();
@@ -101,7 +103,7 @@ export function tick(now: u64): i32 {
   return demoted;
 }
 
-export { set_backends, route_key, nat_used, set_backend_state, purge_cache } from "./proxy/exports";
+export { set_backends, route_key, nat_used, set_backend_state, purge_cache, probe_backend } from "./proxy/exports";
 export {
   process_frames,
   frame_port,

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 11;
+export const LAYOUT_VERSION = 12;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -201,6 +201,12 @@ export const B_FAILS = 112; // u32, requests timed out in a row (a reply resets 
 export const B_ADMIT = 120; // f64, the share of the warm threshold this backend's keys must reach to enter L2
 export const B_ADAPT_MARK = 128; // u64, B_REQUESTS at the last adaptation
 export const B_CALM = 136; // u32, adaptations in a row that found this backend under the mean
+// The health probe the core sends where no kernel reaches the backends (proxy/probe.ts):
+export const B_PROBES = 140; // u32, probes answered; the three below are the last answer's
+export const B_PROBE_PID = 144; // u32, memcached's pid
+export const B_PROBE_UPTIME = 148; // u32, its uptime in seconds
+export const B_PROBE_FLUSHES = 152; // u32, its cmd_flush
+export const B_PROBE_WANTED = 156; // u32, 1: the host asked for a probe, sent at the next tick
 export const BK_UP = 0;
 export const BK_DOWN = 1;
 

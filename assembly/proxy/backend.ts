@@ -50,6 +50,7 @@ import {
   NF_COPY,
   NK_COPY_READ,
   NK_COPY_WRITE,
+  NK_PROBE,
 } from "./nat";
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
@@ -58,6 +59,7 @@ import { forwardReply, valueBlock, valueBlockLen } from "../io/out-ring";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
+import { probeAnswered } from "./probe";
 import {
   readVa,
   VA_FLAGS,
@@ -97,6 +99,10 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     return;
   }
   const kind = load<u8>(e + N_KIND);
+  if (kind == NK_PROBE) {
+    probeAnswered(id, b, slot, len);
+    return;
+  }
   if (kind == NK_FILL) {
     // kvlb's own ask: its answer fills the caches and goes to no client
     if (frameTotal(slot) == 1) fillFromMg(e, slot + FRAME_HEADER, slot + len);

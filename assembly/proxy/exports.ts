@@ -13,6 +13,7 @@ import { purge, PURGE_ALL } from "../cache/purge";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";
 import { replicaClear } from "../cache/replicas";
+import { wantProbe } from "./probe";
 
 // The host has written n backend entries; rebuilds the ring. Returns its points, or E_CONFIG.
 export function set_backends(n: u32): i32 {
@@ -44,6 +45,14 @@ export function set_backend_state(b: u32, state: u32): i32 {
 export function purge_cache(b: u32): i32 {
   if (b != PURGE_ALL && b >= backendCount()) return E_CONFIG;
   return <i32>purge(b);
+}
+
+// The health checker's stats, to send to backend b at the next tick (proxy/probe.ts): 0, or
+// E_CONFIG.
+export function probe_backend(b: u32): i32 {
+  if (b >= backendCount()) return E_CONFIG;
+  wantProbe(b);
+  return 0;
 }
 
 export function nat_used(): u32 {

@@ -28,6 +28,7 @@ export const NK_FILL: u8 = 6; // kvlb's own mg for a value and its TTL: fills a 
 export const NK_FLUSH: u8 = 7; // one backend's part of an admin client's flush_all: its OK is swallowed
 export const NK_COPY_READ: u8 = 8; // kvlb's own mg of a replicated key's value, for its copies: reaches no client
 export const NK_COPY_WRITE: u8 = 9; // kvlb's own ms of a copy to a replica server: reaches no client
+export const NK_PROBE: u8 = 10; // the health checker's stats, sent by the core where no kernel can: reaches no client
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's

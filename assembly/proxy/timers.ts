@@ -23,6 +23,7 @@ import {
   NK_FLUSH,
   NK_COPY_READ,
   NK_COPY_WRITE,
+  NK_PROBE,
   NF_NOREPLY,
 } from "./nat";
 import { copyReadLost, copyWriteAnswered, replicaWriteDone } from "./replica-fill";
@@ -48,6 +49,11 @@ export function expireRequests(): u32 {
     if (load<u8>(e + N_STATE) != NS_CHILD) continue;
     if (now - load<u64>(e + N_TIME) < timeout || now < load<u64>(e + N_TIME)) continue;
     const kind = load<u8>(e + N_KIND);
+    if (kind == NK_PROBE) {
+      // the host's health checker counts its own unanswered probes
+      natFree(id);
+      continue;
+    }
     if (kind == NK_FILL || kind == NK_COPY_READ || kind == NK_COPY_WRITE) {
       // kvlb's own asks: no client waits for them
       if (kind == NK_FILL) barrierFillDone(load<u64>(e + N_HASH));

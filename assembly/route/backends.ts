@@ -20,6 +20,8 @@ import {
   B_ADMIT,
   B_ADAPT_MARK,
   B_CALM,
+  B_PROBES,
+  B_PROBE_WANTED,
   BK_UP,
   ROUTE_BACKENDS,
   ROUTE_RING,
@@ -129,6 +131,8 @@ export function backendsReset(n: u32): void {
     store<f64>(b + B_ADMIT, 1.0); // the adaptive hot set starts from the configured warm share
     store<u64>(b + B_ADAPT_MARK, 0);
     store<u32>(b + B_CALM, 0);
+    store<u32>(b + B_PROBES, 0);
+    store<u32>(b + B_PROBE_WANTED, 0);
   }
 }
 

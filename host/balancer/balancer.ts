@@ -4,7 +4,7 @@ import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { projectRoot } from "../util/paths.js";
-import type { WorkerSetup, WorkerReport, StatsReport, ToWorker, CoreShape } from "../worker/messages.js";
+import type { WorkerSetup, WorkerReport, StatsReport, ToWorker, CoreShape, ProbeAnswer } from "../worker/messages.js";
 import type { ModuleInfo, PreparedModule } from "../core/swap.js";
 import { KvlbError } from "../errors.js";
 
@@ -47,6 +47,8 @@ export interface Balancer {
   swap(next: PreparedModule): Promise<SwapOutcome[]>;
   /** Calls `listener` when a worker's burst traps and it goes back to the module before. */
   onTrap(listener: (worker: number, error: string, now: ModuleInfo) => void): void;
+  /** Calls `listener` with each answer to a probe a core sent (ports no kernel serves). */
+  onProbeAnswer(listener: (answer: ProbeAnswer) => void): void;
 }
 
 /**
@@ -85,6 +87,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
   let before: ModuleInfo | undefined; // the module a trap sends the worker back to
   let swapped: ((o: SwapOutcome) => void) | undefined;
   const trapListeners: ((worker: number, error: string, now: ModuleInfo) => void)[] = [];
+  const probeListeners: ((answer: ProbeAnswer) => void)[] = [];
   return new Promise((resolve, reject) => {
     let ready = false;
     worker.on("message", (m: WorkerReport) => {
@@ -108,6 +111,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
           shape: m.shape,
           modules: () => [current],
           onTrap: (listener) => trapListeners.push(listener),
+          onProbeAnswer: (listener) => probeListeners.push(listener),
           swap: (next) =>
             new Promise<SwapOutcome>((settle) => {
               const timer = setTimeout(() => {
@@ -144,6 +148,8 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
         before = undefined;
         const now = mod.info;
         trapListeners.forEach((l) => l(0, m.error, now));
+      } else if (m.type === "probe-answer") {
+        probeListeners.forEach((l) => l(m));
       } else if (m.type === "stopped") {
         stopped();
       }

@@ -105,5 +105,6 @@ export async function startWorkers(setups: readonly WorkerSetup[]): Promise<Bala
     modules: () => started.flatMap((b) => b.modules()),
     swap: async (next) => (await Promise.all(started.map((b) => b.swap(next)))).flat(),
     onTrap: (listener) => started.forEach((b, i) => b.onTrap((_w, error, now) => listener(i, error, now))),
+    onProbeAnswer: (listener) => started.forEach((b) => b.onProbeAnswer(listener)),
   };
 }

@@ -107,7 +107,8 @@ export async function runDpdk(
       })),
     });
     // with no kernel behind the ports, no probe reaches the backends: requests alone judge them
-    const control = await startControlPlane(b, config, backends, log, status, !frameMode.answerArp);
+    // with no kernel to reach the backends through, the core sends the health checks' probes
+    const control = await startControlPlane(b, config, backends, log, status, frameMode.answerArp ? "core" : "udp");
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
       {

@@ -12,6 +12,7 @@ import { nextHopsAsync, nextHopsKey } from "../datapath/afxdp/next-hops.js";
 import type { Neighbour } from "../core/frame-tables.js";
 import { loadCore } from "../core/loader.js";
 import { BackendHealth } from "../control/health.js";
+import type { ProbeTransport } from "../control/health-probes.js";
 import { cidrText, type ClientGuard } from "../config/clients.js";
 import { ConfigError } from "../errors.js";
 
@@ -55,9 +56,9 @@ export async function startControlPlane(
   backends: readonly Backend[],
   log: Logger,
   xdp?: XdpStatusSource,
-  probe = true,
+  probeBy: ProbeTransport = config.backendTcp ? "tcp" : "udp",
 ): Promise<ControlPlane> {
-  const health = new BackendHealth(balancer, backends, config.health, log, probe, config.backendTcp ? "tcp" : "udp");
+  const health = new BackendHealth(balancer, backends, config.health, log, probeBy);
   await health.start();
   if (!config.admin) return { health, server: undefined };
   const { address, port } = config.admin;

@@ -1,12 +1,21 @@
 // How the health checker asks a backend for its `stats`: over UDP on a connected socket (a dead
-// port answers at once with ICMP port unreachable), or over TCP on a connection kept open from
-// one probe to the next (when kvlb reaches its backends over TCP, which may have no UDP at all).
+// port answers at once with ICMP port unreachable), over TCP on a connection kept open from one
+// probe to the next (when kvlb reaches its backends over TCP, which may have no UDP at all), or
+// through the worker's core, which sends it as a frame (DPDK ports no kernel serves: nothing but
+// the core can reach the backends there).
 import { createSocket, type Socket } from "node:dgram";
 import { connect, type Socket as TcpSocket } from "node:net";
+import type { Balancer } from "../balancer/balancer.js";
+
+/** What a probe tells: memcached's pid, its uptime, and how many flush_all it took. */
+export interface Probed {
+  pid: number;
+  uptime: number;
+  cmdFlush: number;
+}
 
 export interface ProbeEvents {
-  /** The whole `stats` reply. */
-  answered(text: string): void;
+  answered(probed: Probed): void;
   failed(why: string): void;
 }
 
@@ -19,10 +28,92 @@ export interface Probe {
   stop(): void;
 }
 
-export type ProbeTransport = "udp" | "tcp";
+export type ProbeTransport = "udp" | "tcp" | "core";
 
-export function createProbe(transport: ProbeTransport, host: string, port: number, events: ProbeEvents): Probe {
-  return transport === "tcp" ? new TcpProbe(host, port, events) : new UdpProbe(host, port, events);
+/** The backend a probe asks: its index in the backend table, its address and port. */
+export interface ProbeTarget {
+  index: number;
+  address: string;
+  port: number;
+}
+
+export function createProbe(
+  transport: ProbeTransport,
+  target: ProbeTarget,
+  events: ProbeEvents,
+  balancer: Balancer,
+): Probe {
+  if (transport === "core") return new CoreProbe(balancer, target.index, events);
+  const text = textEvents(events);
+  return transport === "tcp"
+    ? new TcpProbe(target.address, target.port, text)
+    : new UdpProbe(target.address, target.port, text);
+}
+
+/** Reads memcached's `stats` reply (one message, possibly several datagrams joined). */
+export function parseStats(text: string): Probed | undefined {
+  const stat = (name: string): number | undefined => {
+    const m = new RegExp(`^STAT ${name} (\\d+)\\r?$`, "m").exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const pid = stat("pid");
+  const uptime = stat("uptime");
+  const cmdFlush = stat("cmd_flush");
+  if (pid === undefined || uptime === undefined || cmdFlush === undefined || !/END\r\n$/.test(text)) return undefined;
+  return { pid, uptime, cmdFlush };
+}
+
+interface TextEvents {
+  answered(text: string): void;
+  failed(why: string): void;
+}
+
+function textEvents(events: ProbeEvents): TextEvents {
+  return {
+    answered: (text) => {
+      const probed = parseStats(text);
+      if (probed) events.answered(probed);
+      else events.failed("its stats answer could not be read");
+    },
+    failed: (why) => events.failed(why),
+  };
+}
+
+/** The core reads the answer itself (assembly/proxy/probe.ts); a worker passes it on. */
+class CoreProbe implements Probe {
+  private asking = false;
+  private listening = false;
+
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly index: number,
+    private readonly events: ProbeEvents,
+  ) {}
+
+  start(): Promise<void> {
+    if (!this.listening) {
+      this.listening = true;
+      this.balancer.onProbeAnswer((a) => {
+        if (a.backend !== this.index || !this.asking) return;
+        this.asking = false;
+        this.events.answered({ pid: a.pid, uptime: a.uptime, cmdFlush: a.cmdFlush });
+      });
+    }
+    return Promise.resolve();
+  }
+
+  ask(): void {
+    this.asking = true;
+    this.balancer.send({ type: "probe", backend: this.index });
+  }
+
+  abandon(): void {
+    this.asking = false;
+  }
+
+  stop(): void {
+    this.asking = false;
+  }
 }
 
 class UdpProbe implements Probe {
@@ -34,7 +125,7 @@ class UdpProbe implements Probe {
   constructor(
     private readonly host: string,
     private readonly port: number,
-    private readonly events: ProbeEvents,
+    private readonly events: TextEvents,
   ) {}
 
   start(): Promise<void> {
@@ -83,7 +174,7 @@ class TcpProbe implements Probe {
   constructor(
     private readonly host: string,
     private readonly port: number,
-    private readonly events: ProbeEvents,
+    private readonly events: TextEvents,
   ) {}
 
   start(): Promise<void> {

@@ -9,7 +9,7 @@ import type { Logger } from "pino";
 import type { Balancer } from "../balancer/balancer.js";
 import type { Backend } from "../core/backends.js";
 import type { HealthOptions } from "../config/health-options.js";
-import { createProbe, type Probe, type ProbeTransport } from "./health-probes.js";
+import { createProbe, type Probe, type Probed, type ProbeTransport } from "./health-probes.js";
 
 const RECOVER_PROBES = 2;
 
@@ -27,25 +27,6 @@ export interface BackendHealthView {
   probeMs?: number;
 }
 
-interface Probed {
-  pid: number;
-  uptime: number;
-  cmdFlush: number;
-}
-
-/** Reads memcached's `stats` reply (one message, possibly several datagrams joined). */
-export function parseStats(text: string): Probed | undefined {
-  const stat = (name: string): number | undefined => {
-    const m = new RegExp(`^STAT ${name} (\\d+)\\r?$`, "m").exec(text);
-    return m ? Number(m[1]) : undefined;
-  };
-  const pid = stat("pid");
-  const uptime = stat("uptime");
-  const cmdFlush = stat("cmd_flush");
-  if (pid === undefined || uptime === undefined || cmdFlush === undefined || !/END\r\n$/.test(text)) return undefined;
-  return { pid, uptime, cmdFlush };
-}
-
 class Watched {
   state: "up" | "down" = "up";
   since = new Date().toISOString();
@@ -60,9 +41,10 @@ class Watched {
   last: Probed | undefined;
   /** When the probe in flight left. */
   sentAt: number | undefined;
-  probe: Probe | undefined;
-
-  constructor(readonly backend: Backend) {}
+  constructor(
+    readonly backend: Backend,
+    readonly probe: Probe,
+  ) {}
 }
 
 export class BackendHealth {
@@ -74,31 +56,31 @@ export class BackendHealth {
     backends: readonly Backend[],
     readonly options: HealthOptions,
     private readonly log?: Logger,
-    /** False where no kernel route reaches the backends (DPDK ports no kernel serves): then only
-     * requests that time out in a row mark a backend down, and it is back after the down time. */
-    private readonly probe = true,
     transport: ProbeTransport = "udp",
   ) {
-    this.watched = backends.map((b, i) => {
-      const w = new Watched(b);
-      if (probe)
-        w.probe = createProbe(transport, b.address, b.port, {
-          answered: (text) => this.received(i, text),
-          failed: (why) => this.failed(i, why),
-        });
-      return w;
-    });
+    this.watched = backends.map(
+      (b, i) =>
+        new Watched(
+          b,
+          createProbe(
+            transport,
+            { index: i, address: b.address, port: b.port },
+            { answered: (probed) => this.received(i, probed), failed: (why) => this.failed(i, why) },
+            balancer,
+          ),
+        ),
+    );
   }
 
   async start(): Promise<void> {
-    await Promise.all(this.watched.map((w) => w.probe?.start()));
+    await Promise.all(this.watched.map((w) => w.probe.start()));
     this.timer = setInterval(() => this.round(), this.options.intervalMs);
     this.round();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.watched) w.probe?.stop();
+    for (const w of this.watched) w.probe.stop();
   }
 
   /** Each backend's state, for /stats, /metrics and /health. */
@@ -132,35 +114,24 @@ export class BackendHealth {
         this.markDown(i, `${b.fails} requests in a row timed out`);
       }
     });
-    if (!this.probe) {
-      // nothing to probe with: a down backend is given its requests again after a while
-      const now = Date.now();
-      this.watched.forEach((w, i) => {
-        if (w.state === "down" && now - Date.parse(w.since) >= this.options.probeTimeoutMs * this.options.probeFailures)
-          this.markUp(i);
-      });
-      return;
-    }
     const now = performance.now();
     this.watched.forEach((w, i) => {
       if (w.sentAt !== undefined) {
         if (now - w.sentAt < this.options.probeTimeoutMs) return; // still waiting for it
-        w.probe?.abandon();
+        w.probe.abandon();
         this.failed(i, `no answer to a probe within ${this.options.probeTimeoutMs} ms`);
       }
       w.sentAt = now;
-      w.probe?.ask();
+      w.probe.ask();
     });
   }
 
-  private received(i: number, text: string): void {
+  private received(i: number, probed: Probed): void {
     const w = this.watched[i];
     if (!w || w.sentAt === undefined) return;
     w.probeMs = Math.round((performance.now() - w.sentAt) * 10) / 10;
     w.sentAt = undefined;
-    const now = parseStats(text);
-    if (!now) return this.failed(i, "its stats answer could not be read");
-    this.succeeded(i, now);
+    this.succeeded(i, probed);
   }
 
   private failed(i: number, why: string): void {

@@ -113,6 +113,37 @@ export function purgeCache(core: Core, b: number | "all"): number {
   return r;
 }
 
+/** What the last probe the core sent to a backend heard back, and how many it heard in all. */
+export interface CoreProbeAnswer {
+  answers: number;
+  pid: number;
+  uptime: number;
+  cmdFlush: number;
+}
+
+/** How many probes backend b has answered: one load, for a check made every tick. */
+export function probeAnswers(core: Core, b: number): number {
+  return core.u32[(entry(core, b) + abi.B_PROBES) >>> 2] ?? 0;
+}
+
+/** Backend b's probe answers, as the core keeps them (assembly/proxy/probe.ts). */
+export function coreProbeAnswer(core: Core, b: number): CoreProbeAnswer {
+  const view = new DataView(core.memory.buffer);
+  const at = entry(core, b);
+  return {
+    answers: view.getUint32(at + abi.B_PROBES, true),
+    pid: view.getUint32(at + abi.B_PROBE_PID, true),
+    uptime: view.getUint32(at + abi.B_PROBE_UPTIME, true),
+    cmdFlush: view.getUint32(at + abi.B_PROBE_FLUSHES, true),
+  };
+}
+
+/** Has the core send the health checker's `stats` to backend b, with its next tick's output. */
+export function probeBackend(core: Core, b: number): void {
+  const r = core.exports.probe_backend(b);
+  if (r < 0) throw new CoreError(r, `probe of backend ${b}: ${describeCoreError(r)}`);
+}
+
 /** What a control message about backends asks of a worker's core; false for other messages. */
 export function applyBackendControl(core: Core, m: { type: string; backend?: number | "all"; up?: boolean }): boolean {
   if (m.type === "backend-state" && typeof m.backend === "number") {
@@ -121,6 +152,10 @@ export function applyBackendControl(core: Core, m: { type: string; backend?: num
   }
   if (m.type === "purge" && m.backend !== undefined) {
     purgeCache(core, m.backend);
+    return true;
+  }
+  if (m.type === "probe" && typeof m.backend === "number") {
+    probeBackend(core, m.backend);
     return true;
   }
   return false;

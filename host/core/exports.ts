@@ -60,6 +60,7 @@ export interface CoreExports {
   nat_used: Fn<[], number>;
   set_backend_state: Fn<[number, number], number>;
   purge_cache: Fn<[number], number>;
+  probe_backend: Fn<[number], number>;
   process_frames: Fn<[number], number>;
   frame_port: Fn<[number, number, number, number], number>;
   neigh_static: Fn<[number, number, number, number], number>;
@@ -134,6 +135,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "nat_used",
   "set_backend_state",
   "purge_cache",
+  "probe_backend",
   "process_frames",
   "frame_port",
   "neigh_static",

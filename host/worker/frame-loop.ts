@@ -12,6 +12,7 @@ import { report } from "./report.js";
 import type { PeerLink } from "./peer-link.js";
 import type { ModuleSlot } from "./module-slot.js";
 import { CoreClock, SendTally, controlInbox } from "./burst-loop.js";
+import { ProbeWatch } from "./probe-watch.js";
 
 export interface FrameDriver {
   /** Received frames as struct xdp_desc at descOff, at most max; returns how many. */
@@ -85,6 +86,8 @@ export function runFrameLoop(
     return r;
   };
   const arpFor = setup.frameMode?.answerArp ? setup.backends.map((b) => b.address) : [];
+  // no kernel reaches the backends: the core sends the health checks' probes (health-probes.ts)
+  const probes = setup.frameMode?.answerArp ? new ProbeWatch(core, setup.backends.length) : undefined;
   let nextArp = 0n;
   let nextTick = 0n;
   let nextReport = 0n;
@@ -116,6 +119,7 @@ export function runFrameLoop(
       slot.run(0, () => core.exports.tick(now));
       flush();
       nextTick = now + TICK_NS;
+      probes?.check((answer) => port.postMessage(answer));
       // control messages (a module swap among them) are taken at this pace, between bursts
       if (control()) break;
       if (arpFor.length > 0 && now >= nextArp) {

@@ -100,7 +100,17 @@ export type WorkerReport =
   | { type: "swapped"; ok: true; info: ModuleInfo; pauseNs: number }
   | { type: "swapped"; ok: false; error: string }
   | { type: "trapped"; error: string }
+  | ProbeAnswer
   | { type: "stopped" };
+
+/** A backend answered the `stats` the core sent it (ports no kernel serves: health-probes.ts). */
+export interface ProbeAnswer {
+  type: "probe-answer";
+  backend: number;
+  pid: number;
+  uptime: number;
+  cmdFlush: number;
+}
 
 export type ToWorker =
   | { type: "stop" }
@@ -109,4 +119,6 @@ export type ToWorker =
   /** The health checks' verdict on a backend: the core routes by it. */
   | { type: "backend-state"; backend: number; up: boolean }
   /** Drop what the caches hold for a backend's keys, or for all keys. */
-  | { type: "purge"; backend: number | "all" };
+  | { type: "purge"; backend: number | "all" }
+  /** Send the health checker's `stats` to a backend, from the core (where no kernel can). */
+  | { type: "probe"; backend: number };

@@ -275,6 +275,58 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
   },
 );
 
+/** Sends one memcached UDP request straight to a backend, from the backends' own namespace. */
+function toBackendDirect(port: string, request: string): string {
+  const py = [
+    "import socket, sys",
+    "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+    "s.settimeout(2)",
+    `s.sendto(b"\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00" + sys.argv[1].encode(), ("${BACKEND_ADDR}", ${port}))`,
+    "sys.stdout.write(s.recv(2000)[8:].decode())",
+  ].join("\n");
+  return topo.exec(topo.backends, ["python3", "-c", py, request]);
+}
+
+(built ? test.serial : test.skip)(
+  "ports no kernel serves: the core probes the backends, so a backend killed with no traffic is marked down, comes back up when restarted, and a flush_all sent straight to it is seen",
+  async (t) => {
+    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
+    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
+    topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+    try {
+      const kvlb = await runKvlb(t, [
+        `net_af_packet0,iface=l0,address=${LB_ADDR}`,
+        `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`,
+      ]);
+      const health = (b: number): NonNullable<StatsView["backends"][number]["health"]> => {
+        const h = inLb<StatsView>(["stats"]).backends[b]?.health;
+        if (!h) throw new Error(`backend ${b} has no health view`);
+        return h;
+      };
+      try {
+        await until("both backends to answer the core's probes", () =>
+          [0, 1].every((b) => health(b).probeMs !== undefined && health(b).state === "up"),
+        );
+        // no client sends a request: only the probes can see it go
+        t.is(topo.signalMatching(topo.backends, "11212", "SIGKILL"), 1);
+        await until("the killed backend to be marked down", () => health(1).state === "down", 5000);
+        t.regex(health(1).reason, /probe/);
+        t.is(health(0).state, "up", "the other backend stays up");
+        topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", "11212", "-p", "0", "-l", BACKEND_ADDR, "-t", "1"]);
+        await until("the restarted backend to be marked up", () => health(1).state === "up", 5000);
+        const flushes = health(0).flushes;
+        t.is(toBackendDirect("11211", "flush_all\r\n"), "OK\r\n", "memcached took the flush_all");
+        await until("the flush to be seen in the probes' cmd_flush", () => health(0).flushes === flushes + 1, 5000);
+      } finally {
+        await kvlb.stop();
+      }
+    } finally {
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+    }
+  },
+);
+
 (built ? test.serial : test.skip)("DPDK errors are one line each, exit 2, and leave no runtime files", (t) => {
   const hugepages = Number(readFileSync("/proc/sys/vm/nr_hugepages", "utf8").trim());
   const cases: [string[], RegExp][] = [

@@ -4,13 +4,15 @@
 import test from "ava";
 import { BackendHealth } from "../../host/control/health.js";
 import type { Balancer } from "../../host/balancer/balancer.js";
-import type { StatsReport } from "../../host/worker/messages.js";
+import type { StatsReport, ProbeAnswer, ToWorker } from "../../host/worker/messages.js";
 import { defaultHealth } from "../../host/config/health-options.js";
 import { until } from "../support/until.js";
 
-/** A balancer whose workers never report again after saying 5 requests in a row timed out. */
+/** A balancer whose workers never report again after saying 5 requests in a row timed out, and
+ * whose core answers every probe. */
 function laggingBalancer(): { balancer: Balancer; sent: boolean[]; rounds: () => number } {
   const sent: boolean[] = [];
+  const answer: ((a: ProbeAnswer) => void)[] = [];
   let rounds = 0;
   const stale: StatsReport = {
     type: "stats",
@@ -29,8 +31,14 @@ function laggingBalancer(): { balancer: Balancer; sent: boolean[]; rounds: () =>
       rounds++;
       return stale;
     },
-    send: (m: { type: string; up?: boolean }) => {
-      if (m.type === "backend-state") sent.push(m.up === true);
+    // every probe is answered, as a core's would be by a live memcached
+    onProbeAnswer: (l: (a: ProbeAnswer) => void) => answer.push(l),
+    send: (m: ToWorker) => {
+      if (m.type === "backend-state") sent.push(m.up);
+      if (m.type === "probe") {
+        const a: ProbeAnswer = { type: "probe-answer", backend: m.backend, pid: 1, uptime: 10, cmdFlush: 0 };
+        setImmediate(() => answer.forEach((l) => l(a)));
+      }
     },
   } as unknown as Balancer;
   return { balancer, sent, rounds: () => rounds };
@@ -38,13 +46,12 @@ function laggingBalancer(): { balancer: Balancer; sent: boolean[]; rounds: () =>
 
 test("a backend back up is not marked down again by a report made before the workers heard it was up", async (t) => {
   const { balancer, sent, rounds } = laggingBalancer();
-  // no probes: a down backend is given its requests again after probeTimeoutMs x probeFailures
   const health = new BackendHealth(
     balancer,
     [{ host: "127.0.0.1", address: "127.0.0.1", port: 1, weight: 1 }],
     { ...defaultHealth, intervalMs: 10, probeTimeoutMs: 20, probeFailures: 2 },
     undefined,
-    false,
+    "core",
   );
   await health.start();
   try {
