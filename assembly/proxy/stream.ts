@@ -7,9 +7,12 @@
 import { regionSize, statInc, statAdd, cfgU32 } from "../layout/header";
 import { streamRequestBytes, FRAME_MORE, FRAME_LINE_TOO_LONG } from "../protocol/stream-frame";
 import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
-import { datagramAlloc, replyText, replyBinary, outRoom, txFree } from "../io/out-ring";
+import { datagramAlloc, replyText, replyBinary, outRoom, txFree, writeAscii } from "../io/out-ring";
+import { findNewline, contentEnd, skipSpaces, tokenEnd } from "../protocol/text";
+import { commandCode, CMD_SET } from "../protocol/commands";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { serveClient } from "./client";
+import { workClosing } from "./context";
 import { streamHold, streamRelease } from "./stream-refs";
 import {
   C_OUT_MAX,
@@ -61,6 +64,15 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
       break;
     }
     if (<u64>size > <u64>largest) {
+      // memcached unlinks the key's old value when a set is too large for it, so that a client
+      // told its set failed never reads the value the set meant to replace: kvlb deletes it at
+      // the key's server, through the write barrier, and the error goes back once that is done
+      const key = tooLargeSetKey(p, end);
+      if (key == KEY_NOT_YET) break; // a binary set whose key has not all arrived
+      if (key != NO_KEY && !deleteFor(conn, n, <usize>(key >> 16), <usize>(key & 0xffff))) {
+        flags = RF_AGAIN;
+        break;
+      }
       answerAlone(conn, n, p, "SERVER_ERROR object too large for cache\r\n");
       taken++;
       // the host drops the rest of it as it comes, and passes again what followed it
@@ -85,6 +97,11 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
     }
     p += <usize>size;
     taken++;
+    if (workClosing()) {
+      // a quit, or an HTTP request line: what came after it is never read
+      flags = RF_CLOSE;
+      break;
+    }
   }
   statAdd(S_STREAM_REQUESTS, <u64>taken);
   store<u32>(tx, skip != 0 ? <u32>min<u64>(skip, 0xffffffff) : <u32>(p - off), D_LEN);
@@ -127,4 +144,49 @@ function answerAlone(conn: u32, n: u32, p: usize, text: string): void {
     replyText(text, conn, 0, n);
   }
   streamRelease(conn, n);
+}
+
+const NO_KEY: u64 = 0;
+const KEY_NOT_YET: u64 = u64.MAX_VALUE;
+const OP_SET: u8 = 0x01;
+const OP_SETQ: u8 = 0x11;
+
+// The key of a set (text, or binary set or setq) as (address << 16 | length), when a text delete
+// can carry it; NO_KEY for any other request; KEY_NOT_YET when a binary key has not all arrived.
+function tooLargeSetKey(p: usize, end: usize): u64 {
+  let key: usize = 0;
+  let len: usize = 0;
+  if (load<u8>(p) == 0x80) {
+    const op = load<u8>(p + 1);
+    if (op != OP_SET && op != OP_SETQ) return NO_KEY;
+    len = <usize>bswap<u16>(load<u16>(p + 2));
+    key = p + 24 + <usize>load<u8>(p + 4);
+    if (key + len > end) return KEY_NOT_YET;
+  } else {
+    const newline = findNewline(p, end);
+    const lineEnd = contentEnd(p, newline);
+    const start = skipSpaces(p, lineEnd);
+    const cmdEnd = tokenEnd(start, lineEnd);
+    if (commandCode(start, cmdEnd) != CMD_SET) return NO_KEY;
+    key = skipSpaces(cmdEnd, lineEnd);
+    len = tokenEnd(key, lineEnd) - key;
+  }
+  if (len == 0 || len > 250) return NO_KEY;
+  for (let i: usize = 0; i < len; i++) if (load<u8>(key + i) <= 0x20 || load<u8>(key + i) == 0x7f) return NO_KEY;
+  return ((<u64>key) << 16) | (<u64>len);
+}
+
+// Serves "delete <key> noreply" as request n of the connection; false when there is no room.
+function deleteFor(conn: u32, n: u32, key: usize, len: usize): bool {
+  const size = 7 + len + 10;
+  const buf = datagramAlloc(FRAME_HEADER + size);
+  if (buf == 0) return false;
+  frameWrite(buf, n, 0, 1);
+  const at = writeAscii(buf + FRAME_HEADER, "delete ");
+  memory.copy(at, key, len);
+  writeAscii(at + len, " noreply\r\n");
+  streamHold(conn, n);
+  serveClient(buf, FRAME_HEADER + size, conn, 0);
+  streamRelease(conn, n);
+  return true;
 }

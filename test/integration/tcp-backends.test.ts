@@ -312,6 +312,40 @@ test.serial(
   },
 );
 
+/** Sends `requests` in order on one connection and returns the replies, one per request. */
+async function replies(port: number, requests: string[], ends: RegExp): Promise<string> {
+  const c = new Conn(port);
+  try {
+    for (const r of requests) c.send(r);
+    return await c.until((s) => (s.match(ends) ?? []).length === requests.length, 10_000);
+  } finally {
+    c.destroy();
+  }
+}
+
+test.serial(
+  "a set too large for memcached's 1 MB item, over a key that holds a value, is refused and leaves no old value behind, as memcached does, even when kvlb cached it",
+  async (t) => {
+    const big = "B".repeat(1024 * 1024 + 2048);
+    const sequence = (key: string): string[] => [
+      `set ${key} 0 0 3\r\nMOO\r\n`,
+      `set ${key} 0 0 ${big.length}\r\n${big}\r\n`,
+      `get ${key}\r\n`,
+    ];
+    const ends = /(STORED|SERVER_ERROR [^\r]*|END)\r\n/g;
+    // the oracle: memcached itself
+    const direct = await replies(cluster.backendPorts[0] ?? 0, sequence("big-direct"), ends);
+    t.is(direct, "STORED\r\nSERVER_ERROR object too large for cache\r\nEND\r\n");
+    // through kvlb, with the old value made hot enough to be cached first
+    const key = "big-through";
+    await replies(cluster.kvlbPort, [`set ${key} 0 0 3\r\nMOO\r\n`], ends);
+    await replies(cluster.kvlbPort, Array<string>(300).fill(`get ${key}\r\n`), /END\r\n/g);
+    const through = await replies(cluster.kvlbPort, sequence(key).slice(1), ends);
+    t.is(through, "SERVER_ERROR object too large for cache\r\nEND\r\n");
+    t.is(await heldBy(cluster.backendPorts[homes([key])[0] ?? 0] ?? 0, key), undefined, "its server holds nothing");
+  },
+);
+
 test.serial("a backend killed and started again is reconnected: its keys are served from it again", async (t) => {
   const key = Array.from({ length: 200 }, (_, i) => `back-${i}`).find((k) => homes([k])[0] === 0) ?? "";
   const port = cluster.backendPorts[0] ?? 0;

@@ -72,13 +72,25 @@ test("a get goes to its ketama backend, and the backend's answer comes back numb
   t.deepEqual(toConn(back.sent), ["5: VALUE k 0 1\r\nv\r\nEND\r\n", "done 5"]);
 });
 
-test("a set whose value is too large to forward is answered as memcached answers, and skipped as it arrives", async (t) => {
+test("a set whose value is too large to forward is answered as memcached answers, and skipped as it arrives; the key's old value is deleted first", async (t) => {
   const core = await balancer();
   const head = "set big 0 0 100000\r\n";
   const { taken, sent } = streamBurst(core, [stream(`${head}xxxx`, 9)]);
   t.deepEqual(taken, [{ bytes: head.length + 100002, requests: 1, close: false, again: true }]);
-  t.deepEqual(toConn(sent), ["9: SERVER_ERROR object too large for cache\r\n", "done 9"]);
-  t.false(sent.some((s) => s.kind === "backend"));
+  // memcached unlinks the old item when a set is too large: kvlb deletes it at the key's server
+  const owner = routeKey(core, "big");
+  const deletes = sent.filter((s) => s.kind === "backend");
+  t.deepEqual(
+    deletes.map((s) => [s.addr, s.payload.toString("latin1")]),
+    [[ipv4(backends[owner]?.address ?? ""), "delete big\r\n"]],
+  );
+  t.deepEqual(toConn(sent), ["9: SERVER_ERROR object too large for cache\r\n"], "not done while the delete is out");
+  const back = streamBurst(
+    core,
+    [],
+    [{ addr: ipv4(backends[owner]?.address ?? ""), port: 11211, id: deletes[0]?.seq ?? -1, body: "DELETED\r\n" }],
+  );
+  t.deepEqual(toConn(back.sent), ["done 9"], "the delete's own answer is swallowed");
 });
 
 test("a line that never ends closes the connection after a CLIENT_ERROR", async (t) => {
