@@ -25,11 +25,14 @@ export const OP_NOOP: u8 = 0x0a;
 export const OP_VERSION: u8 = 0x0b;
 
 // What an opcode is, for the proxy.
-export const BC_REFUSED: u8 = 0; // unknown, or a whole-server command (flush, stat, verbosity, quit, SASL, ...)
+export const BC_REFUSED: u8 = 0; // unknown, or a whole-server command (flush, stat, verbosity, SASL, ...)
 export const BC_READ: u8 = 1; // get, getk, getq, getkq: keyed, read only
 export const BC_WRITE: u8 = 2; // set, add, ..., delete, incr, decr, touch, gat: keyed, changes the item
 export const BC_NOOP: u8 = 3;
 export const BC_VERSION: u8 = 4;
+export const BC_QUIT: u8 = 5; // quit (answered) and quitq: close a TCP connection
+export const OP_QUIT: u8 = 0x07;
+const OP_QUITQ: u8 = 0x17;
 
 export function binaryClass(op: u8): u8 {
   switch (op) {
@@ -64,6 +67,9 @@ export function binaryClass(op: u8): u8 {
       return BC_NOOP;
     case OP_VERSION:
       return BC_VERSION;
+    case OP_QUIT:
+    case OP_QUITQ:
+      return BC_QUIT;
   }
   return BC_REFUSED;
 }

@@ -26,6 +26,7 @@ export const CMD_VERSION: u32 = 17;
 export const CMD_REFUSED: u32 = 18;
 // flush_all: refused, but from a client in admin.clients, sent to every backend.
 export const CMD_FLUSH_ALL: u32 = 19;
+export const CMD_QUIT: u32 = 20; // closes a TCP connection once the replies before it are written
 
 // The code of the command word [p, end).
 export function commandCode(p: usize, end: usize): u32 {
@@ -56,11 +57,11 @@ export function commandCode(p: usize, end: usize): u32 {
   if (isWord(p, end, "touch")) return CMD_TOUCH;
   if (isWord(p, end, "version")) return CMD_VERSION;
   if (isWord(p, end, "flush_all")) return CMD_FLUSH_ALL;
+  if (isWord(p, end, "quit")) return CMD_QUIT;
   if (
     isWord(p, end, "stats") ||
     isWord(p, end, "verbosity") ||
     isWord(p, end, "shutdown") ||
-    isWord(p, end, "quit") ||
     isWord(p, end, "misbehave") ||
     isWord(p, end, "slabs") ||
     isWord(p, end, "lru") ||

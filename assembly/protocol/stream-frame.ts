@@ -12,6 +12,9 @@ export const FRAME_LINE_TOO_LONG: i64 = -1;
 export const MAX_LINE: usize = 131072;
 
 const BINARY_MAGIC: u8 = 0x80;
+// memcached reads a storage command's length as a C int and refuses one whose "\r\n" would not
+// fit in it (CLIENT_ERROR bad command line format), reading no data block after the line.
+export const DATA_LENGTH_MAX: i64 = 2147483645;
 const BINARY_HEADER: usize = 24;
 
 // The size in bytes of the request starting at p (which may run past end: its data has not all
@@ -33,12 +36,26 @@ export function streamRequestBytes(p: usize, end: usize): i64 {
   const code = commandCode(start, cmdEnd);
   // the token that declares the data's length: set <key> <flags> <exptime> <bytes>, ms <key> <datalen>
   let skip: u32 = 0;
-  if (code == CMD_SET || code == CMD_ADD || code == CMD_CAS) skip = 4;
-  else if (code == CMD_MS) skip = 2;
+  if (code == CMD_SET || code == CMD_ADD || code == CMD_CAS) {
+    // memcached answers ERROR to a storage line with the wrong number of words, and reads what
+    // follows as commands: there is no data block to take (cas has one word more)
+    const words = wordCount(start, lineEnd);
+    const least: u32 = code == CMD_CAS ? 6 : 5;
+    if (words != least && words != least + 1) return line;
+    skip = 4;
+  } else if (code == CMD_MS) skip = 2;
   else return line;
   let q = skipSpaces(cmdEnd, lineEnd);
   for (let i: u32 = 1; i < skip && q < lineEnd; i++) q = skipSpaces(tokenEnd(q, lineEnd), lineEnd);
   const bytes = parseDecimal(q, tokenEnd(q, lineEnd));
-  // a length that does not parse is the command handler's to refuse: the line alone is the request
-  return bytes < 0 ? line : line + bytes + 2;
+  // a length that does not parse, or that memcached refuses, is the command handler's to refuse:
+  // the line alone is the request
+  return bytes < 0 || bytes > DATA_LENGTH_MAX ? line : line + bytes + 2;
+}
+
+// The words on a line, counted up to 8.
+function wordCount(p: usize, lineEnd: usize): u32 {
+  let n: u32 = 0;
+  for (let q = skipSpaces(p, lineEnd); q < lineEnd && n < 8; q = skipSpaces(tokenEnd(q, lineEnd), lineEnd)) n++;
+  return n;
 }

@@ -52,6 +52,24 @@ export function parseDecimal(p: usize, end: usize): i64 {
   return <i64>v;
 }
 
+// Whether [p, end) is an unsigned decimal that fits 64 bits, as memcached's incr/decr delta must.
+export function u64DecimalValid(p: usize, end: usize): bool {
+  const n = end - p;
+  if (n == 0 || n > 20) return false;
+  for (let q = p; q < end; q++) {
+    const c = load<u8>(q);
+    if (c < 0x30 || c > 0x39) return false;
+  }
+  if (n < 20) return true;
+  const most = "18446744073709551615";
+  for (let i: usize = 0; i < 20; i++) {
+    const c = <i32>load<u8>(p + i);
+    const m = most.charCodeAt(<i32>i);
+    if (c != m) return c < m;
+  }
+  return true;
+}
+
 // Whether the bytes [p, end) spell `word` exactly.
 export function isWord(p: usize, end: usize, word: string): bool {
   const n = <usize>word.length;

@@ -24,9 +24,23 @@ import {
   BC_READ,
   BC_NOOP,
   BC_VERSION,
+  BC_QUIT,
+  OP_QUIT,
+  BS_OK,
 } from "../protocol/binary";
 import { keyLengthOk, ownKey } from "../protocol/keys";
-import { work, workFlag, workSplit, W_BIN, W_OPAQUE, W_OPCODE, W_TAIL_OPAQUE, W_STAGED } from "./context";
+import {
+  work,
+  workFlag,
+  workSplit,
+  workClose,
+  workClosing,
+  W_BIN,
+  W_OPAQUE,
+  W_OPCODE,
+  W_TAIL_OPAQUE,
+  W_STAGED,
+} from "./context";
 import {
   newChild,
   sendInPlace,
@@ -63,6 +77,7 @@ export function handleBinary(p: usize, end: usize): void {
       return;
     }
     request(p, p + n, p == first && p + n == end);
+    if (workClosing()) return; // a quit: nothing after it is read
     p += n;
   }
 }
@@ -76,6 +91,12 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
   const cls = binaryClass(op);
   if (cls == BC_REFUSED) {
     refuseCommand();
+    return;
+  }
+  if (cls == BC_QUIT) {
+    // memcached answers a quit (not a quitq), then closes the connection
+    if (op == OP_QUIT) answerBinary(BS_OK, "");
+    workClose();
     return;
   }
   if (!binShapeOk(p)) {

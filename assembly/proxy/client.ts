@@ -14,7 +14,7 @@ import {
   OUT_BACKEND,
 } from "../abi/abi";
 import { FRAME_HEADER, frameId, frameTotal, frameReserved } from "../protocol/udp-frame";
-import { findNewline, contentEnd, tokenEnd, NOT_FOUND, TEXT_LINE_MAX } from "../protocol/text";
+import { findNewline, contentEnd, tokenEnd, NOT_FOUND, TEXT_LINE_MAX, startsWith } from "../protocol/text";
 import {
   commandCode,
   CMD_GET,
@@ -36,8 +36,9 @@ import {
   CMD_VERSION,
   CMD_REFUSED,
   CMD_FLUSH_ALL,
+  CMD_QUIT,
 } from "../protocol/commands";
-import { workBegin, workFinish, workSplit } from "./context";
+import { workBegin, workFinish, workSplit, workSilent, workClose, workClosing } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn } from "./meta";
@@ -110,7 +111,7 @@ export function serveClient(slot: usize, len: usize, addr: u32, port: u32): void
       break;
     }
     const next = command(p, contentEnd(p, newline), newline, end, first);
-    if (next == 0) break;
+    if (next == 0 || workClosing()) break;
     p = next;
     first = false;
   }
@@ -123,6 +124,7 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
   const next = newline + 1;
   const alone = first && next == end;
   const code = commandCode(p, cmdEnd);
+  workSilent(endsInNoreply(code, p, lineEnd));
   // a gat's keys are sent in lines short enough (get.ts); any other line that long is refused
   // with the rest of its datagram, a storage command's data among it
   if (next - p > TEXT_LINE_MAX && code != CMD_GET && code != CMD_GETS && code != CMD_GAT && code != CMD_GATS) {
@@ -167,6 +169,9 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
     case CMD_REFUSED:
       refuseCommand();
       return next;
+    case CMD_QUIT:
+      workClose();
+      return 0;
     case CMD_FLUSH_ALL:
       // over TCP the client is a connection, not an address: no admin rule names it yet
       if (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
@@ -174,6 +179,11 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
       return next;
   }
   statInc(S_UNKNOWN_COMMANDS);
+  // memcached hangs up on what looks like an HTTP request line, unanswered
+  if (httpRequestLine(p, lineEnd)) {
+    workClose();
+    return 0;
+  }
   answer("ERROR\r\n");
   return next;
 }
@@ -224,4 +234,43 @@ function version(alone: bool): void {
   } else {
     answer("SERVER_ERROR send version in a datagram of its own\r\n");
   }
+}
+
+// Whether memcached sends nothing at all to this command, errors included: a storage, delete,
+// incr/decr, touch or whole-server command whose last word is "noreply".
+function endsInNoreply(code: u32, p: usize, lineEnd: usize): bool {
+  switch (code) {
+    case CMD_SET:
+    case CMD_ADD:
+    case CMD_CAS:
+    case CMD_DELETE:
+    case CMD_ARITH:
+    case CMD_TOUCH:
+    case CMD_REFUSED:
+    case CMD_FLUSH_ALL: {
+      const end = trimmedEnd(p, lineEnd);
+      const last = lastTokenStart(p, end);
+      return last > p && isWord(last, end, "noreply");
+    }
+  }
+  return false;
+}
+
+// Whether a line of several words ends in one that starts with "HTTP/".
+function httpRequestLine(p: usize, lineEnd: usize): bool {
+  const end = trimmedEnd(p, lineEnd);
+  const last = lastTokenStart(p, end);
+  return last > p && startsWith(last, end, "HTTP/");
+}
+
+function trimmedEnd(p: usize, lineEnd: usize): usize {
+  let end = lineEnd;
+  while (end > p && load<u8>(end - 1) == 0x20) end--;
+  return end;
+}
+
+function lastTokenStart(p: usize, end: usize): usize {
+  let start = end;
+  while (start > p && load<u8>(start - 1) != 0x20) start--;
+  return start;
 }

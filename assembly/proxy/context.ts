@@ -47,6 +47,13 @@ export const W_SLOT: usize = 24;
 export const W_LEN: usize = 28;
 export const W_SINGLE: usize = 32; // u32, 1 when the datagram holds one command: forward in place
 export const W_STAGED: usize = 36; // u8, writeBegin's answer
+// u8, 1 while a text command that ends in "noreply" is handled: memcached sends no reply to it at
+// all, errors included, so neither does kvlb (a client that asked for none would read it as the
+// reply to its next request)
+export const W_SILENT: usize = 37;
+// u8, 1 once a request asked to close its connection (quit, or an HTTP request line): memcached
+// closes it, and over TCP so does kvlb, once the replies before it are written
+export const W_CLOSE: usize = 38;
 const W_CHILDREN: usize = 64;
 export const W_MISSES: usize = 64 + 4 * 256; // MAX_GET_KEYS of (key u32, length u16, backend u16)
 export const W_TOKENS: usize = W_MISSES + 8 * 512; // up to 8 token spans (start u32, end u32)
@@ -78,6 +85,20 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u32>(w + W_LEN, <u32>len);
   store<u32>(w + W_SINGLE, 0);
   store<u32>(w + W_BIN, 0);
+  store<u8>(w + W_SILENT, 0);
+  store<u8>(w + W_CLOSE, 0);
+}
+
+@inline export function workSilent(silent: bool): void {
+  store<u8>(work() + W_SILENT, silent ? 1 : 0);
+}
+
+@inline export function workClose(): void {
+  store<u8>(work() + W_CLOSE, 1);
+}
+
+@inline export function workClosing(): bool {
+  return load<u8>(work() + W_CLOSE) != 0;
 }
 
 @inline export function workFlag(flag: u32): void {

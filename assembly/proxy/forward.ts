@@ -42,6 +42,8 @@ import {
   W_BIN,
   W_OPAQUE,
   W_OPCODE,
+  W_SILENT,
+  work,
 } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
@@ -207,8 +209,9 @@ export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize)
   }
 }
 
-// A local answer to the datagram's client.
+// A local answer to the datagram's client, unless its command said noreply.
 export function answer(text: string): void {
+  if (load<u8>(work() + W_SILENT) != 0) return;
   replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
 }
 

@@ -5,7 +5,8 @@
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
 import { FAIL_OVERLOAD } from "./failures";
-import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
+import { skipSpaces, tokenEnd, parseDecimal, isWord, fits, u64DecimalValid } from "../protocol/text";
+import { DATA_LENGTH_MAX } from "../protocol/stream-frame";
 import { keyValid } from "../protocol/keys";
 import { valueBlock, valueBlockLen } from "../io/out-ring";
 import { work, W_STAGED, W_TOKENS } from "./context";
@@ -65,14 +66,21 @@ export function handleStore(
 ): usize {
   const n = tokenize(cmdEnd, lineEnd);
   const expected: u32 = isCas ? 5 : 4;
+  // as memcached: one word more is allowed, and it means noreply only when it says so
   const noreply = n == expected + 1 && isWord(tokStart(n - 1), tokEnd(n - 1), "noreply");
-  if (n != expected && !noreply) {
+  if (n != expected && n != expected + 1) {
+    // memcached reads no data block after such a line: what follows is the next command
     statInc(S_UNKNOWN_COMMANDS);
     answer("ERROR\r\n");
-    return 0;
+    return newline + 1;
   }
   const bytes = parseDecimal(tokStart(3), tokEnd(3));
-  if (bytes < 0 || parseDecimal(tokStart(1), tokEnd(1)) < 0 || !exptimeValid(tokStart(2), tokEnd(2))) {
+  if (
+    bytes < 0 ||
+    bytes > DATA_LENGTH_MAX ||
+    parseDecimal(tokStart(1), tokEnd(1)) < 0 ||
+    !exptimeValid(tokStart(2), tokEnd(2))
+  ) {
     statInc(S_CLIENT_ERRORS);
     answer("CLIENT_ERROR bad command line format\r\n");
     return 0;
@@ -153,7 +161,8 @@ export function handleKeyed(
     answer("CLIENT_ERROR bad command line format\r\n");
     return;
   }
-  if (!isDelete && parseDecimal(tokStart(1), tokEnd(1)) < 0 && !exptimeValid(tokStart(1), tokEnd(1))) {
+  // an incr/decr delta is 64 bits wide, a touch's exptime signed; memcached judges the rest
+  if (!isDelete && !u64DecimalValid(tokStart(1), tokEnd(1)) && !exptimeValid(tokStart(1), tokEnd(1))) {
     statInc(S_CLIENT_ERRORS);
     answer("CLIENT_ERROR invalid numeric delta argument\r\n");
     return;

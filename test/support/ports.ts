@@ -23,6 +23,7 @@ export const blocks = [
   "replication",
   "tcp-clients",
   "tcp-backends",
+  "memcached-t",
 ] as const;
 
 export const FIRST_PORT = 12000;
