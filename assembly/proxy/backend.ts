@@ -184,7 +184,11 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     if (<u32>seen >= frameTotal(slot) || frameSeq(slot) + 1 == frameTotal(slot)) {
       finished = true;
       done = childDone(e, false);
-      if (kind == NK_FLUSH && !startsWith(p, end, "OK\r\n")) groupFailed(e);
+      if (kind == NK_FLUSH) {
+        // one OK goes back once every backend said OK (context.ts): each backend's own is not
+        if (!startsWith(p, end, "OK\r\n")) groupFailed(e);
+        forward = false;
+      }
       if (kind == NK_WRITE || kind == NK_META_WRITE) {
         const h = load<u64>(e + N_HASH);
         const v = load<u64>(e + N_STAMP);

@@ -13,6 +13,7 @@ import { text as textOf, homeIndex, fromCache as cachedIn, makeCached as cached 
 import { startMemcached } from "../../host/testbed/memcached.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { portBase } from "../support/ports.js";
+import { Conn } from "../support/tcp-conn.js";
 
 let cluster: Cluster;
 let client: UdpClient;
@@ -122,7 +123,12 @@ test.serial("flush_all from a client in admin.clients reaches every backend and 
   const keys = Array.from({ length: 8 }, (_, i) => `flush-all-${i}`);
   for (const k of keys) t.is(await text(c, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
   for (let i = 0; i < 200; i++) await text(c, `get ${keys[0]}\r\n`); // hot, and cached
-  t.is(await text(c, "flush_all\r\n"), "OK\r\n", "one OK, once every backend said OK");
+  const replies = await c.exchange(c.frame("flush_all\r\n"), undefined, 500);
+  t.deepEqual(
+    replies.map((m) => m.payload.toString("latin1")),
+    ["OK\r\n"],
+    "one OK, once every backend said OK, and no other datagram",
+  );
   for (const port of admin.backendPorts) {
     const direct = new UdpClient(port);
     for (const k of keys) t.is(await text(direct, `get ${k}\r\n`), "END\r\n", `${k} on ${port}`);
@@ -130,3 +136,48 @@ test.serial("flush_all from a client in admin.clients reaches every backend and 
   }
   for (const k of keys) t.is(await text(c, `get ${k}\r\n`), "END\r\n", `${k} through kvlb`);
 });
+
+test.serial(
+  "flush_all over TCP: from a connection of admin.clients it reaches every backend and empties kvlb's caches; from any other it is refused and nothing is flushed",
+  async (t) => {
+    const dir = mkdtempSync(join(tmpdir(), "kvlb-flush-tcp-"));
+    const config = join(dir, "admin.yaml");
+    writeFileSync(config, "admin:\n  clients: [127.0.0.2/32]\n");
+    const admin = await startCluster(portBase("backend-changes") + 200, 2, ["--config", config]);
+    const udp = new UdpClient(admin.kvlbPort);
+    t.teardown(async () => {
+      udp.close();
+      await admin.stop();
+      rmSync(dir, { recursive: true, force: true });
+    });
+    const keys = Array.from({ length: 8 }, (_, i) => `flush-tcp-${i}`);
+    for (const k of keys) t.is(await text(udp, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
+    for (let i = 0; i < 200; i++) await text(udp, `get ${keys[0]}\r\n`); // hot, and cached
+    const held = async (): Promise<number> => {
+      let n = 0;
+      for (const port of admin.backendPorts) {
+        const direct = new UdpClient(port);
+        for (const k of keys) if ((await text(direct, `get ${k}\r\n`)) !== "END\r\n") n++;
+        direct.close();
+      }
+      return n;
+    };
+    const outsider = new Conn(admin.kvlbPort, "127.0.0.1", "127.0.0.1");
+    try {
+      outsider.send("flush_all\r\n");
+      t.regex(await outsider.until((s) => s.endsWith("\r\n")), /^SERVER_ERROR not supported through kvlb/);
+    } finally {
+      outsider.destroy();
+    }
+    t.is(await held(), keys.length, "every key is still on its server");
+    const insider = new Conn(admin.kvlbPort, "127.0.0.1", "127.0.0.2");
+    try {
+      insider.send("flush_all\r\n");
+      t.is(await insider.until((s) => s.endsWith("\r\n")), "OK\r\n", "one OK, once every backend said OK");
+    } finally {
+      insider.destroy();
+    }
+    t.is(await held(), 0, "no server holds a key");
+    for (const k of keys) t.is(await text(udp, `get ${k}\r\n`), "END\r\n", `${k} through kvlb`);
+  },
+);
