@@ -26,6 +26,7 @@ import {
   DK_BACKEND,
   DK_STREAM,
   RXF_TRUNC,
+  RXF_ADMIN,
   RF_HOT,
   RF_TRACKED,
   RF_L1_HIT,
@@ -114,7 +115,8 @@ export function processBurst(n: u32): i32 {
         refuse(tx, E_BOUNDS, S_DROP_BOUNDS);
         continue;
       }
-      handleStream(off, len, load<u32>(rx, D_AUX), load<u32>(rx, D_FLAGS) >> 16, tx);
+      const sf = load<u32>(rx, D_FLAGS);
+      handleStream(off, len, load<u32>(rx, D_AUX), sf >> 16, (sf & RXF_ADMIN) != 0, tx);
       continue;
     }
     if (kind != DK_KEY && kind != DK_OBSERVE) {

@@ -235,6 +235,7 @@ export const RXF_TRUNC = 0x100; // the datagram was larger than its slot
 // were given when a request too large is to be skipped as it arrives), D_AUX requests taken,
 // RF_CLOSE when the connection is to be closed once what was queued for it is sent.
 export const DK_STREAM = 5;
+export const RXF_ADMIN = 0x200; // the connection's peer is in admin.clients: it may send flush_all
 export const RF_CLOSE = 0x10;
 export const RF_AGAIN = 0x20; // whole requests are left that it had no room for: pass the bytes again
 

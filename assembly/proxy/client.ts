@@ -38,7 +38,16 @@ import {
   CMD_FLUSH_ALL,
   CMD_QUIT,
 } from "../protocol/commands";
-import { workBegin, workFinish, workSplit, workSilent, workClose, workClosing } from "./context";
+import {
+  workBegin,
+  workFinish,
+  workSplit,
+  workSilent,
+  workClose,
+  workClosing,
+  workAdmin,
+  workIsAdmin,
+} from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
 import { handleMeta, handleMn } from "./meta";
@@ -81,7 +90,9 @@ export function admitDatagram(slot: usize, len: usize, addr: u32, port: u32, tru
 }
 
 // An admitted datagram: each command in it is routed, answered from a cache, or answered here.
-export function serveClient(slot: usize, len: usize, addr: u32, port: u32): void {
+// `admin`: it comes over a TCP connection from admin.clients (a datagram's source is checked
+// where it matters, by its address).
+export function serveClient(slot: usize, len: usize, addr: u32, port: u32, admin: bool = false): void {
   // memcached ignores the reserved field, and memcaslap fills it; count it, serve it.
   if (frameReserved(slot) != 0) statInc(S_FRAME_RESERVED);
   if (FAULT == FAULT_SEND) {
@@ -96,6 +107,7 @@ export function serveClient(slot: usize, len: usize, addr: u32, port: u32): void
     outPush(slot, len, addr, port, OUT_BACKEND);
   }
   workBegin(slot, len, addr, port, frameId(slot));
+  if (admin) workAdmin();
   const end = slot + len;
   let p = slot + FRAME_HEADER;
   if (p < end && load<u8>(p) == 0x80) {
@@ -173,8 +185,8 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
       workClose();
       return 0;
     case CMD_FLUSH_ALL:
-      // over TCP the client is a connection, not an address: no admin rule names it yet
-      if (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR))) flushAll(p, lineEnd);
+      // over TCP the client is a connection, which the host marked when it came from admin.clients
+      if (workIsAdmin() || (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR)))) flushAll(p, lineEnd);
       else refuseCommand();
       return next;
   }

@@ -54,6 +54,8 @@ export const W_SILENT: usize = 37;
 // u8, 1 once a request asked to close its connection (quit, or an HTTP request line): memcached
 // closes it, and over TCP so does kvlb, once the replies before it are written
 export const W_CLOSE: usize = 38;
+// u8, 1 while a request from a TCP connection of admin.clients is served: its flush_all counts
+export const W_ADMIN: usize = 39;
 const W_CHILDREN: usize = 64;
 export const W_MISSES: usize = 64 + 4 * 256; // MAX_GET_KEYS of (key u32, length u16, backend u16)
 export const W_TOKENS: usize = W_MISSES + 8 * 512; // up to 8 token spans (start u32, end u32)
@@ -87,6 +89,15 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u32>(w + W_BIN, 0);
   store<u8>(w + W_SILENT, 0);
   store<u8>(w + W_CLOSE, 0);
+  store<u8>(w + W_ADMIN, 0);
+}
+
+@inline export function workAdmin(): void {
+  store<u8>(work() + W_ADMIN, 1);
+}
+
+@inline export function workIsAdmin(): bool {
+  return load<u8>(work() + W_ADMIN) != 0;
 }
 
 @inline export function workSilent(silent: bool): void {

@@ -39,7 +39,7 @@ const BINARY_VALUE_TOO_LARGE: u16 = 0x0003;
 
 // Serves the whole requests in [off, off + len) of connection `conn`, whose next request is
 // number `seq`; writes what it took to the tx descriptor at `tx`.
-export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: usize): void {
+export function handleStream(off: usize, len: usize, conn: u32, seq: u32, admin: bool, tx: usize): void {
   const end = off + len;
   let p = off;
   let taken: u32 = 0;
@@ -91,7 +91,7 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, tx: us
       flags = RF_AGAIN;
       break;
     }
-    if (!serveOne(p, <usize>size, conn, n)) {
+    if (!serveOne(p, <usize>size, conn, n, admin)) {
       flags = RF_AGAIN;
       break;
     }
@@ -123,13 +123,13 @@ function outNeed(p: usize, size: usize): u32 {
 }
 
 // One request as a datagram of its own; false when there is no room to build it this burst.
-function serveOne(p: usize, size: usize, conn: u32, n: u32): bool {
+function serveOne(p: usize, size: usize, conn: u32, n: u32, admin: bool): bool {
   const buf = datagramAlloc(FRAME_HEADER + size);
   if (buf == 0) return false;
   frameWrite(buf, n, 0, 1);
   memory.copy(buf + FRAME_HEADER, p, size);
   streamHold(conn, n);
-  serveClient(buf, FRAME_HEADER + size, conn, 0);
+  serveClient(buf, FRAME_HEADER + size, conn, 0, admin);
   streamRelease(conn, n);
   return true;
 }

@@ -55,7 +55,7 @@ export async function openFrameCore(
   setFrameAddresses(core, setup.listen, backend);
   if (setup.clients) {
     setClientGuard(core, setup.clients);
-    io.allowStreams(cidrPairs(setup.clients.allow));
+    io.allowStreams(cidrPairs(setup.clients.allow), cidrPairs(setup.clients.admin));
   }
   ports.forEach((p, i) => setFramePort(core, i, { mac: macBytes(p.mac), address: p.address, ifindex: p.ifindex }));
   setNeighbours(core, [...neighbours]);

@@ -38,7 +38,7 @@ async function main(): Promise<void> {
   setFrameAddresses(core, setup.listen, io.ports().backend);
   if (setup.clients) {
     setClientGuard(core, setup.clients);
-    io.allowStreams(cidrPairs(setup.clients.allow));
+    io.allowStreams(cidrPairs(setup.clients.allow), cidrPairs(setup.clients.admin));
   }
   // the core is a module an operator can swap: where its datagrams may go is said out here
   guardSends(io, setup.backends, withDefaults(setup.core).natTimeoutMs);

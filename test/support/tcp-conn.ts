@@ -7,8 +7,9 @@ export class Conn {
   private readonly socket: Socket;
   private data = "";
   private closed = false;
-  constructor(port: number, host = "127.0.0.1") {
-    this.socket = connect(port, host);
+  /** `from`: the local address to connect from (another loopback address, say). */
+  constructor(port: number, host = "127.0.0.1", from?: string) {
+    this.socket = connect({ port, host, ...(from ? { localAddress: from } : {}) });
     this.socket.on("data", (d: Buffer) => (this.data += d.toString("latin1")));
     this.socket.on("close", () => (this.closed = true));
     this.socket.on("error", () => (this.closed = true));

@@ -16,7 +16,15 @@ namespace kvlb {
 namespace {
 
 // The core's ABI (assembly/abi/abi.ts).
-constexpr uint32_t kStreamKind = 5;    // DK_STREAM
+constexpr uint32_t kStreamKind = 5;       // DK_STREAM
+constexpr uint32_t kStreamAdmin = 0x200;  // RXF_ADMIN: the connection's peer is in admin.clients
+
+// Whether addr (as sin_addr holds it) is in one of the (network, mask) pairs.
+static bool InPairs(uint32_t addr, const std::vector<uint32_t> &pairs) {
+  for (size_t i = 0; i + 1 < pairs.size(); i += 2)
+    if ((addr & pairs[i + 1]) == (pairs[i] & pairs[i + 1])) return true;
+  return false;
+}
 constexpr uint32_t kOutStream = 2;     // OUT_STREAM
 constexpr uint32_t kOutDone = 3;       // OUT_STREAM_DONE
 constexpr uint32_t kClose = 0x10;      // RF_CLOSE
@@ -103,10 +111,7 @@ void StreamConns::Accept(uint64_t now) {
     socklen_t peerLen = sizeof(peer);
     int fd = accept4(listen_, reinterpret_cast<sockaddr *>(&peer), &peerLen, SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
-    bool allowed = allow_.empty();
-    for (size_t i = 0; i + 1 < allow_.size() && !allowed; i += 2)
-      allowed = (peer.sin_addr.s_addr & allow_[i + 1]) == (allow_[i] & allow_[i + 1]);
-    if (!allowed) {
+    if (!allow_.empty() && !InPairs(peer.sin_addr.s_addr, allow_)) {
       ::close(fd);
       counters_.notAllowed++;
       continue;
@@ -123,6 +128,7 @@ void StreamConns::Accept(uint64_t now) {
     Conn &c = conns_[id];
     c.fd = fd;
     c.lastActive = now;
+    c.admin = InPairs(peer.sin_addr.s_addr, admin_);
     c.mask = EPOLLIN | EPOLLRDHUP;
     epoll_event ev{};
     ev.events = c.mask;
@@ -207,7 +213,7 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
       continue;
     }
     std::memcpy(memory_ + area_ + used, c.in.data(), len);
-    desc[k] = {area_ + used, len, id, kStreamKind | (uint32_t(c.nextSeq) << 16)};
+    desc[k] = {area_ + used, len, id, kStreamKind | (c.admin ? kStreamAdmin : 0) | (uint32_t(c.nextSeq) << 16)};
     passed_.push_back(id);
     c.fresh = false;
     used += (len + 7) & ~7u;

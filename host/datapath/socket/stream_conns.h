@@ -58,7 +58,12 @@ class StreamConns {
   void Flush(uint64_t now);
   void Close();
   // Only sources within these (network, mask) pairs, as sin_addr holds them; empty: any.
-  void Allow(std::vector<uint32_t> pairs) { allow_ = std::move(pairs); }
+  // Connections from outside `allow` are closed at accept; those from inside `admin`
+  // (admin.clients) may send flush_all: the core hears so with each of their requests.
+  void Allow(std::vector<uint32_t> allow, std::vector<uint32_t> admin) {
+    allow_ = std::move(allow);
+    admin_ = std::move(admin);
+  }
   const StreamCounters &Counters() const { return counters_; }
   uint32_t Count() const { return uint32_t(conns_.size()); }
 
@@ -80,7 +85,8 @@ class StreamConns {
     size_t outBytes = 0;
     uint64_t lastActive = 0;
     bool wantWrite = false;
-    uint32_t mask = 0;  // the epoll events asked for
+    uint32_t mask = 0;   // the epoll events asked for
+    bool admin = false;  // its peer is in admin.clients
   };
 
   void Accept(uint64_t now);
@@ -100,7 +106,7 @@ class StreamConns {
   std::vector<uint32_t> passed_;  // the connection of each descriptor Receive wrote last
   std::vector<uint32_t> touched_;
   std::vector<uint32_t> ready_;
-  std::vector<uint32_t> allow_;  // connections with bytes the core has not seen
+  std::vector<uint32_t> allow_, admin_;  // connections with bytes the core has not seen
   uint64_t nextSweep_ = 0;
 };
 

@@ -99,8 +99,9 @@ export interface UdpBatch {
   tcpBackends(pairs: Uint32Array, connections: number): void;
   /** The TCP backends' counters. */
   backendStreams(): BackendStreamCounts;
-  /** Only connections from these (network, mask) pairs are kept; an empty list keeps every one. */
-  allowStreams(pairs: Uint32Array): void;
+  /** Only connections from the `allow` (network, mask) pairs are kept (an empty list keeps every
+   * one); those from the `admin` pairs (admin.clients) may send flush_all. */
+  allowStreams(allow: Uint32Array, admin: Uint32Array): void;
   /** From now on, datagrams go only to these backends and to clients heard from within windowMs. */
   guard(backends: Uint32Array, windowMs: number): void;
   /** The guard also covers frames in this UMEM, sent from these addresses (as in sin_addr). */

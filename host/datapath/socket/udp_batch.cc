@@ -518,15 +518,18 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return o;
   }
 
-  // allowStreams(pairs: Uint32Array of (network, mask)): connections from elsewhere are closed.
+  // allowStreams(allow, admin: Uint32Array of (network, mask)): connections from outside allow
+  // are closed; those from inside admin may send flush_all.
   Napi::Value AllowStreams(const Napi::CallbackInfo &info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 1 || !info[0].IsTypedArray()) {
-      Napi::TypeError::New(env, "allowStreams(pairs: Uint32Array)").ThrowAsJavaScriptException();
+    if (info.Length() < 2 || !info[0].IsTypedArray() || !info[1].IsTypedArray()) {
+      Napi::TypeError::New(env, "allowStreams(allow: Uint32Array, admin: Uint32Array)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    auto pairs = info[0].As<Napi::Uint32Array>();
-    streams_.Allow(std::vector<uint32_t>(pairs.Data(), pairs.Data() + pairs.ElementLength()));
+    auto allow = info[0].As<Napi::Uint32Array>();
+    auto admin = info[1].As<Napi::Uint32Array>();
+    streams_.Allow(std::vector<uint32_t>(allow.Data(), allow.Data() + allow.ElementLength()),
+                   std::vector<uint32_t>(admin.Data(), admin.Data() + admin.ElementLength()));
     return env.Undefined();
   }
 
