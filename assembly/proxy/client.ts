@@ -45,8 +45,9 @@ import {
   workSilent,
   workClose,
   workClosing,
-  workAdmin,
-  workIsAdmin,
+  workServe,
+  workServing,
+  SERVE_ADMIN,
 } from "./context";
 import { handleGet } from "./get";
 import { handleStore, handleKeyed } from "./write";
@@ -90,9 +91,8 @@ export function admitDatagram(slot: usize, len: usize, addr: u32, port: u32, tru
 }
 
 // An admitted datagram: each command in it is routed, answered from a cache, or answered here.
-// `admin`: it comes over a TCP connection from admin.clients (a datagram's source is checked
-// where it matters, by its address).
-export function serveClient(slot: usize, len: usize, addr: u32, port: u32, admin: bool = false): void {
+// `opts`: SERVE_* (context.ts), from the TCP side.
+export function serveClient(slot: usize, len: usize, addr: u32, port: u32, opts: u8 = 0): void {
   // memcached ignores the reserved field, and memcaslap fills it; count it, serve it.
   if (frameReserved(slot) != 0) statInc(S_FRAME_RESERVED);
   if (FAULT == FAULT_SEND) {
@@ -107,7 +107,7 @@ export function serveClient(slot: usize, len: usize, addr: u32, port: u32, admin
     outPush(slot, len, addr, port, OUT_BACKEND);
   }
   workBegin(slot, len, addr, port, frameId(slot));
-  if (admin) workAdmin();
+  workServe(opts);
   const end = slot + len;
   let p = slot + FRAME_HEADER;
   if (p < end && load<u8>(p) == 0x80) {
@@ -186,7 +186,7 @@ function command(p: usize, lineEnd: usize, newline: usize, end: usize, first: bo
       return 0;
     case CMD_FLUSH_ALL:
       // over TCP the client is a connection, which the host marked when it came from admin.clients
-      if (workIsAdmin() || (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR)))) flushAll(p, lineEnd);
+      if (workServing(SERVE_ADMIN) || (workU32(W_PORT) != 0 && adminClient(workU32(W_ADDR)))) flushAll(p, lineEnd);
       else refuseCommand();
       return next;
   }

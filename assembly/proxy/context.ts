@@ -54,8 +54,10 @@ export const W_SILENT: usize = 37;
 // u8, 1 once a request asked to close its connection (quit, or an HTTP request line): memcached
 // closes it, and over TCP so does kvlb, once the replies before it are written
 export const W_CLOSE: usize = 38;
-// u8, 1 while a request from a TCP connection of admin.clients is served: its flush_all counts
-export const W_ADMIN: usize = 39;
+// u8, SERVE_* bits the caller of serveClient gave for this datagram
+export const W_SERVE: usize = 39;
+export const SERVE_ADMIN: u8 = 1; // from a TCP connection of admin.clients: its flush_all counts
+export const SERVE_NO_END: u8 = 2; // a part of a get split by kvlb: the END is the last part's
 const W_CHILDREN: usize = 64;
 export const W_MISSES: usize = 64 + 4 * 256; // MAX_GET_KEYS of (key u32, length u16, backend u16)
 export const W_TOKENS: usize = W_MISSES + 8 * 512; // up to 8 token spans (start u32, end u32)
@@ -89,15 +91,15 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u32>(w + W_BIN, 0);
   store<u8>(w + W_SILENT, 0);
   store<u8>(w + W_CLOSE, 0);
-  store<u8>(w + W_ADMIN, 0);
+  store<u8>(w + W_SERVE, 0);
 }
 
-@inline export function workAdmin(): void {
-  store<u8>(work() + W_ADMIN, 1);
+@inline export function workServe(opts: u8): void {
+  store<u8>(work() + W_SERVE, opts);
 }
 
-@inline export function workIsAdmin(): bool {
-  return load<u8>(work() + W_ADMIN) != 0;
+@inline export function workServing(opt: u8): bool {
+  return (load<u8>(work() + W_SERVE) & opt) != 0;
 }
 
 @inline export function workSilent(silent: bool): void {
@@ -148,7 +150,8 @@ export function workFinish(): void {
     sendTail(tail, load<u32>(w + W_TAIL_OPAQUE), addr, port, id);
     return;
   }
-  if (n == 1 && tail == 0) return;
+  // a lone child answers for itself, its END included, unless that END is not its to send
+  if (n == 1 && tail == 0 && !workServing(SERVE_NO_END)) return;
   const g = natTake(NS_GROUP, addr, port, id);
   if (g == NAT_NONE) {
     // each child then answers for itself, and what would have followed them goes now

@@ -26,6 +26,8 @@ import {
   W_LOOKUP,
   W_STAGED,
   MAX_GET_KEYS,
+  workServing,
+  SERVE_NO_END,
 } from "./context";
 import {
   newChild,
@@ -111,7 +113,9 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     return true;
   }
   const w = work();
-  if (keys != 1) workFlag(<u32>GF_END); // a get of one key sets it once it knows it missed
+  // a part of a get kvlb split (stream-gets.ts) leaves the END to the last part
+  const ends = !workServing(SERVE_NO_END);
+  if (keys != 1 && ends) workFlag(<u32>GF_END); // a get of one key sets it once it knows it missed
   const d = detector();
   const misses = w + W_MISSES;
   const stamp = readStamp();
@@ -134,7 +138,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       const hit = layer == LAYER_L1 || layer == LAYER_L2;
       if (
         hit &&
-        replyFits(<usize>load<u32>(w + W_LOOKUP, D_LEN), keys == 1 ? 5 : 0, workU32(W_ADDR), workU32(W_PORT))
+        replyFits(<usize>load<u32>(w + W_LOOKUP, D_LEN), keys == 1 && ends ? 5 : 0, workU32(W_ADDR), workU32(W_PORT))
       ) {
         statInc(layer == LAYER_L1 ? S_L1_HITS : S_L2_HITS);
         if (layer == LAYER_L2) statInc(S_L1_MISSES);
@@ -148,7 +152,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
           workU32(W_ADDR),
           workU32(W_PORT),
           workU32(W_ID),
-          keys == 1 ? "END\r\n" : "",
+          keys == 1 && ends ? "END\r\n" : "",
         );
         if (keys == 1) return true;
         q = skipSpaces(te, lineEnd);
@@ -193,7 +197,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     }
     q = skipSpaces(te, lineEnd);
   }
-  if (keys == 1) workFlag(<u32>GF_END); // it missed, so its END follows the backend's reply
+  if (keys == 1 && ends) workFlag(<u32>GF_END); // it missed, so its END follows the backend's reply
   if (missCount == 0) return true;
   if (inPlace && oneBackend && missCount == keys && (!hasExptime || lineEnd + 2 - cmd <= TEXT_LINE_MAX)) {
     const b = <u32>load<u16>(misses + 6);

@@ -12,7 +12,8 @@ import { findNewline, contentEnd, skipSpaces, tokenEnd } from "../protocol/text"
 import { commandCode, CMD_SET } from "../protocol/commands";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { serveClient } from "./client";
-import { workClosing } from "./context";
+import { workClosing, SERVE_ADMIN } from "./context";
+import { splitGetKeys, splitGetParts, serveSplitGet, SPLIT_NEVER, SPLIT_NOT_NOW } from "./stream-gets";
 import { streamHold, streamRelease } from "./stream-refs";
 import {
   C_OUT_MAX,
@@ -50,7 +51,7 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, admin:
   while (p < end) {
     const size = streamRequestBytes(p, end);
     if (size == FRAME_MORE) break;
-    if (taken == PER_BURST) {
+    if (taken >= PER_BURST) {
       flags = RF_AGAIN;
       break;
     }
@@ -82,6 +83,18 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, admin:
       break;
     }
     if (<u64>size > <u64>(end - p)) break;
+    const keys = splitGetKeys(p, <usize>size);
+    const parts = keys == 0 ? SPLIT_NEVER : splitGetParts(keys, <usize>size);
+    if (parts != SPLIT_NEVER) {
+      if (parts == SPLIT_NOT_NOW || (taken > 0 && taken + parts > PER_BURST)) {
+        flags = RF_AGAIN;
+        break;
+      }
+      serveSplitGet(p, <usize>size, conn, n, parts, admin ? SERVE_ADMIN : 0);
+      p += <usize>size;
+      taken += parts;
+      continue;
+    }
     // a connection's reply must never be dropped for a full ring: what a request may queue
     // (one answer per key of a get, a tail, its done) must fit, or it waits for the next burst
     if (
@@ -129,7 +142,7 @@ function serveOne(p: usize, size: usize, conn: u32, n: u32, admin: bool): bool {
   frameWrite(buf, n, 0, 1);
   memory.copy(buf + FRAME_HEADER, p, size);
   streamHold(conn, n);
-  serveClient(buf, FRAME_HEADER + size, conn, 0, admin);
+  serveClient(buf, FRAME_HEADER + size, conn, 0, admin ? SERVE_ADMIN : 0);
   streamRelease(conn, n);
   return true;
 }

@@ -103,6 +103,37 @@ print("ok", len(got))
   t.is(await heldBy(cluster.backendPorts[placed[0] ?? 0] ?? 0, "py-7"), "v-py-7", "on its ketama server");
 });
 
+test.serial(
+  "pymemcache's get_many of 1,500 keys, one get line of more keys than kvlb takes per request, returns every value, and a raw get of them answers each key once and one END",
+  async (t) => {
+    const script = `
+from pymemcache.client.base import Client
+c = Client(("127.0.0.1", ${cluster.kvlbPort}), connect_timeout=2, timeout=5)
+keys = ["many-%d" % i for i in range(1500)]
+c.set_many({k: ("v-" + k).encode() for k in keys}, noreply=False)
+for _ in range(300): c.get("many-7")  # hot, and answered from kvlb's cache
+got = c.get_many(keys + ["many-missing"])
+assert len(got) == 1500 and all(got[k] == ("v-" + k).encode() for k in keys), len(got)
+print("ok", len(got))
+`;
+    const { stdout } = await run("/usr/bin/python3", ["-c", script]);
+    t.is(stdout.trim(), "ok 1500");
+    const keys = Array.from({ length: 1500 }, (_, i) => `many-${i}`);
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send(`get ${keys.join(" ")} many-missing\r\nget many-1\r\n`);
+      const all = await c.until((r) => count(r, "END\r\n") === 2, 10_000);
+      const [first = "", second = ""] = all.split(/(?<=END\r\n)/);
+      const values = [...first.matchAll(/VALUE (\S+) 0 \d+\r\n(\S+)\r\n/g)].map((m) => `${m[1]}=${m[2]}`);
+      t.deepEqual(values.sort(), keys.map((k) => `${k}=v-${k}`).sort(), "each key's value once");
+      t.true(first.endsWith("END\r\n") && count(first, "END\r\n") === 1, "one END, at the end");
+      t.is(second, "VALUE many-1 0 8\r\nv-many-1\r\nEND\r\n", "the next request's reply after it");
+    } finally {
+      c.destroy();
+    }
+  },
+);
+
 test.serial("300 sets then 300 gets written at once come back in the order of the requests", async (t) => {
   const c = new Conn(cluster.kvlbPort);
   try {
