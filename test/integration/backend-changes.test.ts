@@ -1,7 +1,7 @@
 // What kvlb caches never outlives its backend's data: a flush_all sent straight to a backend, or
 // a backend restarted empty, is seen by the health checks and the cached copies of its keys are
 // dropped; kvlb flush empties the caches on demand; /health answers for orchestrators.
-import test from "ava";
+import test, { type ExecutionContext } from "ava";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -109,20 +109,31 @@ test.serial("/health says alive and ready with every backend up; /health/ready i
   );
 });
 
-test.serial("flush_all from a client in admin.clients reaches every backend and empties kvlb's caches", async (t) => {
+/** A kvlb with `adminCidr` as admin.clients, and 8 keys stored through it, the first one cached. */
+async function flushSetUp(
+  t: ExecutionContext,
+  adminCidr: string,
+  offset: number,
+  prefix: string,
+): Promise<{ admin: Cluster; udp: UdpClient; keys: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "kvlb-flush-"));
   const config = join(dir, "admin.yaml");
-  writeFileSync(config, "admin:\n  clients: [127.0.0.0/8]\n");
-  const admin = await startCluster(portBase("backend-changes") + 100, 2, ["--config", config]);
-  const c = new UdpClient(admin.kvlbPort);
+  writeFileSync(config, `admin:\n  clients: [${adminCidr}]\n`);
+  const admin = await startCluster(portBase("backend-changes") + offset, 2, ["--config", config]);
+  const udp = new UdpClient(admin.kvlbPort);
   t.teardown(async () => {
-    c.close();
+    udp.close();
     await admin.stop();
     rmSync(dir, { recursive: true, force: true });
   });
-  const keys = Array.from({ length: 8 }, (_, i) => `flush-all-${i}`);
-  for (const k of keys) t.is(await text(c, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
-  for (let i = 0; i < 200; i++) await text(c, `get ${keys[0]}\r\n`); // hot, and cached
+  const keys = Array.from({ length: 8 }, (_, i) => `${prefix}-${i}`);
+  for (const k of keys) t.is(await text(udp, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
+  for (let i = 0; i < 200; i++) await text(udp, `get ${keys[0]}\r\n`); // hot, and cached
+  return { admin, udp, keys };
+}
+
+test.serial("flush_all from a client in admin.clients reaches every backend and empties kvlb's caches", async (t) => {
+  const { admin, udp: c, keys } = await flushSetUp(t, "127.0.0.0/8", 100, "flush-all");
   const replies = await c.exchange(c.frame("flush_all\r\n"), undefined, 500);
   t.deepEqual(
     replies.map((m) => m.payload.toString("latin1")),
@@ -140,19 +151,7 @@ test.serial("flush_all from a client in admin.clients reaches every backend and 
 test.serial(
   "flush_all over TCP: from a connection of admin.clients it reaches every backend and empties kvlb's caches; from any other it is refused and nothing is flushed",
   async (t) => {
-    const dir = mkdtempSync(join(tmpdir(), "kvlb-flush-tcp-"));
-    const config = join(dir, "admin.yaml");
-    writeFileSync(config, "admin:\n  clients: [127.0.0.2/32]\n");
-    const admin = await startCluster(portBase("backend-changes") + 200, 2, ["--config", config]);
-    const udp = new UdpClient(admin.kvlbPort);
-    t.teardown(async () => {
-      udp.close();
-      await admin.stop();
-      rmSync(dir, { recursive: true, force: true });
-    });
-    const keys = Array.from({ length: 8 }, (_, i) => `flush-tcp-${i}`);
-    for (const k of keys) t.is(await text(udp, `set ${k} 0 0 1\r\nv\r\n`), "STORED\r\n");
-    for (let i = 0; i < 200; i++) await text(udp, `get ${keys[0]}\r\n`); // hot, and cached
+    const { admin, udp, keys } = await flushSetUp(t, "127.0.0.2/32", 200, "flush-tcp");
     const held = async (): Promise<number> => {
       let n = 0;
       for (const port of admin.backendPorts) {
