@@ -16,6 +16,9 @@ import { UdpClient } from "../support/udp-client.js";
 import { portBase } from "../support/ports.js";
 import { libmemcachedHomes } from "../support/ketama-oracle.js";
 import { Conn } from "../support/tcp-conn.js";
+import { startMemcached } from "../../host/testbed/memcached.js";
+import { until } from "../support/until.js";
+import { binaryRequest, binaryResponses, setExtras, OP } from "../support/binary-protocol.js";
 
 const run = promisify(execFile);
 let cluster: Cluster;
@@ -130,6 +133,46 @@ print("ok", len(got))
       t.is(second, "VALUE many-1 0 8\r\nv-many-1\r\nEND\r\n", "the next request's reply after it");
     } finally {
       c.destroy();
+    }
+  },
+);
+
+test.serial(
+  "a binary quit is answered and closes the connection after the replies before it, and a quitq closes it unanswered, as memcached does (memcached itself is the oracle)",
+  async (t) => {
+    const exchange = async (
+      port: number,
+      quit: number,
+    ): Promise<{ replies: [number, number, number][]; closed: boolean }> => {
+      const c = new Conn(port);
+      try {
+        c.send(
+          Buffer.concat([
+            binaryRequest({ opcode: OP.set, key: "bq-k", extras: setExtras(), value: "v", opaque: 1 }),
+            binaryRequest({ opcode: OP.get, key: "bq-k", opaque: 2 }),
+            binaryRequest({ opcode: quit, opaque: 3 }),
+            binaryRequest({ opcode: OP.get, key: "bq-k", opaque: 4 }),
+          ]),
+        );
+        await until("the connection to close", async () => c.isClosed, 5000);
+        const replies = binaryResponses(Buffer.from(c.received, "latin1")).map((r): [number, number, number] => [
+          r.opcode,
+          r.status,
+          r.opaque,
+        ]);
+        return { replies, closed: c.isClosed };
+      } finally {
+        c.destroy();
+      }
+    };
+    // the cluster's servers speak UDP only: the oracle is a memcached of its own, over TCP
+    const twin = await startMemcached([portBase("tcp-clients") + 700], 64, undefined, "tcp");
+    t.teardown(() => twin.stop());
+    for (const quit of [OP.quit, OP.quitq]) {
+      const direct = await exchange(portBase("tcp-clients") + 700, quit);
+      const through = await exchange(cluster.kvlbPort, quit);
+      t.deepEqual(through, direct, `opcode ${quit}`);
+      t.is(through.replies.length, quit === OP.quit ? 3 : 2, `opcode ${quit}: nothing after the quit is answered`);
     }
   },
 );

@@ -15,6 +15,7 @@ export const OP = {
   getkq: 0x0d,
   stat: 0x10,
   setq: 0x11,
+  quitq: 0x17,
   flushq: 0x18,
   verbosity: 0x1b,
 } as const;
