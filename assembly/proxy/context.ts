@@ -106,6 +106,10 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u8>(work() + W_SILENT, silent ? 1 : 0);
 }
 
+@inline export function workIsSilent(): bool {
+  return load<u8>(work() + W_SILENT) != 0;
+}
+
 @inline export function workClose(): void {
   store<u8>(work() + W_CLOSE, 1);
 }

@@ -42,8 +42,7 @@ import {
   W_BIN,
   W_OPAQUE,
   W_OPCODE,
-  W_SILENT,
-  work,
+  workIsSilent,
 } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
@@ -199,11 +198,17 @@ export function buildBegin(payloadBytes: usize): usize {
   return buf == 0 ? 0 : buf + FRAME_HEADER;
 }
 
-export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize): void {
+// Queues a built request to backend b under entry `index`'s id; false when the out ring is full.
+export function queueBuilt(index: u32, b: u32, payload: usize, payloadLen: usize): bool {
   const buf = payload - FRAME_HEADER;
   frameWrite(buf, natWireId(index), 0, 1);
   setFrameReserved(buf, connectionHint(index));
-  if (outPush(buf, payloadLen + FRAME_HEADER, backendAddr(b), backendPort(b), OUT_BACKEND)) {
+  return outPush(buf, payloadLen + FRAME_HEADER, backendAddr(b), backendPort(b), OUT_BACKEND);
+}
+
+// queueBuilt, counted as a request in the backend's load.
+export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize): void {
+  if (queueBuilt(index, b, payload, payloadLen)) {
     backendSent(b);
     statInc(S_FORWARDED);
   }
@@ -211,7 +216,7 @@ export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize)
 
 // A local answer to the datagram's client, unless its command said noreply.
 export function answer(text: string): void {
-  if (load<u8>(work() + W_SILENT) != 0) return;
+  if (workIsSilent()) return;
   replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
 }
 

@@ -5,12 +5,12 @@
 // whether the server restarted (pid, uptime) or was flushed (cmd_flush).
 // A probe is not a client's request: it is not counted in the backend's load, and one that is
 // never answered is not a request timed out; the host counts that itself.
-import { OUT_BACKEND, B_PROBES, B_PROBE_PID, B_PROBE_UPTIME, B_PROBE_FLUSHES, B_PROBE_WANTED } from "../abi/abi";
-import { backend, backendAddr, backendPort, backendCount } from "../route/backends";
-import { natEntry, natWireId, natFree, NAT_NONE, N_SEEN, N_HASH, N_STAMP, NK_PROBE } from "./nat";
-import { ownChild, buildBegin } from "./forward";
-import { outPush, writeAscii } from "../io/out-ring";
-import { frameWrite, frameTotal, FRAME_HEADER } from "../protocol/udp-frame";
+import { B_PROBES, B_PROBE_PID, B_PROBE_UPTIME, B_PROBE_FLUSHES, B_PROBE_WANTED } from "../abi/abi";
+import { backend, backendCount } from "../route/backends";
+import { natEntry, natFree, NAT_NONE, N_SEEN, N_HASH, N_STAMP, NK_PROBE } from "./nat";
+import { ownChild, buildBegin, queueBuilt } from "./forward";
+import { writeAscii } from "../io/out-ring";
+import { frameTotal, FRAME_HEADER } from "../protocol/udp-frame";
 import { findNewline, contentEnd, tokenEnd, startsWith, parseDecimal, NOT_FOUND } from "../protocol/text";
 
 export function wantProbe(b: u32): void {
@@ -32,14 +32,11 @@ function sendProbe(b: u32): bool {
   if (payload == 0) return false;
   const index = ownChild(NK_PROBE, b, 0, 0, 0);
   if (index == NAT_NONE) return false;
-  const at = writeAscii(payload, "stats\r\n");
-  const buf = payload - FRAME_HEADER;
-  frameWrite(buf, natWireId(index), 0, 1);
-  if (!outPush(buf, at - buf, backendAddr(b), backendPort(b), OUT_BACKEND)) {
-    natFree(index);
-    return false;
-  }
-  return true;
+  writeAscii(payload, "stats\r\n");
+  // queued, not sent: a probe is not counted in the backend's load
+  if (queueBuilt(index, b, payload, 7)) return true;
+  natFree(index);
+  return false;
 }
 
 // One datagram of a probe's answer. The entry keeps what its datagrams said (pid and uptime in

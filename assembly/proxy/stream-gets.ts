@@ -8,11 +8,11 @@ import { cfgU32 } from "../layout/header";
 import { C_OUT_MAX } from "../abi/abi";
 import { findNewline, contentEnd, skipSpaces, tokenEnd } from "../protocol/text";
 import { commandCode, CMD_GET, CMD_GETS, CMD_GAT, CMD_GATS } from "../protocol/commands";
-import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
-import { datagramAlloc, outRoom, txFree, writeAscii } from "../io/out-ring";
+import { FRAME_HEADER } from "../protocol/udp-frame";
+import { outRoom, txFree, writeAscii } from "../io/out-ring";
 import { backendCount } from "../route/backends";
-import { serveClient } from "./client";
-import { streamHold, streamRelease } from "./stream-refs";
+import { buildBegin } from "./forward";
+import { serveAsRequest } from "./stream-serve";
 import { MAX_GET_KEYS, SERVE_NO_END } from "./context";
 
 // The out descriptors a part may queue beyond one per key: a request to each backend, its done
@@ -71,19 +71,15 @@ export function serveSplitGet(p: usize, size: usize, conn: u32, n: u32, parts: u
       q = skipSpaces(last, lineEnd);
     }
     const len = headLen + 1 + (last - first) + 2;
-    const buf = datagramAlloc(FRAME_HEADER + len);
-    const seq = (n + part) & 0xffff;
-    if (buf == 0) return; // splitGetParts made room: not reached
-    frameWrite(buf, seq, 0, 1);
-    let at = buf + FRAME_HEADER;
+    const payload = buildBegin(len);
+    if (payload == 0) return; // splitGetParts made room: not reached
+    let at = payload;
     memory.copy(at, cmd, headLen);
     at += headLen;
     store<u8>(at++, 0x20);
     memory.copy(at, first, last - first);
     at += last - first;
     writeAscii(at, "\r\n");
-    streamHold(conn, seq);
-    serveClient(buf, FRAME_HEADER + len, conn, 0, part + 1 < parts ? opts | SERVE_NO_END : opts);
-    streamRelease(conn, seq);
+    serveAsRequest(payload, len, conn, (n + part) & 0xffff, part + 1 < parts ? opts | SERVE_NO_END : opts);
   }
 }

@@ -6,12 +6,13 @@
 // stream-refs.ts tells the host when each request has all its reply.
 import { regionSize, statInc, statAdd, cfgU32 } from "../layout/header";
 import { streamRequestBytes, FRAME_MORE, FRAME_LINE_TOO_LONG } from "../protocol/stream-frame";
-import { frameWrite, FRAME_HEADER } from "../protocol/udp-frame";
-import { datagramAlloc, replyText, replyBinary, outRoom, txFree, writeAscii } from "../io/out-ring";
+import { FRAME_HEADER } from "../protocol/udp-frame";
+import { replyText, replyBinary, outRoom, txFree, writeAscii } from "../io/out-ring";
 import { findNewline, contentEnd, skipSpaces, tokenEnd } from "../protocol/text";
 import { commandCode, CMD_SET } from "../protocol/commands";
 import { BS_INVALID_ARGUMENTS } from "../protocol/binary";
-import { serveClient } from "./client";
+import { buildBegin } from "./forward";
+import { serveAsRequest } from "./stream-serve";
 import { workClosing, SERVE_ADMIN } from "./context";
 import { splitGetKeys, splitGetParts, serveSplitGet, SPLIT_NEVER, SPLIT_NOT_NOW } from "./stream-gets";
 import { streamHold, streamRelease } from "./stream-refs";
@@ -137,13 +138,10 @@ function outNeed(p: usize, size: usize): u32 {
 
 // One request as a datagram of its own; false when there is no room to build it this burst.
 function serveOne(p: usize, size: usize, conn: u32, n: u32, admin: bool): bool {
-  const buf = datagramAlloc(FRAME_HEADER + size);
-  if (buf == 0) return false;
-  frameWrite(buf, n, 0, 1);
-  memory.copy(buf + FRAME_HEADER, p, size);
-  streamHold(conn, n);
-  serveClient(buf, FRAME_HEADER + size, conn, 0, admin ? SERVE_ADMIN : 0);
-  streamRelease(conn, n);
+  const payload = buildBegin(size);
+  if (payload == 0) return false;
+  memory.copy(payload, p, size);
+  serveAsRequest(payload, size, conn, n, admin ? SERVE_ADMIN : 0);
   return true;
 }
 
@@ -191,15 +189,12 @@ function tooLargeSetKey(p: usize, end: usize): u64 {
 
 // Serves "delete <key> noreply" as request n of the connection; false when there is no room.
 function deleteFor(conn: u32, n: u32, key: usize, len: usize): bool {
-  const size = 7 + len + 10;
-  const buf = datagramAlloc(FRAME_HEADER + size);
-  if (buf == 0) return false;
-  frameWrite(buf, n, 0, 1);
-  const at = writeAscii(buf + FRAME_HEADER, "delete ");
+  const size: usize = 7 + len + 10;
+  const payload = buildBegin(size);
+  if (payload == 0) return false;
+  const at = writeAscii(payload, "delete ");
   memory.copy(at, key, len);
   writeAscii(at + len, " noreply\r\n");
-  streamHold(conn, n);
-  serveClient(buf, FRAME_HEADER + size, conn, 0);
-  streamRelease(conn, n);
+  serveAsRequest(payload, size, conn, n, 0);
   return true;
 }
