@@ -1,6 +1,5 @@
 // Clears the proxy's tables at init(): no backends, no requests in flight, no writes open.
-import { md5Init } from "../route/md5";
-import { routeScratch, setBackendCount, setRingPoints } from "../route/backends";
+import { setBackendCount, setRingPoints } from "../route/backends";
 import { natClear } from "./nat";
 import { barrierClear } from "../cache/barrier";
 import { replicaClear } from "../cache/replicas";
@@ -11,7 +10,6 @@ import { streamClear } from "./stream-refs";
 import { HEADER_BASE, H_PEER_OUT, H_PURGED } from "../abi/abi";
 
 export function initProxy(): void {
-  md5Init(routeScratch());
   setBackendCount(0);
   setRingPoints(0);
   natClear();

@@ -29,7 +29,7 @@ import {
   RT_POINTS,
 } from "../abi/abi";
 
-const SCRATCH: usize = 64; // md5 block and constants (MD5_SCRATCH bytes)
+const SCRATCH: usize = 64; // md5's 64-byte block
 const DIGEST: usize = 384;
 const TEXT: usize = 400; // a point's name: up to 64 + ":65535-" + digits
 

@@ -10,7 +10,8 @@ function keys(n: number, seed: number): string[] {
   let x = seed >>> 0;
   const next = (): number => (x = (Math.imul(x, 1664525) + 1013904223) >>> 0);
   return Array.from({ length: n }, (_, i) => {
-    const len = 1 + (next() % 60);
+    // 1 to 250 bytes (memcached's longest key): MD5 pads one block or two, and hashes up to four
+    const len = 1 + (next() % 250);
     let k = `${i}:`;
     while (k.length < len) k += String.fromCharCode(33 + (next() % 94));
     return k.slice(0, Math.max(1, len)).replace(/\s/g, "_");
