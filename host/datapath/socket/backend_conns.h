@@ -1,8 +1,8 @@
 // Backends over TCP for the socket data path: a small pool of persistent connections to each
 // backend, with requests pipelined on them. The core still speaks datagrams: it queues each
 // request to a backend as a memcached UDP frame (request id in the header), and this side
-// sends the request without the header, followed by a marker (reply_frame.h), and remembers
-// the id. Each reply, cut at its marker's answer, is laid into the core's reply area behind a
+// sends the request without the header, followed by a marker unless its reply ends itself
+// (reply_frame.h), and remembers the id. Each reply, cut where it ends, is laid into the core's reply area behind a
 // frame header carrying that id again, as if it were one datagram from the backend, once per
 // burst. A reply may be as large as the area (values past a datagram's 64 KB work).
 //
@@ -58,9 +58,11 @@ class BackendConns {
   uint32_t Connected() const;
 
  private:
+  // How the reply to a request is found in the stream (reply_frame.h).
+  enum class Framing : uint8_t { kAsciiMarker, kBinaryMarker, kRetrieval };
   struct Waiting {
     uint16_t id;
-    bool binary;
+    Framing framing;
   };
   struct Conn {
     int fd = -1;
@@ -91,6 +93,7 @@ class BackendConns {
   uint8_t *memory_ = nullptr;
   uint32_t area_ = 0, areaBytes_ = 0;
   std::vector<Backend> backends_;
+  std::vector<char> scratch_;  // what one recv reads, before it joins a connection's bytes
   BackendCounters counters_;
 };
 

@@ -167,8 +167,8 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
     c.fresh = true;
     ready_.push_back(id);
   }
-  if (c.peerGone) touched_.push_back(id);  // nothing more will come: it may be done
-  Watch(id, c);                            // a full or finished connection is not polled in vain
+  if (c.peerGone) Touch(id, c);  // nothing more will come: it may be done
+  Watch(id, c);                  // a full or finished connection is not polled in vain
 }
 
 uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
@@ -250,7 +250,7 @@ void StreamConns::Taken(const StreamDesc *tx) {
     }
     // a client that closed its side sends no more: what it left unfinished never will be
     if (c.peerGone && !(r.flags & kAgain)) c.in.clear();
-    touched_.push_back(passed_[i]);
+    Touch(passed_[i], c);
   }
   // once: a loop may send several times between two receives
   passed_.clear();
@@ -284,7 +284,7 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
     }
     break;
   }
-  touched_.push_back(d.aux);
+  Touch(d.aux, c);
 }
 
 void StreamConns::Write(uint32_t id, Conn &c) {
@@ -337,7 +337,9 @@ void StreamConns::Write(uint32_t id, Conn &c) {
 void StreamConns::Flush(uint64_t now) {
   for (uint32_t id : touched_) {
     auto it = conns_.find(id);
-    if (it != conns_.end()) Write(id, it->second);
+    if (it == conns_.end()) continue;
+    it->second.touched = false;
+    Write(id, it->second);
   }
   touched_.clear();
   if (now < nextSweep_) return;
@@ -352,6 +354,12 @@ void StreamConns::Flush(uint64_t now) {
     counters_.idleClosed++;
     Drop(id);
   }
+}
+
+void StreamConns::Touch(uint32_t id, Conn &c) {
+  if (c.touched) return;  // once a flush: its replies go out in one write
+  c.touched = true;
+  touched_.push_back(id);
 }
 
 void StreamConns::Drop(uint32_t id) {

@@ -85,14 +85,16 @@ class StreamConns {
     size_t outBytes = 0;
     uint64_t lastActive = 0;
     bool wantWrite = false;
-    uint32_t mask = 0;   // the epoll events asked for
-    bool admin = false;  // its peer is in admin.clients
+    uint32_t mask = 0;     // the epoll events asked for
+    bool admin = false;    // its peer is in admin.clients
+    bool touched = false;  // in touched_: to be written at the next flush
   };
 
   void Accept(uint64_t now);
   void Read(uint32_t id, Conn &c, uint64_t now);
   void Write(uint32_t id, Conn &c);
   void Drop(uint32_t id);
+  void Touch(uint32_t id, Conn &c);
   void Watch(uint32_t id, Conn &c);
   bool Reading(const Conn &c) const;
 
