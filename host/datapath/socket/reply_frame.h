@@ -1,9 +1,14 @@
-// Where one reply ends in a memcached backend's TCP stream. kvlb sends each request followed by
+// Where one reply ends in a memcached backend's TCP stream. kvlb sends most requests followed by
 // a marker whose answer memcached always sends and never sends for anything else kvlb forwards
 // (the core answers clients' own mn and noop itself): "mn\r\n" (answered "MN\r\n") after an
 // ASCII or meta request, a binary noop with kvlb's opaque after a binary one. A reply is
 // everything before the marker's answer. Values are skipped by their declared lengths, so a
 // value holding "MN\r\n" cannot end a reply early.
+//
+// A request that is one get, gets, gat or gats line goes without a marker: its reply ends itself,
+// at END or at an error line. memcached writes every reply with a send of its own, so a marker
+// doubled the segments a get cost both sides. Any other line there means the stream is not what
+// kvlb thinks it is, and the connection is closed.
 #pragma once
 
 #include <cstddef>
@@ -86,6 +91,42 @@ inline ReplyEnd AsciiReplyEnd(const uint8_t *p, size_t n, size_t most) {
     if (bytes < 0) return {ReplyEnd::kBad, 0, 0};
     size_t dataEnd = lineEnd + size_t(bytes) + 2;
     if (dataEnd > n) return {dataEnd > most + kAsciiAnswerLen ? ReplyEnd::kBad : ReplyEnd::kMore, 0, 0};
+    if (p[dataEnd - 2] != '\r' || p[dataEnd - 1] != '\n') return {ReplyEnd::kBad, 0, 0};
+    at = dataEnd;
+  }
+}
+
+// Whether [p, p + n) is one retrieval line (get, gets, gat or gats), whose reply ends itself.
+inline bool IsRetrievalLine(const uint8_t *p, size_t n) {
+  if (n < 7 || p[n - 2] != '\r' || p[n - 1] != '\n') return false;
+  bool verb = memcmp(p, "get ", 4) == 0 || memcmp(p, "gets ", 5) == 0 || memcmp(p, "gat ", 4) == 0 ||
+              memcmp(p, "gats ", 5) == 0;
+  return verb && memchr(p, '\n', n - 1) == nullptr;
+}
+
+// The reply to one retrieval line: VALUE blocks, then END; or one error line.
+inline ReplyEnd RetrievalReplyEnd(const uint8_t *p, size_t n, size_t most) {
+  size_t at = 0;
+  for (;;) {
+    if (at > most) return {ReplyEnd::kBad, 0, 0};
+    const uint8_t *nl = static_cast<const uint8_t *>(memchr(p + at, '\n', n - at));
+    if (!nl) return {n - at > 4096 ? ReplyEnd::kBad : ReplyEnd::kMore, 0, 0};
+    size_t lineEnd = size_t(nl - p) + 1;
+    const uint8_t *line = p + at;
+    size_t lineLen = lineEnd - at;
+    if (lineLen == 5 && memcmp(line, "END\r\n", 5) == 0) return {ReplyEnd::kWhole, lineEnd, lineEnd};
+    if ((lineLen >= 7 && memcmp(line, "ERROR\r\n", 7) == 0) ||
+        (lineLen > 13 && memcmp(line, "CLIENT_ERROR ", 13) == 0) ||
+        (lineLen > 13 && memcmp(line, "SERVER_ERROR ", 13) == 0))
+      return {ReplyEnd::kWhole, lineEnd, lineEnd};
+    if (!(lineLen > 8 && memcmp(line, "VALUE ", 6) == 0)) return {ReplyEnd::kBad, 0, 0};
+    const uint8_t *content = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
+    const uint8_t *from, *to;
+    if (!Token(line, content, 3, &from, &to)) return {ReplyEnd::kBad, 0, 0};
+    int64_t bytes = ReadLength(from, to, most);
+    if (bytes < 0) return {ReplyEnd::kBad, 0, 0};
+    size_t dataEnd = lineEnd + size_t(bytes) + 2;
+    if (dataEnd > n) return {dataEnd > most ? ReplyEnd::kBad : ReplyEnd::kMore, 0, 0};
     if (p[dataEnd - 2] != '\r' || p[dataEnd - 1] != '\n') return {ReplyEnd::kBad, 0, 0};
     at = dataEnd;
   }
