@@ -162,54 +162,6 @@ test.serial(
   },
 );
 
-interface TcpBackendBytes {
-  tcpBackends: { bytesOut: number; replies: number; badReplies: number };
-}
-
-/** What a server (kvlb or a memcached) answers `request` with, on a connection of its own. */
-async function ask(port: number, request: string, done: (s: string) => boolean): Promise<string> {
-  const c = new Conn(port);
-  try {
-    c.send(request);
-    return await c.until(done);
-  } finally {
-    c.destroy();
-  }
-}
-
-test.serial(
-  "a get line goes to its backend with no marker after it, and values holding END and MN lines come back whole, as the server answers them",
-  async (t) => {
-    // keys on every server, each value full of the lines that end a reply
-    const keys = ["tricky-a", "tricky-b", "tricky-c", "tricky-d", "tricky-e", "tricky-f"];
-    const placed = homes(keys);
-    t.is(new Set(placed).size, 3, "the keys lie on all three servers");
-    const value = (i: number): string => `END\r\nMN\r\nVALUE x 0 1\r\nERROR\r\n${i}`;
-    const stores = keys.map((k, i) => `set ${k} ${i} 0 ${value(i).length}\r\n${value(i)}\r\n`).join("");
-    await ask(cluster.kvlbPort, stores, (s) => s === "STORED\r\n".repeat(keys.length));
-    for (const [i, key] of keys.entries()) {
-      const whole = (s: string): boolean => s.endsWith("END\r\n") && s.length > value(i).length + 5;
-      for (const verb of ["get", "gets", "gat 0"]) {
-        const got = await ask(cluster.kvlbPort, `${verb} ${key}\r\n`, whole);
-        // the oracle: the server that holds the key, asked the same
-        const held = await ask(cluster.backendPorts[placed[i] ?? 0] ?? 0, `${verb} ${key}\r\n`, whole);
-        t.is(got, held, `${verb} ${key}`);
-      }
-    }
-    // a get adds its own line to what kvlb wrote to the backends, and nothing else
-    const before = (await stats()) as unknown as TcpBackendBytes;
-    const line = "get tricky-missing\r\n";
-    t.is(await ask(cluster.kvlbPort, line, (s) => s.endsWith("END\r\n")), "END\r\n");
-    let after = before;
-    await until("the worker reports the get's reply", async () => {
-      after = (await stats()) as unknown as TcpBackendBytes;
-      return after.tcpBackends.replies > before.tcpBackends.replies;
-    });
-    t.is(after.tcpBackends.bytesOut - before.tcpBackends.bytesOut, line.length);
-    t.is(after.tcpBackends.badReplies, 0);
-  },
-);
-
 // Binary requests whose lengths add up but whose shape memcached refuses for their opcode (the
 // extras it needs, a key where none belongs, a body beyond the key).
 const misshapen: [string, Buffer][] = [

@@ -1,5 +1,5 @@
 // Each test file's block of UDP/TCP ports on loopback, fixed and apart, so that files running at
-// once never reach for the same port. A file takes its block's base, base + 100, and so on.
+// once never reach for the same port. A file takes its block's base, base + 100, and so on, up to base + 700.
 // Every block lies below the kernel's ephemeral range (32768 up, by default): the fuzz opens
 // thousands of client connections, and an ephemeral port it holds (or one in TIME-WAIT) inside a
 // block made another file's memcached fail to bind.
@@ -24,11 +24,14 @@ export const blocks = [
   "tcp-clients",
   "tcp-backends",
   "memcached-t",
+  "tcp-backend-framing",
 ] as const;
 
 export const FIRST_PORT = 12000;
+// The most any file uses is base + 700 and a few ports after it.
+export const BLOCK_PORTS = 800;
 
-/** The first port of a test file's block of 1,000. */
+/** The first port of a test file's block. */
 export function portBase(file: (typeof blocks)[number]): number {
-  return FIRST_PORT + blocks.indexOf(file) * 1000;
+  return FIRST_PORT + blocks.indexOf(file) * BLOCK_PORTS;
 }

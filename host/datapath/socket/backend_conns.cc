@@ -23,6 +23,10 @@ constexpr uint64_t kFirstBackoffNs = 50ull * 1000000ull;
 constexpr uint64_t kLastBackoffNs = 5000ull * 1000000ull;
 constexpr size_t kMaxUnwritten = 16u << 20;  // per connection: past it, requests are not sent
 constexpr size_t kReadChunk = 256 * 1024;
+// A merged get line stays well under memcached's 2,048-byte line limit for other commands.
+constexpr uint32_t kMaxMergedKeys = 64;
+constexpr size_t kMaxMergedLine = 1536;
+constexpr size_t kKeysCompactBytes = 64 * 1024;
 
 }  // namespace
 
@@ -162,6 +166,9 @@ void BackendConns::Out(uint32_t addr, uint16_t port, const uint8_t *datagram, ui
     counters_.unsent++;
     return;
   }
+  uint16_t id = uint16_t(uint32_t(datagram[0]) << 8 | datagram[1]);
+  if (!binary && JoinGet(conn, id, request, size)) return;
+  conn.openLine = std::string::npos;
   conn.out.append(reinterpret_cast<const char *>(request), size);
   Framing framing = binary                           ? Framing::kBinaryMarker
                     : IsRetrievalLine(request, size) ? Framing::kRetrieval
@@ -173,7 +180,43 @@ void BackendConns::Out(uint32_t addr, uint16_t port, const uint8_t *datagram, ui
   } else if (framing == Framing::kAsciiMarker) {
     conn.out.append(kAsciiMarker, kAsciiMarkerLen);
   }
-  conn.waiting.push_back(Waiting{uint16_t(uint32_t(datagram[0]) << 8 | datagram[1]), framing});
+  conn.waiting.push_back(Waiting{id, framing});
+}
+
+// A get or gets of one key joins the line of the same verb just before it in `out`, or opens one.
+bool BackendConns::JoinGet(Conn &conn, uint16_t id, const uint8_t *request, uint32_t size) {
+  size_t verb;
+  const uint8_t *key;
+  size_t keyLen;
+  if (!SingleKeyGet(request, size, &verb, &key, &keyLen)) return false;
+  bool joins = conn.openLine != std::string::npos && conn.openVerb == verb && conn.openKeys < kMaxMergedKeys &&
+               conn.out.size() - conn.openLine + keyLen + 1 <= kMaxMergedLine;
+  if (joins) {
+    conn.out.resize(conn.out.size() - 2);  // the line's \r\n, after which the key goes
+    conn.out.push_back(' ');
+    conn.out.append(reinterpret_cast<const char *>(key), keyLen);
+    conn.out.append("\r\n", 2);
+    conn.openKeys++;
+    conn.waiting.back().last = false;
+  } else {
+    conn.openLine = conn.out.size();
+    conn.openVerb = verb;
+    conn.openKeys = 1;
+    conn.out.append(reinterpret_cast<const char *>(request), size);
+  }
+  if (conn.waiting.empty()) {
+    conn.keys.clear();  // nothing refers to the keys before
+    conn.keysBase = conn.keysDone = 0;
+  } else if (conn.keysDone - conn.keysBase > kKeysCompactBytes) {
+    conn.keys.erase(0, size_t(conn.keysDone - conn.keysBase));  // the keys of requests answered
+    conn.keysBase = conn.keysDone;
+  }
+  Waiting w{id, Framing::kGetPart};
+  w.keyAt = conn.keysBase + conn.keys.size();
+  w.keyLen = uint8_t(keyLen);
+  conn.keys.append(reinterpret_cast<const char *>(key), keyLen);
+  conn.waiting.push_back(w);
+  return true;
 }
 
 void BackendConns::Flush(uint64_t now) {
@@ -192,6 +235,7 @@ void BackendConns::Flush(uint64_t now) {
 
 void BackendConns::Write(uint32_t b, uint32_t c, uint64_t now) {
   Conn &conn = backends_[b].conns[c];
+  conn.openLine = std::string::npos;  // what goes to the socket is not changed after
   while (conn.outAt < conn.out.size()) {
     ssize_t n = send(conn.fd, conn.out.data() + conn.outAt, conn.out.size() - conn.outAt, MSG_NOSIGNAL);
     if (n > 0) {
@@ -228,6 +272,31 @@ void BackendConns::Read(uint32_t b, uint32_t c, uint64_t now) {
     Fail(b, c, now, false);  // the backend closed the connection, or it broke
     return;
   }
+}
+
+// Where the reply to the oldest request waiting on `conn` ends in [p, p + n).
+BackendConns::Cut BackendConns::CutReply(const Conn &conn, const Waiting &w, const uint8_t *p, size_t n,
+                                         size_t most) const {
+  if (w.framing == Framing::kGetPart) {
+    const auto *key = reinterpret_cast<const uint8_t *>(conn.keys.data()) + (w.keyAt - conn.keysBase);
+    GetPart g = GetPartEnd(p, n, most, key, w.keyLen, w.last);
+    switch (g.kind) {
+      case GetPart::kMore:
+        return {ReplyEnd::kMore};
+      case GetPart::kBad:
+        return {ReplyEnd::kBad};
+      case GetPart::kHit:
+        return {ReplyEnd::kWhole, g.reply, true, g.used};
+      case GetPart::kMiss:
+        return {ReplyEnd::kWhole, 0, true, g.used};
+      case GetPart::kError:
+        return {ReplyEnd::kWhole, g.reply, false, g.used};
+    }
+  }
+  ReplyEnd e = w.framing == Framing::kBinaryMarker ? BinaryReplyEnd(p, n, most)
+               : w.framing == Framing::kRetrieval  ? RetrievalReplyEnd(p, n, most)
+                                                   : AsciiReplyEnd(p, n, most);
+  return {e.kind, e.reply, false, e.used};
 }
 
 uint32_t BackendConns::Receive(BackendDesc *desc, uint32_t room, uint64_t now) {
@@ -270,16 +339,15 @@ uint32_t BackendConns::Receive(BackendDesc *desc, uint32_t room, uint64_t now) {
         const auto *p = reinterpret_cast<const uint8_t *>(conn.in.data()) + at;
         size_t have = conn.in.size() - at;
         size_t most = areaBytes_ - kFrameHeader;
-        Framing framing = conn.waiting.front().framing;
-        ReplyEnd e = framing == Framing::kBinaryMarker ? BinaryReplyEnd(p, have, most)
-                     : framing == Framing::kRetrieval  ? RetrievalReplyEnd(p, have, most)
-                                                       : AsciiReplyEnd(p, have, most);
+        const Waiting &w = conn.waiting.front();
+        Cut e = CutReply(conn, w, p, have, most);
         if (e.kind == ReplyEnd::kBad) {
           bad = true;
           break;
         }
         if (e.kind == ReplyEnd::kMore) break;
-        size_t need = (kFrameHeader + e.reply + 7) & ~size_t(7);
+        size_t reply = e.copy + (e.end ? 5 : 0);
+        size_t need = (kFrameHeader + reply + 7) & ~size_t(7);
         if (need > areaBytes_) {
           bad = true;
           break;
@@ -292,11 +360,13 @@ uint32_t BackendConns::Receive(BackendDesc *desc, uint32_t room, uint64_t now) {
         uint16_t id = conn.waiting.front().id;
         const uint8_t header[kFrameHeader] = {uint8_t(id >> 8), uint8_t(id), 0, 0, 0, 1, 0, 0};
         memcpy(h, header, kFrameHeader);
-        memcpy(h + kFrameHeader, p, e.reply);
-        desc[n++] = BackendDesc{area_ + used, uint32_t(kFrameHeader + e.reply), backends_[b].addr,
+        memcpy(h + kFrameHeader, p, e.copy);
+        if (e.end) memcpy(h + kFrameHeader + e.copy, "END\r\n", 5);
+        desc[n++] = BackendDesc{area_ + used, uint32_t(kFrameHeader + reply), backends_[b].addr,
                                 kBackendKind | (uint32_t(backends_[b].port) << 16)};
         used += uint32_t(need);
         at += e.used;
+        if (w.framing == Framing::kGetPart) conn.keysDone = w.keyAt + w.keyLen;
         conn.waiting.pop_front();
         conn.backoffNs = 0;
         counters_.replies++;

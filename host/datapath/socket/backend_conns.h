@@ -20,6 +20,8 @@
 #include <string>
 #include <vector>
 
+#include "reply_frame.h"
+
 namespace kvlb {
 
 struct BackendDesc {
@@ -59,10 +61,13 @@ class BackendConns {
 
  private:
   // How the reply to a request is found in the stream (reply_frame.h).
-  enum class Framing : uint8_t { kAsciiMarker, kBinaryMarker, kRetrieval };
+  enum class Framing : uint8_t { kAsciiMarker, kBinaryMarker, kRetrieval, kGetPart };
   struct Waiting {
     uint16_t id;
     Framing framing;
+    bool last = true;    // kGetPart: the last key of its line
+    uint8_t keyLen = 0;  // kGetPart: its key, at keyAt in the connection's key stream
+    uint64_t keyAt = 0;
   };
   struct Conn {
     int fd = -1;
@@ -75,6 +80,14 @@ class BackendConns {
     uint64_t backoffNs = 0;
     uint32_t mask = 0;
     bool parse = false;  // has bytes that may hold a whole reply
+    // the keys of the merged gets waiting, from absolute position keysBase on; those before
+    // keysDone belong to requests answered
+    std::string keys;
+    uint64_t keysBase = 0, keysDone = 0;
+    // the get line at the end of `out` that more keys may join (npos: none), and its verb
+    size_t openLine = std::string::npos;
+    size_t openVerb = 0;
+    uint32_t openKeys = 0;
   };
   struct Backend {
     uint32_t addr;
@@ -87,6 +100,15 @@ class BackendConns {
   void Write(uint32_t b, uint32_t c, uint64_t now);
   void Read(uint32_t b, uint32_t c, uint64_t now);
   void Watch(uint32_t b, uint32_t c);
+  bool JoinGet(Conn &conn, uint16_t id, const uint8_t *request, uint32_t size);
+  // A reply found: `copy` bytes of the stream, then END when `end`; `used` bytes taken.
+  struct Cut {
+    ReplyEnd::Kind kind;
+    size_t copy = 0;
+    bool end = false;
+    size_t used = 0;
+  };
+  Cut CutReply(const Conn &conn, const Waiting &w, const uint8_t *p, size_t n, size_t most) const;
   static uint32_t Tag(uint32_t b, uint32_t c) { return (b << 16) | c; }
 
   int epoll_ = -1;

@@ -9,6 +9,10 @@
 // at END or at an error line. memcached writes every reply with a send of its own, so a marker
 // doubled the segments a get cost both sides. Any other line there means the stream is not what
 // kvlb thinks it is, and the connection is closed.
+//
+// For the same reason, gets of one key each that go out on a connection in the same burst are
+// merged into one line, "get k1 k2 ... kn": memcached answers them with one send, and each
+// request's reply is cut from it by its key (GetPartEnd).
 #pragma once
 
 #include <cstddef>
@@ -130,6 +134,52 @@ inline ReplyEnd RetrievalReplyEnd(const uint8_t *p, size_t n, size_t most) {
     if (p[dataEnd - 2] != '\r' || p[dataEnd - 1] != '\n') return {ReplyEnd::kBad, 0, 0};
     at = dataEnd;
   }
+}
+
+// Whether [p, p + n) is a get or gets of one key: its verb's length (with the space) in *verb,
+// and its key in [*key, *key + *keyLen).
+inline bool SingleKeyGet(const uint8_t *p, size_t n, size_t *verb, const uint8_t **key, size_t *keyLen) {
+  if (!IsRetrievalLine(p, n)) return false;
+  size_t v = memcmp(p, "get ", 4) == 0 ? 4 : memcmp(p, "gets ", 5) == 0 ? 5 : 0;
+  if (v == 0 || n - 2 <= v || n - 2 - v > 250 || memchr(p + v, ' ', n - 2 - v) != nullptr) return false;
+  *verb = v;
+  *key = p + v;
+  *keyLen = n - 2 - v;
+  return true;
+}
+
+// One request's part of the reply to a merged "get k1 k2 ... kn": the VALUE block of its key if
+// that comes next (memcached answers the hits in the order of the keys), else a miss. The last
+// part also takes the END. An error line answers every part from there on; the last takes it.
+struct GetPart {
+  enum Kind { kMore, kHit, kMiss, kError, kBad } kind = kMore;
+  size_t reply = 0;  // the VALUE block or the error line, from the start
+  size_t used = 0;   // what this part takes from the stream
+};
+
+inline GetPart GetPartEnd(const uint8_t *p, size_t n, size_t most, const uint8_t *key, size_t keyLen, bool last) {
+  const uint8_t *nl = static_cast<const uint8_t *>(memchr(p, '\n', n));
+  if (!nl) return {n > 4096 ? GetPart::kBad : GetPart::kMore, 0, 0};
+  size_t lineEnd = size_t(nl - p) + 1;
+  if (lineEnd == 5 && memcmp(p, "END\r\n", 5) == 0) return {GetPart::kMiss, 0, last ? lineEnd : 0};
+  if ((lineEnd >= 7 && memcmp(p, "ERROR\r\n", 7) == 0) || (lineEnd > 13 && memcmp(p, "CLIENT_ERROR ", 13) == 0) ||
+      (lineEnd > 13 && memcmp(p, "SERVER_ERROR ", 13) == 0))
+    return {GetPart::kError, lineEnd, last ? lineEnd : 0};
+  if (!(lineEnd > 8 && memcmp(p, "VALUE ", 6) == 0)) return {GetPart::kBad, 0, 0};
+  const uint8_t *content = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
+  const uint8_t *from, *to;
+  if (!Token(p, content, 1, &from, &to)) return {GetPart::kBad, 0, 0};
+  bool mine = size_t(to - from) == keyLen && memcmp(from, key, keyLen) == 0;
+  if (!mine) return {last ? GetPart::kBad : GetPart::kMiss, 0, 0};  // a later key's, or nobody's
+  if (!Token(p, content, 3, &from, &to)) return {GetPart::kBad, 0, 0};
+  int64_t bytes = ReadLength(from, to, most);
+  if (bytes < 0) return {GetPart::kBad, 0, 0};
+  size_t dataEnd = lineEnd + size_t(bytes) + 2;
+  size_t need = last ? dataEnd + 5 : dataEnd;
+  if (need > n) return {dataEnd > most ? GetPart::kBad : GetPart::kMore, 0, 0};
+  if (p[dataEnd - 2] != '\r' || p[dataEnd - 1] != '\n') return {GetPart::kBad, 0, 0};
+  if (last && memcmp(p + dataEnd, "END\r\n", 5) != 0) return {GetPart::kBad, 0, 0};
+  return {GetPart::kHit, dataEnd, need};
 }
 
 // Binary responses followed by the noop that answers kvlb's marker.
