@@ -2,7 +2,8 @@
 // frame, with room for its headers and a known next hop, gets Ethernet, IPv4 and UDP headers
 // written in front of it (checksums computed from scratch) and goes to R_FTX. The rest stay in
 // the out ring for the kernel's sockets: datagrams too large for one frame, and those whose
-// next hop the kernel has yet to resolve.
+// next hop the kernel has yet to resolve, and every request to a backend when the host reaches
+// the backends over TCP.
 import { regionOffset, regionSize, cfgU32, statInc } from "../layout/header";
 import {
   R_OUT,
@@ -17,6 +18,7 @@ import {
   D_FLAGS,
   OUT_BACKEND,
   OUT_STREAM,
+  C_BACKEND_STREAMS,
   C_LISTEN_ADDR,
   C_LISTEN_PORT,
   C_BACKEND_PORT,
@@ -107,8 +109,11 @@ export function framesFinish(): void {
 }
 
 function toFrame(d: usize, x: usize): bool {
-  // a connection's bytes go through the kernel's TCP socket
-  if ((load<u32>(d + D_FLAGS) & 0xff) >= <u32>OUT_STREAM) return false;
+  // a connection's bytes go through the kernel's TCP socket, and so do requests to backends
+  // reached over TCP
+  const kind = load<u32>(d + D_FLAGS) & 0xff;
+  if (kind >= <u32>OUT_STREAM) return false;
+  if (kind == <u32>OUT_BACKEND && cfgU32(C_BACKEND_STREAMS) != 0) return false;
   const ptr = <usize>load<u32>(d + D_OFF);
   const len = <usize>load<u32>(d + D_LEN);
   const frame = frameAt(ptr);

@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { XdpMode } from "libbpf-ts";
 import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { resolveBackends } from "../config/endpoints.js";
-import { loadConfigFile, resolveRunConfig, requireUdpBackends } from "../config/run-config.js";
+import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
 import { clientGuard } from "../config/clients.js";
@@ -55,7 +55,6 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
     { ...values, listen: listenText, adminTokenFile: values["admin-token-file"], onDown: values["on-down"] },
     values.config,
   );
-  requireUdpBackends(config, "kvlb attach");
   const backends = await resolveBackends(config.backends);
   const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
@@ -88,6 +87,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       backendBind: "0.0.0.0",
       clients: guard,
       ...(config.tcp ? { tcp: config.tcp } : {}),
+      ...(config.backendTcp ? { backendTcp: config.backendTcp } : {}),
       afxdp: { ports, neighbours: hops },
       ...(config.module ? { module: config.module } : {}),
     });

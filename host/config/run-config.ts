@@ -67,11 +67,11 @@ function describe(e: ErrorObject): string {
   return `${where}: ${e.message ?? "invalid"}`;
 }
 
-/** Refuses tcp.backends where the frames go to the backends as UDP (AF_XDP, DPDK). */
+/** Refuses tcp.backends where the frames go to the backends as UDP and no kernel may reach them (DPDK). */
 export function requireUdpBackends(config: RunConfig, path: string): void {
   if (config.backendTcp)
     throw new ConfigError(
-      `tcp.backends: ${path} sends requests to the backends as UDP frames; backends over TCP need the socket data path (kvlb run)`,
+      `tcp.backends: ${path} sends requests to the backends as UDP frames; backends over TCP need the kernel's sockets (kvlb run, kvlb attach)`,
     );
 }
 

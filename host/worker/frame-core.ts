@@ -16,8 +16,10 @@ import { PeerLink } from "./peer-link.js";
 import {
   openUdpBatch,
   guardSends,
+  connectBackends,
   frameLayout,
   STREAM_AREA_BYTES,
+  HOST_AREA_BYTES,
   type UdpBatch,
 } from "../datapath/socket/udp-batch.js";
 import { setBackends, ipv4ToWire } from "../core/backends.js";
@@ -42,15 +44,26 @@ export async function openFrameCore(
   const peerEvents = setup.peers ? 2 * (c.natEntries + c.outMax) : 0;
   const core = await loadCore({
     ...(setup.module ? { module: setup.module } : {}),
-    config: { ...c, frames, frameBytes: FRAME_BYTES, peerEvents, worker: setup.peers?.index ?? 0 },
-    hostBytes: STREAM_AREA_BYTES,
+    config: {
+      ...c,
+      frames,
+      frameBytes: FRAME_BYTES,
+      peerEvents,
+      worker: setup.peers?.index ?? 0,
+      ...(setup.backendTcp ? { backendStreams: true } : {}),
+    },
+    // backends over TCP lay their replies after the TCP clients' bytes
+    hostBytes: setup.backendTcp ? HOST_AREA_BYTES : STREAM_AREA_BYTES,
   });
   setBackends(core, setup.backends);
   const io = openUdpBatch(core, setup.listen, setup.backendBind, {
     shared: setup.peers !== undefined,
     freebind: setup.frameMode?.answerArp === true,
     ...(setup.tcp ? { tcp: setup.tcp } : {}),
+    ...(setup.backendTcp ? { backendTcp: setup.backendTcp } : {}),
   });
+  // requests to backends reached over TCP leave through the kernel's sockets, not as frames
+  if (setup.backendTcp) connectBackends(io, setup.backends, setup.backendTcp);
   const { listen, backend } = io.ports();
   setFrameAddresses(core, setup.listen, backend);
   if (setup.clients) {

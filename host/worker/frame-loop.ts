@@ -80,7 +80,14 @@ export function runFrameLoop(
     if (out > 0) tally.add(out, io.send(out));
   };
   const stats = (): StatsReport => {
-    const r = report(core, setup, tally.counts(io.refused()), slot.traps, io.streams());
+    const r = report(
+      core,
+      setup,
+      tally.counts(io.refused()),
+      slot.traps,
+      io.streams(),
+      setup.backendTcp && io.backendStreams(),
+    );
     r.xsk = driver.stats();
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
@@ -95,6 +102,8 @@ export function runFrameLoop(
   let lastFrame = 0n;
   let woken = false; // the last idle wait ended because some fd was readable
   let sleepMs = driver.backoff ? BACKOFF_FIRST_MS : driver.idleMs;
+  // backends over TCP answer through the sockets: every reply waits for them to be read
+  const socketEveryNs = setup.backendTcp ? 0n : SOCKET_EVERY_NS;
   for (;;) {
     const n = driver.receive(core.rx, burst);
     const now = clock.now();
@@ -107,7 +116,7 @@ export function runFrameLoop(
     }
     let m = 0;
     if (woken || now >= nextSocket) {
-      nextSocket = now + SOCKET_EVERY_NS;
+      nextSocket = now + socketEveryNs;
       m = io.receive();
       if (m > 0) {
         peers?.take();

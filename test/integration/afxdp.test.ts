@@ -4,11 +4,14 @@
 // balancer's kernel, and nothing is left attached afterwards.
 import test from "ava";
 import { spawnSync, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { until } from "../support/until.js";
 import type { XdpStatus } from "../../host/cli/admin-client.js";
-import { servesOverFrames, refusesStraySends } from "../support/frame-path-checks.js";
+import { servesOverFrames, refusesStraySends, nsClient } from "../support/frame-path-checks.js";
 import { XDP_PROGRAMS } from "../../host/xdp/layout.js";
 import { judgeFailover } from "../support/failover-check.js";
 import type { Op } from "../support/failover-load.js";
@@ -23,6 +26,10 @@ test.before(() => {
   topo.create();
   for (const port of ["11211", "11212", "11213"]) {
     topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", port, "-p", "0", "-l", BACKEND_ADDR, "-t", "1"]);
+  }
+  // two servers that speak TCP only, as memcached starts by default (tcp.backends)
+  for (const port of ["11311", "11312"]) {
+    topo.spawn(topo.backends, ["memcached", "-u", "root", "-p", port, "-U", "0", "-l", BACKEND_ADDR, "-t", "1"]);
   }
   // a TCP service in the balancer's namespace, to show that XDP leaves TCP to the kernel
   topo.spawn(topo.lb, [node, "-e", `require("net").createServer((s) => s.end("hello")).listen(7000, "${LB_ADDR}")`]);
@@ -98,6 +105,85 @@ for (const [mode, peers] of [
     },
   );
 }
+
+test.serial(
+  "over AF_XDP with tcp.backends: UDP requests through the frames and TCP clients are served by TCP-only memcached servers, each key on its ketama server",
+  async (t) => {
+    topo.setPeers("plain");
+    const dir = mkdtempSync(join(tmpdir(), "kvlb-afxdp-tcp-"));
+    const config = join(dir, "kvlb.yaml");
+    writeFileSync(config, "tcp:\n  backends: true\n");
+    const ports = [11311, 11312];
+    const kvlb = await attach("native", ports, ["--config", config]);
+    try {
+      const keys = Array.from({ length: 8 }, (_, i) => `tb-${i}`);
+      const big = "q".repeat(100_000);
+      const mid = "m".repeat(30_000);
+      const r = nsClient(topo, [
+        ...keys.map((k) => `set ${k} 0 0 ${k.length}\r\n${k}\r\n`),
+        ...keys.map((k) => `get ${k}\r\n`),
+        `tcp:11211:set tb-big 0 0 ${big.length}\r\n${big}\r\nset tb-mid 0 0 ${mid.length}\r\n${mid}\r\nget tb-big\r\n`,
+        "get tb-mid\r\n",
+      ]);
+      t.deepEqual(
+        r.slice(0, keys.length),
+        keys.map(() => "STORED\r\n"),
+        "sets over UDP",
+      );
+      t.deepEqual(
+        r.slice(keys.length, 2 * keys.length),
+        keys.map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\nEND\r\n`),
+        "gets over UDP",
+      );
+      t.true(
+        r[2 * keys.length] === `tcp ok: STORED\r\nSTORED\r\nVALUE tb-big 0 ${big.length}\r\n${big}\r\nEND\r\n`,
+        "a 100 KB value over a TCP client, past any datagram",
+      );
+      t.is(
+        r[2 * keys.length + 1],
+        `VALUE tb-mid 0 ${mid.length}\r\n${mid}\r\nEND\r\n`,
+        "a 30 KB value to a UDP client",
+      );
+      // the oracle for placement: libmemcached's ketama, and each server asked straight over TCP
+      const all = [...keys, "tb-big", "tb-mid"];
+      const homes = libmemcachedHomes(
+        ports.map((port) => ({ host: BACKEND_ADDR, port })),
+        all,
+      );
+      const held = JSON.parse(
+        topo
+          .exec(topo.lb, [
+            node,
+            "--import=tsx",
+            "test/support/ns-client.ts",
+            BACKEND_ADDR,
+            "0",
+            JSON.stringify(ports.map((p) => `tcp:${p}:${all.map((k) => `mg ${k}\r\n`).join("")}`)),
+          ])
+          .trim()
+          .split("\n")
+          .pop() ?? "[]",
+      ) as string[];
+      all.forEach((k, i) => {
+        const on = ports.map((_, b) => (held[b] ?? "").replace(/^tcp ok: /, "").split("\r\n")[i] === "HD");
+        t.deepEqual(
+          on,
+          ports.map((_, b) => b === homes[i]),
+          `${k} is on server ${homes[i]} alone`,
+        );
+      });
+      const s = inLb<StatsView>(["stats", "--fresh"]);
+      t.true(s.tcpBackends.replies >= all.length + keys.length, `${s.tcpBackends.replies} replies over TCP`);
+      t.is(s.tcpBackends.badReplies, 0);
+      const [l0] = inLb<XdpStatus>(["status"]).interfaces;
+      t.true((l0?.counters["redirect_request"] ?? 0) >= 2 * keys.length, "the UDP requests went through AF_XDP");
+    } finally {
+      const { code, output } = await detach(kvlb);
+      t.is(code, 0, output);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
 
 function kvlbIn(
   ns: string,

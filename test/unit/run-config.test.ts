@@ -63,7 +63,7 @@ test("each mistake is named with where it is", (t) => {
   t.regex(t.throws(() => resolveRunConfig({}, { backend: [], cache: "maybe" }))?.message ?? "", /--cache maybe/);
 });
 
-test("tcp.backends turns on TCP to the backends with 2 connections each unless told; off by default; the frame paths refuse it", (t) => {
+test("tcp.backends turns on TCP to the backends with 2 connections each unless told; off by default; the DPDK path refuses it", (t) => {
   const off = resolveRunConfig(loadConfigFile(file("udp.yaml", "backends: [127.0.0.1:1]\n")), { backend: [] });
   t.is(off.backendTcp, undefined);
   t.notThrows(() => requireUdpBackends(off, "kvlb attach"));
@@ -77,9 +77,9 @@ test("tcp.backends turns on TCP to the backends with 2 connections each unless t
     { backend: [] },
   );
   t.deepEqual(four.backendTcp, { connections: 4 });
-  const e = t.throws(() => requireUdpBackends(on, "kvlb attach"));
+  const e = t.throws(() => requireUdpBackends(on, "the DPDK data path"));
   t.is((e as { code?: string }).code, "KVLB_CONFIG");
-  t.regex(e?.message ?? "", /^tcp\.backends: kvlb attach sends requests to the backends as UDP frames/);
+  t.regex(e?.message ?? "", /^tcp\.backends: the DPDK data path sends requests to the backends as UDP frames/);
   const bad = t.throws(() => loadConfigFile(file("tcp0.yaml", "tcp: { backendConnections: 0 }\n")));
   t.regex(bad?.message ?? "", /backendConnections/);
 });
