@@ -103,7 +103,15 @@ export function tick(now: u64): i32 {
   return demoted;
 }
 
-export { set_backends, route_key, nat_used, set_backend_state, purge_cache, probe_backend } from "./proxy/exports";
+export {
+  set_backends,
+  change_backends,
+  route_key,
+  nat_used,
+  set_backend_state,
+  purge_cache,
+  probe_backend,
+} from "./proxy/exports";
 export {
   process_frames,
   frame_port,

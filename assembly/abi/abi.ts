@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 12;
+export const LAYOUT_VERSION = 13;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -179,6 +179,7 @@ export const CLIENT_SLOT_BYTES = 24; // addr u32, pad u32, tokens i64, refilled-
 // The route region: a control block, the backend table and the ring.
 export const RT_COUNT = 0; // u32, backends
 export const RT_POINTS = 4; // u32, points on the ring
+export const RT_ACTIVE = 8; // u32, backends on the ring (the others are retired)
 export const ROUTE_BACKENDS = 512;
 export const MAX_BACKENDS = 64;
 export const BACKEND_BYTES = 160;
@@ -209,6 +210,9 @@ export const B_PROBE_FLUSHES = 152; // u32, its cmd_flush
 export const B_PROBE_WANTED = 156; // u32, 1: the host asked for a probe, sent at the next tick
 export const BK_UP = 0;
 export const BK_DOWN = 1;
+// Off the ring since a reload, kept so that the replies to the requests in flight to it are
+// still taken; the host reuses the entry once none is.
+export const BK_RETIRED = 2;
 
 // A burst descriptor, in the rx ring (input) and the tx ring (result): four u32 fields.
 export const DESC_BYTES = 16;

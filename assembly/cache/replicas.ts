@@ -17,7 +17,7 @@ import { trackedTotal } from "../detect/table";
 import { detector } from "../layout/regions";
 import { barrierAllows, barrierVersion } from "./barrier";
 import { afterPurge } from "./purge";
-import { ringBase, ringPoints, backendCount, backendUp, backend } from "../route/backends";
+import { ringBase, ringPoints, activeBackends, backendUp, backend } from "../route/backends";
 import { pointIndex, ringHash } from "../route/ketama";
 import { OWN_KEY_MARK, OWN_KEY_MARK_BYTES } from "../protocol/keys";
 import {
@@ -103,7 +103,7 @@ export function replicaFind(h: u64): usize {
 
 // How many servers a key with `share` of all requests needs, its own included (1: none).
 function serversFor(share: f64): u32 {
-  const n = backendCount();
+  const n = activeBackends();
   const perBackend = share * <f64>n; // the key's load in units of a backend's mean load
   if (perBackend < ENTER) return 1;
   return min(min(<u32>Math.ceil(perBackend / ENTER), n), <u32>MAX_REPLICAS);
@@ -134,7 +134,7 @@ export function replicaConsider(h: u64, key: usize, len: usize, estimate: u64): 
   const e = replicaFind(h);
   if (e != NO_SET) return e;
   const n = capacity();
-  if (n == 0 || len + COPY_PREFIX > <usize>MAX_KEY || backendCount() < 2) return NO_SET;
+  if (n == 0 || len + COPY_PREFIX > <usize>MAX_KEY || activeBackends() < 2) return NO_SET;
   const want = serversFor(shareOfEstimate(estimate));
   if (want < 2) return NO_SET;
   const base = regionOffset(R_REPLICAS);
@@ -264,7 +264,7 @@ export function replicaCool(): void {
   const linger = 2 * requestTimeout();
   const n = capacity();
   const mask = n - 1;
-  const backends = <f64>backendCount();
+  const backends = <f64>activeBackends();
   const now = clock();
   for (let i: u32 = 0; i < n;) {
     const e = entry(i);

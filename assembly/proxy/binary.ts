@@ -6,7 +6,7 @@
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { readStamp } from "../cache/barrier";
-import { backendCount, firstUp } from "../route/backends";
+import { activeBackends, firstUp } from "../route/backends";
 import {
   BIN_HEADER,
   BIN_REQUEST,
@@ -113,8 +113,8 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
   if (cls == BC_VERSION) {
     const b = firstUp();
     if (b == 0xffffffff) {
-      if (backendCount() == 0) statInc(S_NO_BACKEND);
-      serverError(backendCount() == 0 ? FAIL_NO_BACKENDS : FAIL_DOWN);
+      if (activeBackends() == 0) statInc(S_NO_BACKEND);
+      serverError(activeBackends() == 0 ? FAIL_NO_BACKENDS : FAIL_DOWN);
       return;
     }
     forward(p, reqEnd, alone, b, op, NK_OTHER, 0, 0);

@@ -65,7 +65,7 @@ import { admitClient } from "./guard";
 import { FAULT, FAULT_SEND } from "../util/fault";
 import { replyText, outPush } from "../io/out-ring";
 import { readStamp } from "../cache/barrier";
-import { backendCount, firstUp, backendUp } from "../route/backends";
+import { backendCount, activeBackends, firstUp, backendUp } from "../route/backends";
 import { NAT_NONE, NK_GET, NK_GETS, NK_OTHER, NK_FLUSH, GF_FLUSH } from "./nat";
 
 const STRAY_PORT: u32 = 9999;
@@ -235,7 +235,7 @@ function flushAll(cmd: usize, lineEnd: usize): void {
 // Answered by the first backend up, so that a client's version check sees a real memcached.
 function version(alone: bool): void {
   const b = firstUp();
-  if (backendCount() == 0) {
+  if (activeBackends() == 0) {
     statInc(S_NO_BACKEND);
     serverError(FAIL_NO_BACKENDS);
   } else if (b == 0xffffffff) {

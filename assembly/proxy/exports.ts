@@ -1,5 +1,15 @@
 // The proxy's exports: the backend table and routing. Datagrams themselves go through process().
-import { E_CONFIG, E_NOT_READY, HEADER_BASE, H_STATE, HS_READY, B_STATE, BK_UP, BK_DOWN } from "../abi/abi";
+import {
+  E_CONFIG,
+  E_NOT_READY,
+  HEADER_BASE,
+  H_STATE,
+  HS_READY,
+  B_STATE,
+  B_OUTSTANDING,
+  BK_UP,
+  BK_DOWN,
+} from "../abi/abi";
 import {
   backendsValid,
   backendsReset,
@@ -8,6 +18,8 @@ import {
   backendCount,
   backend,
   setBackendState,
+  countActive,
+  backendRetired,
 } from "../route/backends";
 import { purge, PURGE_ALL } from "../cache/purge";
 import { ketamaBuild, ketamaRoute } from "../route/ketama";
@@ -21,8 +33,30 @@ export function set_backends(n: u32): i32 {
   if (!backendsValid(n)) return E_CONFIG;
   backendsReset(n);
   setBackendCount(n);
+  countActive();
   setRingPoints(0);
   replicaClear(); // the ring moves: so do the sets' servers
+  return <i32>ketamaBuild();
+}
+
+// A reload: the host has written n entries again, those with their bit in `keep` over the same
+// server (their counters and state left as they were, retired ones among them). Rebuilds the
+// ring from the entries not retired; what the caches hold is dropped, since keys change owners.
+// In-flight requests keep their entries, so their replies are taken. Returns the ring's points,
+// or E_CONFIG.
+export function change_backends(n: u32, keep: u64): i32 {
+  if (load<u32>(HEADER_BASE + H_STATE) != HS_READY) return E_NOT_READY;
+  if (!backendsValid(n)) return E_CONFIG;
+  // an entry dropped off the end takes no reply that may still come
+  for (let i = n; i < backendCount(); i++) {
+    if (!backendRetired(i) || load<u32>(backend(i) + B_OUTSTANDING) != 0) return E_CONFIG;
+  }
+  backendsReset(n, keep);
+  setBackendCount(n);
+  countActive();
+  setRingPoints(0);
+  replicaClear();
+  purge(PURGE_ALL);
   return <i32>ketamaBuild();
 }
 
@@ -35,7 +69,7 @@ export function route_key(key: usize, keyLen: usize): i32 {
 // the caches hold for b's keys: a backend that went down may come back empty or changed, and
 // while it is down its keys may be served by another. Returns the copies dropped, or E_CONFIG.
 export function set_backend_state(b: u32, state: u32): i32 {
-  if (b >= backendCount() || (state != BK_UP && state != BK_DOWN)) return E_CONFIG;
+  if (b >= backendCount() || backendRetired(b) || (state != BK_UP && state != BK_DOWN)) return E_CONFIG;
   const changed = load<u32>(backend(b) + B_STATE) != state;
   setBackendState(b, state);
   return changed ? <i32>purge(b) : 0;

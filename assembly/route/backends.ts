@@ -27,6 +27,8 @@ import {
   ROUTE_RING,
   RT_COUNT,
   RT_POINTS,
+  RT_ACTIVE,
+  BK_RETIRED,
 } from "../abi/abi";
 
 const SCRATCH: usize = 64; // md5's 64-byte block
@@ -59,6 +61,19 @@ const TEXT: usize = 400; // a point's name: up to 64 + ":65535-" + digits
 }
 @inline export function setBackendCount(n: u32): void {
   store<u32>(routeBase() + RT_COUNT, n);
+}
+// The backends on the ring: those not retired.
+@inline export function activeBackends(): u32 {
+  return load<u32>(routeBase() + RT_ACTIVE);
+}
+export function countActive(): void {
+  const n = backendCount();
+  let active: u32 = 0;
+  for (let i: u32 = 0; i < n; i++) if (!backendRetired(i)) active++;
+  store<u32>(routeBase() + RT_ACTIVE, active);
+}
+@inline export function backendRetired(i: u32): bool {
+  return load<u32>(backend(i) + B_STATE) == BK_RETIRED;
 }
 @inline export function backend(i: u32): usize {
   return routeBase() + ROUTE_BACKENDS + <usize>i * BACKEND_BYTES;
@@ -119,14 +134,18 @@ export function backendsValid(n: u32): bool {
   return true;
 }
 
-export function backendsReset(n: u32): void {
+// Zeroes the counters of entries [0, n) whose bit in `keep` is clear (all of them by default);
+// those the host wrote as retired stay so.
+export function backendsReset(n: u32, keep: u64 = 0): void {
   for (let i: u32 = 0; i < n; i++) {
+    if (((keep >> (<u64>i)) & 1) != 0) continue;
     const b = backend(i);
+    const retired = load<u32>(b + B_STATE) == BK_RETIRED;
     store<u64>(b + B_REQUESTS, 0);
     store<u64>(b + B_REPLIES, 0);
     store<u64>(b + B_TIMEOUTS, 0);
     store<u32>(b + B_OUTSTANDING, 0);
-    store<u32>(b + B_STATE, BK_UP);
+    store<u32>(b + B_STATE, retired ? BK_RETIRED : BK_UP);
     store<u32>(b + B_FAILS, 0);
     store<f64>(b + B_ADMIT, 1.0); // the adaptive hot set starts from the configured warm share
     store<u64>(b + B_ADAPT_MARK, 0);

@@ -22,6 +22,8 @@ import {
   setRingPoints,
   ringPoints,
   backendUp,
+  backendRetired,
+  activeBackends,
 } from "./backends";
 
 const POINTS_PER_SERVER: f32 = 160.0;
@@ -49,17 +51,20 @@ function pointName(server: u32, n: u32, at: usize): usize {
   return p - at;
 }
 
-// Rebuilds the ring from the backend table; returns the number of points.
+// Rebuilds the ring from the backend table's entries that are not retired, as libmemcached builds
+// it from a list of just those; returns the number of points.
 export function ketamaBuild(): u32 {
-  const servers = backendCount();
+  const entries = backendCount();
+  const servers = activeBackends();
   let total: u64 = 0;
-  for (let s: u32 = 0; s < servers; s++) total += <u64>backendWeight(s);
+  for (let s: u32 = 0; s < entries; s++) if (!backendRetired(s)) total += <u64>backendWeight(s);
   const ring = ringBase();
   let count: u32 = 0;
   const text = routeText();
   const digest = routeDigest();
-  for (let s: u32 = 0; s < servers; s++) {
-    const points: u32 = servers == 0 ? 0 : pointsFor(backendWeight(s), total, servers);
+  for (let s: u32 = 0; s < entries; s++) {
+    if (backendRetired(s)) continue;
+    const points: u32 = pointsFor(backendWeight(s), total, servers);
     for (let n: u32 = 0; n < points / 4; n++) {
       md5(text, pointName(s, n, text), digest, routeScratch());
       for (let a: u32 = 0; a < 4; a++) {
@@ -74,11 +79,11 @@ export function ketamaBuild(): u32 {
   return count;
 }
 
-// The backend for a key; 0 when there is one server, and 0xffffffff when there are none.
+// The backend for a key: the only one when there is one server, and 0xffffffff when there are none.
 export function ketamaRoute(key: usize, keyLen: usize): u32 {
   const count = ringPoints();
   if (count == 0) return 0xffffffff;
-  if (backendCount() == 1) return 0;
+  if (activeBackends() == 1) return <u32>load<u64>(ringBase());
   const digest = routeDigest();
   md5(key, keyLen, digest, routeScratch());
   return ketamaPoint(load<u32>(digest));

@@ -4,7 +4,15 @@ import { Worker } from "node:worker_threads";
 import { join } from "node:path";
 import { existsSync } from "node:fs";
 import { projectRoot } from "../util/paths.js";
-import type { WorkerSetup, WorkerReport, StatsReport, ToWorker, CoreShape, ProbeAnswer } from "../worker/messages.js";
+import type {
+  WorkerSetup,
+  WorkerReport,
+  StatsReport,
+  ToWorker,
+  CoreShape,
+  ProbeAnswer,
+  ReloadMessage,
+} from "../worker/messages.js";
 import type { ModuleInfo, PreparedModule } from "../core/swap.js";
 import { KvlbError } from "../errors.js";
 
@@ -21,6 +29,7 @@ export interface WorkerModule {
 }
 
 export type SwapOutcome = { ok: true; pauseUs: number } | { ok: false; error: string };
+export type ReloadOutcome = { ok: true; points: number } | { ok: false; error: string };
 
 const SWAP_TIMEOUT_MS = 10_000;
 const PAUSES_KEPT = 100;
@@ -49,6 +58,8 @@ export interface Balancer {
   onTrap(listener: (worker: number, error: string, now: ModuleInfo) => void): void;
   /** Calls `listener` with each answer to a probe a core sent (ports no kernel serves). */
   onProbeAnswer(listener: (answer: ProbeAnswer) => void): void;
+  /** Has the worker take a reload between bursts; `setup` follows. */
+  reload(m: ReloadMessage): Promise<ReloadOutcome>;
 }
 
 /**
@@ -86,6 +97,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
   let mod: WorkerModule | undefined;
   let before: ModuleInfo | undefined; // the module a trap sends the worker back to
   let swapped: ((o: SwapOutcome) => void) | undefined;
+  let reloaded: ((o: ReloadOutcome) => void) | undefined;
   const trapListeners: ((worker: number, error: string, now: ModuleInfo) => void)[] = [];
   const probeListeners: ((answer: ProbeAnswer) => void)[] = [];
   return new Promise((resolve, reject) => {
@@ -112,6 +124,23 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
           modules: () => [current],
           onTrap: (listener) => trapListeners.push(listener),
           onProbeAnswer: (listener) => probeListeners.push(listener),
+          reload: (message) =>
+            new Promise<ReloadOutcome>((settle) => {
+              const timer = setTimeout(() => {
+                reloaded = undefined;
+                settle({ ok: false, error: `no answer from the worker in ${SWAP_TIMEOUT_MS / 1000} s` });
+              }, SWAP_TIMEOUT_MS);
+              reloaded = (o) => {
+                clearTimeout(timer);
+                if (o.ok) {
+                  setup.backends = message.slots;
+                  setup.core = { ...setup.core, natTimeoutMs: message.natTimeoutMs, failover: message.failover };
+                  if (message.clients) setup.clients = message.clients;
+                }
+                settle(o);
+              };
+              worker.postMessage(message satisfies ToWorker);
+            }),
           swap: (next) =>
             new Promise<SwapOutcome>((settle) => {
               const timer = setTimeout(() => {
@@ -148,6 +177,10 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
         before = undefined;
         const now = mod.info;
         trapListeners.forEach((l) => l(0, m.error, now));
+      } else if (m.type === "reloaded") {
+        const settle = reloaded;
+        reloaded = undefined;
+        settle?.(m.ok ? { ok: true, points: m.points } : { ok: false, error: m.error });
       } else if (m.type === "probe-answer") {
         probeListeners.forEach((l) => l(m));
       } else if (m.type === "stopped") {

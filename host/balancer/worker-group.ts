@@ -106,5 +106,10 @@ export async function startWorkers(setups: readonly WorkerSetup[]): Promise<Bala
     swap: async (next) => (await Promise.all(started.map((b) => b.swap(next)))).flat(),
     onTrap: (listener) => started.forEach((b, i) => b.onTrap((_w, error, now) => listener(i, error, now))),
     onProbeAnswer: (listener) => started.forEach((b) => b.onProbeAnswer(listener)),
+    reload: async (message) => {
+      const outcomes = await Promise.all(started.map((b) => b.reload(message)));
+      const failed = outcomes.find((o) => !o.ok);
+      return failed ?? outcomes[0] ?? { ok: false, error: "no workers" };
+    },
   };
 }

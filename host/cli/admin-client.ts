@@ -118,6 +118,11 @@ export class AdminClient {
     return this.get("/flush", { method: "POST" }) as Promise<{ flushed: boolean }>;
   }
 
+  /** Has the running kvlb read its config file again; a refusal is a KvlbError (KVLB_ADMIN) that says why. */
+  reload(): Promise<{ ok: boolean; lines: string[] }> {
+    return this.get("/config", { method: "POST" }, 30_000) as Promise<{ ok: boolean; lines: string[] }>;
+  }
+
   rollback(): Promise<SwapReport> {
     return this.get("/module/rollback", { method: "POST" }, 30_000) as Promise<SwapReport>;
   }

@@ -9,6 +9,7 @@ import { topCommand, topUsage } from "./top.js";
 import { loadCommand, loadUsage } from "./load.js";
 import { swapCommand, swapUsage } from "./swap.js";
 import { flushCommand, flushUsage } from "./flush.js";
+import { reloadCommand, reloadUsage } from "./reload.js";
 import { demoCommand, demoUsage, detectDemoCommand, detectDemoUsage } from "./demo.js";
 
 export interface Command {
@@ -84,6 +85,13 @@ export const commands: readonly Command[] = [
     summary: "empty a running kvlb's caches (its backends keep their items)",
     usage: flushUsage,
     run: flushCommand,
+  },
+  {
+    name: "reload",
+    synopsis: "kvlb reload [options]",
+    summary: "have a running kvlb read its config file again (backends, weights, timeouts)",
+    usage: reloadUsage,
+    run: reloadCommand,
   },
   {
     name: "demo",

@@ -4,7 +4,7 @@ import type { Logger } from "pino";
 import { startBalancer } from "../balancer/balancer.js";
 import { clientGuard } from "../config/clients.js";
 import { resolveBackends, DEFAULT_LISTEN } from "../config/endpoints.js";
-import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
+import { loadConfigFile, resolveRunConfig, type RunConfig } from "../config/run-config.js";
 import { balancerOptions, startControlPlane, endpointsLine, serveUntilStopped, checkStartModule } from "./serving.js";
 import { runDpdk } from "./run-dpdk.js";
 import { dpdkDefaultListen } from "../datapath/dpdk/setup.js";
@@ -68,16 +68,13 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   const dpdkPorts = values.port.length > 0 ? values.port : (file.dpdk?.ports ?? []);
   // on DPDK, as kvlb attach does, clients reach the first port's interface address by default
   const listen = values.listen ?? file.listen ?? (datapath === "dpdk" ? dpdkDefaultListen(dpdkPorts) : undefined);
-  const config = resolveRunConfig(
-    file,
-    {
-      ...values,
-      ...(listen !== undefined ? { listen } : {}),
-      adminTokenFile: values["admin-token-file"],
-      onDown: values["on-down"],
-    },
-    values.config,
-  );
+  const flags = {
+    ...values,
+    ...(listen !== undefined ? { listen } : {}),
+    adminTokenFile: values["admin-token-file"],
+    onDown: values["on-down"],
+  };
+  const config = resolveRunConfig(file, flags, values.config);
   const backends = await resolveBackends(config.backends);
   await checkStartModule(config);
   if (datapath === "dpdk") {
@@ -106,8 +103,15 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     ...(config.backendTcp ? { backendTcp: config.backendTcp } : {}),
     ...(config.module ? { module: config.module } : {}),
   });
+  // a reload reads the same file with the same flags over it
+  const configPath = values.config;
+  const reread = (): RunConfig => {
+    if (configPath === undefined)
+      throw new ConfigError("kvlb run was started without --config: there is no file to read again");
+    return resolveRunConfig(loadConfigFile(configPath), flags, configPath);
+  };
   try {
-    const control = await startControlPlane(balancer, config, backends, log);
+    const control = await startControlPlane(balancer, config, backends, log, undefined, undefined, reread);
     log.info({ ...endpointsLine(config, backends, guard), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
     return await serveUntilStopped(balancer, control, log);
   } finally {

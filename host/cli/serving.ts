@@ -15,6 +15,7 @@ import { BackendHealth } from "../control/health.js";
 import type { ProbeTransport } from "../control/health-probes.js";
 import { cidrText, type ClientGuard } from "../config/clients.js";
 import { ConfigError } from "../errors.js";
+import { Reloader } from "../control/reload.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {
@@ -43,10 +44,11 @@ export async function checkStartModule(config: RunConfig): Promise<void> {
 
 const NEIGHBOUR_REFRESH_MS = 1000;
 
-/** What runs beside the workers: the backends' health checks and the admin API. */
+/** What runs beside the workers: the backends' health checks, the admin API, and reloads. */
 export interface ControlPlane {
   health: BackendHealth;
   server: Server | undefined;
+  reloader: Reloader | undefined;
 }
 
 /** Starts the health checks and, if configured, the admin API; a failure to listen is the operator's. */
@@ -57,14 +59,25 @@ export async function startControlPlane(
   log: Logger,
   xdp?: XdpStatusSource,
   probeBy: ProbeTransport = config.backendTcp ? "tcp" : "udp",
+  /** Reads the config again for a reload; absent where kvlb cannot reload. */
+  reread?: () => RunConfig,
 ): Promise<ControlPlane> {
   const health = new BackendHealth(balancer, backends, config.health, log, probeBy);
   await health.start();
-  if (!config.admin) return { health, server: undefined };
+  const reloader = reread ? new Reloader(balancer, health, config, reread, log) : undefined;
+  if (!config.admin) return { health, server: undefined, reloader };
   const { address, port } = config.admin;
   try {
-    const server = await startAdmin(balancer, { address, port, token: config.adminToken, xdp, log, health });
-    return { health, server };
+    const server = await startAdmin(balancer, {
+      address,
+      port,
+      token: config.adminToken,
+      xdp,
+      log,
+      health,
+      ...(reloader ? { reload: () => reloader.reload() } : {}),
+    });
+    return { health, server, reloader };
   } catch (e) {
     health.stop();
     throw new ConfigError((e as Error).message);
@@ -133,7 +146,17 @@ export async function serveUntilStopped(balancer: Balancer, control: ControlPlan
       "a burst trapped in the swapped-in module: the worker went back to the module before and ran the burst again",
     ),
   );
+  // SIGHUP reads the config again (and no longer ends the process, node's default)
+  const hangup = (): void => {
+    if (!control.reloader) {
+      log.warn("SIGHUP: this data path cannot reload; restart kvlb with the new config");
+      return;
+    }
+    void control.reloader.reload();
+  };
+  process.on("SIGHUP", hangup);
   const stop = await untilStopped(balancer);
+  process.off("SIGHUP", hangup);
   log.info({ reason: stop }, "stopping");
   const last = balancer.latest();
   control.server?.close();

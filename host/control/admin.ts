@@ -11,6 +11,7 @@ import { moduleRoutes } from "./module-routes.js";
 import { authorized } from "./admin-auth.js";
 import { requestPath } from "./request-path.js";
 import type { BackendHealth } from "./health.js";
+import type { ReloadResult } from "./reload.js";
 import { KvlbError } from "../errors.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -28,6 +29,8 @@ export interface AdminOptions {
   xdp?: XdpStatusSource;
   log?: Logger;
   health?: BackendHealth;
+  /** POST /config: reads the config file again and applies it (reload.ts); absent where kvlb cannot. */
+  reload?: () => Promise<ReloadResult>;
 }
 
 export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server> {
@@ -51,6 +54,16 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
       balancer.send({ type: "purge", backend: "all" });
       o.log?.info("kvlb flush: every worker drops what its caches hold");
       return send(200, "application/json", JSON.stringify({ flushed: true }) + "\n");
+    }
+    if (path.pathname === "/config" && req.method === "POST") {
+      const refuse = (error: string): void => send(409, "application/json", JSON.stringify({ error }) + "\n");
+      if (!o.reload) return refuse("this data path cannot reload: restart kvlb with the new config");
+      // a refusal's one line is the error; what a reload did, a line each
+      void o.reload().then(
+        (r) => (r.ok ? send(200, "application/json", JSON.stringify(r) + "\n") : refuse(r.lines[0] ?? "refused")),
+        (e: unknown) => refuse(`the reload failed: ${String(e)}`),
+      );
+      return;
     }
     if (path.pathname === "/health" || path.pathname === "/health/ready") {
       // alive as long as this answers; ready when a worker reports and enough backends are up

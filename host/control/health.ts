@@ -7,7 +7,8 @@
 // it) makes every worker drop what it caches for that backend's keys.
 import type { Logger } from "pino";
 import type { Balancer } from "../balancer/balancer.js";
-import type { Backend } from "../core/backends.js";
+import type { Backend, BackendSlot } from "../core/backends.js";
+import { sameServer } from "./backend-slots.js";
 import type { HealthOptions } from "../config/health-options.js";
 import { createProbe, type Probe, type Probed, type ProbeTransport } from "./health-probes.js";
 
@@ -48,44 +49,71 @@ class Watched {
 }
 
 export class BackendHealth {
-  private readonly watched: Watched[];
+  /** By entry of the backend table; none for a retired entry (off the ring since a reload). */
+  private watched: (Watched | undefined)[];
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly balancer: Balancer,
-    backends: readonly Backend[],
-    readonly options: HealthOptions,
+    backends: readonly BackendSlot[],
+    public options: HealthOptions,
     private readonly log?: Logger,
-    transport: ProbeTransport = "udp",
+    private readonly transport: ProbeTransport = "udp",
   ) {
-    this.watched = backends.map(
-      (b, i) =>
-        new Watched(
-          b,
-          createProbe(
-            transport,
-            { index: i, address: b.address, port: b.port },
-            { answered: (probed) => this.received(i, probed), failed: (why) => this.failed(i, why) },
-            balancer,
-          ),
-        ),
+    this.watched = backends.map((b, i) => (b.retired ? undefined : this.watch(b, i)));
+  }
+
+  private watch(b: Backend, i: number): Watched {
+    return new Watched(
+      b,
+      createProbe(
+        this.transport,
+        { index: i, address: b.address, port: b.port },
+        { answered: (probed) => this.received(i, probed), failed: (why) => this.failed(i, why) },
+        this.balancer,
+      ),
     );
   }
 
+  private present(): Watched[] {
+    return this.watched.filter((w): w is Watched => w !== undefined);
+  }
+
   async start(): Promise<void> {
-    await Promise.all(this.watched.map((w) => w.probe.start()));
+    await Promise.all(this.present().map((w) => w.probe.start()));
     this.timer = setInterval(() => this.round(), this.options.intervalMs);
     this.round();
   }
 
   stop(): void {
     if (this.timer) clearInterval(this.timer);
-    for (const w of this.watched) w.probe.stop();
+    for (const w of this.present()) w.probe.stop();
+  }
+
+  /**
+   * A reload's table: a backend in the same entry as before keeps its state and probe; the
+   * others are probed from now on, as at the start; retired entries are not probed.
+   */
+  async change(slots: readonly BackendSlot[], options: HealthOptions): Promise<void> {
+    const before = this.watched;
+    const next = slots.map((b, i) => {
+      const w = before[i];
+      if (b.retired) return undefined;
+      return w && sameServer(w.backend, b) ? w : this.watch(b, i);
+    });
+    for (const w of before) if (w && !next.includes(w)) w.probe.stop();
+    await Promise.all(next.filter((w) => w !== undefined && !before.includes(w)).map((w) => w?.probe.start()));
+    this.watched = next;
+    if (options.intervalMs !== this.options.intervalMs && this.timer) {
+      clearInterval(this.timer);
+      this.timer = setInterval(() => this.round(), options.intervalMs);
+    }
+    this.options = options;
   }
 
   /** Each backend's state, for /stats, /metrics and /health. */
   view(): BackendHealthView[] {
-    return this.watched.map((w) => ({
+    return this.present().map((w) => ({
       backend: `${w.backend.host}:${w.backend.port}`,
       state: w.state,
       since: w.since,
@@ -97,11 +125,11 @@ export class BackendHealth {
   }
 
   upCount(): number {
-    return this.watched.filter((w) => w.state === "up").length;
+    return this.present().filter((w) => w.state === "up").length;
   }
 
   ready(): boolean {
-    return this.upCount() >= Math.min(this.options.minUp, this.watched.length);
+    return this.upCount() >= Math.min(this.options.minUp, this.present().length);
   }
 
   private round(): void {
@@ -116,6 +144,7 @@ export class BackendHealth {
     });
     const now = performance.now();
     this.watched.forEach((w, i) => {
+      if (!w) return;
       if (w.sentAt !== undefined) {
         if (now - w.sentAt < this.options.probeTimeoutMs) return; // still waiting for it
         w.probe.abandon();

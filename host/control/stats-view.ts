@@ -167,12 +167,20 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
   const keys = s("keys");
   return {
     listen: `${setup.listen.address}:${setup.listen.port}`,
-    backends: setup.backends.map((b, i) => ({
-      backend: `${b.host}:${b.port}`,
-      weight: b.weight,
-      ...(r.backends[i] ?? { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0 }),
-      ...(health?.[i] ? { health: withoutName(health[i]) } : {}),
-    })),
+    // the backends on the ring (a reload's retired entries, still draining, are not listed)
+    backends: setup.backends.flatMap((b, i) => {
+      if (b.retired) return [];
+      const name = `${b.host}:${b.port}`;
+      const h = health?.find((v) => v.backend === name);
+      return [
+        {
+          backend: name,
+          weight: b.weight,
+          ...(r.backends[i] ?? { requests: 0, replies: 0, timeouts: 0, outstanding: 0, fails: 0 }),
+          ...(h ? { health: withoutName(h) } : {}),
+        },
+      ];
+    }),
     cache: {
       l1Hits: s("l1_hits"),
       l1Misses: s("l1_misses"),

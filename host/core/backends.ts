@@ -14,6 +14,14 @@ export interface Backend {
   weight: number;
 }
 
+/**
+ * An entry of the backend table. After a reload, a backend that left stays in its entry,
+ * retired: off the ring, while the replies to the requests in flight to it are still taken.
+ */
+export interface BackendSlot extends Backend {
+  retired?: boolean;
+}
+
 export interface BackendCounters {
   requests: bigint;
   replies: bigint;
@@ -46,19 +54,48 @@ function entry(core: Core, i: number): number {
 /** Writes the table and rebuilds the ketama ring; returns the ring's points. */
 export function setBackends(core: Core, backends: readonly Backend[]): number {
   if (backends.length > abi.MAX_BACKENDS) throw new Error(`${backends.length} backends: kvlb takes at most 64`);
-  const view = new DataView(core.memory.buffer);
   backends.forEach((b, i) => {
     const at = entry(core, i);
-    const name = new TextEncoder().encode(b.host);
-    if (name.length === 0 || name.length > 64) throw new Error(`${b.host}: a backend name has 1 to 64 bytes`);
     core.u8.fill(0, at, at + abi.BACKEND_BYTES);
-    view.setUint32(at + abi.B_ADDR, ipv4ToWire(b.address), true);
-    view.setUint16(at + abi.B_PORT, b.port, true);
-    view.setUint32(at + abi.B_WEIGHT, b.weight, true);
-    view.setUint8(at + abi.B_NAME_LEN, name.length);
-    core.u8.set(name, at + abi.B_NAME);
+    writeServer(core, i, b);
   });
   const r = core.exports.set_backends(backends.length);
+  if (r < 0) throw new CoreError(r, `backend table: ${describeCoreError(r)}`);
+  return r;
+}
+
+/** The fields of entry i that name its server (the host ketama hashes, where it listens, its weight). */
+function writeServer(core: Core, i: number, b: Backend): void {
+  const view = new DataView(core.memory.buffer);
+  const at = entry(core, i);
+  const name = new TextEncoder().encode(b.host);
+  if (name.length === 0 || name.length > 64) throw new Error(`${b.host}: a backend name has 1 to 64 bytes`);
+  view.setUint32(at + abi.B_ADDR, ipv4ToWire(b.address), true);
+  view.setUint16(at + abi.B_PORT, b.port, true);
+  view.setUint32(at + abi.B_WEIGHT, b.weight, true);
+  view.setUint8(at + abi.B_NAME_LEN, name.length);
+  core.u8.set(name, at + abi.B_NAME);
+}
+
+/**
+ * A reload's table: entries whose bit is set in `keep` hold the same server as before and keep
+ * their counters and state (a retired one or one coming back excepted); the others start anew.
+ * Rebuilds the ring from the entries not retired and drops the caches' copies. Returns the
+ * ring's points.
+ */
+export function changeBackends(core: Core, slots: readonly BackendSlot[], keep: bigint): number {
+  if (slots.length > abi.MAX_BACKENDS) throw new Error(`${slots.length} backends: kvlb takes at most 64`);
+  const view = new DataView(core.memory.buffer);
+  slots.forEach((b, i) => {
+    const at = entry(core, i);
+    const kept = ((keep >> BigInt(i)) & 1n) === 1n;
+    if (!kept) core.u8.fill(0, at, at + abi.BACKEND_BYTES);
+    writeServer(core, i, b);
+    const state = view.getUint32(at + abi.B_STATE, true);
+    if (b.retired) view.setUint32(at + abi.B_STATE, abi.BK_RETIRED, true);
+    else if (!kept || state === abi.BK_RETIRED) view.setUint32(at + abi.B_STATE, abi.BK_UP, true);
+  });
+  const r = core.exports.change_backends(slots.length, keep);
   if (r < 0) throw new CoreError(r, `backend table: ${describeCoreError(r)}`);
   return r;
 }

@@ -273,6 +273,16 @@ export function writeConfigBlock(memory: WebAssembly.Memory, c: CoreConfig): voi
   }
 }
 
+/** The settings a reload changes in a running core: it reads them as it goes. */
+export function setLiveSettings(
+  memory: { memory: WebAssembly.Memory },
+  c: Pick<CoreConfig, "natTimeoutMs" | "failover">,
+): void {
+  const view = new DataView(memory.memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
+  view.setUint32(abi.C_NAT_TIMEOUT_MS, c.natTimeoutMs >>> 0, true);
+  view.setUint32(abi.C_FAILOVER, c.failover ? 1 : 0, true);
+}
+
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {
   return { ...defaultCoreConfig, ...partial };
 }

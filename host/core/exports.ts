@@ -56,6 +56,7 @@ export interface CoreExports {
   read_version: Fn<[number, number], bigint>;
   expiry_after: Fn<[bigint, bigint], bigint>;
   set_backends: Fn<[number], number>;
+  change_backends: Fn<[number, bigint], number>;
   route_key: Fn<[number, number], number>;
   nat_used: Fn<[], number>;
   set_backend_state: Fn<[number, number], number>;
@@ -131,6 +132,7 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "read_version",
   "expiry_after",
   "set_backends",
+  "change_backends",
   "route_key",
   "nat_used",
   "set_backend_state",

@@ -7,7 +7,7 @@ import type { Core } from "../core/core.js";
 import { applyBackendControl } from "../core/backends.js";
 import { setNeighbours } from "../core/frame-tables.js";
 import type { ModuleSlot } from "./module-slot.js";
-import type { ToWorker } from "./messages.js";
+import type { ToWorker, WorkerReport, ReloadMessage } from "./messages.js";
 import type { SendCounts } from "./report.js";
 
 /** The core's clock, written once per burst through a view made once: no call, no allocation. */
@@ -48,13 +48,26 @@ export class SendTally {
  * between bursts, once a burst's output is sent: a cache hit is sent from the cache's memory,
  * which a swap rebuilds.
  */
-export function controlInbox(port: MessagePort, core: Core, slot: ModuleSlot): () => boolean {
+export function controlInbox(
+  port: MessagePort,
+  core: Core,
+  slot: ModuleSlot,
+  reload?: (m: ReloadMessage) => void,
+): () => boolean {
   return () => {
     for (let msg = receiveMessageOnPort(port); msg; msg = receiveMessageOnPort(port)) {
       const m = msg.message as ToWorker;
       if (m.type === "stop") return true;
       if (m.type === "swap") slot.swap(m);
-      else if (m.type === "neighbours") setNeighbours(core, m.neighbours);
+      else if (m.type === "reload") {
+        if (reload) reload(m);
+        else
+          port.postMessage({
+            type: "reloaded",
+            ok: false,
+            error: "a reload needs kvlb run's socket data path (restart kvlb attach or the DPDK path instead)",
+          } satisfies WorkerReport);
+      } else if (m.type === "neighbours") setNeighbours(core, m.neighbours);
       else applyBackendControl(core, m);
     }
     return false;

@@ -1,7 +1,7 @@
 // What the control plane and a data-path worker say to each other.
 import type { TcpLimits, BackendTcp } from "../datapath/socket/udp-batch.js";
 import type { CoreConfig } from "../core/config.js";
-import type { Backend } from "../core/backends.js";
+import type { BackendSlot } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
 import type { PeerRings } from "./peer-link.js";
 import type { ModuleInfo } from "../core/swap.js";
@@ -18,7 +18,8 @@ export interface FramePortSetup {
 
 export interface WorkerSetup {
   core: Partial<CoreConfig>;
-  backends: Backend[];
+  /** The backend table; after a reload, retired entries among them (core/backends.ts). */
+  backends: BackendSlot[];
   listen: { address: string; port: number };
   /** The address the backend socket binds (port chosen by the kernel). */
   backendBind: string;
@@ -101,6 +102,9 @@ export type WorkerReport =
   | { type: "swapped"; ok: false; error: string }
   | { type: "trapped"; error: string }
   | ProbeAnswer
+  /** A reload took effect (the ring's points), or could not. */
+  | { type: "reloaded"; ok: true; points: number }
+  | { type: "reloaded"; ok: false; error: string }
   | { type: "stopped" };
 
 /** A backend answered the `stats` the core sent it (ports no kernel serves: health-probes.ts). */
@@ -121,4 +125,17 @@ export type ToWorker =
   /** Drop what the caches hold for a backend's keys, or for all keys. */
   | { type: "purge"; backend: number | "all" }
   /** Send the health checker's `stats` to a backend, from the core (where no kernel can). */
-  | { type: "probe"; backend: number };
+  | { type: "probe"; backend: number }
+  /** A reload (host/control/reload.ts), applied between bursts. */
+  | ReloadMessage;
+
+/** What a reload changes in a running worker: the backend table (host/control/backend-slots.ts),
+ * the request timeout, what a down backend's keys get, and who may be answered. */
+export interface ReloadMessage {
+  type: "reload";
+  slots: BackendSlot[];
+  keep: bigint;
+  natTimeoutMs: number;
+  failover: boolean;
+  clients?: WorkerSetup["clients"];
+}

@@ -31,6 +31,8 @@ export async function startCluster(
   memoryMb = 64,
   adminToken?: string,
   transport: Transport = "udp",
+  /** false: the backends come from the --config file in `extra` alone (a reload may change them). */
+  backendFlags = true,
 ): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
   const servers = await startMemcached(backendPorts, memoryMb, undefined, transport);
@@ -44,7 +46,7 @@ export async function startCluster(
       "run",
       "--listen",
       `127.0.0.1:${kvlbPort}`,
-      ...backendPorts.flatMap((p) => ["--backend", `127.0.0.1:${p}`]),
+      ...(backendFlags ? backendPorts.flatMap((p) => ["--backend", `127.0.0.1:${p}`]) : []),
       "--admin",
       `127.0.0.1:${adminPort}`,
       ...extra,

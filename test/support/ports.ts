@@ -25,6 +25,7 @@ export const blocks = [
   "tcp-backends",
   "memcached-t",
   "tcp-backend-framing",
+  "reload",
 ] as const;
 
 export const FIRST_PORT = 12000;

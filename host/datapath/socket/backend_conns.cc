@@ -52,19 +52,48 @@ void BackendConns::Close() {
 }
 
 void BackendConns::Set(const std::vector<uint32_t> &pairs, uint32_t pool, uint64_t now) {
-  for (auto &b : backends_)
+  if (pool == 0) pool = 1;
+  // a backend that stays keeps its connections, and the requests in flight on them (a reload)
+  std::vector<Backend> old;
+  old.swap(backends_);
+  std::vector<bool> fresh;
+  for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
+    uint32_t addr = pairs[i];
+    uint16_t port = uint16_t(pairs[i + 1]);
+    auto same = std::find_if(old.begin(), old.end(), [&](const Backend &o) {
+      return o.addr == addr && o.port == port && o.conns.size() == 2 * pool;
+    });
+    if (same != old.end()) {
+      backends_.push_back(std::move(*same));
+      old.erase(same);
+      fresh.push_back(false);
+    } else {
+      backends_.push_back(Backend{addr, port, std::vector<Conn>(2 * pool)});
+      fresh.push_back(true);
+    }
+  }
+  for (auto &b : old)
     for (auto &c : b.conns)
       if (c.fd >= 0) {
         counters_.lost += c.waiting.size();
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
         ::close(c.fd);
       }
-  backends_.clear();
-  if (pool == 0) pool = 1;
-  for (size_t i = 0; i + 1 < pairs.size(); i += 2) {
-    backends_.push_back(Backend{pairs[i], uint16_t(pairs[i + 1]), std::vector<Conn>(2 * pool)});
+  // the epoll tags name a connection by its backend's place, which may have moved
+  for (uint32_t b = 0; b < backends_.size(); b++) {
+    for (uint32_t c = 0; c < 2 * pool; c++) {
+      if (fresh[b]) {
+        Connect(b, c, now);
+        continue;
+      }
+      Conn &conn = backends_[b].conns[c];
+      if (conn.fd < 0) continue;
+      epoll_event ev{};
+      ev.events = conn.mask;
+      ev.data.u32 = Tag(b, c);
+      epoll_ctl(epoll_, EPOLL_CTL_MOD, conn.fd, &ev);
+    }
   }
-  for (uint32_t b = 0; b < backends_.size(); b++)
-    for (uint32_t c = 0; c < 2 * pool; c++) Connect(b, c, now);
 }
 
 bool BackendConns::Has(uint32_t addr, uint16_t port) const {

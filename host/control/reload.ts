@@ -1,0 +1,114 @@
+// kvlb reload, SIGHUP and POST /config: the config file read again, checked, and what changed
+// applied to the running workers between bursts. A file that does not load, or that changes
+// what only a restart can change, is refused with one line and nothing changes. What a reload
+// applies: the backends and their weights (backend-slots.ts), the request timeout, what a down
+// backend's keys get, the health checks' settings, and who may be answered.
+import type { Logger } from "pino";
+import type { Balancer } from "../balancer/balancer.js";
+import type { RunConfig } from "../config/run-config.js";
+import { resolveBackends } from "../config/endpoints.js";
+import { clientGuard } from "../config/clients.js";
+import { coreConfigFields, withDefaults, type CoreConfig, type ConfigField } from "../core/config.js";
+import { KvlbError } from "../errors.js";
+import type { BackendHealth } from "./health.js";
+import { planSlots, endpointText } from "./backend-slots.js";
+
+/** What a reload did, in lines a person reads: the log, `kvlb reload` and POST /config say them. */
+export interface ReloadResult {
+  ok: boolean;
+  lines: string[];
+}
+
+// The core's settings a running worker takes; every other one sizes its memory.
+const LIVE_CORE: readonly (keyof CoreConfig)[] = ["natTimeoutMs", "failover"];
+
+/** The settings that differ between two configs and that only a restart applies. */
+export function restartOnly(now: RunConfig, next: RunConfig): string[] {
+  const differs = (a: unknown, b: unknown): boolean => JSON.stringify(a) !== JSON.stringify(b);
+  const fields: [string, unknown, unknown][] = [
+    ["listen", now.listen, next.listen],
+    ["admin", now.admin, next.admin],
+    ["admin.token", now.adminToken, next.adminToken],
+    ["tcp", now.tcp, next.tcp],
+    ["tcp.backends", now.backendTcp, next.backendTcp],
+    ["detector.module", now.module, next.module],
+    ["cache.enabled", now.cache, next.cache],
+  ];
+  const a = withDefaults(now.core);
+  const b = withDefaults(next.core);
+  for (const f of coreConfigFields as readonly ConfigField[]) {
+    if (!LIVE_CORE.includes(f.key)) fields.push([f.file ?? f.key, a[f.key], b[f.key]]);
+  }
+  return fields.filter(([, x, y]) => differs(x, y)).map(([name]) => name);
+}
+
+export class Reloader {
+  private queue: Promise<ReloadResult> = Promise.resolve({ ok: true, lines: [] });
+
+  constructor(
+    private readonly balancer: Balancer,
+    private readonly health: BackendHealth,
+    private current: RunConfig,
+    /** Reads the config file again, with the command line's flags over it. */
+    private readonly read: () => RunConfig,
+    private readonly log: Logger,
+  ) {}
+
+  /** One reload at a time: a second one asked meanwhile runs after it. */
+  reload(): Promise<ReloadResult> {
+    this.queue = this.queue.then(() => this.once());
+    return this.queue;
+  }
+
+  private refuse(line: string): ReloadResult {
+    this.log.warn({ reason: line }, "reload refused: nothing changed");
+    return { ok: false, lines: [line] };
+  }
+
+  private async once(): Promise<ReloadResult> {
+    let next: RunConfig;
+    try {
+      next = this.read();
+    } catch (e) {
+      return this.refuse(e instanceof KvlbError ? e.message : `the config: ${(e as Error).message}`);
+    }
+    const fixed = restartOnly(this.current, next);
+    if (fixed.length > 0) return this.refuse(`${fixed.join(", ")}: a reload cannot change it; restart kvlb`);
+    let backends;
+    try {
+      backends = await resolveBackends(next.backends);
+    } catch (e) {
+      return this.refuse((e as Error).message);
+    }
+    const counts = this.balancer.latest()?.backends;
+    let plan;
+    try {
+      plan = planSlots(this.balancer.setup.backends, backends, (i) => counts?.[i]?.outstanding ?? 0);
+    } catch (e) {
+      return this.refuse((e as Error).message);
+    }
+    const core = withDefaults(next.core);
+    const outcome = await this.balancer.reload({
+      type: "reload",
+      slots: plan.slots,
+      keep: plan.keep,
+      natTimeoutMs: core.natTimeoutMs,
+      failover: core.failover,
+      clients: clientGuard(next.listen.address, next.clientsAllow, next.adminClients),
+    });
+    if (!outcome.ok) return this.refuse(`the workers refused it: ${outcome.error}`);
+    await this.health.change(plan.slots, next.health);
+    this.current = next;
+    const lines = [
+      ...plan.added.map((b) => `added ${endpointText(b)} (weight ${b.weight})`),
+      ...plan.removed.map((b) => `removed ${endpointText(b)}: off the ring, its requests in flight still answered`),
+      ...plan.reweighted.map((b) => `reweighted ${endpointText(b)} to ${b.weight}`),
+    ];
+    const summary = `reloaded: ${backends.length} backends, ${outcome.points} points on the ring`;
+    this.log.info(
+      { backends: backends.map((b) => `${endpointText(b)}:${b.weight}`), changes: lines, points: outcome.points },
+      "reloaded",
+    );
+    return { ok: true, lines: [summary, ...lines] };
+  }
+}
