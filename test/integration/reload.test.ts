@@ -181,3 +181,37 @@ test.serial(
     t.deepEqual(await placed(again), homes(servers.slice(0, 3), again));
   },
 );
+
+test.serial(
+  "a reload that narrows clients.allow stops answering loopback over UDP and TCP at once; widening it again restores them",
+  async (t) => {
+    const servers: [number, number][] = [
+      [port(0), 1],
+      [port(1), 1],
+    ];
+    writeConfig(servers, "clients:\n  allow: [10.99.0.0/16]\n");
+    await reload();
+    const u = new UdpClient(cluster.kvlbPort);
+    try {
+      t.deepEqual(await u.request("get anything\r\n", undefined, 500), [], "no answer over UDP");
+    } finally {
+      u.close();
+    }
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      c.send("get anything\r\n");
+      await until("kvlb closes the TCP connection", () => c.isClosed);
+      t.is(c.received, "");
+    } finally {
+      c.destroy();
+    }
+    writeConfig(servers);
+    await reload();
+    const again = new UdpClient(cluster.kvlbPort);
+    try {
+      t.is(await again.text("get anything\r\n"), "END\r\n");
+    } finally {
+      again.close();
+    }
+  },
+);
