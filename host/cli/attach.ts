@@ -6,7 +6,7 @@ import type { Logger } from "pino";
 import type { XdpMode } from "libbpf-ts";
 import { startBalancer, type Balancer } from "../balancer/balancer.js";
 import { resolveBackends } from "../config/endpoints.js";
-import { loadConfigFile, resolveRunConfig } from "../config/run-config.js";
+import { loadConfigFile, resolveRunConfig, type RunConfig } from "../config/run-config.js";
 import { interfaceInfo, type InterfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { Steering } from "../datapath/afxdp/steering.js";
 import { clientGuard } from "../config/clients.js";
@@ -50,11 +50,13 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
   const file = values.config === undefined ? {} : loadConfigFile(values.config);
   const listenText = values.listen ?? file.listen ?? (first?.address ? `${first.address}:11211` : undefined);
   if (!listenText) throw new ConfigError(`${names[0]}: has no IPv4 address; give one, or --listen ADDR:PORT`);
-  const config = resolveRunConfig(
-    file,
-    { ...values, listen: listenText, adminTokenFile: values["admin-token-file"], onDown: values["on-down"] },
-    values.config,
-  );
+  const flags = {
+    ...values,
+    listen: listenText,
+    adminTokenFile: values["admin-token-file"],
+    onDown: values["on-down"],
+  };
+  const config = resolveRunConfig(file, flags, values.config);
   const backends = await resolveBackends(config.backends);
   const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
   if (backends.length === 0) throw new ConfigError("no backends: give --backend HOST:PORT (or backends: in --config)");
@@ -96,7 +98,7 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
       s.setSocket(0, b.xskFds[i] ?? -1);
       s.setReplyPort(b.ports.backend);
     });
-    stopRefresh = followNextHops(b, names, backends, hops, log);
+    stopRefresh = followNextHops(b, names, () => b.setup.backends, hops, log);
     const xdpStatus = (): unknown => ({
       interfaces: steering.interfaces.map((s, i) => ({
         ...s.attachment,
@@ -104,7 +106,16 @@ export async function attachCommand(args: string[], log: Logger): Promise<number
         socket: b.latest()?.xsk?.[i],
       })),
     });
-    const control = await startControlPlane(b, config, backends, log, xdpStatus);
+    // a reload reads the same file with the same flags over it; the program steers the replies of
+    // the backends it adds before the workers send them anything
+    const reread = (): RunConfig => {
+      if (values.config === undefined)
+        throw new ConfigError("kvlb attach was started without --config: there is no file to read again");
+      return resolveRunConfig(loadConfigFile(values.config), flags, values.config);
+    };
+    const before = (slots: readonly { address: string; port: number }[]): void =>
+      steering.interfaces.forEach((s) => s.steerBackends(slots));
+    const control = await startControlPlane(b, config, backends, log, xdpStatus, undefined, { reread, before });
     log.info(
       {
         interfaces: steering.interfaces.map((s) => `${s.attachment.ifname} (${s.attachment.mode})`),

@@ -97,7 +97,7 @@ export async function runDpdk(
     const b = balancer;
     // the backends' replies to the port the worker's requests leave from come as frames
     if (!frameMode.repliesViaKernel) for (const p of programs) setReplyPort(p, b.ports.backend);
-    if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, backends, hops, log);
+    if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, () => backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({
         devargs: s.devargs,

@@ -111,7 +111,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     return resolveRunConfig(loadConfigFile(configPath), flags, configPath);
   };
   try {
-    const control = await startControlPlane(balancer, config, backends, log, undefined, undefined, reread);
+    const control = await startControlPlane(balancer, config, backends, log, undefined, undefined, { reread });
     log.info({ ...endpointsLine(config, backends, guard), cache: config.cache ? "on" : "off" }, "kvlb is balancing");
     return await serveUntilStopped(balancer, control, log);
   } finally {

@@ -15,7 +15,7 @@ import { BackendHealth } from "../control/health.js";
 import type { ProbeTransport } from "../control/health-probes.js";
 import { cidrText, type ClientGuard } from "../config/clients.js";
 import { ConfigError } from "../errors.js";
-import { Reloader } from "../control/reload.js";
+import { Reloader, type ReloadHooks } from "../control/reload.js";
 
 /** parseArgs options of every command that runs a balancer. */
 export const balancerOptions = {
@@ -59,12 +59,13 @@ export async function startControlPlane(
   log: Logger,
   xdp?: XdpStatusSource,
   probeBy: ProbeTransport = config.backendTcp ? "tcp" : "udp",
-  /** Reads the config again for a reload; absent where kvlb cannot reload. */
-  reread?: () => RunConfig,
+  /** How a reload reads the config again, and what the data path does before the workers take
+   * it; absent where kvlb cannot reload. */
+  reload?: ReloadHooks,
 ): Promise<ControlPlane> {
   const health = new BackendHealth(balancer, backends, config.health, log, probeBy);
   await health.start();
-  const reloader = reread ? new Reloader(balancer, health, config, reread, log) : undefined;
+  const reloader = reload ? new Reloader(balancer, health, config, reload, log) : undefined;
   if (!config.admin) return { health, server: undefined, reloader };
   const { address, port } = config.admin;
   try {
@@ -92,18 +93,21 @@ export async function startControlPlane(
 export function followNextHops(
   balancer: Balancer,
   devs: readonly string[],
-  backends: readonly Backend[],
+  /** The backends now (a reload changes them). */
+  backends: () => readonly Backend[],
   first: readonly Neighbour[],
   log: Logger,
 ): () => void {
-  const addresses = backends.map((b) => b.address);
   let hops = first;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   let failing = false;
   const turn = async (): Promise<void> => {
     try {
-      const now = await nextHopsAsync(devs, addresses);
+      const now = await nextHopsAsync(
+        devs,
+        backends().map((b) => b.address),
+      );
       if (failing) log.info("next hops are read again");
       failing = false;
       if (nextHopsKey(now) !== nextHopsKey(hops)) {

@@ -12,6 +12,7 @@ import { coreConfigFields, withDefaults, type CoreConfig, type ConfigField } fro
 import { KvlbError } from "../errors.js";
 import type { BackendHealth } from "./health.js";
 import { planSlots, endpointText } from "./backend-slots.js";
+import type { BackendSlot } from "../core/backends.js";
 
 /** What a reload did, in lines a person reads: the log, `kvlb reload` and POST /config say them. */
 export interface ReloadResult {
@@ -42,6 +43,15 @@ export function restartOnly(now: RunConfig, next: RunConfig): string[] {
   return fields.filter(([, x, y]) => differs(x, y)).map(([name]) => name);
 }
 
+/** What a data path gives a reload. */
+export interface ReloadHooks {
+  /** Reads the config file again, with the command line's flags over it. */
+  reread: () => RunConfig;
+  /** Runs before the workers take the new table (kvlb attach: the XDP program steers the new
+   * backends' replies). */
+  before?: (slots: readonly BackendSlot[]) => void;
+}
+
 export class Reloader {
   private queue: Promise<ReloadResult> = Promise.resolve({ ok: true, lines: [] });
 
@@ -49,8 +59,7 @@ export class Reloader {
     private readonly balancer: Balancer,
     private readonly health: BackendHealth,
     private current: RunConfig,
-    /** Reads the config file again, with the command line's flags over it. */
-    private readonly read: () => RunConfig,
+    private readonly hooks: ReloadHooks,
     private readonly log: Logger,
   ) {}
 
@@ -68,7 +77,7 @@ export class Reloader {
   private async once(): Promise<ReloadResult> {
     let next: RunConfig;
     try {
-      next = this.read();
+      next = this.hooks.reread();
     } catch (e) {
       return this.refuse(e instanceof KvlbError ? e.message : `the config: ${(e as Error).message}`);
     }
@@ -88,6 +97,7 @@ export class Reloader {
       return this.refuse((e as Error).message);
     }
     const core = withDefaults(next.core);
+    this.hooks.before?.(plan.slots);
     const outcome = await this.balancer.reload({
       type: "reload",
       slots: plan.slots,

@@ -7,7 +7,11 @@ import type { Core } from "../core/core.js";
 import { applyBackendControl } from "../core/backends.js";
 import { setNeighbours } from "../core/frame-tables.js";
 import type { ModuleSlot } from "./module-slot.js";
-import type { ToWorker, WorkerReport, ReloadMessage } from "./messages.js";
+import type { ToWorker, WorkerReport, ReloadMessage, WorkerSetup } from "./messages.js";
+import { changeBackends } from "../core/backends.js";
+import { setLiveSettings } from "../core/config.js";
+import { setClientGuard, cidrPairs } from "../core/client-guard.js";
+import { guardSends, connectBackends, type UdpBatch } from "../datapath/socket/udp-batch.js";
 import type { SendCounts } from "./report.js";
 
 /** The core's clock, written once per burst through a view made once: no call, no allocation. */
@@ -39,6 +43,30 @@ export class SendTally {
 
   counts(refused: number): SendCounts {
     return { sent: this.sent, failed: this.failed, refused };
+  }
+}
+
+/**
+ * A reload, between bursts: the settings the core reads as it goes, who may be answered, the
+ * backend table and ring, then where datagrams and connections may go. Answers `port` with the
+ * ring's points, or why it could not.
+ */
+export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: ReloadMessage, port: MessagePort): void {
+  try {
+    setLiveSettings(core, { natTimeoutMs: m.natTimeoutMs, failover: m.failover });
+    setup.core = { ...setup.core, natTimeoutMs: m.natTimeoutMs, failover: m.failover };
+    if (m.clients) {
+      setClientGuard(core, m.clients);
+      io.allowStreams(cidrPairs(m.clients.allow), cidrPairs(m.clients.admin));
+      setup.clients = m.clients;
+    }
+    const points = changeBackends(core, m.slots, m.keep);
+    setup.backends = m.slots;
+    guardSends(io, m.slots, m.natTimeoutMs);
+    if (setup.backendTcp) connectBackends(io, m.slots, setup.backendTcp);
+    port.postMessage({ type: "reloaded", ok: true, points } satisfies WorkerReport);
+  } catch (e) {
+    port.postMessage({ type: "reloaded", ok: false, error: (e as Error).message } satisfies WorkerReport);
   }
 }
 

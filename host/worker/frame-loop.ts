@@ -11,7 +11,7 @@ import type { WorkerSetup, StatsReport } from "./messages.js";
 import { report } from "./report.js";
 import type { PeerLink } from "./peer-link.js";
 import type { ModuleSlot } from "./module-slot.js";
-import { CoreClock, SendTally, controlInbox } from "./burst-loop.js";
+import { CoreClock, SendTally, controlInbox, applyReload } from "./burst-loop.js";
 import { ProbeWatch } from "./probe-watch.js";
 
 export interface FrameDriver {
@@ -64,7 +64,7 @@ export function runFrameLoop(
   const fds = io.ports().fds;
   const clock = new CoreClock(core);
   const tally = new SendTally();
-  const control = controlInbox(port, core, slot);
+  const control = controlInbox(port, core, slot, (m) => applyReload(core, io, setup, m, port));
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
   const ftxCountAt = (abi.HEADER_BASE + abi.H_FTX_COUNT) >>> 2;
   const ftx = core.region(abi.R_FTX).offset;

@@ -4,16 +4,16 @@
 import { parentPort, workerData } from "node:worker_threads";
 import * as abi from "../../assembly/abi/abi.js";
 import { loadCore } from "../core/loader.js";
-import { setBackends, changeBackends } from "../core/backends.js";
+import { setBackends } from "../core/backends.js";
 import { setClientGuard, cidrPairs } from "../core/client-guard.js";
 import { setFrameAddresses } from "../core/frame-tables.js";
 import { openUdpBatch, guardSends, connectBackends, HOST_AREA_BYTES } from "../datapath/socket/udp-batch.js";
-import { withDefaults, setLiveSettings } from "../core/config.js";
+import { withDefaults } from "../core/config.js";
 import type { WorkerSetup, WorkerReport } from "./messages.js";
 import { runWorker } from "./run-worker.js";
 import { report } from "./report.js";
 import { ModuleSlot } from "./module-slot.js";
-import { CoreClock, SendTally, controlInbox } from "./burst-loop.js";
+import { CoreClock, SendTally, controlInbox, applyReload } from "./burst-loop.js";
 
 const TICK_NS = 10_000_000n;
 const REPORT_NS = 500_000_000n;
@@ -49,24 +49,7 @@ async function main(): Promise<void> {
   const tally = new SendTally();
   // a reload: the settings the core reads as it goes, who may be answered, the ring, then where
   // datagrams and connections may go
-  const control = controlInbox(port, core, slot, (m) => {
-    try {
-      setLiveSettings(core, { natTimeoutMs: m.natTimeoutMs, failover: m.failover });
-      setup.core = { ...setup.core, natTimeoutMs: m.natTimeoutMs, failover: m.failover };
-      if (m.clients) {
-        setClientGuard(core, m.clients);
-        io.allowStreams(cidrPairs(m.clients.allow), cidrPairs(m.clients.admin));
-        setup.clients = m.clients;
-      }
-      const points = changeBackends(core, m.slots, m.keep);
-      setup.backends = m.slots;
-      guardSends(io, m.slots, m.natTimeoutMs);
-      if (setup.backendTcp) connectBackends(io, m.slots, setup.backendTcp);
-      port.postMessage({ type: "reloaded", ok: true, points } satisfies WorkerReport);
-    } catch (e) {
-      port.postMessage({ type: "reloaded", ok: false, error: (e as Error).message } satisfies WorkerReport);
-    }
-  });
+  const control = controlInbox(port, core, slot, (m) => applyReload(core, io, setup, m, port));
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
   const stats = (): WorkerReport =>
     report(core, setup, tally.counts(io.refused()), slot.traps, io.streams(), setup.backendTcp && io.backendStreams());

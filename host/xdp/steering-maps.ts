@@ -18,6 +18,11 @@ export function configureSteering(
   backends: readonly { address: string; port: number }[],
 ): void {
   p.map(XDP_MAPS.ports).typed(be16, u8).set(port, PORT_V4);
+  steerBackends(p, backends);
+}
+
+/** The backends whose UDP replies are kvlb's (a reload adds those it names; a retired one stays). */
+export function steerBackends(p: SteeringMaps, backends: readonly { address: string; port: number }[]): void {
   const map = p.map(XDP_MAPS.backends).typed(bytes(ENDPOINT_BYTES), u8);
   for (const b of backends) map.set(endpointKey(b.address, b.port), 1);
 }

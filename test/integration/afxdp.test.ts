@@ -342,3 +342,77 @@ test.serial("after SIGKILL, a fresh kvlb attach replaces the program left behind
   }
   t.is(xdpModeOf("l0"), "none");
 });
+
+test.serial(
+  "over AF_XDP, kvlb reload adds a server from the file: the program steers its replies, and keys land where libmemcached puts them",
+  async (t) => {
+    topo.setPeers("plain");
+    const dir = mkdtempSync(join(tmpdir(), "kvlb-afxdp-reload-"));
+    const config = join(dir, "kvlb.yaml");
+    const write = (ports: number[]): void =>
+      writeFileSync(config, `backends:\n${ports.map((p) => `  - ${BACKEND_ADDR}:${p}\n`).join("")}`);
+    write([11211]);
+    const kvlb = await attach("native", [], ["--config", config]);
+    try {
+      const ports = [11211, 11212];
+      write(ports);
+      const out = topo.exec(topo.lb, [node, cli, "reload", "--admin", ADMIN]);
+      t.regex(out, /^reloaded: 2 backends/);
+      t.regex(out, new RegExp(`added ${BACKEND_ADDR.replace(/\./g, "\\.")}:11212`));
+      const keys = Array.from({ length: 24 }, (_, i) => `rl-${i}`);
+      const r = nsClient(topo, [
+        ...keys.map((k) => `set ${k} 0 0 ${k.length}\r\n${k}\r\n`),
+        ...keys.map((k) => `get ${k}\r\n`),
+      ]);
+      t.deepEqual(
+        r.slice(0, keys.length),
+        keys.map(() => "STORED\r\n"),
+      );
+      t.deepEqual(
+        r.slice(keys.length),
+        keys.map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\nEND\r\n`),
+      );
+      const homes = libmemcachedHomes(
+        ports.map((port) => ({ host: BACKEND_ADDR, port })),
+        keys,
+      );
+      // each server asked straight over UDP from the balancer's namespace
+      const held = ports.map(
+        (p) =>
+          JSON.parse(
+            topo
+              .exec(topo.lb, [
+                node,
+                "--import=tsx",
+                "test/support/ns-client.ts",
+                BACKEND_ADDR,
+                String(p),
+                JSON.stringify(keys.map((k) => `get ${k}\r\n`)),
+              ])
+              .trim()
+              .split("\n")
+              .pop() ?? "[]",
+          ) as string[],
+      );
+      keys.forEach((k, i) => {
+        const on = ports.map((_, b) => (held[b]?.[i] ?? "").startsWith("VALUE"));
+        t.deepEqual(
+          on,
+          ports.map((_, b) => b === homes[i]),
+          `${k} is on server ${homes[i]} alone`,
+        );
+      });
+      t.true(homes.includes(1), "some keys went to the server the reload added");
+      const [, l1] = inLb<XdpStatus>(["status"]).interfaces;
+      t.true((l1?.counters["redirect_reply"] ?? 0) >= keys.length * 2, "the replies came back through XDP");
+      t.deepEqual(
+        inLb<StatsView>(["stats"]).backends.map((b) => b.backend),
+        ports.map((p) => `${BACKEND_ADDR}:${p}`),
+      );
+    } finally {
+      const { code, output } = await detach(kvlb);
+      t.is(code, 0, output);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);

@@ -7,7 +7,7 @@ import { BpfObject, attachXdp, detachXdp, queryXdp, programHolders, type XdpMode
 import { projectRoot } from "../../util/paths.js";
 import { ConfigError } from "../../errors.js";
 import { XDP_PROGRAMS, type XdpCounter } from "../../xdp/layout.js";
-import { configureSteering, setSocket, setReplyPort, readCounters } from "../../xdp/steering-maps.js";
+import { configureSteering, setSocket, setReplyPort, readCounters, steerBackends } from "../../xdp/steering-maps.js";
 
 export const xdpObjectPath = (): string => join(projectRoot(), "build/xdp/kvlb.bpf.o");
 
@@ -23,6 +23,8 @@ export interface SteeredInterface {
   setSocket(queue: number, fd: number): void;
   /** The port kvlb's requests to the backends leave from: their replies to it come as frames. */
   setReplyPort(port: number): void;
+  /** After a reload: the backends whose replies the program steers to kvlb. */
+  steerBackends(backends: readonly { address: string; port: number }[]): void;
   counters(): Record<XdpCounter, number>;
 }
 
@@ -79,6 +81,7 @@ export class Steering {
       attachment,
       setSocket: (queue, fd) => setSocket(obj, queue, fd),
       setReplyPort: (port) => setReplyPort(obj, port),
+      steerBackends: (backends) => steerBackends(obj, backends),
       counters: () => readCounters(obj),
     }));
   }
