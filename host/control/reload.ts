@@ -11,7 +11,8 @@ import { clientGuard } from "../config/clients.js";
 import { coreConfigFields, withDefaults, type CoreConfig, type ConfigField } from "../core/config.js";
 import { KvlbError } from "../errors.js";
 import type { BackendHealth } from "./health.js";
-import { planSlots, endpointText } from "./backend-slots.js";
+import { planSlots, endpointText, activeSlots } from "./backend-slots.js";
+import { ringMoves } from "./ring-moves.js";
 import type { BackendSlot } from "../core/backends.js";
 
 /** What a reload did, in lines a person reads: the log, `kvlb reload` and POST /config say them. */
@@ -96,6 +97,8 @@ export class Reloader {
     } catch (e) {
       return this.refuse((e as Error).message);
     }
+    // what the new ring moves, from the rings the core builds (before the table changes)
+    const moved = await ringMoves(activeSlots(this.balancer.setup.backends), activeSlots(plan.slots));
     const core = withDefaults(next.core);
     this.hooks.before?.(plan.slots);
     const outcome = await this.balancer.reload({
@@ -113,10 +116,24 @@ export class Reloader {
       ...plan.added.map((b) => `added ${endpointText(b)} (weight ${b.weight})`),
       ...plan.removed.map((b) => `removed ${endpointText(b)}: off the ring, its requests in flight still answered`),
       ...plan.reweighted.map((b) => `reweighted ${endpointText(b)} to ${b.weight}`),
+      ...(moved.share > 0
+        ? [
+            `keys that change owner: ${(moved.share * 100).toFixed(1)}% of the key space, in ${moved.ranges} ranges` +
+              ` (${moved.moves
+                .slice(0, 4)
+                .map((m) => `${m.from} -> ${m.to} ${(m.share * 100).toFixed(1)}%`)
+                .join(", ")}${moved.moves.length > 4 ? ", ..." : ""})`,
+          ]
+        : []),
     ];
     const summary = `reloaded: ${backends.length} backends, ${outcome.points} points on the ring`;
     this.log.info(
-      { backends: backends.map((b) => `${endpointText(b)}:${b.weight}`), changes: lines, points: outcome.points },
+      {
+        backends: backends.map((b) => `${endpointText(b)}:${b.weight}`),
+        changes: lines,
+        points: outcome.points,
+        moved: { share: moved.share, ranges: moved.ranges, moves: moved.moves },
+      },
       "reloaded",
     );
     return { ok: true, lines: [summary, ...lines] };

@@ -114,6 +114,10 @@ test.serial(
     const { stdout } = await reload();
     t.regex(stdout, /^reloaded: 3 backends, \d+ points on the ring\n/);
     t.regex(stdout, new RegExp(`reweighted 127\\.0\\.0\\.1:${port(1)} to 3`));
+    t.regex(
+      stdout,
+      /keys that change owner: \d+\.\d% of the key space, in \d+ ranges \(127\.0\.0\.1:\d+ -> 127\.0\.0\.1:\d+/,
+    );
     const keys = Array.from({ length: 60 }, (_, i) => `weighted-${i}`);
     t.deepEqual(await placed(keys), homes(servers, keys));
   },
