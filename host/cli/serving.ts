@@ -76,7 +76,7 @@ export async function startControlPlane(
       xdp,
       log,
       health,
-      ...(reloader ? { reload: () => reloader.reload() } : {}),
+      ...(reloader ? { reload: () => reloader.reload(), reloadStatus: () => reloader.status() } : {}),
     });
     return { health, server, reloader };
   } catch (e) {

@@ -75,6 +75,18 @@ export function statsText(s: StatsView): string[] {
     ...(s.tcpBackends.connects > 0
       ? [`  backends ${count(s.tcpBackends.open)} connections open to backends; ${pairs(s.tcpBackends)}`]
       : []),
+    ...(s.reload
+      ? [
+          `reloads    ${count(s.reload.applied)} applied, ${count(s.reload.refused)} refused` +
+            (s.reload.last ? `; the last at ${s.reload.last.at}: ${s.reload.last.line}` : ""),
+        ]
+      : []),
+    ...(s.retired.length > 0
+      ? [
+          `retired    ${s.retired.map((b) => `${b.backend} (${count(b.outstanding)} in flight)`).join(", ")}: ` +
+            "off the ring since a reload, their replies still taken",
+        ]
+      : []),
     `drops      ${count(sum(s.drops))}: ${pairs(s.drops)}`,
     `errors     ${pairs(s.errors)}`,
     ...(s.frames

@@ -12,6 +12,7 @@ import { authorized } from "./admin-auth.js";
 import { requestPath } from "./request-path.js";
 import type { BackendHealth } from "./health.js";
 import type { ReloadResult } from "./reload.js";
+import type { ReloadStatus } from "./reload-status.js";
 import { KvlbError } from "../errors.js";
 import { setTimeout as sleep } from "node:timers/promises";
 
@@ -31,11 +32,17 @@ export interface AdminOptions {
   health?: BackendHealth;
   /** POST /config: reads the config file again and applies it (reload.ts); absent where kvlb cannot. */
   reload?: () => Promise<ReloadResult>;
+  reloadStatus?: () => ReloadStatus;
 }
 
 export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server> {
   const health = o.health;
-  const metrics = createMetrics(balancer.setup, () => balancer.latest(), health ? () => health.view() : undefined);
+  const metrics = createMetrics(
+    balancer.setup,
+    () => balancer.latest(),
+    health ? () => health.view() : undefined,
+    o.reloadStatus,
+  );
   const modules = new ModuleControl(balancer, o.log);
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
     const send = (status: number, type: string, body: string): void => {
@@ -80,13 +87,21 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
       const timeout = sleep(FRESH_TIMEOUT_MS, undefined, { ref: false });
       void Promise.race([balancer.fresh(), timeout]).then((r) =>
         r
-          ? send(200, "application/json", JSON.stringify(statsView(balancer.setup, r, health?.view()), null, 2))
+          ? send(
+              200,
+              "application/json",
+              JSON.stringify(statsView(balancer.setup, r, health?.view(), o.reloadStatus?.()), null, 2),
+            )
           : send(503, "text/plain", `no worker reported within ${FRESH_TIMEOUT_MS} ms\n`),
       );
       return;
     }
     if (path.pathname === "/stats")
-      return send(200, "application/json", JSON.stringify(statsView(balancer.setup, report, health?.view()), null, 2));
+      return send(
+        200,
+        "application/json",
+        JSON.stringify(statsView(balancer.setup, report, health?.view(), o.reloadStatus?.()), null, 2),
+      );
     if (path.pathname === "/xdp") {
       // kvlb run on kernel sockets has no XDP side: an empty document that says so, not a 404
       if (!o.xdp) return send(200, "application/json", JSON.stringify({ datapath: "socket", interfaces: [] }, null, 2));

@@ -4,6 +4,7 @@ import { Registry, Counter, Gauge, collectDefaultMetrics } from "prom-client";
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
 import { statsView, type WorkerView } from "./stats-view.js";
 import type { BackendHealthView } from "./health.js";
+import type { ReloadStatus } from "./reload-status.js";
 
 type Labels = Record<string, string>;
 type Samples = [Labels, number][];
@@ -17,6 +18,7 @@ export function createMetrics(
   setup: WorkerSetup,
   latest: () => StatsReport | undefined,
   health?: () => readonly BackendHealthView[],
+  reloads?: () => ReloadStatus,
 ): Metrics {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: "kvlb_" });
@@ -71,7 +73,28 @@ export function createMetrics(
       },
     });
   }
+  if (reloads) {
+    new Counter({
+      name: "kvlb_reloads_total",
+      help: "reloads of the config file, applied or refused",
+      labelNames: ["outcome"],
+      registers: [registry],
+      collect(this: Counter): void {
+        this.reset();
+        const s = reloads();
+        this.inc({ outcome: "applied" }, s.applied);
+        this.inc({ outcome: "refused" }, s.refused);
+      },
+    });
+  }
   family("gauge", "backend_outstanding", "requests waiting for each backend", ["backend"], perBackend("outstanding"));
+  family(
+    "gauge",
+    "retired_backend_outstanding",
+    "requests in flight to each backend a reload took off the ring, until it has drained",
+    ["backend"],
+    (r) => view(r).retired.map((b) => [{ backend: b.backend }, b.outstanding]),
+  );
   family("counter", "cache_hits_total", "keys answered from a cache layer", ["layer"], (r) => [
     [{ layer: "l1" }, view(r).cache.l1Hits],
     [{ layer: "l2" }, view(r).cache.l2Hits],

@@ -13,6 +13,7 @@ import { KvlbError } from "../errors.js";
 import type { BackendHealth } from "./health.js";
 import { planSlots, endpointText, activeSlots } from "./backend-slots.js";
 import { ringMoves } from "./ring-moves.js";
+import type { ReloadStatus } from "./reload-status.js";
 import type { BackendSlot } from "../core/backends.js";
 
 /** What a reload did, in lines a person reads: the log, `kvlb reload` and POST /config say them. */
@@ -55,6 +56,7 @@ export interface ReloadHooks {
 
 export class Reloader {
   private queue: Promise<ReloadResult> = Promise.resolve({ ok: true, lines: [] });
+  private readonly counts: ReloadStatus = { applied: 0, refused: 0 };
 
   constructor(
     private readonly balancer: Balancer,
@@ -66,8 +68,18 @@ export class Reloader {
 
   /** One reload at a time: a second one asked meanwhile runs after it. */
   reload(): Promise<ReloadResult> {
-    this.queue = this.queue.then(() => this.once());
+    this.queue = this.queue.then(async () => {
+      const r = await this.once();
+      if (r.ok) this.counts.applied++;
+      else this.counts.refused++;
+      this.counts.last = { at: new Date().toISOString(), ok: r.ok, line: r.lines[0] ?? "" };
+      return r;
+    });
     return this.queue;
+  }
+
+  status(): ReloadStatus {
+    return { ...this.counts };
   }
 
   private refuse(line: string): ReloadResult {

@@ -2,6 +2,7 @@
 // and the drops by reason.
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
 import type { BackendHealthView } from "./health.js";
+import type { ReloadStatus } from "./reload-status.js";
 
 function withoutName(h: BackendHealthView): Omit<BackendHealthView, "backend"> {
   return Object.fromEntries(Object.entries(h).filter(([k]) => k !== "backend")) as Omit<BackendHealthView, "backend">;
@@ -26,6 +27,11 @@ export interface StatsView {
     /** The health checks' verdict (kvlb run/attach); absent where there are none. */
     health?: Omit<BackendHealthView, "backend">;
   }[];
+  /** Backends a reload took off the ring that still have requests in flight (their replies are
+   * still taken); those drained are not listed. */
+  retired: { backend: string; outstanding: number }[];
+  /** Reloads applied and refused, and the last one (kvlb run and attach). */
+  reload?: ReloadStatus;
   cache: {
     l1Hits: number;
     l1Misses: number;
@@ -162,7 +168,12 @@ function workerView(setup: WorkerSetup, r: StatsReport, worker: number): WorkerV
   };
 }
 
-export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly BackendHealthView[]): StatsView {
+export function statsView(
+  setup: WorkerSetup,
+  r: StatsReport,
+  health?: readonly BackendHealthView[],
+  reload?: ReloadStatus,
+): StatsView {
   const s = (k: string): number => r.stats[k] ?? 0;
   const keys = s("keys");
   return {
@@ -181,6 +192,11 @@ export function statsView(setup: WorkerSetup, r: StatsReport, health?: readonly 
         },
       ];
     }),
+    retired: setup.backends.flatMap((b, i) => {
+      const outstanding = r.backends[i]?.outstanding ?? 0;
+      return b.retired && outstanding > 0 ? [{ backend: `${b.host}:${b.port}`, outstanding }] : [];
+    }),
+    ...(reload ? { reload } : {}),
     cache: {
       l1Hits: s("l1_hits"),
       l1Misses: s("l1_misses"),

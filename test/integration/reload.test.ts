@@ -174,8 +174,16 @@ test.serial(
         await listed(),
         ["0:1", "1:3", "2:1"].map((s) => `127.0.0.1:${base + Number(s[0])}${s.slice(1)}`),
       );
+      // the client's get, and any ask of kvlb's own sent with it
+      const retired = (await stats()).retired;
+      t.deepEqual(
+        retired.map((b) => b.backend),
+        [`127.0.0.1:${port(3)}`],
+      );
+      t.true((retired[0]?.outstanding ?? 0) >= 1);
       memcached?.kill("SIGCONT");
       t.is(await c.until((s) => s.endsWith("END\r\n")), `VALUE ${key} 0 ${key.length}\r\n${key}\r\nEND\r\n`);
+      await until("the retired server has drained", async () => (await stats()).retired.length === 0);
     } finally {
       memcached?.kill("SIGCONT");
       c.destroy();
@@ -211,6 +219,11 @@ test.serial(
     }
     writeConfig(servers);
     await reload();
+    // every reload of this file is counted, in /stats and in /metrics
+    t.like((await stats()).reload, { applied: 6, refused: 2, last: { ok: true } });
+    const metrics = await (await fetch(`http://127.0.0.1:${cluster.adminPort}/metrics`)).text();
+    t.regex(metrics, /^kvlb_reloads_total\{outcome="refused"\} 2$/m);
+    t.regex(metrics, /^kvlb_reloads_total\{outcome="applied"\} 6$/m);
     const again = new UdpClient(cluster.kvlbPort);
     try {
       t.is(await again.text("get anything\r\n"), "END\r\n");
