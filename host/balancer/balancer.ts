@@ -76,6 +76,27 @@ export function untilStopped(balancer: Balancer): Promise<string> {
   });
 }
 
+/**
+ * Posts a request to a worker and waits for its answer, which the message handler gives to the
+ * settle function `wait` is handed; or, after SWAP_TIMEOUT_MS, says the worker did not answer.
+ */
+function answer<T extends { ok: boolean }>(
+  post: () => void,
+  wait: (settle: ((o: T) => void) | undefined) => void,
+): Promise<T | { ok: false; error: string }> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      wait(undefined);
+      resolve({ ok: false, error: `no answer from the worker in ${SWAP_TIMEOUT_MS / 1000} s` });
+    }, SWAP_TIMEOUT_MS);
+    wait((o) => {
+      clearTimeout(timer);
+      resolve(o);
+    });
+    post();
+  });
+}
+
 const workerPath = (setup: WorkerSetup): string =>
   join(
     projectRoot(),
@@ -125,34 +146,22 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
           onTrap: (listener) => trapListeners.push(listener),
           onProbeAnswer: (listener) => probeListeners.push(listener),
           reload: (message) =>
-            new Promise<ReloadOutcome>((settle) => {
-              const timer = setTimeout(() => {
-                reloaded = undefined;
-                settle({ ok: false, error: `no answer from the worker in ${SWAP_TIMEOUT_MS / 1000} s` });
-              }, SWAP_TIMEOUT_MS);
-              reloaded = (o) => {
-                clearTimeout(timer);
-                if (o.ok) {
-                  setup.backends = message.slots;
-                  setup.core = { ...setup.core, natTimeoutMs: message.natTimeoutMs, failover: message.failover };
-                  if (message.clients) setup.clients = message.clients;
-                }
-                settle(o);
-              };
-              worker.postMessage(message satisfies ToWorker);
+            answer<ReloadOutcome>(
+              () => worker.postMessage(message satisfies ToWorker),
+              (settle) => (reloaded = settle),
+            ).then((o) => {
+              if (o.ok) {
+                setup.backends = message.slots;
+                setup.core = { ...setup.core, natTimeoutMs: message.natTimeoutMs, failover: message.failover };
+                if (message.clients) setup.clients = message.clients;
+              }
+              return o;
             }),
           swap: (next) =>
-            new Promise<SwapOutcome>((settle) => {
-              const timer = setTimeout(() => {
-                swapped = undefined;
-                settle({ ok: false, error: `no answer from the worker in ${SWAP_TIMEOUT_MS / 1000} s` });
-              }, SWAP_TIMEOUT_MS);
-              swapped = (o) => {
-                clearTimeout(timer);
-                settle(o);
-              };
-              worker.postMessage({ type: "swap", module: next.module, info: next.info } satisfies ToWorker);
-            }).then((o) => [o]),
+            answer<SwapOutcome>(
+              () => worker.postMessage({ type: "swap", module: next.module, info: next.info } satisfies ToWorker),
+              (settle) => (swapped = settle),
+            ).then((o) => [o]),
         });
       } else if (m.type === "stats") {
         latest = m;

@@ -11,6 +11,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { acceptsTcp, waitUntil } from "../util/accepts.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMemcached, stopProcesses } from "../testbed/memcached.js";
@@ -53,23 +54,6 @@ function writeConfig(file: string, ports: readonly number[]): void {
   writeFileSync(file, `backends:\n${ports.map((p) => `  - 127.0.0.1:${p}\n`).join("")}`);
 }
 
-const answers = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-
-async function until(check: () => Promise<boolean>, what: string, ms = 10_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`${what} did not happen within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
 function kvlbBin(): string {
   return join(projectRoot(), "bin/kvlb.js");
 }
@@ -80,8 +64,8 @@ async function startKvlb(config: string): Promise<ChildProcess> {
     [kvlbBin(), "run", "--config", config, "--listen", `127.0.0.1:${KVLB_PORT}`, "--admin", `127.0.0.1:${ADMIN_PORT}`],
     { stdio: "ignore" },
   );
-  await until(() => answers(ADMIN_PORT), "kvlb's admin API");
-  await until(() => answers(KVLB_PORT), "kvlb's TCP listener");
+  await waitUntil(() => acceptsTcp(ADMIN_PORT), "kvlb's admin API", 10_000);
+  await waitUntil(() => acceptsTcp(KVLB_PORT), "kvlb's TCP listener", 10_000);
   return p;
 }
 

@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
 import { connect } from "node:net";
+import { acceptsTcp, waitUntil } from "../util/accepts.js";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { startMemcached, stopProcesses } from "../testbed/memcached.js";
@@ -61,23 +62,6 @@ interface Sample {
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
 
-async function until(check: () => Promise<boolean>, what: string, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await check().catch(() => false))) {
-    if (Date.now() > end) throw new Error(`${what} did not come up within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-const accepts = (port: number): Promise<boolean> =>
-  new Promise((resolve) => {
-    const s = connect({ host: "127.0.0.1", port }, () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.on("error", () => resolve(false));
-  });
-
 async function startNutcracker(dir: string, ports: readonly number[], listen: number): Promise<ChildProcess> {
   const config = join(dir, "nutcracker.yml");
   writeFileSync(
@@ -96,7 +80,7 @@ async function startNutcracker(dir: string, ports: readonly number[], listen: nu
   const p = spawn("nutcracker", ["-c", config, "-s", String(listen + 1), "-o", join(dir, "nutcracker.log")], {
     stdio: "ignore",
   });
-  await until(() => accepts(listen), "nutcracker");
+  await waitUntil(() => acceptsTcp(listen), "nutcracker", 5000);
   return p;
 }
 

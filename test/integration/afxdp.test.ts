@@ -110,8 +110,7 @@ test.serial(
   "over AF_XDP with tcp.backends: UDP requests through the frames and TCP clients are served by TCP-only memcached servers, each key on its ketama server",
   async (t) => {
     topo.setPeers("plain");
-    const dir = mkdtempSync(join(tmpdir(), "kvlb-afxdp-tcp-"));
-    const config = join(dir, "kvlb.yaml");
+    const { dir, config } = configIn("kvlb-afxdp-tcp-");
     writeFileSync(config, "tcp:\n  backends: true\n");
     const ports = [11311, 11312];
     const kvlb = await attach("native", ports, ["--config", config]);
@@ -150,20 +149,10 @@ test.serial(
         ports.map((port) => ({ host: BACKEND_ADDR, port })),
         all,
       );
-      const held = JSON.parse(
-        topo
-          .exec(topo.lb, [
-            node,
-            "--import=tsx",
-            "test/support/ns-client.ts",
-            BACKEND_ADDR,
-            "0",
-            JSON.stringify(ports.map((p) => `tcp:${p}:${all.map((k) => `mg ${k}\r\n`).join("")}`)),
-          ])
-          .trim()
-          .split("\n")
-          .pop() ?? "[]",
-      ) as string[];
+      const held = backendAsk(
+        0,
+        ports.map((p) => `tcp:${p}:${all.map((k) => `mg ${k}\r\n`).join("")}`),
+      );
       all.forEach((k, i) => {
         const on = ports.map((_, b) => (held[b] ?? "").replace(/^tcp ok: /, "").split("\r\n")[i] === "HD");
         t.deepEqual(
@@ -184,6 +173,26 @@ test.serial(
     }
   },
 );
+
+/** Each request's reply from a backend server, asked from the balancer's namespace (ns-client.ts:
+ * over UDP to port, or "tcp:PORT:TEXT" over TCP). */
+function backendAsk(port: number, requests: string[]): string[] {
+  const out = topo.exec(topo.lb, [
+    node,
+    "--import=tsx",
+    "test/support/ns-client.ts",
+    BACKEND_ADDR,
+    String(port),
+    JSON.stringify(requests),
+  ]);
+  return JSON.parse(out.trim().split("\n").pop() ?? "[]") as string[];
+}
+
+/** A directory for a test's config file, and the file's path in it. */
+function configIn(prefix: string): { dir: string; config: string } {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  return { dir, config: join(dir, "kvlb.yaml") };
+}
 
 function kvlbIn(
   ns: string,
@@ -347,8 +356,7 @@ test.serial(
   "over AF_XDP, kvlb reload adds a server from the file: the program steers its replies, and keys land where libmemcached puts them",
   async (t) => {
     topo.setPeers("plain");
-    const dir = mkdtempSync(join(tmpdir(), "kvlb-afxdp-reload-"));
-    const config = join(dir, "kvlb.yaml");
+    const { dir, config } = configIn("kvlb-afxdp-reload-");
     const write = (ports: number[]): void =>
       writeFileSync(config, `backends:\n${ports.map((p) => `  - ${BACKEND_ADDR}:${p}\n`).join("")}`);
     write([11211]);
@@ -377,22 +385,11 @@ test.serial(
         keys,
       );
       // each server asked straight over UDP from the balancer's namespace
-      const held = ports.map(
-        (p) =>
-          JSON.parse(
-            topo
-              .exec(topo.lb, [
-                node,
-                "--import=tsx",
-                "test/support/ns-client.ts",
-                BACKEND_ADDR,
-                String(p),
-                JSON.stringify(keys.map((k) => `get ${k}\r\n`)),
-              ])
-              .trim()
-              .split("\n")
-              .pop() ?? "[]",
-          ) as string[],
+      const held = ports.map((p) =>
+        backendAsk(
+          p,
+          keys.map((k) => `get ${k}\r\n`),
+        ),
       );
       keys.forEach((k, i) => {
         const on = ports.map((_, b) => (held[b]?.[i] ?? "").startsWith("VALUE"));
