@@ -22,6 +22,9 @@ export interface ReloadResult {
   lines: string[];
 }
 
+// A worker reports twice a second.
+const REPORT_WAIT_MS = 2000;
+
 // The core's settings a running worker takes; every other one sizes its memory.
 const LIVE_CORE: readonly (keyof CoreConfig)[] = ["natTimeoutMs", "failover"];
 
@@ -102,10 +105,17 @@ export class Reloader {
     } catch (e) {
       return this.refuse((e as Error).message);
     }
-    const counts = this.balancer.latest()?.backends;
+    // a report made after the last reload took effect: an entry retired then has no new
+    // requests since, so none in flight now means none to come
+    const report = await Promise.race([
+      this.balancer.fresh(),
+      new Promise<undefined>((r) => setTimeout(() => r(undefined), REPORT_WAIT_MS).unref()),
+    ]);
+    if (!report) return this.refuse(`the workers did not report within ${REPORT_WAIT_MS} ms; try again`);
+    const counts = report.backends;
     let plan;
     try {
-      plan = planSlots(this.balancer.setup.backends, backends, (i) => counts?.[i]?.outstanding ?? 0);
+      plan = planSlots(this.balancer.setup.backends, backends, (i) => counts[i]?.outstanding ?? 0);
     } catch (e) {
       return this.refuse((e as Error).message);
     }
