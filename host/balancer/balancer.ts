@@ -152,7 +152,7 @@ export function startBalancer(setup: WorkerSetup): Promise<Balancer> {
             ).then((o) => {
               if (o.ok) {
                 setup.backends = message.slots;
-                setup.core = { ...setup.core, natTimeoutMs: message.natTimeoutMs, failover: message.failover };
+                setup.core = { ...setup.core, ...message.live };
                 if (message.clients) setup.clients = message.clients;
               }
               return o;

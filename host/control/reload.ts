@@ -8,7 +8,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import type { RunConfig } from "../config/run-config.js";
 import { resolveBackends } from "../config/endpoints.js";
 import { clientGuard } from "../config/clients.js";
-import { coreConfigFields, withDefaults, type CoreConfig, type ConfigField } from "../core/config.js";
+import { coreConfigFields, withDefaults, liveConfig, liveConfigKeys, type ConfigField } from "../core/config.js";
 import { KvlbError } from "../errors.js";
 import type { BackendHealth } from "./health.js";
 import { planSlots, endpointText, activeSlots } from "./backend-slots.js";
@@ -25,9 +25,6 @@ export interface ReloadResult {
 // A worker reports twice a second.
 const REPORT_WAIT_MS = 2000;
 
-// The core's settings a running worker takes; every other one sizes its memory.
-const LIVE_CORE: readonly (keyof CoreConfig)[] = ["natTimeoutMs", "failover"];
-
 /** The settings that differ between two configs and that only a restart applies. */
 export function restartOnly(now: RunConfig, next: RunConfig): string[] {
   const differs = (a: unknown, b: unknown): boolean => JSON.stringify(a) !== JSON.stringify(b);
@@ -40,10 +37,11 @@ export function restartOnly(now: RunConfig, next: RunConfig): string[] {
     ["detector.module", now.module, next.module],
     ["cache.enabled", now.cache, next.cache],
   ];
+  const live: readonly string[] = liveConfigKeys;
   const a = withDefaults(now.core);
   const b = withDefaults(next.core);
   for (const f of coreConfigFields as readonly ConfigField[]) {
-    if (!LIVE_CORE.includes(f.key)) fields.push([f.file ?? f.key, a[f.key], b[f.key]]);
+    if (!live.includes(f.key)) fields.push([f.file ?? f.key, a[f.key], b[f.key]]);
   }
   return fields.filter(([, x, y]) => differs(x, y)).map(([name]) => name);
 }
@@ -127,8 +125,7 @@ export class Reloader {
       type: "reload",
       slots: plan.slots,
       keep: plan.keep,
-      natTimeoutMs: core.natTimeoutMs,
-      failover: core.failover,
+      live: liveConfig(core),
       clients: clientGuard(next.listen.address, next.clientsAllow, next.adminClients),
     });
     if (!outcome.ok) return this.refuse(`the workers refused it: ${outcome.error}`);

@@ -263,24 +263,44 @@ export const defaultCoreConfig: Readonly<CoreConfig> = Object.freeze(
 
 /** Writes the config block that plan() reads. */
 export function writeConfigBlock(memory: WebAssembly.Memory, c: CoreConfig): void {
+  writeFields(memory, coreConfigFields as readonly ConfigField[], c);
+}
+
+/** The settings a reload changes in a running core: the core reads them as it goes, where the
+ * others size its memory or are taken once at its start. */
+export const liveConfigKeys = [
+  "natTimeoutMs",
+  "failover",
+  "imbalance",
+  "adaptMs",
+  "replyRatio",
+  "replyBytesPerSecond",
+] as const;
+export type LiveConfig = Pick<CoreConfig, (typeof liveConfigKeys)[number]>;
+
+export function liveConfig(c: CoreConfig): LiveConfig {
+  return Object.fromEntries(liveConfigKeys.map((k) => [k, c[k]])) as unknown as LiveConfig;
+}
+
+/** Writes the live settings into a running core's config block. */
+export function setLiveSettings(core: { memory: WebAssembly.Memory }, c: LiveConfig): void {
+  const live: readonly string[] = liveConfigKeys;
+  writeFields(
+    core.memory,
+    (coreConfigFields as readonly ConfigField[]).filter((f) => live.includes(f.key)),
+    c as unknown as CoreConfig,
+  );
+}
+
+function writeFields(memory: WebAssembly.Memory, fields: readonly ConfigField[], c: CoreConfig): void {
   const view = new DataView(memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
-  for (const f of coreConfigFields as readonly ConfigField[]) {
+  for (const f of fields) {
     const v = c[f.key];
     if (f.type === "f64") view.setFloat64(f.offset, Number(v), true);
     else if (f.type === "u64") view.setBigUint64(f.offset, BigInt(Number(v)), true);
     else if (f.type === "bool") view.setUint32(f.offset, v ? 1 : 0, true);
     else view.setUint32(f.offset, Number(v) >>> 0, true);
   }
-}
-
-/** The settings a reload changes in a running core: it reads them as it goes. */
-export function setLiveSettings(
-  memory: { memory: WebAssembly.Memory },
-  c: Pick<CoreConfig, "natTimeoutMs" | "failover">,
-): void {
-  const view = new DataView(memory.memory.buffer, abi.CONFIG_BASE, abi.CONFIG_BYTES);
-  view.setUint32(abi.C_NAT_TIMEOUT_MS, c.natTimeoutMs >>> 0, true);
-  view.setUint32(abi.C_FAILOVER, c.failover ? 1 : 0, true);
 }
 
 export function withDefaults(partial: Partial<CoreConfig> = {}): CoreConfig {

@@ -53,8 +53,8 @@ export class SendTally {
  */
 export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: ReloadMessage, port: MessagePort): void {
   try {
-    setLiveSettings(core, { natTimeoutMs: m.natTimeoutMs, failover: m.failover });
-    setup.core = { ...setup.core, natTimeoutMs: m.natTimeoutMs, failover: m.failover };
+    setLiveSettings(core, m.live);
+    setup.core = { ...setup.core, ...m.live };
     if (m.clients) {
       setClientGuard(core, m.clients);
       io.allowStreams(cidrPairs(m.clients.allow), cidrPairs(m.clients.admin));
@@ -62,7 +62,7 @@ export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: Rel
     }
     const points = changeBackends(core, m.slots, m.keep);
     setup.backends = m.slots;
-    guardSends(io, m.slots, m.natTimeoutMs);
+    guardSends(io, m.slots, m.live.natTimeoutMs);
     if (setup.backendTcp) connectBackends(io, m.slots, setup.backendTcp);
     port.postMessage({ type: "reloaded", ok: true, points } satisfies WorkerReport);
   } catch (e) {

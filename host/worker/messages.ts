@@ -1,6 +1,6 @@
 // What the control plane and a data-path worker say to each other.
 import type { TcpLimits, BackendTcp } from "../datapath/socket/udp-batch.js";
-import type { CoreConfig } from "../core/config.js";
+import type { CoreConfig, LiveConfig } from "../core/config.js";
 import type { BackendSlot } from "../core/backends.js";
 import type { Neighbour, FrameMode } from "../core/frame-tables.js";
 import type { PeerRings } from "./peer-link.js";
@@ -130,12 +130,11 @@ export type ToWorker =
   | ReloadMessage;
 
 /** What a reload changes in a running worker: the backend table (host/control/backend-slots.ts),
- * the request timeout, what a down backend's keys get, and who may be answered. */
+ * the settings the core reads as it goes (core/config.ts, liveConfigKeys), and who may be answered. */
 export interface ReloadMessage {
   type: "reload";
   slots: BackendSlot[];
   keep: bigint;
-  natTimeoutMs: number;
-  failover: boolean;
+  live: LiveConfig;
   clients?: WorkerSetup["clients"];
 }

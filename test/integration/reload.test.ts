@@ -23,9 +23,9 @@ let dir: string;
 let config: string;
 
 /** The config file: these backends (port, weight), and anything more. */
-function writeConfig(backends: [number, number][], more = ""): void {
+function writeConfig(backends: [number, number][], more = "", timeoutMs = 4000): void {
   const list = backends.map(([p, w]) => `  - { host: 127.0.0.1, port: ${p}, weight: ${w} }`).join("\n");
-  writeFileSync(config, `requests:\n  timeoutMs: 4000\nbackends:\n${list}\n${more}`);
+  writeFileSync(config, `requests:\n  timeoutMs: ${timeoutMs}\nbackends:\n${list}\n${more}`);
 }
 
 const port = (i: number): number => base + i;
@@ -229,6 +229,35 @@ test.serial(
       t.is(await again.text("get anything\r\n"), "END\r\n");
     } finally {
       again.close();
+    }
+  },
+);
+
+test.serial(
+  "a reload that shortens requests.timeoutMs and changes detector.imbalance is applied live: a get to a stopped server fails after the new timeout",
+  async (t) => {
+    const servers: [number, number][] = [
+      [port(0), 1],
+      [port(1), 1],
+    ];
+    writeConfig(servers, "detector:\n  imbalance: 1.5\n", 300);
+    const { stdout } = await reload();
+    t.regex(stdout, /^reloaded: 2 backends/);
+    const keys = Array.from({ length: 20 }, (_, i) => `timeout-${i}`);
+    const key = keys[homes(servers, keys).indexOf(0)];
+    if (key === undefined) return t.fail("no key on the first server");
+    const memcached = cluster.memcached[0];
+    memcached?.kill("SIGSTOP");
+    const c = new Conn(cluster.kvlbPort);
+    try {
+      const started = Date.now();
+      c.send(`get ${key}\r\n`);
+      const reply = await c.until((s) => s.includes("\r\n"), 3000);
+      t.regex(reply, /^SERVER_ERROR /);
+      t.true(Date.now() - started < 2000, `answered after ${Date.now() - started} ms, where the old timeout was 4,000`);
+    } finally {
+      memcached?.kill("SIGCONT");
+      c.destroy();
     }
   },
 );
