@@ -85,6 +85,12 @@ function writeServer(core: Core, i: number, b: Backend): void {
  */
 export function changeBackends(core: Core, slots: readonly BackendSlot[], keep: bigint): number {
   if (slots.length > abi.MAX_BACKENDS) throw new Error(`${slots.length} backends: kvlb takes at most 64`);
+  // checked before any entry is written: a refused table leaves the running one whole
+  for (const b of slots) {
+    const n = new TextEncoder().encode(b.host).length;
+    if (n === 0 || n > 64) throw new Error(`${b.host}: a backend name has 1 to 64 bytes`);
+    ipv4ToWire(b.address);
+  }
   const view = new DataView(core.memory.buffer);
   slots.forEach((b, i) => {
     const at = entry(core, i);

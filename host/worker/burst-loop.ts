@@ -4,11 +4,10 @@
 import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "../core/core.js";
-import { applyBackendControl } from "../core/backends.js";
+import { applyBackendControl, changeBackends } from "../core/backends.js";
 import { setNeighbours } from "../core/frame-tables.js";
 import type { ModuleSlot } from "./module-slot.js";
 import type { ToWorker, WorkerReport, ReloadMessage, WorkerSetup } from "./messages.js";
-import { changeBackends } from "../core/backends.js";
 import { setLiveSettings } from "../core/config.js";
 import { setClientGuard, cidrPairs } from "../core/client-guard.js";
 import { guardSends, connectBackends, type UdpBatch } from "../datapath/socket/udp-batch.js";
@@ -47,12 +46,14 @@ export class SendTally {
 }
 
 /**
- * A reload, between bursts: the settings the core reads as it goes, who may be answered, the
- * backend table and ring, then where datagrams and connections may go. Answers `port` with the
- * ring's points, or why it could not.
+ * A reload, between bursts: the backend table and ring first (what the core may refuse), then the
+ * settings it reads as it goes, who may be answered, and where datagrams and connections may go.
+ * Answers `port` with the ring's points, or why it could not.
  */
 export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: ReloadMessage, port: MessagePort): void {
   try {
+    const points = changeBackends(core, m.slots, m.keep);
+    setup.backends = m.slots;
     setLiveSettings(core, m.live);
     setup.core = { ...setup.core, ...m.live };
     if (m.clients) {
@@ -60,8 +61,6 @@ export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: Rel
       io.allowStreams(cidrPairs(m.clients.allow), cidrPairs(m.clients.admin));
       setup.clients = m.clients;
     }
-    const points = changeBackends(core, m.slots, m.keep);
-    setup.backends = m.slots;
     guardSends(io, m.slots, m.live.natTimeoutMs);
     if (setup.backendTcp) connectBackends(io, m.slots, setup.backendTcp);
     port.postMessage({ type: "reloaded", ok: true, points } satisfies WorkerReport);
