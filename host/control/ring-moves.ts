@@ -22,8 +22,7 @@ export interface RingMoves {
 }
 
 /** The ring the core builds for these backends, as (value, server) in order. */
-async function ringOf(backends: readonly Backend[], core?: Core): Promise<Point[]> {
-  const c = core ?? (await loadCore());
+function ringOf(backends: readonly Backend[], c: Core): Point[] {
   setBackends(c, backends);
   const base = c.region(abi.R_ROUTE).offset;
   const count = c.u32[(base + abi.RT_POINTS) >>> 2] ?? 0;
@@ -50,8 +49,8 @@ function owner(ring: readonly Point[], h: number): string {
 /** What moves from the ring of `before` to the ring of `after`. */
 export async function ringMoves(before: readonly Backend[], after: readonly Backend[]): Promise<RingMoves> {
   const core = await loadCore();
-  const a = await ringOf(before, core);
-  const b = await ringOf(after, core);
+  const a = ringOf(before, core);
+  const b = ringOf(after, core);
   if (a.length === 0 || b.length === 0) return { ranges: 0, share: before.length === 0 ? 0 : 1, moves: [] };
   // every point of either ring bounds a range whose owners are those of its upper end
   const bounds = [...new Set([...a, ...b].map((p) => p.value))].sort((x, y) => x - y);

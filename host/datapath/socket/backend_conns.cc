@@ -196,12 +196,11 @@ void BackendConns::Out(uint32_t addr, uint16_t port, const uint8_t *datagram, ui
     return;
   }
   uint16_t id = uint16_t(uint32_t(datagram[0]) << 8 | datagram[1]);
-  if (!binary && JoinGet(conn, id, request, size)) return;
+  bool retrieval = !binary && IsRetrievalLine(request, size);
+  if (retrieval && JoinGet(conn, id, request, size)) return;
   conn.openLine = std::string::npos;
   conn.out.append(reinterpret_cast<const char *>(request), size);
-  Framing framing = binary                           ? Framing::kBinaryMarker
-                    : IsRetrievalLine(request, size) ? Framing::kRetrieval
-                                                     : Framing::kAsciiMarker;
+  Framing framing = binary ? Framing::kBinaryMarker : retrieval ? Framing::kRetrieval : Framing::kAsciiMarker;
   if (framing == Framing::kBinaryMarker) {
     uint8_t marker[kBinHeader];
     BinaryMarker(marker);

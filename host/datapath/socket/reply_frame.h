@@ -100,6 +100,12 @@ inline ReplyEnd AsciiReplyEnd(const uint8_t *p, size_t n, size_t most) {
   }
 }
 
+// Whether the line [line, line + len) is memcached's answer of an error, which ends a reply.
+inline bool IsErrorLine(const uint8_t *line, size_t len) {
+  return (len >= 7 && memcmp(line, "ERROR\r\n", 7) == 0) || (len > 13 && memcmp(line, "CLIENT_ERROR ", 13) == 0) ||
+         (len > 13 && memcmp(line, "SERVER_ERROR ", 13) == 0);
+}
+
 // Whether [p, p + n) is one retrieval line (get, gets, gat or gats), whose reply ends itself.
 inline bool IsRetrievalLine(const uint8_t *p, size_t n) {
   if (n < 7 || p[n - 2] != '\r' || p[n - 1] != '\n') return false;
@@ -119,10 +125,7 @@ inline ReplyEnd RetrievalReplyEnd(const uint8_t *p, size_t n, size_t most) {
     const uint8_t *line = p + at;
     size_t lineLen = lineEnd - at;
     if (lineLen == 5 && memcmp(line, "END\r\n", 5) == 0) return {ReplyEnd::kWhole, lineEnd, lineEnd};
-    if ((lineLen >= 7 && memcmp(line, "ERROR\r\n", 7) == 0) ||
-        (lineLen > 13 && memcmp(line, "CLIENT_ERROR ", 13) == 0) ||
-        (lineLen > 13 && memcmp(line, "SERVER_ERROR ", 13) == 0))
-      return {ReplyEnd::kWhole, lineEnd, lineEnd};
+    if (IsErrorLine(line, lineLen)) return {ReplyEnd::kWhole, lineEnd, lineEnd};
     if (!(lineLen > 8 && memcmp(line, "VALUE ", 6) == 0)) return {ReplyEnd::kBad, 0, 0};
     const uint8_t *content = nl > line && nl[-1] == '\r' ? nl - 1 : nl;
     const uint8_t *from, *to;
@@ -138,8 +141,8 @@ inline ReplyEnd RetrievalReplyEnd(const uint8_t *p, size_t n, size_t most) {
 
 // Whether [p, p + n) is a get or gets of one key: its verb's length (with the space) in *verb,
 // and its key in [*key, *key + *keyLen).
+// [p, p + n) must be a retrieval line (IsRetrievalLine).
 inline bool SingleKeyGet(const uint8_t *p, size_t n, size_t *verb, const uint8_t **key, size_t *keyLen) {
-  if (!IsRetrievalLine(p, n)) return false;
   size_t v = memcmp(p, "get ", 4) == 0 ? 4 : memcmp(p, "gets ", 5) == 0 ? 5 : 0;
   if (v == 0 || n - 2 <= v || n - 2 - v > 250 || memchr(p + v, ' ', n - 2 - v) != nullptr) return false;
   *verb = v;
@@ -162,9 +165,7 @@ inline GetPart GetPartEnd(const uint8_t *p, size_t n, size_t most, const uint8_t
   if (!nl) return {n > 4096 ? GetPart::kBad : GetPart::kMore, 0, 0};
   size_t lineEnd = size_t(nl - p) + 1;
   if (lineEnd == 5 && memcmp(p, "END\r\n", 5) == 0) return {GetPart::kMiss, 0, last ? lineEnd : 0};
-  if ((lineEnd >= 7 && memcmp(p, "ERROR\r\n", 7) == 0) || (lineEnd > 13 && memcmp(p, "CLIENT_ERROR ", 13) == 0) ||
-      (lineEnd > 13 && memcmp(p, "SERVER_ERROR ", 13) == 0))
-    return {GetPart::kError, lineEnd, last ? lineEnd : 0};
+  if (IsErrorLine(p, lineEnd)) return {GetPart::kError, lineEnd, last ? lineEnd : 0};
   if (!(lineEnd > 8 && memcmp(p, "VALUE ", 6) == 0)) return {GetPart::kBad, 0, 0};
   const uint8_t *content = nl > p && nl[-1] == '\r' ? nl - 1 : nl;
   const uint8_t *from, *to;
