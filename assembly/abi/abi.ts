@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 13;
+export const LAYOUT_VERSION = 14;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -67,7 +67,8 @@ export const R_CLIENTS = 19; // who may be answered: the allow-list, kvlb's own 
 export const R_REPLICAS = 20; // hot keys' replica sets: the servers that hold a copy, and which copies are current
 export const R_PARKED = 21; // gets of cached keys waiting for the write in flight on their key (proxy/parked-reads.ts)
 export const R_STREAMS = 22; // stream requests in flight, with what still answers them (proxy/stream-refs.ts)
-export const REGION_COUNT = 23;
+export const R_PLACES = 23; // places in their replies of keys of connections' gets sent over UDP (proxy/key-places.ts)
+export const REGION_COUNT = 24;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s

@@ -17,7 +17,7 @@ import {
   D_FLAGS,
   S_DROP_OUT_FULL,
 } from "../abi/abi";
-import { frameWrite, setFrameId, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
+import { frameWrite, setFrameId, setFrameReserved, FRAME_HEADER, MAX_DATAGRAM_PAYLOAD } from "../protocol/udp-frame";
 import { framesOn, frameBytes, frameAlloc } from "./frame-pool";
 import { FRAME_HEADROOM, OUT_CLIENT, OUT_STREAM } from "../abi/abi";
 import { chargeReply } from "./reply-budget";
@@ -146,7 +146,12 @@ export function replyMessage(payload: usize, len: usize, addr: u32, port: u32, i
 // `id`: in place, or, when it came whole over TCP and is longer than a datagram, split into
 // datagrams for a UDP client as memcached would split it.
 export function forwardReply(slot: usize, len: usize, addr: u32, port: u32, id: u32): bool {
-  if (isStreamClient(addr, port) || len - FRAME_HEADER <= MAX_DATAGRAM_PAYLOAD) {
+  if (isStreamClient(addr, port)) {
+    setFrameId(slot, id);
+    setFrameReserved(slot, id >> 16);
+    return outPush(slot, len, addr, port, OUT_CLIENT);
+  }
+  if (len - FRAME_HEADER <= MAX_DATAGRAM_PAYLOAD) {
     setFrameId(slot, id);
     return outPush(slot, len, addr, port, OUT_CLIENT);
   }

@@ -33,9 +33,10 @@ export const MAX_DATAGRAM_PAYLOAD: usize = 1392; // memcached's 1400-byte datagr
   setBe16(p + 6, v & 0xffff);
 }
 
+// `id` is the request id, with a connection's reply piece's place above it (proxy/reply-order.ts).
 export function frameWrite(p: usize, id: u32, seq: u32, total: u32): void {
   setBe16(p, id);
   setBe16(p + 2, seq);
   setBe16(p + 4, total);
-  setBe16(p + 6, 0);
+  setBe16(p + 6, id >> 16);
 }

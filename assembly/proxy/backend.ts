@@ -35,6 +35,7 @@ import {
   N_SEEN,
   N_ENDED,
   N_GROUP,
+  N_ORDER,
   N_TIME,
   NK_GET,
   NK_GETS,
@@ -53,9 +54,11 @@ import {
   NK_PROBE,
 } from "./nat";
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
-import { childDone, groupPassesEnd, groupFailed, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
+import { childDone, groupPassesEnd, groupFailed, groupErrored, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
+import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END, ORDER_PLACES } from "./reply-order";
+import { valuePlace } from "./key-places";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
-import { forwardReply, valueBlock, valueBlockLen } from "../io/out-ring";
+import { forwardReply, replyText, valueBlock, valueBlockLen } from "../io/out-ring";
 import { keyValid } from "../protocol/keys";
 import { barrierFillDone } from "../cache/barrier";
 import { expiryAfter, NOT_CACHEABLE } from "../cache/expiry";
@@ -136,6 +139,11 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
   let done: u32 = 0;
   let finished = false;
   let forward = true;
+  // a piece of a reply put in order (reply-order.ts): its END, when the client is to see one, goes
+  // as a piece of its own, after every value
+  const order = <u32>load<u16>(e + N_ORDER);
+  let pieceId = orderedId(cId, order == ORDER_PLACES ? valuePlace(e, slot, end) : order);
+  let endAlone = false;
   if (kind == NK_GET || kind == NK_GETS) {
     if (frameTotal(slot) == 1) {
       // VALUE blocks, then maybe END; memcached 1.6 sends each in a message of its own
@@ -148,12 +156,19 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       if (end - q == 5 && startsWith(q, end, "END\r\n")) {
         finished = true;
         done = childDone(e, false);
-        if ((done & DONE_PASS_END) == 0) {
+        if ((done & DONE_PASS_END) == 0 || order != ORDER_NONE) {
           if (q == p) forward = false;
           else sendLen -= 5;
+          endAlone = order != ORDER_NONE && (done & DONE_PASS_END) != 0;
         }
       } else if (q == p) {
         finished = true; // an error line instead of values: the request is over
+        if (order != ORDER_NONE) {
+          // it ends the client's reply: after every value, once, and with no END after it
+          if (groupErrored(e)) forward = false;
+          groupFailed(e);
+          pieceId = orderedId(cId, ORDER_ERROR);
+        }
         done = childDone(e, false);
       }
     } else {
@@ -169,14 +184,15 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
         finished = true;
         done = childDone(e, false);
       }
-      // the END is cut wherever it arrives when the group sends its own
+      // the END is cut wherever it arrives when the group sends its own, or the reply is put in
+      // order and its END goes alone
       if (
         frameSeq(slot) + 1 == frameTotal(slot) &&
         load<u8>(e + N_ENDED) != 0 &&
-        load<u32>(e + N_GROUP) != NAT_NONE &&
-        !groupPassesEnd(e)
+        ((load<u32>(e + N_GROUP) != NAT_NONE && !groupPassesEnd(e)) || order != ORDER_NONE)
       )
         sendLen -= 5;
+      endAlone = finished && order != ORDER_NONE && (done & DONE_PASS_END) != 0;
     }
   } else {
     const seen = load<u16>(e + N_SEEN) + 1;
@@ -198,7 +214,8 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       if ((flags & NF_QUIET) != 0 && quietSwallows(flags, p, end)) forward = false;
     }
   }
-  if (forward) forwardReply(slot, sendLen, cAddr, cPort, cId);
+  if (forward) forwardReply(slot, sendLen, cAddr, cPort, pieceId);
+  if (endAlone) replyText("END\r\n", cAddr, cPort, orderedId(cId, ORDER_END));
   sendAfter(done, cAddr, cPort, cId);
   if (finished) {
     backendDone(b, false);

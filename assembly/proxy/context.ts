@@ -21,6 +21,7 @@ import {
   N_OPAQUE,
   N_FLAGS,
   N_OPCODE,
+  N_ORDER,
   NK_GET,
   NK_GETS,
   NF_BINARY,
@@ -31,6 +32,7 @@ import {
   GF_FLUSH,
 } from "./nat";
 import { replyText, replyBinary } from "../io/out-ring";
+import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END } from "./reply-order";
 import { BS_OK, BS_TEMPORARY_FAILURE, OP_NOOP } from "../protocol/binary";
 
 export const WORK_BYTES: usize = 8192;
@@ -68,6 +70,10 @@ export const W_OPCODE: usize = 56; // u32, that request's opcode
 export const W_TAIL_OPAQUE: usize = 60; // u32, the opaque of the noop that ends the group
 export const W_KEYBUF: usize = W_TOKENS + 64; // MAX_KEY bytes: a meta "b" key, decoded
 export const W_VA: usize = W_KEYBUF + 256; // VA_BYTES: a VA answer's parts (protocol/meta-value.ts)
+export const W_RUNS: usize = W_VA + 64; // MAX_GET_KEYS of u16: each miss's place in the reply (reply-order.ts)
+// u32, the place of the request's local answers in its reply: ORDER_ERROR while a get whose
+// pieces are put in order is handled, else ORDER_NONE
+const W_ORDER: usize = W_RUNS + 2 * 512;
 
 @inline export function work(): usize {
   return regionOffset(R_NAT) + natBytes(cfgU32(C_NAT_ENTRIES));
@@ -92,6 +98,18 @@ export function workBegin(slot: usize, len: usize, addr: u32, port: u32, id: u32
   store<u8>(w + W_SILENT, 0);
   store<u8>(w + W_CLOSE, 0);
   store<u8>(w + W_SERVE, 0);
+  store<u32>(w + W_ORDER, ORDER_NONE);
+}
+
+// The request's pieces are put in order (a multi-key get from a connection): its local answers
+// are errors, which come after every value.
+@inline export function workOrdered(): void {
+  store<u32>(work() + W_ORDER, ORDER_ERROR);
+}
+
+// The id the request's local answers carry, with their place in its reply.
+@inline export function workReplyId(): u32 {
+  return orderedId(workU32(W_ID), workU32(W_ORDER));
 }
 
 @inline export function workServe(opts: u8): void {
@@ -146,7 +164,7 @@ export function workFinish(): void {
   const port = load<u32>(w + W_PORT);
   const id = load<u32>(w + W_ID);
   if ((flags & GF_END) != 0 && gets == 0 && (flags & GF_ERRORED) == 0) {
-    replyText("END\r\n", addr, port, id);
+    replyText("END\r\n", addr, port, workU32(W_ORDER) != ORDER_NONE ? orderedId(id, ORDER_END) : id);
     flags &= ~(<u32>GF_END);
   }
   const tail = flags & (GF_MN | GF_NOOP | GF_FLUSH);
@@ -180,6 +198,7 @@ export function workSplit(): void {
   store<u32>(w + W_COUNT, 0);
   store<u32>(w + W_FLAGS, 0);
   store<u32>(w + W_GETS, 0);
+  store<u32>(w + W_ORDER, ORDER_NONE);
 }
 
 @inline function isGetKind(kind: u8): bool {
@@ -216,12 +235,22 @@ export function sendAfter(done: u32, addr: u32, port: u32, id: u32): void {
   if (tail != 0) sendTail(tail, doneOpaque(), addr, port, id);
 }
 
-// A backend's part of an admin flush_all did not succeed: the group answers an error.
+// A backend's part of an admin flush_all did not succeed, or a get's part was answered with an
+// error: the group answers an error, and a get's group sends no END.
 export function groupFailed(child: usize): void {
   const g = load<u32>(child + N_GROUP);
   if (g == NAT_NONE) return;
   const e = natEntry(g);
   if (load<u8>(e) == NS_GROUP) store<u16>(e + N_GFLAGS, load<u16>(e + N_GFLAGS) | GF_ERRORED);
+}
+
+// Whether another child of this one's group already failed: a get's reply has one error, which
+// ends it (a client would read a second as the reply to its next request).
+export function groupErrored(child: usize): bool {
+  const g = load<u32>(child + N_GROUP);
+  if (g == NAT_NONE) return false;
+  const e = natEntry(g);
+  return load<u8>(e) == NS_GROUP && (load<u16>(e + N_GFLAGS) & GF_ERRORED) != 0;
 }
 
 // The opaque of the noop a DONE_SEND_NOOP asks for.
@@ -235,7 +264,8 @@ export function childFailed(child: usize, why: u32): void {
   statInc(S_SERVER_ERRORS);
   const addr = load<u32>(child + N_CLIENT_ADDR);
   const port = <u32>load<u16>(child + N_CLIENT_PORT);
-  const id = <u32>load<u16>(child + N_CLIENT_ID);
+  let id = <u32>load<u16>(child + N_CLIENT_ID);
+  if (load<u16>(child + N_ORDER) != 0) id = orderedId(id, ORDER_ERROR);
   if ((load<u8>(child + N_FLAGS) & NF_BINARY) != 0) {
     replyBinary(
       load<u8>(child + N_OPCODE),

@@ -22,6 +22,7 @@ import {
   N_CLIENT_PORT,
   N_OPAQUE,
   N_OPCODE,
+  N_ORDER,
   NK_GET,
   NK_GETS,
   NK_FILL,
@@ -43,6 +44,7 @@ import {
   W_OPAQUE,
   W_OPCODE,
   workIsSilent,
+  workReplyId,
 } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
@@ -88,7 +90,8 @@ export function backendFor(key: usize, keyLen: usize): u32 {
 
 // Returns the child's NAT index, or NAT_NONE after answering the client that kvlb is
 // overloaded (the table is full): never a silent drop that a client would read as a miss.
-export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
+// `order`: a get child's place in its connection's reply (reply-order.ts).
+export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64, order: u32 = 0): u32 {
   const index = natTake(NS_CHILD, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
   if (index == NAT_NONE) {
     serverError(FAIL_OVERLOAD);
@@ -104,6 +107,7 @@ export function newChild(kind: u8, b: u32, flags: u8, stamp: u64, h: u64): u32 {
   store<u64>(e + N_HASH, h);
   store<u32>(e + N_OPAQUE, workU32(W_OPAQUE));
   store<u8>(e + N_OPCODE, <u8>workU32(W_OPCODE));
+  store<u16>(e + N_ORDER, <u16>order);
   workChild(index, kind == NK_GET || kind == NK_GETS);
   return index;
 }
@@ -217,12 +221,12 @@ export function sendBuilt(index: u32, b: u32, payload: usize, payloadLen: usize)
 // A local answer to the datagram's client, unless its command said noreply.
 export function answer(text: string): void {
   if (workIsSilent()) return;
-  replyText(text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+  replyText(text, workU32(W_ADDR), workU32(W_PORT), workReplyId());
 }
 
 // A local binary answer to the request being handled.
 export function answerBinary(status: u16, text: string): void {
-  replyBinary(<u8>workU32(W_OPCODE), status, workU32(W_OPAQUE), text, workU32(W_ADDR), workU32(W_PORT), workU32(W_ID));
+  replyBinary(<u8>workU32(W_OPCODE), status, workU32(W_OPAQUE), text, workU32(W_ADDR), workU32(W_PORT), workReplyId());
 }
 
 // A server error for the request being handled, in its protocol.

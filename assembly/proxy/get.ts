@@ -1,7 +1,7 @@
 // get, gets, gat and gats: every key is counted by the detector; a plain get of a key that a
 // cache holds, with no write in flight, is answered here; the other keys go to their ketama
 // backends, one request per backend, and the client sees a single END.
-import { statInc } from "../layout/header";
+import { statInc, cfgU32 } from "../layout/header";
 import { keyHash } from "../util/hash";
 import { isHot } from "../detect/table";
 import { detObserve, DETECTOR, DET_WEIGHTED } from "../detect/detector";
@@ -26,9 +26,15 @@ import {
   W_LOOKUP,
   W_STAGED,
   MAX_GET_KEYS,
+  MAX_CHILDREN,
+  W_RUNS,
   workServing,
+  workOrdered,
   SERVE_NO_END,
 } from "./context";
+import { orderedId, ORDER_NONE, ORDER_FIRST, ORDER_PLACES } from "./reply-order";
+import { placesHead, placesAdd } from "./key-places";
+import { isStreamClient } from "./stream-refs";
 import {
   newChild,
   sendInPlace,
@@ -47,7 +53,7 @@ import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
 import { replicaFill, sendCopyGet } from "./replica-fill";
-import { NAT_NONE, NK_GET, GF_END, GF_ERRORED } from "./nat";
+import { NAT_NONE, NK_GET, GF_END, GF_ERRORED, natEntry, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
 import {
   LAYER_L1,
   LAYER_L2,
@@ -64,6 +70,7 @@ import {
   MAX_BACKENDS,
   D_OFF,
   D_LEN,
+  C_BACKEND_STREAMS,
 } from "../abi/abi";
 
 const DONE: u16 = 0xffff;
@@ -115,6 +122,24 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const w = work();
   // a part of a get kvlb split (stream-gets.ts) leaves the END to the last part
   const ends = !workServing(SERVE_NO_END);
+  // A connection's get of several keys answers them in order (reply-order.ts). Each hit takes the
+  // next place. Over TCP backends, so does each run of misses next to one another on one backend,
+  // and each run goes in a line of its own, whose reply memcached gives in the order of its keys
+  // (the host merges runs of one key again). Over UDP, each miss takes a place of its own, a
+  // backend's keys go in one line as they would unordered, and each value of its reply is sent on
+  // with its key's place (key-places.ts): a line per run would be a datagram per run.
+  const ordered = isStreamClient(workU32(W_ADDR), workU32(W_PORT)) && keys > 1 && keys <= MAX_CHILDREN;
+  const placed = ordered && cfgU32(C_BACKEND_STREAMS) == 0;
+  if (ordered) workOrdered();
+  const runs = w + W_RUNS;
+  let order: u32 = ORDER_FIRST - 1;
+  let runBroken = true; // a hit took a place since the last miss
+  let runBytes: usize = 0;
+  const word = cmdEnd - cmd;
+  const head: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
+  // memcached reads a get or gets line of any length, but closes the connection over a longer
+  // gat line (text.ts): a backend's gat keys go in as many lines as that takes
+  const most: usize = hasExptime ? TEXT_LINE_MAX : <usize>u32.MAX_VALUE;
   if (keys != 1 && ends) workFlag(<u32>GF_END); // a get of one key sets it once it knows it missed
   const d = detector();
   const misses = w + W_MISSES;
@@ -151,9 +176,10 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
           <usize>load<u32>(w + W_LOOKUP, D_LEN),
           workU32(W_ADDR),
           workU32(W_PORT),
-          workU32(W_ID),
+          ordered ? orderedId(workU32(W_ID), ++order) : workU32(W_ID),
           keys == 1 && ends ? "END\r\n" : "",
         );
+        runBroken = true;
         if (keys == 1) return true;
         q = skipSpaces(te, lineEnd);
         continue;
@@ -193,6 +219,18 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       );
       store<u16>(m + 6, <u16>b);
       if (missCount != 0 && <u32>load<u16>(misses + 6) != b) oneBackend = false;
+      if (placed) store<u16>(runs + ((<usize>missCount) << 1), <u16>++order);
+      else if (ordered) {
+        const more = len + 1;
+        const last = missCount == 0 ? NO_BACKEND : <u32>load<u16>(m - 8 + 6);
+        if (runBroken || last != b || runBytes + more > most) {
+          order++;
+          runBytes = head;
+          runBroken = false;
+        }
+        runBytes += more;
+        store<u16>(runs + ((<usize>missCount) << 1), <u16>order);
+      }
       missCount++;
     }
     q = skipSpaces(te, lineEnd);
@@ -210,18 +248,15 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     requestFills(misses, missCount, b, stamp);
     return true;
   }
-  const word = cmdEnd - cmd;
   for (let i: u32 = 0; i < missCount; i++) {
     const first = misses + ((<usize>i) << 3);
     const b = load<u16>(first + 6);
     if (b == DONE) continue;
-    // memcached reads a get or gets line of any length, but closes the connection over a longer
-    // gat line (text.ts): a backend's gat keys go in as many lines as that takes
-    const most: usize = hasExptime ? TEXT_LINE_MAX : <usize>u32.MAX_VALUE;
-    let bytes: usize = word + (hasExptime ? expEnd - expStart + 1 : 0) + 2;
+    const run = ordered && !placed ? <u32>load<u16>(runs + ((<usize>i) << 1)) : ORDER_NONE;
+    let bytes: usize = head;
     for (let j = i; j < missCount; j++) {
       const m = misses + ((<usize>j) << 3);
-      if (load<u16>(m + 6) != b) continue;
+      if (run != ORDER_NONE ? <u32>load<u16>(runs + ((<usize>j) << 1)) != run : load<u16>(m + 6) != b) continue;
       const more = <usize>(load<u16>(m + 4) & ~WANTS_FILL) + 1;
       if (bytes + more > most) break;
       bytes += more;
@@ -240,19 +275,28 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       memory.copy(at, expStart, expEnd - expStart);
       at += expEnd - expStart;
     }
+    const places = placesHead();
+    let taken: u32 = 0;
     for (let j = i; j < missCount; j++) {
       const m = misses + ((<usize>j) << 3);
       if (load<u16>(m + 6) != TAKEN) continue;
       const len = <usize>(load<u16>(m + 4) & ~WANTS_FILL);
       store<u8>(at++, 0x20);
       memory.copy(at, <usize>load<u32>(m), len);
+      if (placed) placesAdd(at, len, <u32>load<u16>(runs + ((<usize>j) << 1)));
       at += len;
       store<u16>(m + 6, DONE);
+      taken++;
     }
     store<u16>(at, 0x0a0d); // "\r\n"
     at += 2;
-    const id = newChild(kind, <u32>b, 0, stamp, 0);
-    if (id != NAT_NONE) sendBuilt(id, <u32>b, payload, at - payload);
+    const id = newChild(kind, <u32>b, 0, stamp, 0, placed ? ORDER_PLACES : run);
+    if (id == NAT_NONE) continue;
+    if (placed) {
+      store<u32>(natEntry(id) + N_PLACES_AT, places);
+      store<u16>(natEntry(id) + N_PLACES_LEFT, <u16>taken);
+    }
+    sendBuilt(id, <u32>b, payload, at - payload);
   }
   requestFills(misses, missCount, NO_BACKEND, stamp);
   return true;

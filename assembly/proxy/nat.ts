@@ -59,6 +59,9 @@ export const N_OPAQUE: usize = 48; // u32, a binary request's opaque; a group's 
 export const N_OPCODE: usize = 52; // u8, a binary request's opcode
 export const N_ENDED: usize = 53; // u8, a multi-datagram get reply's last datagram (with its END) was seen
 export const N_GEN: usize = 54; // u16, the generation: bumped each time the entry is taken
+export const N_ORDER: usize = 56; // u16, a get child's place in its connection's reply (reply-order.ts); 0: none
+export const N_PLACES_LEFT: usize = 58; // u16, ORDER_PLACES: its keys' places not passed yet (key-places.ts)
+export const N_PLACES_AT: usize = 60; // u32, ORDER_PLACES: where they start in R_PLACES
 
 export const GF_END: u16 = 1; // a get in the datagram: one END once its children are done
 export const GF_MN: u16 = 2; // an mn in the datagram: MN once every child is done
@@ -121,7 +124,8 @@ export function natFind(wireId: u32): u32 {
 
 // Takes the free entry that has waited longest; returns its index, or NAT_NONE when the table
 // is full (counted: the caller answers the client with a server error).
-export function natTake(state: u8, addr: u32, port: u32, clientId: u32): u32 {
+export function natTake(state: u8, addr: u32, port: u32, id: u32): u32 {
+  const clientId = id & 0xffff; // a reply piece's place may ride above it (reply-order.ts)
   const n = cfgU32(C_NAT_ENTRIES);
   const used = natUsed();
   if (used >= n) {

@@ -1,7 +1,7 @@
-// A get of more keys than one request takes (MAX_GET_KEYS), over TCP: memcached reads a multiget
-// of any length, and clients send them (pymemcache's get_many, libmemcached's mget put every key
-// of a server in one line). kvlb serves it as consecutive requests of up to MAX_GET_KEYS keys
-// each, numbered one after the other on the connection, so the host writes their replies back
+// A get of more keys than one request of a connection takes (PART_KEYS), over TCP: memcached
+// reads a multiget of any length, and clients send them (pymemcache's get_many, libmemcached's
+// mget put every key of a server in one line). kvlb serves it as consecutive requests of up to
+// PART_KEYS keys each, numbered one after the other on the connection, so the host writes their replies back
 // in order, and only the last one ends with END. All its parts are served in one burst, and only
 // when the out ring has room for everything they may queue, so no part of the reply is dropped.
 import { cfgU32 } from "../layout/header";
@@ -13,13 +13,17 @@ import { outRoom, txFree, writeAscii } from "../io/out-ring";
 import { backendCount } from "../route/backends";
 import { buildBegin } from "./forward";
 import { serveAsRequest } from "./stream-serve";
-import { MAX_GET_KEYS, SERVE_NO_END } from "./context";
+import { MAX_CHILDREN, SERVE_NO_END } from "./context";
+
+// A part's keys: each may take a request to a backend of its own, to be answered in order
+// (reply-order.ts).
+const PART_KEYS: u32 = MAX_CHILDREN;
 
 // The out descriptors a part may queue beyond one per key: a request to each backend, its done
 // marker and the group's END.
 const PER_PART = 2;
 
-// The keys of a text get, gets, gat or gats line that holds more than MAX_GET_KEYS of them; 0 for
+// The keys of a text get, gets, gat or gats line that holds more than PART_KEYS of them; 0 for
 // any other request.
 export function splitGetKeys(p: usize, size: usize): u32 {
   if (load<u8>(p) == 0x80) return 0;
@@ -32,7 +36,7 @@ export function splitGetKeys(p: usize, size: usize): u32 {
   let keys: u32 = 0;
   for (let q = skipSpaces(cmdEnd, lineEnd); q < lineEnd; q = skipSpaces(tokenEnd(q, lineEnd), lineEnd)) keys++;
   if (code == CMD_GAT || code == CMD_GATS) keys--; // the exptime
-  return keys > MAX_GET_KEYS ? keys : 0;
+  return keys > PART_KEYS ? keys : 0;
 }
 
 export const SPLIT_NEVER: u32 = 0xffffffff; // more than one burst's out ring could ever take
@@ -41,7 +45,7 @@ export const SPLIT_NOT_NOW: u32 = 0; // wait for a burst with more room
 // How many parts a get of `keys` keys is served in, SPLIT_NOT_NOW, or SPLIT_NEVER (the get is
 // then answered as one request: too many keys).
 export function splitGetParts(keys: u32, size: usize): u32 {
-  const parts = (keys + MAX_GET_KEYS - 1) / MAX_GET_KEYS;
+  const parts = (keys + PART_KEYS - 1) / PART_KEYS;
   const need = keys + parts * (backendCount() + PER_PART);
   if (need > cfgU32(C_OUT_MAX)) return SPLIT_NEVER;
   if (!outRoom(need) || txFree() < 2 * (size + <usize>parts * (FRAME_HEADER + 16))) return SPLIT_NOT_NOW;
@@ -65,7 +69,7 @@ export function serveSplitGet(p: usize, size: usize, conn: u32, n: u32, parts: u
     const first = q;
     let keys: u32 = 0;
     let last = q;
-    while (q < lineEnd && keys < MAX_GET_KEYS) {
+    while (q < lineEnd && keys < PART_KEYS) {
       last = tokenEnd(q, lineEnd);
       keys++;
       q = skipSpaces(last, lineEnd);

@@ -17,6 +17,8 @@ import {
   N_CLIENT_ADDR,
   N_CLIENT_PORT,
   N_CLIENT_ID,
+  NK_GET,
+  NK_GETS,
   NK_WRITE,
   NK_META_WRITE,
   NK_FILL,
@@ -27,7 +29,7 @@ import {
   NF_NOREPLY,
 } from "./nat";
 import { copyReadLost, copyWriteAnswered, replicaWriteDone } from "./replica-fill";
-import { childDone, childFailed, groupFailed, sendAfter } from "./context";
+import { childDone, childFailed, groupFailed, groupErrored, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
 import { barrierFillDone } from "../cache/barrier";
 import { backendDone } from "../route/backends";
@@ -67,8 +69,10 @@ export function expireRequests(): u32 {
       writeTimedOut(load<u64>(e + N_HASH), load<u64>(e + N_STAMP));
       replicaWriteDone(load<u64>(e + N_HASH), load<u64>(e + N_STAMP), false);
     }
+    // a get's reply ends at its first error: another would be read as the next request's reply
+    const errored = (kind == NK_GET || kind == NK_GETS) && groupErrored(e);
     if (kind == NK_FLUSH) groupFailed(e);
-    else if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0) childFailed(e, FAIL_TIMEOUT);
+    else if ((load<u8>(e + N_FLAGS) & NF_NOREPLY) == 0 && !errored) childFailed(e, FAIL_TIMEOUT);
     const done = childDone(e, true);
     sendAfter(done, load<u32>(e + N_CLIENT_ADDR), <u32>load<u16>(e + N_CLIENT_PORT), <u32>load<u16>(e + N_CLIENT_ID));
     backendDone(<u32>load<u8>(e + N_BACKEND), true);

@@ -41,6 +41,7 @@ import {
   R_REPLICAS,
   R_PARKED,
   R_STREAMS,
+  R_PLACES,
   PARKED_READS,
   PKC_BYTES,
   PK_BYTES,
@@ -87,6 +88,7 @@ import { barrierBytes } from "../cache/barrier";
 import { peerBytes } from "../cache/peers";
 import { replicaBytes } from "../cache/replicas";
 import { streamBytes } from "../proxy/stream-refs";
+import { PLACES_BYTES } from "../proxy/key-places";
 
 const ALIGN: usize = 64;
 const MAX_ENTRIES: u32 = 1 << 24;
@@ -193,7 +195,9 @@ function planFrames(start: usize): usize {
   at = up(at + parked);
   const streams = streamBytes(cfgU32(C_NAT_ENTRIES));
   setRegion(R_STREAMS, at, streams);
-  return up(at + streams);
+  at = up(at + streams);
+  setRegion(R_PLACES, at, PLACES_BYTES);
+  return up(at + PLACES_BYTES);
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

@@ -17,23 +17,9 @@ const suite = join(process.cwd(), "test/memcached-t");
 const files = readdirSync(join(suite, "t")).filter((f) => f.endsWith(".t"));
 interface Arm {
   servers: number;
-  /** Files this arm leaves out, and why. */
-  without: Record<string, string>;
   cluster?: Cluster;
 }
-const arms: Arm[] = [
-  { servers: 1, without: {} },
-  {
-    servers: 3,
-    without: {
-      // each asks for two keys at once ("gets foo1 foo2", "gat 10 foo1 foo2") and reads the
-      // values in that order; kvlb answers a multi-key get grouped by server
-      // (docs/balancer.md), and the two keys are on different servers
-      "cas.t": "a multi-key get's values in the order asked",
-      "getandtouch.t": "a multi-key gat's values in the order asked",
-    },
-  },
-];
+const arms: Arm[] = [{ servers: 1 }, { servers: 3 }];
 let dir: string;
 
 test.before(async () => {
@@ -83,7 +69,7 @@ function readTap(output: string): Tap {
 }
 
 for (const arm of arms) {
-  for (const file of files.filter((f) => !(f in arm.without))) {
+  for (const file of files) {
     const behind = arm.servers === 1 ? "one server" : `${arm.servers} servers`;
     test.serial(
       `memcached's own t/${file}, run against kvlb with ${behind} behind it, passes every check`,

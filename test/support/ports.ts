@@ -26,6 +26,7 @@ export const blocks = [
   "memcached-t",
   "tcp-backend-framing",
   "reload",
+  "tcp-key-order",
 ] as const;
 
 export const FIRST_PORT = 12000;

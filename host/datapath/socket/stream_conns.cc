@@ -1,6 +1,7 @@
 // Client connections over TCP: see stream_conns.h.
 #include "stream_conns.h"
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <cerrno>
 #include <cstring>
@@ -242,7 +243,7 @@ void StreamConns::Taken(const StreamDesc *tx) {
       c.skip = uint64_t(r.len) - c.in.size();
       c.in.clear();
     }
-    for (uint32_t q = 0; q < r.aux; q++) c.replies.push_back({c.nextSeq++, false, std::string()});
+    for (uint32_t q = 0; q < r.aux; q++) c.replies.push_back({c.nextSeq++, false, std::string(), {}});
     if (r.flags & kClose) c.closing = true;
     if ((r.flags & kAgain) && !c.fresh) {
       c.fresh = true;
@@ -261,7 +262,7 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
   if (it == conns_.end()) return;  // closed meanwhile: its replies have nowhere to go
   Conn &c = it->second;
   uint32_t kind = d.flags & 0xff;
-  uint16_t seq;
+  uint16_t seq, order = 0;
   const uint8_t *data = nullptr;
   uint32_t len = 0;
   if (kind == kOutDone) {
@@ -269,6 +270,7 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
   } else if (kind == kOutStream) {
     if (d.len < kFrameHeader || uint64_t(d.off) + d.len > memorySize) return;
     seq = uint16_t((memory[d.off] << 8) | memory[d.off + 1]);
+    order = uint16_t((memory[d.off + 6] << 8) | memory[d.off + 7]);  // the reserved field
     data = memory + d.off + kFrameHeader;
     len = d.len - kFrameHeader;
   } else {
@@ -276,9 +278,15 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
   }
   for (Reply &r : c.replies) {
     if (r.seq != seq) continue;
-    if (kind == kOutDone)
+    if (kind == kOutDone) {
       r.done = true;
-    else {
+      if (!r.pieces.empty()) PutInOrder(r);
+    } else {
+      if (order != 0 || !r.pieces.empty()) {
+        // what came before the first placed piece (nothing is written of a reply once it has one)
+        if (r.pieces.empty() && !r.bytes.empty()) r.pieces.push_back({0, 0, uint32_t(r.bytes.size())});
+        r.pieces.push_back({order, uint32_t(r.bytes.size()), len});
+      }
       r.bytes.append(reinterpret_cast<const char *>(data), len);
       c.outBytes += len;
     }
@@ -287,12 +295,24 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
   Touch(d.aux, c);
 }
 
+// A done reply's pieces, laid out in the order of their places (pieces of one place in the order
+// they came).
+void StreamConns::PutInOrder(Reply &r) {
+  std::stable_sort(r.pieces.begin(), r.pieces.end(), [](const Piece &a, const Piece &b) { return a.order < b.order; });
+  std::string sorted;
+  sorted.reserve(r.bytes.size());
+  for (const Piece &p : r.pieces) sorted.append(r.bytes, p.at, p.len);
+  r.bytes.swap(sorted);
+  r.pieces.clear();
+  r.pieces.shrink_to_fit();
+}
+
 void StreamConns::Write(uint32_t id, Conn &c) {
   for (;;) {
     iovec iov[kMaxIov];
     int n = 0;
     for (const Reply &r : c.replies) {
-      if (n == kMaxIov) break;
+      if (n == kMaxIov || !r.pieces.empty()) break;  // a reply still being put in order waits
       if (!r.bytes.empty()) iov[n++] = {const_cast<char *>(r.bytes.data()), r.bytes.size()};
       if (!r.done) break;  // the replies after it wait for the rest of it
     }

@@ -68,10 +68,18 @@ class StreamConns {
   uint32_t Count() const { return uint32_t(conns_.size()); }
 
  private:
+  // A piece of a reply that is put in order before it is written: its place and its bytes.
+  struct Piece {
+    uint16_t order;
+    uint32_t at, len;
+  };
   struct Reply {
     uint16_t seq;
     bool done;
     std::string bytes;
+    // A multi-key get's pieces, each with its place in the reply (assembly/proxy/reply-order.ts):
+    // none of the reply is written until it is done and in order. Empty for any other reply.
+    std::vector<Piece> pieces;
   };
   struct Conn {
     int fd = -1;
@@ -95,6 +103,7 @@ class StreamConns {
   void Write(uint32_t id, Conn &c);
   void Drop(uint32_t id);
   void Touch(uint32_t id, Conn &c);
+  static void PutInOrder(Reply &r);
   void Watch(uint32_t id, Conn &c);
   bool Reading(const Conn &c) const;
 
