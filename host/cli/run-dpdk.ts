@@ -17,7 +17,8 @@ import { interfaceInfo } from "../datapath/afxdp/interfaces.js";
 import { requireRoot, xdpObjectPath } from "../datapath/afxdp/steering.js";
 import { nextHops } from "../datapath/afxdp/next-hops.js";
 import { startControlPlane, followNextHops, endpointsLine, serveUntilStopped } from "./serving.js";
-import { setReplyPort } from "../xdp/steering-maps.js";
+import { setReplyPort, steerBackends } from "../xdp/steering-maps.js";
+import type { ReloadHooks } from "../control/reload.js";
 import { openPort, steer, frameModeFor, checkQueues, startEalFor } from "../datapath/dpdk/setup.js";
 import type { PortInfo } from "../datapath/dpdk/native.js";
 
@@ -32,6 +33,7 @@ export async function runDpdk(
   backends: Backend[],
   options: DpdkOptions,
   log: Logger,
+  reread: ReloadHooks["reread"],
 ): Promise<number> {
   requireUdpBackends(config, "the DPDK data path");
   requireRoot("the DPDK data path with");
@@ -97,7 +99,7 @@ export async function runDpdk(
     const b = balancer;
     // the backends' replies to the port the worker's requests leave from come as frames
     if (!frameMode.repliesViaKernel) for (const p of programs) setReplyPort(p, b.ports.backend);
-    if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, () => backends, hops, log);
+    if (!frameMode.answerArp) stopRefresh = followNextHops(b, devs, () => b.setup.backends, hops, log);
     const status = (): unknown => ({
       ports: specs.map((s, i) => ({
         devargs: s.devargs,
@@ -108,7 +110,15 @@ export async function runDpdk(
     });
     // with no kernel behind the ports, no probe reaches the backends: requests alone judge them
     // with no kernel to reach the backends through, the core sends the health checks' probes
-    const control = await startControlPlane(b, config, backends, log, status, frameMode.answerArp ? "core" : "udp");
+    // a reload: the programs steer the replies of the backends it adds before the workers send
+    // them anything
+    const before = (slots: readonly { address: string; port: number }[]): void => {
+      if (!frameMode.repliesViaKernel) for (const p of programs) steerBackends(p, slots);
+    };
+    const control = await startControlPlane(b, config, backends, log, status, frameMode.answerArp ? "core" : "udp", {
+      reread,
+      before,
+    });
     log.debug({ dpdk: native.takeLog() }, "DPDK's log");
     log.info(
       {

@@ -77,6 +77,13 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
   const config = resolveRunConfig(file, flags, values.config);
   const backends = await resolveBackends(config.backends);
   await checkStartModule(config);
+  // a reload reads the same file with the same flags over it
+  const configPath = values.config;
+  const reread = (): RunConfig => {
+    if (configPath === undefined)
+      throw new ConfigError("kvlb run was started without --config: there is no file to read again");
+    return resolveRunConfig(loadConfigFile(configPath), flags, configPath);
+  };
   if (datapath === "dpdk") {
     const queues = Number(values.queues ?? file.dpdk?.queues ?? 1);
     if (!Number.isInteger(queues) || queues < 1)
@@ -90,6 +97,7 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
         queues,
       },
       log,
+      reread,
     );
   }
   const guard = clientGuard(config.listen.address, config.clientsAllow, config.adminClients);
@@ -103,13 +111,6 @@ export async function runCommand(args: string[], log: Logger): Promise<number> {
     ...(config.backendTcp ? { backendTcp: config.backendTcp } : {}),
     ...(config.module ? { module: config.module } : {}),
   });
-  // a reload reads the same file with the same flags over it
-  const configPath = values.config;
-  const reread = (): RunConfig => {
-    if (configPath === undefined)
-      throw new ConfigError("kvlb run was started without --config: there is no file to read again");
-    return resolveRunConfig(loadConfigFile(configPath), flags, configPath);
-  };
   try {
     const control = await startControlPlane(balancer, config, backends, log, undefined, undefined, { reread });
     log.info({ ...endpointsLine(config, backends, guard), cache: config.cache ? "on" : "off" }, "kvlb is balancing");

@@ -64,7 +64,11 @@ export function runFrameLoop(
   const fds = io.ports().fds;
   const clock = new CoreClock(core);
   const tally = new SendTally();
-  const control = controlInbox(port, core, slot, (m) => applyReload(core, io, setup, m, port));
+  let nextArp = 0n;
+  const control = controlInbox(port, core, slot, (m) => {
+    applyReload(core, io, setup, m, port);
+    nextArp = 0n; // a backend the reload added is looked for at once, not within the second
+  });
   const outCountAt = (abi.HEADER_BASE + abi.H_OUT_COUNT) >>> 2;
   const ftxCountAt = (abi.HEADER_BASE + abi.H_FTX_COUNT) >>> 2;
   const ftx = core.region(abi.R_FTX).offset;
@@ -92,10 +96,10 @@ export function runFrameLoop(
     if (peers) r.stats["peer_ring_waits"] = peers.waits;
     return r;
   };
-  const arpFor = setup.frameMode?.answerArp ? setup.backends.map((b) => b.address) : [];
-  // no kernel reaches the backends: the core sends the health checks' probes (health-probes.ts)
-  const probes = setup.frameMode?.answerArp ? new ProbeWatch(core, setup.backends.length) : undefined;
-  let nextArp = 0n;
+  const answerArp = setup.frameMode?.answerArp === true;
+  // no kernel reaches the backends: the core sends the health checks' probes (health-probes.ts);
+  // a reload changes setup.backends
+  const probes = answerArp ? new ProbeWatch(core, () => setup.backends.length) : undefined;
   let nextTick = 0n;
   let nextReport = 0n;
   let nextSocket = 0n;
@@ -131,8 +135,11 @@ export function runFrameLoop(
       probes?.check((answer) => port.postMessage(answer));
       // control messages (a module swap among them) are taken at this pace, between bursts
       if (control()) break;
-      if (arpFor.length > 0 && now >= nextArp) {
-        askArp(core, arpFor);
+      if (answerArp && now >= nextArp) {
+        askArp(
+          core,
+          setup.backends.map((b) => b.address),
+        );
         flush();
         nextArp = now + ARP_NS;
       }

@@ -6,18 +6,18 @@ import { coreProbeAnswer, probeAnswers } from "../core/backends.js";
 import type { ProbeAnswer } from "./messages.js";
 
 export class ProbeWatch {
-  private readonly seen: number[];
+  private readonly seen: number[] = [];
 
+  /** `count`: the backends' entries now (a reload may add some). */
   constructor(
     private readonly core: Core,
-    count: number,
-  ) {
-    this.seen = Array.from({ length: count }, (_, b) => probeAnswers(core, b));
-  }
+    private readonly count: () => number,
+  ) {}
 
   check(post: (answer: ProbeAnswer) => void): void {
-    for (let b = 0; b < this.seen.length; b++) {
+    for (let b = 0; b < this.count(); b++) {
       const n = probeAnswers(this.core, b);
+      if (this.seen[b] === undefined) this.seen[b] = n; // answers before it was watched are old news
       if (n === this.seen[b]) continue;
       this.seen[b] = n;
       const { pid, uptime, cmdFlush } = coreProbeAnswer(this.core, b);

@@ -4,11 +4,14 @@
 // and two workers over net_af_packet, whose caches must stay consistent with each other. Skipped, and said so, where the DPDK addon
 // is not built; the runtime files and namespaces go away even when a check fails.
 import test, { type ExecutionContext } from "ava";
-import { existsSync, rmSync, readFileSync, readdirSync } from "node:fs";
+import { existsSync, rmSync, readFileSync, readdirSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { spawnSync } from "node:child_process";
 import { Topology, waitForOutput, LB_ADDR, BACKEND_ADDR, LB_BACKEND_ADDR } from "../../host/testbed/netns.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 import { until } from "../support/until.js";
+import { libmemcachedHomes } from "../support/ketama-oracle.js";
 import { dpdkAddonPath } from "../../host/datapath/dpdk/native.js";
 import { servesOverFrames, nsClient, refusesStraySends } from "../support/frame-path-checks.js";
 import { detectorModulePaths } from "../../host/core/loader.js";
@@ -55,6 +58,7 @@ async function runKvlb(
   ports: string[],
   extra: string[] = [],
   listen: string[] = ["--listen", `${LB_ADDR}:11211`],
+  backends: string[] = ["--backend", `${BACKEND_ADDR}:11211`, "--backend", `${BACKEND_ADDR}:11212`],
 ): Promise<Running> {
   const kvlb = topo.spawn(topo.lb, [
     node,
@@ -65,10 +69,7 @@ async function runKvlb(
     ...ports.flatMap((p) => ["--port", p]),
     ...extra,
     ...listen,
-    "--backend",
-    `${BACKEND_ADDR}:11211`,
-    "--backend",
-    `${BACKEND_ADDR}:11212`,
+    ...backends,
     "--admin",
     ADMIN,
   ]);
@@ -276,16 +277,105 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
 );
 
 /** Sends one memcached UDP request straight to a backend, from the backends' own namespace. */
-function toBackendDirect(port: string, request: string): string {
+function toBackendDirect(port: string, request: string, address = BACKEND_ADDR): string {
   const py = [
     "import socket, sys",
     "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
     "s.settimeout(2)",
-    `s.sendto(b"\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00" + sys.argv[1].encode(), ("${BACKEND_ADDR}", ${port}))`,
+    `s.sendto(b"\\x00\\x01\\x00\\x00\\x00\\x01\\x00\\x00" + sys.argv[1].encode(), ("${address}", ${port}))`,
     "sys.stdout.write(s.recv(2000)[8:].decode())",
   ].join("\n");
   return topo.exec(topo.backends, ["python3", "-c", py, request]);
 }
+
+// A server at an address kvlb has not reached before: its next hop must be found after a reload.
+const ADDED_ADDR = "10.10.2.3";
+
+/** kvlb run over DPDK with one server in its file, then two after kvlb reload (the second at an
+ * address of its own): every key lands where libmemcached puts it among the two. */
+async function reloadAddsServer(t: ExecutionContext, ports: string[], extra: string[]): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), "kvlb-dpdk-reload-"));
+  const config = join(dir, "kvlb.yaml");
+  const servers = [
+    { host: BACKEND_ADDR, port: 11211 },
+    { host: ADDED_ADDR, port: 11213 },
+  ];
+  const write = (n: number): void =>
+    writeFileSync(
+      config,
+      `backends:\n${servers
+        .slice(0, n)
+        .map((s) => `  - ${s.host}:${s.port}\n`)
+        .join("")}`,
+    );
+  write(1);
+  topo.exec(topo.backends, ["ip", "addr", "add", `${ADDED_ADDR}/24`, "dev", "b0"]);
+  topo.spawn(topo.backends, ["memcached", "-u", "root", "-U", "11213", "-p", "0", "-l", ADDED_ADDR, "-t", "1"]);
+  await until("the added server answers", () =>
+    toBackendDirect("11213", "version\r\n", ADDED_ADDR).startsWith("VERSION"),
+  );
+  const kvlb = await runKvlb(t, ports, [...extra, "--config", config], ["--listen", `${LB_ADDR}:11211`], []);
+  try {
+    write(2);
+    const out = topo.exec(topo.lb, [node, cli, "reload", "--admin", ADMIN]);
+    t.regex(out, /^reloaded: 2 backends/);
+    const keys = Array.from({ length: 24 }, (_, i) => `dr-${i}`);
+    const r = nsClient(topo, [
+      ...keys.map((k) => `set ${k} 0 0 ${k.length}\r\n${k}\r\n`),
+      ...keys.map((k) => `get ${k}\r\n`),
+    ]);
+    t.deepEqual(
+      r,
+      [...keys.map(() => "STORED\r\n"), ...keys.map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\nEND\r\n`)],
+      "every set and get through DPDK was answered",
+    );
+    const homes = libmemcachedHomes(servers, keys);
+    keys.forEach((k, i) => {
+      const on = servers.map((s) => toBackendDirect(String(s.port), `get ${k}\r\n`, s.host).startsWith("VALUE"));
+      t.deepEqual(
+        on,
+        servers.map((_, b) => b === homes[i]),
+        `${k} is on server ${homes[i]} alone`,
+      );
+    });
+    t.true(homes.includes(1), "some keys went to the server the reload added");
+    t.deepEqual(
+      inLb<StatsView>(["stats"]).backends.map((b) => b.backend),
+      servers.map((s) => `${s.host}:${s.port}`),
+    );
+  } finally {
+    await kvlb.stop();
+    topo.signalMatching(topo.backends, "11213", "SIGKILL");
+    topo.exec(topo.backends, ["ip", "addr", "del", `${ADDED_ADDR}/24`, "dev", "b0"]);
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+(built ? test.serial : test.skip)(
+  "over DPDK net_af_xdp, kvlb reload adds a server from the file: kvlb's XDP program steers its replies, and keys land where libmemcached puts them",
+  async (t) => {
+    await reloadAddsServer(t, ["net_af_xdp0,iface=l0", "net_af_xdp1,iface=l1"], ["--dpdk-args", "--no-huge -m 512"]);
+  },
+);
+
+(built ? test.serial : test.skip)(
+  "ports no kernel serves: kvlb reload adds a server from the file, the core finds it by ARP, and keys land where libmemcached puts them",
+  async (t) => {
+    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
+    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
+    topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+    try {
+      await reloadAddsServer(
+        t,
+        [`net_af_packet0,iface=l0,address=${LB_ADDR}`, `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`],
+        [],
+      );
+    } finally {
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
+      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+    }
+  },
+);
 
 (built ? test.serial : test.skip)(
   "ports no kernel serves: the core probes the backends, so a backend killed with no traffic is marked down, comes back up when restarted, and a flush_all sent straight to it is seen",
