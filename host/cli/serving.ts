@@ -48,7 +48,7 @@ const NEIGHBOUR_REFRESH_MS = 1000;
 export interface ControlPlane {
   health: BackendHealth;
   server: Server | undefined;
-  reloader: Reloader | undefined;
+  reloader: Reloader;
 }
 
 /** Starts the health checks and, if configured, the admin API; a failure to listen is the operator's. */
@@ -57,15 +57,14 @@ export async function startControlPlane(
   config: RunConfig,
   backends: readonly Backend[],
   log: Logger,
-  xdp?: XdpStatusSource,
+  xdp: XdpStatusSource | undefined,
   probeBy: ProbeTransport = config.backendTcp ? "tcp" : "udp",
-  /** How a reload reads the config again, and what the data path does before the workers take
-   * it; absent where kvlb cannot reload. */
-  reload?: ReloadHooks,
+  /** How a reload reads the config again, and what the data path does before the workers take it. */
+  reload: ReloadHooks,
 ): Promise<ControlPlane> {
   const health = new BackendHealth(balancer, backends, config.health, log, probeBy);
   await health.start();
-  const reloader = reload ? new Reloader(balancer, health, config, reload, log) : undefined;
+  const reloader = new Reloader(balancer, health, config, reload, log);
   if (!config.admin) return { health, server: undefined, reloader };
   const { address, port } = config.admin;
   try {
@@ -76,7 +75,8 @@ export async function startControlPlane(
       xdp,
       log,
       health,
-      ...(reloader ? { reload: () => reloader.reload(), reloadStatus: () => reloader.status() } : {}),
+      reload: () => reloader.reload(),
+      reloadStatus: () => reloader.status(),
     });
     return { health, server, reloader };
   } catch (e) {
@@ -151,13 +151,7 @@ export async function serveUntilStopped(balancer: Balancer, control: ControlPlan
     ),
   );
   // SIGHUP reads the config again (and no longer ends the process, node's default)
-  const hangup = (): void => {
-    if (!control.reloader) {
-      log.warn("SIGHUP: this data path cannot reload; restart kvlb with the new config");
-      return;
-    }
-    void control.reloader.reload();
-  };
+  const hangup = (): void => void control.reloader.reload();
   process.on("SIGHUP", hangup);
   const stop = await untilStopped(balancer);
   process.off("SIGHUP", hangup);

@@ -30,9 +30,9 @@ export interface AdminOptions {
   xdp?: XdpStatusSource;
   log?: Logger;
   health?: BackendHealth;
-  /** POST /config: reads the config file again and applies it (reload.ts); absent where kvlb cannot. */
-  reload?: () => Promise<ReloadResult>;
-  reloadStatus?: () => ReloadStatus;
+  /** POST /config: reads the config file again and applies it (reload.ts). */
+  reload: () => Promise<ReloadResult>;
+  reloadStatus: () => ReloadStatus;
 }
 
 export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server> {
@@ -64,7 +64,6 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
     }
     if (path.pathname === "/config" && req.method === "POST") {
       const refuse = (error: string): void => send(409, "application/json", JSON.stringify({ error }) + "\n");
-      if (!o.reload) return refuse("this data path cannot reload: restart kvlb with the new config");
       // a refusal's one line is the error; what a reload did, a line each
       void o.reload().then(
         (r) => (r.ok ? send(200, "application/json", JSON.stringify(r) + "\n") : refuse(r.lines[0] ?? "refused")),
@@ -90,7 +89,7 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
           ? send(
               200,
               "application/json",
-              JSON.stringify(statsView(balancer.setup, r, health?.view(), o.reloadStatus?.()), null, 2),
+              JSON.stringify(statsView(balancer.setup, r, health?.view(), o.reloadStatus()), null, 2),
             )
           : send(503, "text/plain", `no worker reported within ${FRESH_TIMEOUT_MS} ms\n`),
       );
@@ -100,7 +99,7 @@ export function startAdmin(balancer: Balancer, o: AdminOptions): Promise<Server>
       return send(
         200,
         "application/json",
-        JSON.stringify(statsView(balancer.setup, report, health?.view(), o.reloadStatus?.()), null, 2),
+        JSON.stringify(statsView(balancer.setup, report, health?.view(), o.reloadStatus()), null, 2),
       );
     if (path.pathname === "/xdp") {
       // kvlb run on kernel sockets has no XDP side: an empty document that says so, not a 404
