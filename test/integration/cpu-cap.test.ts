@@ -59,9 +59,10 @@ test.serial(
     };
     // latency at a light load depends on the rest of the machine (other test files run beside
     // this one); throttling depends on the server's own CPU use, which its idle threads and a
-    // busy machine's cache misses raise a little (a fresh-clone run saw 24% of periods at 100/s)
+    // busy machine's cache misses raise a little (fresh-clone runs saw 24% of periods at 100/s,
+    // and 25% at 20/s): the heavy load's share, over half, is what tells them apart
     const [light] = await throttledDuring(20);
-    t.true(light < 0.25, `throttled in ${(light * 100).toFixed(0)}% of its periods at 20/s`);
+    t.true(light < 0.4, `throttled in ${(light * 100).toFixed(0)}% of its periods at 20/s`);
     const [heavy, r] = await throttledDuring(3000);
     t.true(heavy > 0.5, `throttled in ${(heavy * 100).toFixed(0)}% of its periods at 3,000/s`);
     t.true(r.latency.getValueAtPercentile(99) > 5000, `p99 ${r.latency.getValueAtPercentile(99)} µs at 3,000/s`);

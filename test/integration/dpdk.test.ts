@@ -222,18 +222,9 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
 (built ? test.serial : test.skip)(
   "ports no kernel serves (no address on l0, l1): kvlb answers ARP, finds the backends by ARP, and serves",
   async (t) => {
-    const flush = (): void => {
-      topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
-      topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
-      topo.exec(topo.client, ["ip", "neigh", "flush", "all"]);
-      topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
-    };
-    flush();
+    stripKernelAddresses();
     try {
-      const kvlb = await runKvlb(t, [
-        `net_af_packet0,iface=l0,address=${LB_ADDR}`,
-        `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`,
-      ]);
+      const kvlb = await runKvlb(t, BARE_PORTS);
       try {
         await until("the first ARP round found every backend", () => {
           const s = inLb<StatsView>(["stats", "--fresh"]);
@@ -270,11 +261,27 @@ const HISTORY = { clients: 8, opsPerClient: 500, keys: ["mw-a", "mw-b", "mw-c", 
         await kvlb.stop();
       }
     } finally {
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+      restoreKernelAddresses();
     }
   },
 );
+
+/** Takes the kernel's addresses off the balancer's ports, as on ports no kernel serves, and the
+ * neighbours' memory of them. */
+function stripKernelAddresses(): void {
+  topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
+  topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
+  topo.exec(topo.client, ["ip", "neigh", "flush", "all"]);
+  topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+}
+
+function restoreKernelAddresses(): void {
+  topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
+  topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+}
+
+// The ports with the addresses kvlb answers ARP for itself.
+const BARE_PORTS = [`net_af_packet0,iface=l0,address=${LB_ADDR}`, `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`];
 
 /** Sends one memcached UDP request straight to a backend, from the backends' own namespace. */
 function toBackendDirect(port: string, request: string, address = BACKEND_ADDR): string {
@@ -361,18 +368,11 @@ async function reloadAddsServer(t: ExecutionContext, ports: string[], extra: str
 (built ? test.serial : test.skip)(
   "ports no kernel serves: kvlb reload adds a server from the file, the core finds it by ARP, and keys land where libmemcached puts them",
   async (t) => {
-    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
-    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
-    topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+    stripKernelAddresses();
     try {
-      await reloadAddsServer(
-        t,
-        [`net_af_packet0,iface=l0,address=${LB_ADDR}`, `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`],
-        [],
-      );
+      await reloadAddsServer(t, BARE_PORTS, []);
     } finally {
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+      restoreKernelAddresses();
     }
   },
 );
@@ -380,14 +380,9 @@ async function reloadAddsServer(t: ExecutionContext, ports: string[], extra: str
 (built ? test.serial : test.skip)(
   "ports no kernel serves: the core probes the backends, so a backend killed with no traffic is marked down, comes back up when restarted, and a flush_all sent straight to it is seen",
   async (t) => {
-    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l0"]);
-    topo.exec(topo.lb, ["ip", "addr", "flush", "dev", "l1"]);
-    topo.exec(topo.backends, ["ip", "neigh", "flush", "all"]);
+    stripKernelAddresses();
     try {
-      const kvlb = await runKvlb(t, [
-        `net_af_packet0,iface=l0,address=${LB_ADDR}`,
-        `net_af_packet1,iface=l1,address=${LB_BACKEND_ADDR}`,
-      ]);
+      const kvlb = await runKvlb(t, BARE_PORTS);
       const health = (b: number): NonNullable<StatsView["backends"][number]["health"]> => {
         const h = inLb<StatsView>(["stats"]).backends[b]?.health;
         if (!h) throw new Error(`backend ${b} has no health view`);
@@ -411,8 +406,7 @@ async function reloadAddsServer(t: ExecutionContext, ports: string[], extra: str
         await kvlb.stop();
       }
     } finally {
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_ADDR}/24`, "dev", "l0"]);
-      topo.exec(topo.lb, ["ip", "addr", "add", `${LB_BACKEND_ADDR}/24`, "dev", "l1"]);
+      restoreKernelAddresses();
     }
   },
 );
