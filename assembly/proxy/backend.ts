@@ -49,13 +49,14 @@ import {
   NF_MG,
   NF_BINARY,
   NF_COPY,
+  NF_PLACED,
   NK_COPY_READ,
   NK_COPY_WRITE,
   NK_PROBE,
 } from "./nat";
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, groupErrored, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
-import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END, ORDER_PLACES } from "./reply-order";
+import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END } from "./reply-order";
 import { valuePlace } from "./key-places";
 import { BIN_HEADER, BIN_RESPONSE, BS_OK, BS_KEY_NOT_FOUND, binStatus } from "../protocol/binary";
 import { forwardReply, replyText, valueBlock, valueBlockLen } from "../io/out-ring";
@@ -142,7 +143,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
   // a piece of a reply put in order (reply-order.ts): its END, when the client is to see one, goes
   // as a piece of its own, after every value
   const order = <u32>load<u16>(e + N_ORDER);
-  let pieceId = orderedId(cId, order == ORDER_PLACES ? valuePlace(e, slot, end) : order);
+  let pieceId = orderedId(cId, (flags & NF_PLACED) != 0 ? valuePlace(e, slot, end) : order);
   let endAlone = false;
   if (kind == NK_GET || kind == NK_GETS) {
     if (frameTotal(slot) == 1) {

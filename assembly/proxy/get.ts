@@ -32,7 +32,7 @@ import {
   workOrdered,
   SERVE_NO_END,
 } from "./context";
-import { orderedId, ORDER_NONE, ORDER_FIRST, ORDER_PLACES } from "./reply-order";
+import { orderedId, ORDER_NONE, ORDER_FIRST, ORDER_LOST } from "./reply-order";
 import { placesHead, placesAdd } from "./key-places";
 import { isStreamClient } from "./stream-refs";
 import {
@@ -53,7 +53,7 @@ import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
 import { replicaFill, sendCopyGet } from "./replica-fill";
-import { NAT_NONE, NK_GET, GF_END, GF_ERRORED, natEntry, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
+import { NAT_NONE, NK_GET, GF_END, GF_ERRORED, NF_PLACED, natEntry, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
 import {
   LAYER_L1,
   LAYER_L2,
@@ -290,7 +290,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     }
     store<u16>(at, 0x0a0d); // "\r\n"
     at += 2;
-    const id = newChild(kind, <u32>b, 0, stamp, 0, placed ? ORDER_PLACES : run);
+    const id = newChild(kind, <u32>b, placed ? NF_PLACED : 0, stamp, 0, placed ? ORDER_LOST : run);
     if (id == NAT_NONE) continue;
     if (placed) {
       store<u32>(natEntry(id) + N_PLACES_AT, places);

@@ -5,7 +5,8 @@
 // message is sent on with that key's place.
 //
 // The keys' places wait in a ring (R_PLACES) of (key hash u32, place u16) entries; a child holds
-// where its line's entries start and how many are not found yet (N_PLACES_AT, N_PLACES_LEFT).
+// where the first of its line's entries not found yet is, and how many are left (N_PLACES_AT,
+// N_PLACES_LEFT).
 // An entry is overwritten only after PLACES more have been written: a reply that comes after
 // that finds no place, and goes after the values that did (ORDER_LOST).
 import { regionOffset } from "../layout/header";
@@ -13,7 +14,7 @@ import { R_PLACES } from "../abi/abi";
 import { keyHash } from "../util/hash";
 import { skipSpaces, tokenEnd, findNewline, contentEnd, startsWith, NOT_FOUND } from "../protocol/text";
 import { frameSeq, FRAME_HEADER } from "../protocol/udp-frame";
-import { N_PLACES_AT, N_PLACES_LEFT } from "./nat";
+import { N_ORDER, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
 import { ORDER_LOST } from "./reply-order";
 
 export const PLACES: u32 = 16384;
@@ -44,25 +45,29 @@ export function placesAdd(key: usize, keyLen: usize, place: u32): void {
 }
 
 // The place of the value in this reply datagram of child `e`: its key's, or, in a datagram after
-// the first of a value too large for one, the place of the key found last. The search starts at
-// the key found last, and stays there: a key asked twice is answered twice.
+// the first of a value too large for one, the place of the value found last. The search goes on
+// from after the key found last: a key asked twice is answered twice, in the order asked.
 export function valuePlace(e: usize, slot: usize, end: usize): u32 {
+  const p = slot + FRAME_HEADER;
+  if (frameSeq(slot) != 0 || !startsWith(p, end, "VALUE ")) return <u32>load<u16>(e + N_ORDER);
+  let place = ORDER_LOST;
   const at = load<u32>(e + N_PLACES_AT);
   const left = <u32>load<u16>(e + N_PLACES_LEFT);
-  if (left == 0 || head() - at > PLACES) return ORDER_LOST; // none, or overwritten meanwhile
-  const p = slot + FRAME_HEADER;
-  if (frameSeq(slot) != 0 || !startsWith(p, end, "VALUE ")) return <u32>load<u16>(entry(at) + 4);
   const newline = findNewline(p, end);
-  if (newline == NOT_FOUND) return ORDER_LOST;
-  const lineEnd = contentEnd(p, newline);
-  const key = skipSpaces(p + 6, lineEnd);
-  const h = <u32>keyHash(key, tokenEnd(key, lineEnd) - key);
-  for (let i: u32 = 0; i < left; i++) {
-    const found = entry(at + i);
-    if (load<u32>(found) != h) continue;
-    store<u32>(e + N_PLACES_AT, at + i);
-    store<u16>(e + N_PLACES_LEFT, <u16>(left - i));
-    return <u32>load<u16>(found + 4);
+  // the entries from `at` on are there until PLACES more were written after them
+  if (newline != NOT_FOUND && head() - at <= PLACES) {
+    const lineEnd = contentEnd(p, newline);
+    const key = skipSpaces(p + 6, lineEnd);
+    const h = <u32>keyHash(key, tokenEnd(key, lineEnd) - key);
+    for (let i: u32 = 0; i < left; i++) {
+      const found = entry(at + i);
+      if (load<u32>(found) != h) continue;
+      store<u32>(e + N_PLACES_AT, at + i + 1);
+      store<u16>(e + N_PLACES_LEFT, <u16>(left - i - 1));
+      place = <u32>load<u16>(found + 4);
+      break;
+    }
   }
-  return ORDER_LOST;
+  store<u16>(e + N_ORDER, <u16>place);
+  return place;
 }

@@ -38,6 +38,7 @@ export const NF_MG: u8 = 8; // a quiet read (a miss is suppressed) rather than a
 export const NF_BINARY: u8 = 16; // a binary request: its errors are binary responses
 export const NF_FANOUT: u8 = 64; // kvlb's ms of a copy carrying a client's set, sent beside it
 export const NF_COPY: u8 = 32; // a get of a replica copy: its VALUE line names the copy, and a miss goes on to the key's own server
+export const NF_PLACED: u8 = 128; // a get each value of whose reply takes its own key's place (key-places.ts)
 
 // Entry fields.
 export const N_STATE: usize = 0; // u8
@@ -59,9 +60,11 @@ export const N_OPAQUE: usize = 48; // u32, a binary request's opaque; a group's 
 export const N_OPCODE: usize = 52; // u8, a binary request's opcode
 export const N_ENDED: usize = 53; // u8, a multi-datagram get reply's last datagram (with its END) was seen
 export const N_GEN: usize = 54; // u16, the generation: bumped each time the entry is taken
-export const N_ORDER: usize = 56; // u16, a get child's place in its connection's reply (reply-order.ts); 0: none
-export const N_PLACES_LEFT: usize = 58; // u16, ORDER_PLACES: its keys' places not passed yet (key-places.ts)
-export const N_PLACES_AT: usize = 60; // u32, ORDER_PLACES: where they start in R_PLACES
+// u16, a get child's place in its connection's reply (reply-order.ts), 0: none; with NF_PLACED,
+// the place of the value it found last
+export const N_ORDER: usize = 56;
+export const N_PLACES_LEFT: usize = 58; // u16, NF_PLACED: its keys' places not passed yet (key-places.ts)
+export const N_PLACES_AT: usize = 60; // u32, NF_PLACED: where the first of them is in R_PLACES
 
 export const GF_END: u16 = 1; // a get in the datagram: one END once its children are done
 export const GF_MN: u16 = 2; // an mn in the datagram: MN once every child is done

@@ -9,8 +9,6 @@
 // forwardReply put it in the reserved field); the id of a UDP client never has it.
 
 export const ORDER_NONE: u32 = 0;
-// A child's: each value of its reply takes its own key's place (key-places.ts). Never a piece's.
-export const ORDER_PLACES: u32 = 0xfffc;
 // After every value placed: one whose key's place was lost.
 export const ORDER_LOST: u32 = 0xfffd;
 // After every value: a client reads an error line as the end of the get's reply.

@@ -22,6 +22,8 @@ export interface Sent {
   port: number;
   /** For "stream", the request's number from the frame header, and the payload after it. */
   seq: number;
+  /** For "stream", the piece's place in its reply (the header's reserved field; 0: none). */
+  order: number;
   payload: Buffer;
 }
 export interface BackendIn {
@@ -88,6 +90,7 @@ function outRing(core: Core): Sent[] {
       addr: core.u32[d + 2] ?? 0,
       port: flags >>> 16,
       seq: kind === "done" ? flags >>> 16 : len >= 8 ? bytes.readUInt16BE(0) : -1,
+      order: kind === "stream" && len >= 8 ? bytes.readUInt16BE(6) : 0,
       payload: bytes.subarray(8),
     });
   }
