@@ -46,7 +46,9 @@ test.before(async () => {
   const config = join(dir, "tcp-backends.yaml");
   writeFileSync(config, "tcp:\n  backends: true\n");
   for (const [i, arm] of arms.entries()) {
-    const extra = ["--timeout", "500", ...(arm.backends === "tcp" ? ["--config", config] : [])];
+    // a server the health checks mark down while a get waits on it answers an error, as one
+    // that times out does, not its keys failed over to another server as misses
+    const extra = ["--timeout", "500", "--on-down", "fail", ...(arm.backends === "tcp" ? ["--config", config] : [])];
     arm.cluster = await startCluster(base + i * 100, 3, extra, 64, undefined, arm.backends);
   }
 });
