@@ -23,7 +23,8 @@ const RING: usize = 8;
 const ENTRY: usize = 8; // hash u32, place u16, 2 bytes free
 export const PLACES_BYTES: usize = RING + <usize>PLACES * ENTRY;
 
-@inline function head(): u32 {
+// Where the next line's entries start.
+@inline export function placesHead(): u32 {
   return load<u32>(regionOffset(R_PLACES) + HEAD);
 }
 
@@ -31,13 +32,8 @@ export const PLACES_BYTES: usize = RING + <usize>PLACES * ENTRY;
   return regionOffset(R_PLACES) + RING + <usize>(at & (PLACES - 1)) * ENTRY;
 }
 
-// Where the next line's entries start.
-@inline export function placesHead(): u32 {
-  return head();
-}
-
 export function placesAdd(key: usize, keyLen: usize, place: u32): void {
-  const at = head();
+  const at = placesHead();
   const e = entry(at);
   store<u32>(e, <u32>keyHash(key, keyLen));
   store<u16>(e + 4, <u16>place);
@@ -55,7 +51,7 @@ export function valuePlace(e: usize, slot: usize, end: usize): u32 {
   const left = <u32>load<u16>(e + N_PLACES_LEFT);
   const newline = findNewline(p, end);
   // the entries from `at` on are there until PLACES more were written after them
-  if (newline != NOT_FOUND && head() - at <= PLACES) {
+  if (newline != NOT_FOUND && placesHead() - at <= PLACES) {
     const lineEnd = contentEnd(p, newline);
     const key = skipSpaces(p + 6, lineEnd);
     const h = <u32>keyHash(key, tokenEnd(key, lineEnd) - key);
