@@ -111,6 +111,10 @@ export {
   set_backend_state,
   purge_cache,
   probe_backend,
+  migrate_begin,
+  migrate_end,
+  migrate_open,
+  migrate_keys,
 } from "./proxy/exports";
 export {
   process_frames,

@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 14;
+export const LAYOUT_VERSION = 15;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -68,7 +68,8 @@ export const R_REPLICAS = 20; // hot keys' replica sets: the servers that hold a
 export const R_PARKED = 21; // gets of cached keys waiting for the write in flight on their key (proxy/parked-reads.ts)
 export const R_STREAMS = 22; // stream requests in flight, with what still answers them (proxy/stream-refs.ts)
 export const R_PLACES = 23; // places in their replies of keys of connections' gets sent over UDP (proxy/key-places.ts)
-export const REGION_COUNT = 24;
+export const R_MIGRATE = 24; // a live migration: the ring before the reload, and the keys of gets whose miss goes on to it (proxy/migrate.ts)
+export const REGION_COUNT = 25;
 
 // Config fields, as byte offsets from CONFIG_BASE. The host writes them before plan().
 export const C_SUPPORT = 0; // f64, s
@@ -376,7 +377,13 @@ export const S_READS_PARKED = 78; // gets held back while a write of their cache
 export const S_PARKED_FROM_CACHE = 79; // of those, answered from the cache once the write was answered
 export const S_STREAM_REQUESTS = 80; // requests taken from connections' byte streams
 export const S_STREAM_CLOSED = 81; // connections closed for a request kvlb cannot frame
-export const STATS_USED = 82;
+export const S_MIGRATE_FALLBACKS = 82; // gets of moved keys that the new owner missed, sent on to the old
+export const S_MIGRATE_READS = 83; // kvlb's mg of a moved key's value and TTL from its old owner
+export const S_MIGRATE_COPIES = 84; // copies of moved keys the new owner stored (ms in add mode)
+export const S_MIGRATE_NOT_COPIED = 85; // copies the new owner did not store: it had the key already, or they went unanswered
+export const S_MIGRATE_OLD_DELETES = 86; // deletes kvlb sent to a moved key's old owner after a client's write of it
+export const S_MIGRATE_BUSY = 87; // deletes of a moved key answered SERVER_ERROR while a copy of it was in flight
+export const STATS_USED = 88;
 
 // A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
 // then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.
@@ -405,6 +412,19 @@ export const RP_FAN_OK = 89; // u8, bit i: server i stored its copy
 export const RP_FAN_HOME = 90; // u8, the key's own server: 0 not yet answered, 1 stored (alone), 2 not
 export const RP_KEY = 96; // the key, up to MAX_KEY bytes
 export const MAX_REPLICAS = 8; // servers in a set, the key's own included
+
+// A live migration (R_MIGRATE, proxy/migrate.ts): a control block, the ring as it was before the
+// reload (the route region's layout of (value << 32 | backend) u64s), then one key slot per NAT
+// entry for a get whose miss goes on to the key's old owner.
+export const MG_ACTIVE = 0; // u32, 1 while a window is open
+export const MG_POINTS = 4; // u32, points on the old ring
+export const MG_UNTIL = 8; // u64, clock when the window closes
+export const MG_RING = 64;
+export const MG_KEYS = 81984; // MG_RING + MAX_POINTS * 8
+export const MG_KEY_BYTES = 256; // u8 old owner, u8 pad, u16 key length, the key
+export const MG_KEY_OWNER = 0;
+export const MG_KEY_LEN = 2;
+export const MG_KEY = 4;
 
 // A parked get (R_PARKED, proxy/parked-reads.ts): the region starts with PKC_BYTES of control,
 // then PARKED_READS entries of PK_BYTES.

@@ -8,12 +8,13 @@
 import { regionOffset, cfgU32, clock } from "../layout/header";
 import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../abi/abi";
 
-const BUCKET: usize = 32;
+const BUCKET: usize = 40;
 const CHANGED: usize = 0; // u64, version of the last write begun or finished
 const PENDING: usize = 8; // u32, writes in flight
 const CONTENDED: usize = 12; // u32, 1 when writes overlapped since the bucket was last idle
 const HOLD: usize = 16; // u64, clock until which no read may fill (0: none)
 const FILLING: usize = 24; // u64, clock when kvlb last asked a backend for a value in this bucket
+const COPYING: usize = 32; // u32, migration copies in flight (proxy/migrate.ts)
 
 @inline function bucket(h: u64): usize {
   const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
@@ -129,4 +130,22 @@ export function barrierAllows(h: u64, stamp: u64): bool {
     return false;
   }
   return load<u64>(b + CHANGED) <= stamp;
+}
+
+// A live migration's copy of a key in this bucket to its new owner is in flight. A copy is an
+// add, so a client's set always wins over it; a delete that reached the new owner before it would
+// not, so none is sent while one is in flight (proxy/migrate.ts).
+export function barrierCopyBegin(h: u64): void {
+  const b = bucket(h);
+  store<u32>(b + COPYING, load<u32>(b + COPYING) + 1);
+}
+
+export function barrierCopyEnd(h: u64): void {
+  const b = bucket(h);
+  const n = load<u32>(b + COPYING);
+  if (n != 0) store<u32>(b + COPYING, n - 1);
+}
+
+@inline export function barrierCopying(h: u64): bool {
+  return load<u32>(bucket(h) + COPYING) != 0;
 }

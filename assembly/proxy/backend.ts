@@ -53,7 +53,12 @@ import {
   NK_COPY_READ,
   NK_COPY_WRITE,
   NK_PROBE,
+  NK_MIG_READ,
+  NK_MIG_COPY,
+  NK_MIG_DELETE,
+  N_MIGRATE,
 } from "./nat";
+import { fallBack, migrateReadAnswered, migrateCopyAnswered, migrateDeleteAnswered } from "./migrate";
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, groupErrored, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
 import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END } from "./reply-order";
@@ -115,6 +120,16 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
     natFree(id);
     return;
   }
+  if (kind == NK_MIG_READ || kind == NK_MIG_COPY || kind == NK_MIG_DELETE) {
+    // kvlb's own traffic for a live migration: it reaches no client
+    const single = frameTotal(slot) == 1;
+    if (kind == NK_MIG_READ) migrateReadAnswered(e, slot + FRAME_HEADER, slot + len, single);
+    else if (kind == NK_MIG_COPY) migrateCopyAnswered(e, slot + FRAME_HEADER, slot + len, false);
+    else migrateDeleteAnswered(e, slot + FRAME_HEADER, slot + len, false);
+    backendDone(b, false);
+    natFree(id);
+    return;
+  }
   if (kind == NK_COPY_READ || kind == NK_COPY_WRITE) {
     // kvlb's own traffic for a replica set: it reaches no client
     if (kind == NK_COPY_READ) copyReadAnswered(e, slot + FRAME_HEADER, slot + len, frameTotal(slot) == 1);
@@ -146,6 +161,15 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
   let pieceId = orderedId(cId, (flags & NF_PLACED) != 0 ? valuePlace(e, slot, end) : order);
   let endAlone = false;
   if (kind == NK_GET || kind == NK_GETS) {
+    // a moved key's miss at its new owner: the get goes on to its old owner, under this entry
+    if (
+      load<u16>(e + N_MIGRATE) != 0 &&
+      frameTotal(slot) == 1 &&
+      end - p == 5 &&
+      startsWith(p, end, "END\r\n") &&
+      fallBack(id, b)
+    )
+      return;
     if (frameTotal(slot) == 1) {
       // VALUE blocks, then maybe END; memcached 1.6 sends each in a message of its own
       let q = p;

@@ -55,7 +55,9 @@ import {
   NO_BACKEND,
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
-import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
+import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD, FAIL_MIGRATING } from "./failures";
+import { writeMoved, deleteAtOld, MOVED_BUSY } from "./migrate";
+import { NO_OWNER } from "../route/old-ring";
 import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../abi/abi";
 
 export function handleBinary(p: usize, end: usize): void {
@@ -141,7 +143,13 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
     serverError(FAIL_OVERLOAD);
     return;
   }
+  const old = writeMoved(h, key, keyLen, b, loud == 0x04); // 0x04: delete, deleteq made loud
+  if (old == MOVED_BUSY) {
+    serverError(FAIL_MIGRATING);
+    return;
+  }
   const v = writeBegin(h, key, keyLen, 0, 0, w + W_STAGED);
+  if (old != NO_OWNER) deleteAtOld(old, h, key, keyLen);
   if (!forward(p, reqEnd, alone, b, loud, NK_META_WRITE, flags, v, h)) writeEnd(h, v, false, false);
 }
 

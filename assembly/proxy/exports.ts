@@ -26,12 +26,17 @@ import { ketamaBuild, ketamaRoute } from "../route/ketama";
 import { natUsed } from "./nat";
 import { replicaClear } from "../cache/replicas";
 import { wantProbe } from "./probe";
+import { oldRingKeep, oldRingDrop, migrating } from "../route/old-ring";
+import { moveKeys } from "./migrate";
+import { clock, regionOffset } from "../layout/header";
+import { R_IO } from "../abi/abi";
 
 // The host has written n backend entries; rebuilds the ring. Returns its points, or E_CONFIG.
 export function set_backends(n: u32): i32 {
   if (load<u32>(HEADER_BASE + H_STATE) != HS_READY) return E_NOT_READY;
   if (!backendsValid(n)) return E_CONFIG;
   backendsReset(n);
+  oldRingDrop(); // a new table: no old owners to ask
   setBackendCount(n);
   countActive();
   setRingPoints(0);
@@ -91,4 +96,31 @@ export function probe_backend(b: u32): i32 {
 
 export function nat_used(): u32 {
   return natUsed();
+}
+
+// A reload is about to change the ring: the ring as it is now stays the old one, for a live
+// migration window of `windowMs` (proxy/migrate.ts); 0 closes any window instead. Call it before
+// change_backends. Returns 0, or E_NOT_READY.
+export function migrate_begin(windowMs: u32): i32 {
+  if (load<u32>(HEADER_BASE + H_STATE) != HS_READY) return E_NOT_READY;
+  if (windowMs == 0) oldRingDrop();
+  else oldRingKeep(clock() + <u64>windowMs * 1000000);
+  return 0;
+}
+
+// Closes the window: every key is asked of its owner on the ring alone.
+export function migrate_end(): void {
+  oldRingDrop();
+}
+
+// 1 while a window is open.
+export function migrate_open(): u32 {
+  return migrating() ? 1 : 0;
+}
+
+// The mover: asks old owners for copies of the keys the host wrote into R_IO as (u8 length, key)
+// records, `bytes` in all; returns how many it asked for (the rest had not moved, or found no room).
+export function migrate_keys(bytes: u32): i32 {
+  if (load<u32>(HEADER_BASE + H_STATE) != HS_READY) return E_NOT_READY;
+  return <i32>moveKeys(regionOffset(R_IO), <usize>bytes);
 }

@@ -6,6 +6,7 @@ export const FAIL_TOO_MANY: u32 = 1; // more commands in one datagram than kvlb 
 export const FAIL_OVERLOAD: u32 = 2; // the NAT table is full
 export const FAIL_TIMEOUT: u32 = 3; // the backend did not answer in time
 export const FAIL_DOWN: u32 = 4; // the backend is marked down
+export const FAIL_MIGRATING: u32 = 5; // a delete of a key whose copy to its new owner is in flight (proxy/migrate.ts)
 
 // The text and meta protocols' line.
 export function failLine(why: u32): string {
@@ -18,6 +19,8 @@ export function failLine(why: u32): string {
       return "SERVER_ERROR kvlb is overloaded\r\n";
     case FAIL_TIMEOUT:
       return "SERVER_ERROR backend timed out\r\n";
+    case FAIL_MIGRATING:
+      return "SERVER_ERROR kvlb is moving this key to its new server; try again\r\n";
   }
   return "SERVER_ERROR backend down\r\n";
 }
@@ -33,6 +36,8 @@ export function failMessage(why: u32): string {
       return "kvlb is overloaded";
     case FAIL_TIMEOUT:
       return "backend timed out";
+    case FAIL_MIGRATING:
+      return "kvlb is moving this key to its new server; try again";
   }
   return "backend down";
 }

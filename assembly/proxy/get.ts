@@ -49,6 +49,8 @@ import {
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged, isCached } from "../cache/proxy-writes";
 import { parkRead } from "./parked-reads";
+import { movedFrom, fallbackOnMiss } from "./migrate";
+import { NO_OWNER } from "../route/old-ring";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
@@ -241,8 +243,15 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
     const b = <u32>load<u16>(misses + 6);
     if (copySet != NO_SET && copyTo != b) sendCopyGet(copySet, copyTo, stamp, copyHash);
     else {
-      const id = newChild(kind, b, 0, stamp, 0);
-      if (id != NAT_NONE) sendInPlace(id, b);
+      // a key that moved in a live migration: a miss at its new owner goes on to its old one
+      const key = <usize>load<u32>(misses);
+      const keyLen = <usize>(load<u16>(misses + 4) & ~WANTS_FILL);
+      const old = keys == 1 && kind == NK_GET ? movedFrom(key, keyLen, b) : NO_OWNER;
+      const id = newChild(kind, b, 0, stamp, old != NO_OWNER ? keyHash(key, keyLen) : 0);
+      if (id != NAT_NONE) {
+        if (old != NO_OWNER) fallbackOnMiss(id, old, key, keyLen);
+        sendInPlace(id, b);
+      }
     }
     if (copySet != NO_SET) replicaFill(copySet, b);
     requestFills(misses, missCount, b, stamp);

@@ -4,7 +4,9 @@
 // decoded first: kvlb hashes, routes and caches the key the backend will store.
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
-import { FAIL_OVERLOAD } from "./failures";
+import { FAIL_OVERLOAD, FAIL_MIGRATING } from "./failures";
+import { writeMoved, deleteAtOld, MOVED_BUSY } from "./migrate";
+import { NO_OWNER } from "../route/old-ring";
 import { readStamp } from "../cache/barrier";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
 import { base64Key, ownKey } from "../protocol/keys";
@@ -98,7 +100,13 @@ export function handleMeta(
   }
   let flags: u8 = qAt != 0 ? NF_QUIET : 0;
   if (code == CMD_MG) flags |= NF_MG;
+  const old = isWrite ? writeMoved(h, key, keyLen, b, code == CMD_MD) : NO_OWNER;
+  if (old == MOVED_BUSY) {
+    serverError(FAIL_MIGRATING);
+    return next;
+  }
   const v = isWrite ? writeBegin(h, key, keyLen, 0, 0, work() + W_STAGED) : readStamp();
+  if (old != NO_OWNER) deleteAtOld(old, h, key, keyLen);
   const id = newChild(isWrite ? NK_META_WRITE : NK_OTHER, b, flags, v, h);
   if (id == NAT_NONE) {
     if (isWrite) writeEnd(h, v, false, false);

@@ -29,6 +29,9 @@ export const NK_FLUSH: u8 = 7; // one backend's part of an admin client's flush_
 export const NK_COPY_READ: u8 = 8; // kvlb's own mg of a replicated key's value, for its copies: reaches no client
 export const NK_COPY_WRITE: u8 = 9; // kvlb's own ms of a copy to a replica server: reaches no client
 export const NK_PROBE: u8 = 10; // the health checker's stats, sent by the core where no kernel can: reaches no client
+export const NK_MIG_READ: u8 = 11; // kvlb's own mg of a moved key's value at its old owner (proxy/migrate.ts): reaches no client
+export const NK_MIG_COPY: u8 = 12; // kvlb's own ms (add) of that value to the key's new owner: reaches no client
+export const NK_MIG_DELETE: u8 = 13; // kvlb's own md of a moved key at its old owner after a client's write: reaches no client
 
 // Flags.
 export const NF_NOREPLY: u8 = 1; // the client asked for no reply: swallow the backend's
@@ -65,6 +68,9 @@ export const N_GEN: usize = 54; // u16, the generation: bumped each time the ent
 export const N_ORDER: usize = 56;
 export const N_PLACES_LEFT: usize = 58; // u16, NF_PLACED: its keys' places not passed yet (key-places.ts)
 export const N_PLACES_AT: usize = 60; // u32, NF_PLACED: where the first of them is in R_PLACES
+// u16, a get of one moved key (never NF_PLACED): 1 while its miss is to go on to the key's old
+// owner, whose index and the key wait in R_MIGRATE (proxy/migrate.ts)
+export const N_MIGRATE: usize = 58;
 
 export const GF_END: u16 = 1; // a get in the datagram: one END once its children are done
 export const GF_MN: u16 = 2; // an mn in the datagram: MN once every child is done

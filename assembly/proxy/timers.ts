@@ -26,8 +26,12 @@ import {
   NK_COPY_READ,
   NK_COPY_WRITE,
   NK_PROBE,
+  NK_MIG_READ,
+  NK_MIG_COPY,
+  NK_MIG_DELETE,
   NF_NOREPLY,
 } from "./nat";
+import { migrateCopyAnswered, migrateDeleteAnswered } from "./migrate";
 import { copyReadLost, copyWriteAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, childFailed, groupFailed, groupErrored, sendAfter } from "./context";
 import { writeTimedOut } from "../cache/proxy-writes";
@@ -53,6 +57,13 @@ export function expireRequests(): u32 {
     const kind = load<u8>(e + N_KIND);
     if (kind == NK_PROBE) {
       // the host's health checker counts its own unanswered probes
+      natFree(id);
+      continue;
+    }
+    if (kind == NK_MIG_READ || kind == NK_MIG_COPY || kind == NK_MIG_DELETE) {
+      if (kind == NK_MIG_COPY) migrateCopyAnswered(e, 0, 0, true);
+      else if (kind == NK_MIG_DELETE) migrateDeleteAnswered(e, 0, 0, true);
+      backendDone(<u32>load<u8>(e + N_BACKEND), true);
       natFree(id);
       continue;
     }

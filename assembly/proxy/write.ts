@@ -4,8 +4,10 @@
 // the backend's answer still closes the write, and kvlb swallows it.
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd, isCached } from "../cache/proxy-writes";
-import { FAIL_OVERLOAD } from "./failures";
-import { skipSpaces, tokenEnd, parseDecimal, isWord, fits, u64DecimalValid } from "../protocol/text";
+import { FAIL_OVERLOAD, FAIL_MIGRATING } from "./failures";
+import { writeMoved, deleteAtOld, MOVED_BUSY } from "./migrate";
+import { NO_OWNER } from "../route/old-ring";
+import { skipSpaces, tokenEnd, parseDecimal, isWord, fits, u64DecimalValid, startsWith } from "../protocol/text";
 import { DATA_LENGTH_MAX } from "../protocol/stream-frame";
 import { keyValid } from "../protocol/keys";
 import { valueBlock, valueBlockLen } from "../io/out-ring";
@@ -193,7 +195,13 @@ function forwardWrite(
     serverError(FAIL_OVERLOAD);
     return 0;
   }
+  const old = writeMoved(h, key, keyLen, b, startsWith(cmd, lineKeep, "delete"));
+  if (old == MOVED_BUSY) {
+    serverError(FAIL_MIGRATING);
+    return 0;
+  }
   const v = writeBegin(h, key, keyLen, block, blockLen, work() + W_STAGED, expiry);
+  if (old != NO_OWNER) deleteAtOld(old, h, key, keyLen);
   const staged = load<u8>(work() + W_STAGED) != 0;
   let flags: u8 = staged ? NF_STAGED : 0;
   if (noreply) flags |= NF_NOREPLY;

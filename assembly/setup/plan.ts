@@ -55,6 +55,9 @@ import {
   C_FRAMES,
   C_FRAME_BYTES,
   ROUTE_BYTES,
+  R_MIGRATE,
+  MG_KEYS,
+  MG_KEY_BYTES,
   C_RX_SLOTS,
   C_SLOT_BYTES,
   C_OUT_MAX,
@@ -197,7 +200,10 @@ function planFrames(start: usize): usize {
   setRegion(R_STREAMS, at, streams);
   at = up(at + streams);
   setRegion(R_PLACES, at, PLACES_BYTES);
-  return up(at + PLACES_BYTES);
+  at = up(at + PLACES_BYTES);
+  const migrate = <usize>MG_KEYS + <usize>cfgU32(C_NAT_ENTRIES) * <usize>MG_KEY_BYTES;
+  setRegion(R_MIGRATE, at, migrate);
+  return up(at + migrate);
 }
 
 // Writes the header and region table; returns the bytes of memory needed, or E_CONFIG.

@@ -58,6 +58,7 @@ export function mergeReports(reports: readonly StatsReport[]): StatsReport {
     stats: sumRecords(reports.map((r) => r.stats)),
     backends: sumBackends(reports.map((r) => r.backends)),
     natUsed: sum((r) => r.natUsed),
+    migrating: reports.some((r) => r.migrating === true),
     natEntries: sum((r) => r.natEntries),
     l1Count: sum((r) => r.l1Count),
     l1Bytes: sum((r) => r.l1Bytes),

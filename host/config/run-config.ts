@@ -49,7 +49,12 @@ export interface RunConfig {
   tcp: TcpLimits | undefined;
   /** Backends over TCP: undefined when tcp.backends is off (they are reached over UDP). */
   backendTcp: BackendTcp | undefined;
+  /** After a reload moves keys, how long a moved key is still looked for at its old owner (0: not). */
+  migrationWindowSeconds: number;
 }
+
+/** migration.windowSeconds unless kvlb.yaml says otherwise. */
+export const DEFAULT_MIGRATION_WINDOW_SECONDS = 60;
 
 /** The TCP side's limits unless kvlb.yaml's tcp section says otherwise. */
 export const DEFAULT_TCP: TcpLimits = { maxConnections: 4096, idleSeconds: 300 };
@@ -185,5 +190,6 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
     backendTcp: file.tcp?.backends
       ? { connections: file.tcp.backendConnections ?? DEFAULT_BACKEND_CONNECTIONS }
       : undefined,
+    migrationWindowSeconds: file.migration?.windowSeconds ?? DEFAULT_MIGRATION_WINDOW_SECONDS,
   };
 }

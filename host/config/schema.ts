@@ -43,6 +43,11 @@ export interface ConfigFile {
     onDown?: "failover" | "fail";
     minUp?: number;
   };
+  /** Live migration of the keys a reload moves (assembly/proxy/migrate.ts). */
+  migration?: {
+    /** How long after a reload a moved key is still looked for at its old owner; 0: not at all. */
+    windowSeconds?: number;
+  };
   /** Clients over TCP, on the listen address and port. */
   tcp?: {
     enabled?: boolean;
@@ -125,6 +130,14 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
         requestFailures: { type: "integer", minimum: 1, nullable: true },
         onDown: { type: "string", enum: ["failover", "fail"], nullable: true },
         minUp: { type: "integer", minimum: 0, nullable: true },
+      },
+    },
+    migration: {
+      type: "object",
+      nullable: true,
+      additionalProperties: false,
+      properties: {
+        windowSeconds: { type: "integer", minimum: 0, maximum: 86400, nullable: true },
       },
     },
     tcp: {

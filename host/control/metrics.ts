@@ -111,6 +111,23 @@ export function createMetrics(
   family("counter", "replica_events_total", "hot keys' replica sets: what happened, by event", ["event"], (r) =>
     entries(view(r).replicas, "event"),
   );
+  family("gauge", "migration_open", "1 while moved keys are still looked for at their old servers", [], (r) => [
+    [{}, view(r).migration.open ? 1 : 0],
+  ]);
+  family("counter", "migration_events_total", "live migration: what happened, by event", ["event"], (r) => {
+    const m = view(r).migration;
+    return entries(
+      {
+        fallbacks: m.fallbacks,
+        reads: m.reads,
+        copied: m.copied,
+        notCopied: m.notCopied,
+        oldDeletes: m.oldDeletes,
+        busy: m.busy,
+      },
+      "event",
+    );
+  });
   family("gauge", "nat_entries_used", "request-id NAT entries in use", [], (r) => [[{}, r.natUsed]]);
   family("gauge", "nat_entries", "request-id NAT entries in all", [], (r) => [[{}, r.natEntries]]);
   family("counter", "nat_overflow_total", "requests refused because the NAT table was full", [], (r) => [

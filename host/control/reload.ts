@@ -127,6 +127,8 @@ export class Reloader {
       keep: plan.keep,
       live: liveConfig(core),
       clients: clientGuard(next.listen.address, next.clientsAllow, next.adminClients),
+      // keys the new ring moves are looked for at their old owners for a while
+      ...(moved.share > 0 ? { migrateMs: next.migrationWindowSeconds * 1000 } : {}),
     });
     if (!outcome.ok) return this.refuse(`the workers refused it: ${outcome.error}`);
     await this.health.change(plan.slots, next.health);
@@ -145,6 +147,10 @@ export class Reloader {
           ]
         : []),
     ];
+    if (moved.share > 0 && next.migrationWindowSeconds > 0)
+      lines.push(
+        `migrating: for ${next.migrationWindowSeconds} s a moved key missing at its new server is read from its old one and copied`,
+      );
     const summary = `reloaded: ${backends.length} backends, ${outcome.points} points on the ring`;
     this.log.info(
       {

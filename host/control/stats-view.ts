@@ -54,6 +54,22 @@ export interface StatsView {
     /** Of those, the ones the cache answered once the write was acknowledged. */
     parkedFromCache: number;
   };
+  /** Live migration after reloads that moved keys (docs/balancer.md, Live migration). */
+  migration: {
+    /** Whether a window is open now: moved keys are still looked for at their old servers. */
+    open: boolean;
+    /** Gets of moved keys their new server missed, answered by their old one. */
+    fallbacks: number;
+    /** kvlb's reads of moved keys' values at their old servers, and the copies the new ones stored. */
+    reads: number;
+    copied: number;
+    /** Copies the new server did not store (it had the key already) or did not answer. */
+    notCopied: number;
+    /** Deletes at old servers after clients' writes of moved keys. */
+    oldDeletes: number;
+    /** Deletes of moved keys refused (SERVER_ERROR, try again) while their copy was in flight. */
+    busy: number;
+  };
   /** Hot keys' replica sets: copies on the next servers of the ring that share the key's reads. */
   replicas: {
     /** Sets made for keys that grew hot enough, and retired once they cooled. */
@@ -213,6 +229,15 @@ export function statsView(
       fillRequests: s("fill_requests"),
       readsParked: s("reads_parked"),
       parkedFromCache: s("parked_from_cache"),
+    },
+    migration: {
+      open: r.migrating === true,
+      fallbacks: s("migrate_fallbacks"),
+      reads: s("migrate_reads"),
+      copied: s("migrate_copies"),
+      notCopied: s("migrate_not_copied"),
+      oldDeletes: s("migrate_old_deletes"),
+      busy: s("migrate_busy"),
     },
     replicas: {
       made: s("replica_sets"),

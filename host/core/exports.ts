@@ -62,6 +62,10 @@ export interface CoreExports {
   set_backend_state: Fn<[number, number], number>;
   purge_cache: Fn<[number], number>;
   probe_backend: Fn<[number], number>;
+  migrate_begin: Fn<[number], number>;
+  migrate_end: Fn<[], void>;
+  migrate_open: Fn<[], number>;
+  migrate_keys: Fn<[number], number>;
   process_frames: Fn<[number], number>;
   frame_port: Fn<[number, number, number, number], number>;
   neigh_static: Fn<[number, number, number, number], number>;
@@ -138,6 +142,10 @@ export const requiredExports: readonly (keyof CoreExports)[] = [
   "set_backend_state",
   "purge_cache",
   "probe_backend",
+  "migrate_begin",
+  "migrate_end",
+  "migrate_open",
+  "migrate_keys",
   "process_frames",
   "frame_port",
   "neigh_static",

@@ -5,6 +5,7 @@ import { receiveMessageOnPort, type MessagePort } from "node:worker_threads";
 import * as abi from "../../assembly/abi/abi.js";
 import type { Core } from "../core/core.js";
 import { applyBackendControl, changeBackends } from "../core/backends.js";
+import { beginWindow, hotKeysToMove, moveKeys } from "../core/migration.js";
 import { setNeighbours } from "../core/frame-tables.js";
 import type { ModuleSlot } from "./module-slot.js";
 import type { ToWorker, WorkerReport, ReloadMessage, WorkerSetup } from "./messages.js";
@@ -52,7 +53,11 @@ export class SendTally {
  */
 export function applyReload(core: Core, io: UdpBatch, setup: WorkerSetup, m: ReloadMessage, port: MessagePort): void {
   try {
+    // the caches are dropped with the old table: their hot keys are the mover's first copies
+    const hot = (m.migrateMs ?? 0) > 0 ? hotKeysToMove(core) : [];
+    if (m.migrateMs !== undefined) beginWindow(core, m.migrateMs);
     const points = changeBackends(core, m.slots, m.keep);
+    if (hot.length > 0) moveKeys(core, hot);
     setup.backends = m.slots;
     setLiveSettings(core, m.live);
     setup.core = { ...setup.core, ...m.live };

@@ -68,6 +68,8 @@ export interface StatsReport {
   stats: Record<string, number>;
   backends: BackendLoad[];
   natUsed: number;
+  /** Whether the core's live migration window is open. */
+  migrating?: boolean;
   natEntries: number;
   l1Count: number;
   l1Bytes: number;
@@ -137,4 +139,7 @@ export interface ReloadMessage {
   keep: bigint;
   live: LiveConfig;
   clients?: WorkerSetup["clients"];
+  /** When the ring moves keys: the live migration window for them (host/core/migration.ts), in
+   * ms (0: none); absent leaves an open window as it is. */
+  migrateMs?: number;
 }

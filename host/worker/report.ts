@@ -76,6 +76,7 @@ export function report(
         : {}),
     })),
     natUsed: core.exports.nat_used(),
+    migrating: core.exports.migrate_open() === 1,
     natEntries: core.config.natEntries,
     l1Count: core.l1Count,
     l1Bytes: core.l1Bytes,

@@ -27,6 +27,7 @@ export const blocks = [
   "tcp-backend-framing",
   "reload",
   "tcp-key-order",
+  "migration",
 ] as const;
 
 export const FIRST_PORT = 12000;

@@ -1,0 +1,227 @@
+// Live migration: while a window is open after a reload changed the ring, a key whose owner
+// changed (moved) is still found where it was.
+//
+// - A client's get of one moved key goes to the new owner. When that misses, and no write of the
+//   key has begun since the get came in, the same request is sent on to the old owner, whose
+//   answer the client gets; beside it kvlb asks the old owner for the value and its TTL
+//   (mg <key> v f t k) and writes that to the new owner as an add (ms ... ME), so the next get
+//   hits there. An add never replaces a value a client set meanwhile.
+// - A client's write of a moved key goes to the new owner, and kvlb deletes the key at the old
+//   one (md), counted as a write on the barrier until answered, so no get falls back to the old
+//   value meanwhile; one that goes unanswered keeps the key's bucket from falling back until the
+//   window closes.
+// - An add that reached the new owner after a client's delete would bring the value back, so a
+//   delete of a moved key whose copy is in flight is answered SERVER_ERROR (try again) instead.
+// - The host's mover (migrate_copy) asks for copies of the keys it names, hottest first.
+import { clock, statInc, regionOffset, requestTimeout } from "../layout/header";
+import { keyHash } from "../util/hash";
+import {
+  barrierAllows,
+  barrierBegin,
+  barrierEnd,
+  barrierHold,
+  barrierCopyBegin,
+  barrierCopyEnd,
+  barrierCopying,
+  readStamp,
+} from "../cache/barrier";
+import { peerEmit } from "../cache/peers";
+import { ringHash } from "../route/ketama";
+import { migrating, oldOwner, NO_OWNER } from "../route/old-ring";
+import { backendDone } from "../route/backends";
+import { readVa, VA_FLAGS, VA_FLAGS_END, VA_KEY, VA_KEY_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
+import { startsWith, writeDecimal } from "../protocol/text";
+import { keyValid } from "../protocol/keys";
+import { writeAscii } from "../io/out-ring";
+import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
+import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
+import { buildBegin, sendBuilt, ownChild, roomForOwn, keyBackend, NO_BACKEND } from "./forward";
+import { work, W_VA } from "./context";
+import {
+  R_MIGRATE,
+  MG_KEYS,
+  MG_KEY_BYTES,
+  MG_KEY_OWNER,
+  MG_KEY_LEN,
+  MG_KEY,
+  MG_UNTIL,
+  MAX_BACKENDS,
+  MAX_KEY,
+  PE_BEGIN,
+  PE_END,
+  S_MIGRATE_FALLBACKS,
+  S_MIGRATE_READS,
+  S_MIGRATE_COPIES,
+  S_MIGRATE_NOT_COPIED,
+  S_MIGRATE_OLD_DELETES,
+} from "../abi/abi";
+
+@inline function keySlot(index: u32): usize {
+  return regionOffset(R_MIGRATE) + MG_KEYS + <usize>index * MG_KEY_BYTES;
+}
+
+// The key's old owner while a window is open, when it is not `now`: else NO_OWNER.
+export function movedFrom(key: usize, keyLen: usize, now: u32): u32 {
+  if (!migrating() || now >= <u32>MAX_BACKENDS) return NO_OWNER;
+  return oldOwner(ringHash(key, keyLen), now);
+}
+
+// A client's get of one moved key, child `index` to the new owner: its miss goes on to `old`.
+export function fallbackOnMiss(index: u32, old: u32, key: usize, keyLen: usize): void {
+  if (keyLen > <usize>MAX_KEY) return;
+  const slot = keySlot(index);
+  store<u8>(slot + MG_KEY_OWNER, <u8>old);
+  store<u16>(slot + MG_KEY_LEN, <u16>keyLen);
+  memory.copy(slot + MG_KEY, key, keyLen);
+  store<u16>(natEntry(index) + N_MIGRATE, 1);
+}
+
+// The new owner `b` answered child `index` with a miss (END alone). Returns true when the get went
+// on to the old owner under the same entry; false leaves the miss to be answered.
+export function fallBack(index: u32, b: u32): bool {
+  const e = natEntry(index);
+  store<u16>(e + N_MIGRATE, 0);
+  const h = load<u64>(e + N_HASH);
+  const stamp = load<u64>(e + N_STAMP);
+  // a write begun since the get came in, or one still in flight, may have removed an older value
+  // from the old owner: the new owner's miss is the answer
+  if (!migrating() || !barrierAllows(h, stamp)) return false;
+  const slot = keySlot(index);
+  const old = <u32>load<u8>(slot + MG_KEY_OWNER);
+  const keyLen = <usize>load<u16>(slot + MG_KEY_LEN);
+  const key = slot + MG_KEY;
+  const payload = buildBegin(4 + keyLen + 2);
+  if (payload == 0) return false;
+  backendDone(b, false);
+  store<u8>(e + N_BACKEND, <u8>old);
+  store<u64>(e + N_TIME, clock());
+  let at = writeAscii(payload, "get ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, "\r\n");
+  statInc(S_MIGRATE_FALLBACKS);
+  sendBuilt(index, old, payload, at - payload);
+  copyFrom(old, h, stamp, key, keyLen);
+  return true;
+}
+
+// kvlb's ask of the old owner for the value and TTL of the key, to copy it to its new owner.
+// Returns whether one was sent.
+export function copyFrom(old: u32, h: u64, stamp: u64, key: usize, keyLen: usize): bool {
+  if (barrierCopying(h) || !roomForOwn()) return false;
+  const payload = buildBegin(3 + keyLen + 12);
+  if (payload == 0) return false;
+  const index = ownChild(NK_MIG_READ, old, 0, stamp, h);
+  if (index == NAT_NONE) return false;
+  let at = writeAscii(payload, "mg ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, " v f t k\r\n");
+  statInc(S_MIGRATE_READS);
+  sendBuilt(index, old, payload, at - payload);
+  return true;
+}
+
+// The old owner answered kvlb's mg (child c): the value goes to the key's owner now as an add,
+// unless a write of the key began since the read's stamp.
+export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool): void {
+  const va = work() + W_VA;
+  if (!single || !readVa(p, end, va)) return; // a miss, or a value larger than one datagram
+  const h = load<u64>(c + N_HASH);
+  const key = <usize>load<u32>(va + VA_KEY);
+  const keyLen = <usize>load<u32>(va + VA_KEY_END) - key;
+  const flags = <usize>load<u32>(va + VA_FLAGS);
+  let ttl = load<i64>(va + VA_TTL);
+  if (key == 0 || flags == 0 || !keyValid(key, keyLen) || keyHash(key, keyLen) != h) return;
+  // -1: no expiry (T0); one about to expire is not worth a copy
+  if (ttl == -1) ttl = 0;
+  else if (ttl < 2) return;
+  if (!migrating() || !barrierAllows(h, load<u64>(c + N_STAMP)) || barrierCopying(h) || !roomForOwn()) return;
+  const b = keyBackend(key, keyLen);
+  if (b >= <u32>MAX_BACKENDS || b == <u32>load<u8>(c + N_BACKEND)) return;
+  const flagsLen = <usize>load<u32>(va + VA_FLAGS_END) - flags;
+  const size = <usize>load<u32>(va + VA_SIZE);
+  const payload = buildBegin(3 + keyLen + 1 + 10 + 2 + 20 + 2 + flagsLen + 5 + size + 2);
+  if (payload == 0) return;
+  const index = ownChild(NK_MIG_COPY, b, 0, load<u64>(c + N_STAMP), h);
+  if (index == NAT_NONE) return;
+  let at = writeAscii(payload, "ms ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, " ");
+  at = writeDecimal(at, <u32>size);
+  at = writeAscii(at, " T");
+  at = writeDecimal(at, <u32>ttl);
+  at = writeAscii(at, " F");
+  memory.copy(at, flags, flagsLen);
+  at = writeAscii(at + flagsLen, " ME\r\n");
+  memory.copy(at, <usize>load<u32>(va + VA_DATA), size);
+  at = writeAscii(at + size, "\r\n");
+  barrierCopyBegin(h);
+  sendBuilt(index, b, payload, at - payload);
+}
+
+// The new owner answered kvlb's add of a copy (child c), or it went unanswered (`lost`).
+export function migrateCopyAnswered(c: usize, p: usize, end: usize, lost: bool): void {
+  barrierCopyEnd(load<u64>(c + N_HASH));
+  statInc(!lost && startsWith(p, end, "HD") ? S_MIGRATE_COPIES : S_MIGRATE_NOT_COPIED);
+}
+
+// Before a client's write of a key (hash h) goes to its owner b: the key's old owner, or
+// NO_OWNER. `busy` is set when the write is a delete that must wait for a copy in flight.
+export function writeMoved(h: u64, key: usize, keyLen: usize, b: u32, isDelete: bool): u32 {
+  const old = movedFrom(key, keyLen, b);
+  if (old == NO_OWNER) return NO_OWNER;
+  return isDelete && barrierCopying(h) ? MOVED_BUSY : old;
+}
+export const MOVED_BUSY: u32 = 0xfffffffe;
+
+// A client's write of a moved key went to its new owner: kvlb deletes it at the old one.
+export function deleteAtOld(old: u32, h: u64, key: usize, keyLen: usize): void {
+  const payload = buildBegin(3 + keyLen + 2);
+  if (payload == 0) {
+    barrierHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
+    return;
+  }
+  const index = ownChild(NK_MIG_DELETE, old, 0, 0, h);
+  if (index == NAT_NONE) {
+    barrierHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
+    return;
+  }
+  store<u64>(natEntry(index) + N_STAMP, barrierBegin(h));
+  peerEmit(h, PE_BEGIN);
+  let at = writeAscii(payload, "md ");
+  memory.copy(at, key, keyLen);
+  at = writeAscii(at + keyLen, "\r\n");
+  statInc(S_MIGRATE_OLD_DELETES);
+  sendBuilt(index, old, payload, at - payload);
+}
+
+// The old owner answered kvlb's md (child c), or did not (`lost`): until the window closes, a get
+// of the key's bucket does not fall back to a value that may still be there.
+export function migrateDeleteAnswered(c: usize, p: usize, end: usize, lost: bool): void {
+  const h = load<u64>(c + N_HASH);
+  barrierEnd(h);
+  peerEmit(h, PE_END);
+  if (lost || !(startsWith(p, end, "HD") || startsWith(p, end, "NF"))) {
+    barrierHold(h, max(load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL), clock() + 10 * requestTimeout()));
+  }
+}
+
+// The host's mover: copies of the keys it wrote in [at, at + bytes) as (u8 length, key) records,
+// each asked of its old owner when it moved. Returns how many copies were asked for.
+export function moveKeys(at: usize, bytes: usize): u32 {
+  let asked: u32 = 0;
+  const end = at + bytes;
+  let p = at;
+  while (p < end) {
+    const len = <usize>load<u8>(p);
+    const key = p + 1;
+    p = key + len;
+    if (p > end || len == 0 || !keyValid(key, len)) break;
+    const b = keyBackend(key, len);
+    if (b == NO_BACKEND || b >= <u32>MAX_BACKENDS) continue;
+    const old = movedFrom(key, len, b);
+    if (old == NO_OWNER) continue;
+    if (copyFrom(old, keyHash(key, len), readStamp(), key, len)) asked++;
+    else if (!roomForOwn()) break;
+  }
+  return asked;
+}

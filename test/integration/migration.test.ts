@@ -1,0 +1,187 @@
+// Live migration with real memcached servers: after a reload adds a server, a key whose ketama
+// owner moved to it (libmemcached's ring is the oracle) is still served from its old server and
+// copied to the new one; a client's write of a moved key removes it from the old server; with no
+// window, the same keys miss. The servers themselves are asked what they hold.
+import test from "ava";
+import { execFile } from "node:child_process";
+import { mkdtempSync, writeFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { startCluster, type Cluster } from "../support/cluster.js";
+import { portBase } from "../support/ports.js";
+import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.js";
+import { UdpClient } from "../support/udp-client.js";
+import { Conn } from "../support/tcp-conn.js";
+import { until } from "../support/until.js";
+import type { StatsView } from "../../host/control/stats-view.js";
+
+const run = promisify(execFile);
+const base = portBase("migration");
+let cluster: Cluster | undefined;
+let dir: string;
+const ports = [base, base + 1, base + 2];
+let config: string;
+
+/** The config: the first `servers` of the cluster's memcached servers, and the window. The health
+ * checks never mark a server down: a test reads what each server holds, not failover. */
+function writeConfig(servers: number, windowSeconds: number): void {
+  const list = ports
+    .slice(0, servers)
+    .map((p) => `  - { host: 127.0.0.1, port: ${p} }`)
+    .join("\n");
+  writeFileSync(
+    config,
+    `migration:\n  windowSeconds: ${windowSeconds}\nhealth:\n  probeFailures: 100000\n  requestFailures: 100000\n` +
+      `backends:\n${list}\n`,
+  );
+}
+
+const homes = (servers: number, keys: readonly string[]): number[] => {
+  const list: OracleServer[] = ports.slice(0, servers).map((port) => ({ host: "127.0.0.1", port }));
+  return libmemcachedHomes(list, keys);
+};
+
+function running(): Cluster {
+  if (!cluster) throw new Error("no cluster is running");
+  return cluster;
+}
+const reload = (): Promise<{ stdout: string }> =>
+  run(process.execPath, ["bin/kvlb.js", "reload", "--admin", `127.0.0.1:${running().adminPort}`]);
+const stats = async (): Promise<StatsView> => (await running().stats()) as unknown as StatsView;
+
+/** What server i answers for `get key`, straight from it. */
+async function direct(i: number, key: string): Promise<string> {
+  const c = new UdpClient(ports[i] ?? 0);
+  try {
+    return await c.text(`get ${key}\r\n`);
+  } finally {
+    c.close();
+  }
+}
+
+/** Sets each key to its own name through kvlb. */
+async function preload(keys: readonly string[]): Promise<void> {
+  const c = new UdpClient(running().kvlbPort);
+  try {
+    for (const k of keys) {
+      const r = await c.text(`set ${k} 0 0 ${k.length}\r\n${k}\r\n`);
+      if (r !== "STORED\r\n") throw new Error(`set ${k}: ${r}`);
+    }
+  } finally {
+    c.close();
+  }
+}
+
+/** Each key's reply to a get over TCP through kvlb, one at a time. */
+async function getAll(keys: readonly string[]): Promise<string[]> {
+  const c = new Conn(running().kvlbPort);
+  try {
+    const out: string[] = [];
+    for (const k of keys) {
+      const before = c.received.length;
+      c.send(`get ${k}\r\n`);
+      const all = await c.until((s) => s.length > before && s.endsWith("END\r\n"));
+      out.push(all.slice(before));
+    }
+    return out;
+  } finally {
+    c.destroy();
+  }
+}
+
+const value = (k: string): string => `VALUE ${k} 0 ${k.length}\r\n${k}\r\nEND\r\n`;
+
+test.before(() => {
+  dir = mkdtempSync(join(tmpdir(), "kvlb-migration-"));
+  config = join(dir, "kvlb.yaml");
+});
+test.afterEach.always(async () => {
+  await cluster?.stop();
+  cluster = undefined;
+});
+test.after.always(() => {
+  if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+/** Fresh memcached servers, and kvlb on the first two of them with this window. */
+async function startWithTwo(windowSeconds: number): Promise<void> {
+  writeConfig(2, windowSeconds);
+  cluster = await startCluster(base, 3, ["--config", config], 64, undefined, "udp", false);
+}
+
+test.serial(
+  "a server added with a window: every moved key is served from its old server, then found copied on its new one",
+  async (t) => {
+    await startWithTwo(30);
+    const keys = Array.from({ length: 120 }, (_, i) => `mig-${i}`);
+    await preload(keys);
+    const before = homes(2, keys);
+    const after = homes(3, keys);
+    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    t.true(moved.length > 10, `${moved.length} keys moved`);
+    // nothing is on the new server yet
+    t.is(await direct(2, moved[0] ?? ""), "END\r\n");
+    writeConfig(3, 30);
+    const { stdout } = await reload();
+    t.regex(stdout, /migrating: for 30 s/);
+    t.deepEqual(await getAll(keys), keys.map(value), "no key missed");
+    await until("every moved key is copied to its new server", async () => {
+      for (const k of moved) if ((await direct(2, k)) !== value(k)) return false;
+      return true;
+    });
+    const s = await stats();
+    t.true(s.migration.open);
+    t.true(s.migration.fallbacks >= moved.length, `${s.migration.fallbacks} fallbacks`);
+    t.true(s.migration.copied >= moved.length, `${s.migration.copied} copies`);
+    // a second round hits the new server: no more fallbacks
+    t.deepEqual(await getAll(moved), moved.map(value));
+    t.is((await stats()).migration.fallbacks, s.migration.fallbacks);
+  },
+);
+
+test.serial(
+  "during the window a write of a moved key goes to its new server and removes it from the old; a delete leaves a miss",
+  async (t) => {
+    await startWithTwo(30);
+    const keys = Array.from({ length: 120 }, (_, i) => `mw-${i}`);
+    await preload(keys);
+    const before = homes(2, keys);
+    const after = homes(3, keys);
+    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    const [written, deleted] = moved;
+    if (written === undefined || deleted === undefined) return t.fail("fewer than two keys moved");
+    const oldOf = (k: string): number => before[keys.indexOf(k)] ?? -1;
+    writeConfig(3, 30);
+    await reload();
+    const c = new Conn(running().kvlbPort);
+    try {
+      c.send(`set ${written} 0 0 3\r\nnew\r\ndelete ${deleted}\r\n`);
+      await c.until((s) => s === "STORED\r\nDELETED\r\n" || s === "STORED\r\nNOT_FOUND\r\n");
+    } finally {
+      c.destroy();
+    }
+    t.is(await direct(2, written), `VALUE ${written} 0 3\r\nnew\r\nEND\r\n`);
+    await until("the old servers no longer hold either key", async () => {
+      return (
+        (await direct(oldOf(written), written)) === "END\r\n" && (await direct(oldOf(deleted), deleted)) === "END\r\n"
+      );
+    });
+    t.deepEqual(await getAll([written, deleted]), [`VALUE ${written} 0 3\r\nnew\r\nEND\r\n`, "END\r\n"]);
+    t.true((await stats()).migration.oldDeletes >= 2);
+  },
+);
+
+test.serial("a server added with no window: the moved keys miss, as they did before live migration", async (t) => {
+  await startWithTwo(0);
+  const keys = Array.from({ length: 120 }, (_, i) => `nomig-${i}`);
+  await preload(keys);
+  const before = homes(2, keys);
+  const after = homes(3, keys);
+  writeConfig(3, 0);
+  const { stdout } = await reload();
+  t.notRegex(stdout, /migrating/);
+  const replies = await getAll(keys);
+  keys.forEach((k, i) => t.is(replies[i], before[i] === after[i] ? value(k) : "END\r\n", k));
+  t.is((await stats()).migration.fallbacks, 0);
+});
