@@ -81,6 +81,14 @@ export function statsText(s: StatsView): string[] {
             (s.reload.last ? `; the last at ${s.reload.last.at}: ${s.reload.last.line}` : ""),
         ]
       : []),
+    ...(s.migration.open || s.migration.fallbacks + s.migration.oldDeletes > 0
+      ? [
+          `migration  ${s.migration.open ? "window open" : "no window open"}: ${count(s.migration.fallbacks)} gets ` +
+            `answered by a moved key's old server, ${count(s.migration.copied)} keys copied to their new one ` +
+            `(${count(s.migration.notCopied)} not), ${count(s.migration.oldDeletes)} deletes at old servers, ` +
+            `${count(s.migration.busy)} deletes refused during a copy`,
+        ]
+      : []),
     ...(s.retired.length > 0
       ? [
           `retired    ${s.retired.map((b) => `${b.backend} (${count(b.outstanding)} in flight)`).join(", ")}: ` +

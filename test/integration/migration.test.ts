@@ -134,6 +134,17 @@ test.serial(
     t.true(s.migration.open);
     t.true(s.migration.fallbacks >= moved.length, `${s.migration.fallbacks} fallbacks`);
     t.true(s.migration.copied >= moved.length, `${s.migration.copied} copies`);
+    // what an operator sees: kvlb stats, and /metrics
+    const printed = (
+      await run(process.execPath, ["bin/kvlb.js", "stats", "--admin", `127.0.0.1:${running().adminPort}`])
+    ).stdout;
+    t.regex(
+      printed,
+      /^migration {2}window open: [\d,]+ gets answered by a moved key's old server, [\d,]+ keys copied/m,
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${running().adminPort}/metrics`)).text();
+    t.regex(metrics, /^kvlb_migration_open 1$/m);
+    t.regex(metrics, /^kvlb_migration_events_total\{event="copied"\} [1-9]\d*$/m);
     // a second round hits the new server: no more fallbacks
     t.deepEqual(await getAll(moved), moved.map(value));
     t.is((await stats()).migration.fallbacks, s.migration.fallbacks);
