@@ -383,7 +383,8 @@ export const S_MIGRATE_COPIES = 84; // copies of moved keys the new owner stored
 export const S_MIGRATE_NOT_COPIED = 85; // copies the new owner did not store: it had the key already, or they went unanswered
 export const S_MIGRATE_OLD_DELETES = 86; // deletes kvlb sent to a moved key's old owner after a client's write of it
 export const S_MIGRATE_BUSY = 87; // deletes of a moved key answered SERVER_ERROR while a copy of it was in flight
-export const STATS_USED = 88;
+export const S_MIGRATE_RETRIES = 88; // gets of moved keys asked again of the new owner: a write of the key overlapped them
+export const STATS_USED = 89;
 
 // A replica set (R_REPLICAS, cache/replicas.ts): the region starts with RPC_BYTES of control,
 // then C_REPLICA_KEYS entries of RP_BYTES, open-addressed by key hash.

@@ -3,7 +3,8 @@
 //
 // - A client's get of one moved key goes to the new owner. When that misses, and no write of the
 //   key has begun since the get came in, the same request is sent on to the old owner, whose
-//   answer the client gets; beside it kvlb asks the old owner for the value and its TTL
+//   answer the client gets (a write that overlapped the get sends it to the new owner again:
+//   fallBack); beside it kvlb asks the old owner for the value and its TTL
 //   (mg <key> v f t k) and writes that to the new owner as an add (ms ... ME), so the next get
 //   hits there. An add never replaces a value a client set meanwhile.
 // - A client's write of a moved key goes to the new owner, and kvlb deletes the key at the old
@@ -50,6 +51,7 @@ import {
   PE_BEGIN,
   PE_END,
   S_MIGRATE_FALLBACKS,
+  S_MIGRATE_RETRIES,
   S_MIGRATE_READS,
   S_MIGRATE_COPIES,
   S_MIGRATE_NOT_COPIED,
@@ -66,6 +68,11 @@ export function movedFrom(key: usize, keyLen: usize, now: u32): u32 {
   return oldOwner(ringHash(key, keyLen), now);
 }
 
+// A moved key's get asks again at most this many times when writes of the key overlap it.
+const TRIES: u16 = 16;
+// On N_MIGRATE, beside the tries left: the get is at the key's old owner.
+const AT_OLD: u16 = 0x100;
+
 // A client's get of one moved key, child `index` to the new owner: its miss goes on to `old`.
 export function fallbackOnMiss(index: u32, old: u32, key: usize, keyLen: usize): void {
   if (keyLen > <usize>MAX_KEY) return;
@@ -73,34 +80,59 @@ export function fallbackOnMiss(index: u32, old: u32, key: usize, keyLen: usize):
   store<u8>(slot + MG_KEY_OWNER, <u8>old);
   store<u16>(slot + MG_KEY_LEN, <u16>keyLen);
   memory.copy(slot + MG_KEY, key, keyLen);
-  store<u16>(natEntry(index) + N_MIGRATE, 1);
+  store<u16>(natEntry(index) + N_MIGRATE, TRIES);
 }
 
-// The new owner `b` answered child `index` with a miss (END alone). Returns true when the get went
-// on to the old owner under the same entry; false leaves the miss to be answered.
+// Backend `b` answered child `index`, a get of a moved key, with a miss (END alone). Returns true
+// when the get went on, under the same entry; false leaves the miss to be answered.
+//
+// A miss is the answer only when no write of the key overlapped the get: a set in flight may not
+// have reached the new owner yet, and a write's delete at the old owner may have gone before the
+// get. With no write since the get came in, the new owner's miss sends the get on to the old
+// owner, and the old owner's miss is the answer. Otherwise the get asks the new owner again, as a
+// get begun now, until the writes are done (at most TRIES times).
 export function fallBack(index: u32, b: u32): bool {
   const e = natEntry(index);
+  const state = load<u16>(e + N_MIGRATE);
   store<u16>(e + N_MIGRATE, 0);
   const h = load<u64>(e + N_HASH);
   const stamp = load<u64>(e + N_STAMP);
-  // a write begun since the get came in, or one still in flight, may have removed an older value
-  // from the old owner: the new owner's miss is the answer
-  if (!migrating() || !barrierAllows(h, stamp)) return false;
+  if (!migrating()) return false;
   const slot = keySlot(index);
   const old = <u32>load<u8>(slot + MG_KEY_OWNER);
+  const quiet = barrierAllows(h, stamp);
+  if (quiet && (state & AT_OLD) != 0) return false;
+  const tries = state & 0xff;
+  if (!quiet && tries <= 1) return false;
+  const to = quiet ? old : keyBackend(slot + MG_KEY, <usize>load<u16>(slot + MG_KEY_LEN));
+  if (to >= <u32>MAX_BACKENDS) return false;
+  if (!ask(index, b, to)) return false;
+  if (quiet) {
+    store<u16>(e + N_MIGRATE, AT_OLD | tries);
+    statInc(S_MIGRATE_FALLBACKS);
+    copyFrom(old, h, stamp, slot + MG_KEY, <usize>load<u16>(slot + MG_KEY_LEN));
+  } else {
+    store<u16>(e + N_MIGRATE, tries - 1);
+    store<u64>(e + N_STAMP, readStamp());
+    statInc(S_MIGRATE_RETRIES);
+  }
+  return true;
+}
+
+// Sends child `index`'s get again, to backend `to`, its last answer having come from `from`.
+function ask(index: u32, from: u32, to: u32): bool {
+  const e = natEntry(index);
+  const slot = keySlot(index);
   const keyLen = <usize>load<u16>(slot + MG_KEY_LEN);
-  const key = slot + MG_KEY;
   const payload = buildBegin(4 + keyLen + 2);
   if (payload == 0) return false;
-  backendDone(b, false);
-  store<u8>(e + N_BACKEND, <u8>old);
+  backendDone(from, false);
+  store<u8>(e + N_BACKEND, <u8>to);
   store<u64>(e + N_TIME, clock());
   let at = writeAscii(payload, "get ");
-  memory.copy(at, key, keyLen);
+  memory.copy(at, slot + MG_KEY, keyLen);
   at = writeAscii(at + keyLen, "\r\n");
-  statInc(S_MIGRATE_FALLBACKS);
-  sendBuilt(index, old, payload, at - payload);
-  copyFrom(old, h, stamp, key, keyLen);
+  sendBuilt(index, to, payload, at - payload);
   return true;
 }
 

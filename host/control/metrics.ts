@@ -119,6 +119,7 @@ export function createMetrics(
     return entries(
       {
         fallbacks: m.fallbacks,
+        retries: m.retries,
         reads: m.reads,
         copied: m.copied,
         notCopied: m.notCopied,

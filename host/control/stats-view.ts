@@ -60,6 +60,8 @@ export interface StatsView {
     open: boolean;
     /** Gets of moved keys their new server missed, answered by their old one. */
     fallbacks: number;
+    /** Gets of moved keys asked again of their new server, a write of the key having overlapped them. */
+    retries: number;
     /** kvlb's reads of moved keys' values at their old servers, and the copies the new ones stored. */
     reads: number;
     copied: number;
@@ -233,6 +235,7 @@ export function statsView(
     migration: {
       open: r.migrating === true,
       fallbacks: s("migrate_fallbacks"),
+      retries: s("migrate_retries"),
       reads: s("migrate_reads"),
       copied: s("migrate_copies"),
       notCopied: s("migrate_not_copied"),

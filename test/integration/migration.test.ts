@@ -14,6 +14,7 @@ import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.j
 import { UdpClient } from "../support/udp-client.js";
 import { Conn } from "../support/tcp-conn.js";
 import { until } from "../support/until.js";
+import { runHistoryLoad } from "../support/history-load.js";
 import type { StatsView } from "../../host/control/stats-view.js";
 
 const run = promisify(execFile);
@@ -196,3 +197,25 @@ test.serial("a server added with no window: the moved keys miss, as they did bef
   keys.forEach((k, i) => t.is(replies[i], before[i] === after[i] ? value(k) : "END\r\n", k));
   t.is((await stats()).migration.fallbacks, 0);
 });
+
+test.serial(
+  "8 clients read and write moved keys across a reload that adds a server: no read is stale, and no acknowledged write is lost",
+  async (t) => {
+    await startWithTwo(30);
+    const candidates = Array.from({ length: 200 }, (_, i) => `hist-mig-${i}`);
+    const before = homes(2, candidates);
+    const after = homes(3, candidates);
+    const moved = candidates.filter((_, i) => before[i] !== after[i]).slice(0, 6);
+    const stayed = candidates.filter((_, i) => before[i] === after[i]).slice(0, 2);
+    const load = { clients: 8, opsPerClient: 600, keys: [...moved, ...stayed], writeShare: 0.3 };
+    const r = await runHistoryLoad(running().kvlbPort, "127.0.0.1", load, async () => {
+      writeConfig(3, 30);
+      await reload();
+    });
+    t.true(r.unanswered < 20, `${r.unanswered} requests went unanswered`);
+    t.deepEqual(r.violations.slice(0, 5), [], `${r.violations.length} of ${r.reads} reads broke consistency`);
+    const s = await stats();
+    t.true(s.migration.oldDeletes > 0, "writes of moved keys deleted them at their old servers");
+    t.true(s.migration.fallbacks > 0, "gets of moved keys were answered by their old servers");
+  },
+);
