@@ -161,14 +161,21 @@ export function sendGetFor(b: u32, h: u64, stamp: u64, key: usize, keyLen: usize
 export function requestFill(b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): bool {
   if (!roomForOwn()) return false;
   if (!barrierFillStart(h, requestTimeout())) return false;
+  if (!askValue(NK_FILL, b, h, key, keyLen, stamp)) return false;
+  statInc(S_FILL_REQUESTS);
+  return true;
+}
+
+// kvlb's own "mg <key> v f t k" to backend b, as a child of `kind`: the value, its client flags
+// and its remaining TTL, with the key to check the answer by. Returns whether it was sent.
+export function askValue(kind: u8, b: u32, h: u64, key: usize, keyLen: usize, stamp: u64): bool {
   const payload = buildBegin(keyLen + 14);
   if (payload == 0) return false;
-  const index = ownChild(NK_FILL, b, 0, stamp, h);
+  const index = ownChild(kind, b, 0, stamp, h);
   if (index == NAT_NONE) return false;
   let at = writeAscii(payload, "mg ");
   memory.copy(at, key, keyLen);
   at = writeAscii(at + keyLen, " v f t k\r\n");
-  statInc(S_FILL_REQUESTS);
   sendBuilt(index, b, payload, at - payload);
   return true;
 }

@@ -36,7 +36,7 @@ import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
 import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
 import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
-import { buildBegin, sendBuilt, ownChild, roomForOwn, keyBackend, NO_BACKEND } from "./forward";
+import { buildBegin, sendBuilt, ownChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
 import { work, W_VA } from "./context";
 import {
   R_MIGRATE,
@@ -139,16 +139,8 @@ function ask(index: u32, from: u32, to: u32): bool {
 // kvlb's ask of the old owner for the value and TTL of the key, to copy it to its new owner.
 // Returns whether one was sent.
 export function copyFrom(old: u32, h: u64, stamp: u64, key: usize, keyLen: usize): bool {
-  if (barrierCopying(h) || !roomForOwn()) return false;
-  const payload = buildBegin(3 + keyLen + 12);
-  if (payload == 0) return false;
-  const index = ownChild(NK_MIG_READ, old, 0, stamp, h);
-  if (index == NAT_NONE) return false;
-  let at = writeAscii(payload, "mg ");
-  memory.copy(at, key, keyLen);
-  at = writeAscii(at + keyLen, " v f t k\r\n");
+  if (barrierCopying(h) || !roomForOwn() || !askValue(NK_MIG_READ, old, h, key, keyLen, stamp)) return false;
   statInc(S_MIGRATE_READS);
-  sendBuilt(index, old, payload, at - payload);
   return true;
 }
 

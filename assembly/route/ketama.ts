@@ -98,8 +98,11 @@ export function ringHash(key: usize, keyLen: usize): u32 {
 
 // The first point whose value is >= hash, wrapping past the end.
 export function pointIndex(hash: u32): u32 {
-  const ring = ringBase();
-  const count = ringPoints();
+  return ringIndex(ringBase(), ringPoints(), hash);
+}
+
+// The first of `count` points at `ring` whose value is >= hash, wrapping past the end.
+export function ringIndex(ring: usize, count: u32, hash: u32): u32 {
   let lo: u32 = 0;
   let hi: u32 = count;
   while (lo < hi) {

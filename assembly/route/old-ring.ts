@@ -4,6 +4,7 @@
 import { regionOffset, clock } from "../layout/header";
 import { R_MIGRATE, MG_ACTIVE, MG_POINTS, MG_UNTIL, MG_RING } from "../abi/abi";
 import { ringBase, ringPoints, backendCount, backendUp, backendRetired } from "./backends";
+import { ringIndex } from "./ketama";
 
 export const NO_OWNER: u32 = 0xffffffff;
 
@@ -43,14 +44,7 @@ export function oldOwner(hash: u32, now: u32): u32 {
   const count = load<u32>(c + MG_POINTS);
   if (count == 0) return NO_OWNER;
   const ring = c + MG_RING;
-  let lo: u32 = 0;
-  let hi: u32 = count;
-  while (lo < hi) {
-    const mid = lo + ((hi - lo) >> 1);
-    if (<u32>(load<u64>(ring + ((<usize>mid) << 3)) >> 32) < hash) lo = mid + 1;
-    else hi = mid;
-  }
-  const owner = <u32>load<u64>(ring + ((<usize>(lo == count ? 0 : lo)) << 3));
+  const owner = <u32>load<u64>(ring + ((<usize>ringIndex(ring, count, hash)) << 3));
   if (owner == now || owner >= backendCount()) return NO_OWNER;
   return backendUp(owner) || backendRetired(owner) ? owner : NO_OWNER;
 }
