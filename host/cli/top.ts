@@ -61,6 +61,7 @@ export function topScreen(prev: Sample, now: Sample): string[] {
       [0, 3],
     ),
     `imbalance (max share/weight share) ${total === 0 ? "-" : imb.toFixed(2)}`,
+    ...migrationLine(prev.stats, s, seconds),
     "",
     ...table(
       ["hot key", "estimate", "layer"],
@@ -122,4 +123,17 @@ export async function topCommand(args: string[]): Promise<number> {
     process.off("SIGINT", quit);
   }
   return 0;
+}
+
+/** While a live migration window is open: how fast moved keys are answered by their old servers
+ * and copied to their new ones. */
+export function migrationLine(prev: StatsView, now: StatsView, seconds: number): string[] {
+  const m = now.migration;
+  if (!m.open) return [];
+  const per = (a: number, b: number): string => count((b - a) / seconds);
+  return [
+    `migrating  ${per(prev.migration.fallbacks, m.fallbacks)}/s gets from old servers, ` +
+      `${per(prev.migration.copied, m.copied)}/s keys copied (${count(m.copied)} in all), ` +
+      `${per(prev.migration.oldDeletes, m.oldDeletes)}/s deletes at old servers`,
+  ];
 }

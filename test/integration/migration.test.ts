@@ -146,6 +146,19 @@ test.serial(
     const metrics = await (await fetch(`http://127.0.0.1:${running().adminPort}/metrics`)).text();
     t.regex(metrics, /^kvlb_migration_open 1$/m);
     t.regex(metrics, /^kvlb_migration_events_total\{event="copied"\} [1-9]\d*$/m);
+    const top = (
+      await run(process.execPath, [
+        "bin/kvlb.js",
+        "top",
+        "--count",
+        "2",
+        "--interval",
+        "300",
+        "--admin",
+        `127.0.0.1:${running().adminPort}`,
+      ])
+    ).stdout;
+    t.regex(top, /^migrating {2}[\d,]+\/s gets from old servers, [\d,]+\/s keys copied \([\d,]+ in all\)/m);
     // a second round hits the new server: no more fallbacks
     t.deepEqual(await getAll(moved), moved.map(value));
     t.is((await stats()).migration.fallbacks, s.migration.fallbacks);
