@@ -413,3 +413,58 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  "over AF_XDP, a reload that adds a server migrates: every moved key is still served, from its old server, and copied to the new one",
+  async (t) => {
+    topo.setPeers("plain");
+    const { dir, config } = configIn("kvlb-afxdp-migrate-");
+    const write = (ports: number[]): void =>
+      writeFileSync(
+        config,
+        `migration:\n  windowSeconds: 30\nbackends:\n${ports.map((p) => `  - ${BACKEND_ADDR}:${p}\n`).join("")}`,
+      );
+    write([11211]);
+    const kvlb = await attach("native", [], ["--config", config]);
+    try {
+      const keys = Array.from({ length: 24 }, (_, i) => `afmig-${i}`);
+      t.deepEqual(
+        nsClient(
+          topo,
+          keys.map((k) => `set ${k} 0 0 ${k.length}\r\n${k}\r\n`),
+        ),
+        keys.map(() => "STORED\r\n"),
+      );
+      const ports = [11211, 11212];
+      write(ports);
+      t.regex(topo.exec(topo.lb, [node, cli, "reload", "--admin", ADMIN]), /migrating: for 30 s/);
+      const homes = libmemcachedHomes(
+        ports.map((port) => ({ host: BACKEND_ADDR, port })),
+        keys,
+      );
+      const moved = keys.filter((_, i) => homes[i] === 1);
+      t.true(moved.length > 0, "some keys moved to the server the reload added");
+      t.deepEqual(
+        nsClient(
+          topo,
+          keys.map((k) => `get ${k}\r\n`),
+        ),
+        keys.map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\nEND\r\n`),
+        "no key missed",
+      );
+      await until("every moved key is copied to the new server", () =>
+        backendAsk(
+          11212,
+          moved.map((k) => `get ${k}\r\n`),
+        ).every((r, i) => r === `VALUE ${moved[i]} 0 ${moved[i]?.length}\r\n${moved[i]}\r\nEND\r\n`),
+      );
+      const m = inLb<StatsView>(["stats"]).migration;
+      t.true(m.open);
+      t.true(m.fallbacks >= moved.length, `${m.fallbacks} gets answered by the old server`);
+    } finally {
+      const { code, output } = await detach(kvlb);
+      t.is(code, 0, output);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  },
+);
