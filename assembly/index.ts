@@ -1,6 +1,7 @@
 // The core's exported ABI (docs/core-abi.md): its set-up, the data path (process(n) and
 // process_frames(n), one call per burst; tick), snapshots and state checks. The control plane's
 // and the tests' view of the state is in inspect.ts.
+import { moverTick } from "./proxy/migrate";
 import { expireRequests } from "./proxy/timers";
 import { sendWantedProbes } from "./proxy/probe";
 import { wakeParked } from "./proxy/parked-reads";
@@ -95,6 +96,7 @@ export function tick(now: u64): i32 {
   streamOwedRetry();
   expireRequests();
   sendWantedProbes();
+  moverTick();
   wakeParked();
   adaptAdmission(now);
   replicaCool();

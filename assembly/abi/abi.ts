@@ -415,17 +415,20 @@ export const RP_KEY = 96; // the key, up to MAX_KEY bytes
 export const MAX_REPLICAS = 8; // servers in a set, the key's own included
 
 // A live migration (R_MIGRATE, proxy/migrate.ts): a control block, the ring as it was before the
-// reload (the route region's layout of (value << 32 | backend) u64s), then one key slot per NAT
-// entry for a get whose miss goes on to the key's old owner.
+// reload (the route region's layout of (value << 32 | backend) u64s), one key slot per NAT entry
+// for a get whose miss goes on to the key's old owner, then the mover's pending keys.
 export const MG_ACTIVE = 0; // u32, 1 while a window is open
 export const MG_POINTS = 4; // u32, points on the old ring
 export const MG_UNTIL = 8; // u64, clock when the window closes
+export const MG_PENDING_LEN = 16; // u32, bytes of the mover's keys waiting for the next tick
 export const MG_RING = 64;
 export const MG_KEYS = 81984; // MG_RING + MAX_POINTS * 8
 export const MG_KEY_BYTES = 256; // u8 old owner, u8 pad, u16 key length, the key
 export const MG_KEY_OWNER = 0;
 export const MG_KEY_LEN = 2;
 export const MG_KEY = 4;
+// After the key slots: the mover's keys waiting for the next tick, as (u8 length, key) records.
+export const MG_PENDING_BYTES = 65536;
 
 // A parked get (R_PARKED, proxy/parked-reads.ts): the region starts with PKC_BYTES of control,
 // then PARKED_READS entries of PK_BYTES.

@@ -27,7 +27,7 @@ import { natUsed } from "./nat";
 import { replicaClear } from "../cache/replicas";
 import { wantProbe } from "./probe";
 import { oldRingKeep, oldRingDrop, migrating } from "../route/old-ring";
-import { moveKeys } from "./migrate";
+import { moverTake } from "./migrate";
 import { clock, regionOffset } from "../layout/header";
 import { R_IO } from "../abi/abi";
 
@@ -118,9 +118,10 @@ export function migrate_open(): u32 {
   return migrating() ? 1 : 0;
 }
 
-// The mover: asks old owners for copies of the keys the host wrote into R_IO as (u8 length, key)
-// records, `bytes` in all; returns how many it asked for (the rest had not moved, or found no room).
+// The mover: takes the keys the host wrote into R_IO as (u8 length, key) records, `bytes` in all,
+// to ask their old owners for copies at the next ticks (only the keys that moved). Returns the
+// bytes taken: whole records, as room allows; the host hands the rest over later.
 export function migrate_keys(bytes: u32): i32 {
   if (load<u32>(HEADER_BASE + H_STATE) != HS_READY) return E_NOT_READY;
-  return <i32>moveKeys(regionOffset(R_IO), <usize>bytes);
+  return <i32>moverTake(regionOffset(R_IO), <usize>bytes);
 }

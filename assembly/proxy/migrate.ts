@@ -14,7 +14,7 @@
 // - An add that reached the new owner after a client's delete would bring the value back, so a
 //   delete of a moved key whose copy is in flight is answered SERVER_ERROR (try again) instead.
 // - The host's mover (migrate_copy) asks for copies of the keys it names, hottest first.
-import { clock, statInc, regionOffset, requestTimeout } from "../layout/header";
+import { clock, statInc, regionOffset, requestTimeout, cfgU32 } from "../layout/header";
 import { keyHash } from "../util/hash";
 import {
   barrierAllows,
@@ -46,6 +46,9 @@ import {
   MG_KEY_LEN,
   MG_KEY,
   MG_UNTIL,
+  MG_PENDING_LEN,
+  MG_PENDING_BYTES,
+  C_NAT_ENTRIES,
   MAX_BACKENDS,
   MAX_KEY,
   PE_BEGIN,
@@ -229,23 +232,51 @@ export function migrateDeleteAnswered(c: usize, p: usize, end: usize, lost: bool
   }
 }
 
-// The host's mover: copies of the keys it wrote in [at, at + bytes) as (u8 length, key) records,
-// each asked of its old owner when it moved. Returns how many copies were asked for.
-export function moveKeys(at: usize, bytes: usize): u32 {
-  let asked: u32 = 0;
-  const end = at + bytes;
-  let p = at;
-  while (p < end) {
+// The host's mover hands keys over between bursts, as (u8 length, key) records at `at`; they wait
+// for the next tick, whose output is sent. Returns the bytes taken (whole records, as room allows).
+export function moverTake(at: usize, bytes: usize): usize {
+  const c = regionOffset(R_MIGRATE);
+  const pending = pendingAt();
+  const used = <usize>load<u32>(c + MG_PENDING_LEN);
+  let took: usize = 0;
+  while (took < bytes) {
+    const len = 1 + <usize>load<u8>(at + took);
+    if (took + len > bytes || used + took + len > <usize>MG_PENDING_BYTES) break;
+    took += len;
+  }
+  memory.copy(pending + used, at, took);
+  store<u32>(c + MG_PENDING_LEN, <u32>(used + took));
+  return took;
+}
+
+@inline function pendingAt(): usize {
+  return regionOffset(R_MIGRATE) + MG_KEYS + <usize>cfgU32(C_NAT_ENTRIES) * MG_KEY_BYTES;
+}
+
+// At a tick: asks old owners for copies of the mover's waiting keys, as many as kvlb's own room
+// allows; the rest wait for the next tick. Nothing is asked once the window has closed.
+export function moverTick(): void {
+  const c = regionOffset(R_MIGRATE);
+  const used = <usize>load<u32>(c + MG_PENDING_LEN);
+  if (used == 0) return;
+  if (!migrating()) {
+    store<u32>(c + MG_PENDING_LEN, 0);
+    return;
+  }
+  const pending = pendingAt();
+  let p = pending;
+  const end = pending + used;
+  while (p < end && roomForOwn()) {
     const len = <usize>load<u8>(p);
     const key = p + 1;
     p = key + len;
-    if (p > end || len == 0 || !keyValid(key, len)) break;
+    if (len == 0 || !keyValid(key, len)) continue;
     const b = keyBackend(key, len);
     if (b == NO_BACKEND || b >= <u32>MAX_BACKENDS) continue;
     const old = movedFrom(key, len, b);
-    if (old == NO_OWNER) continue;
-    if (copyFrom(old, keyHash(key, len), readStamp(), key, len)) asked++;
-    else if (!roomForOwn()) break;
+    if (old != NO_OWNER) copyFrom(old, keyHash(key, len), readStamp(), key, len);
   }
-  return asked;
+  const left = end - p;
+  if (left > 0) memory.copy(pending, p, left);
+  store<u32>(c + MG_PENDING_LEN, <u32>left);
 }

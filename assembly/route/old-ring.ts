@@ -2,7 +2,7 @@
 // then. The ring is copied whole at the reload, so the backend indices it holds stay those of the
 // table (a removed server's entry is retired, not reused, while requests may still reach it).
 import { regionOffset, clock } from "../layout/header";
-import { R_MIGRATE, MG_ACTIVE, MG_POINTS, MG_UNTIL, MG_RING } from "../abi/abi";
+import { R_MIGRATE, MG_ACTIVE, MG_POINTS, MG_UNTIL, MG_RING, MG_PENDING_LEN } from "../abi/abi";
 import { ringBase, ringPoints, backendCount, backendUp, backendRetired } from "./backends";
 import { ringIndex } from "./ketama";
 
@@ -19,10 +19,12 @@ export function oldRingKeep(until: u64): void {
   store<u32>(control() + MG_POINTS, points);
   store<u64>(control() + MG_UNTIL, until);
   store<u32>(control() + MG_ACTIVE, points != 0 ? 1 : 0);
+  store<u32>(control() + MG_PENDING_LEN, 0);
 }
 
 export function oldRingDrop(): void {
   store<u32>(control() + MG_ACTIVE, 0);
+  store<u32>(control() + MG_PENDING_LEN, 0);
   store<u32>(control() + MG_POINTS, 0);
 }
 

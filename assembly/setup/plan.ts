@@ -58,6 +58,7 @@ import {
   R_MIGRATE,
   MG_KEYS,
   MG_KEY_BYTES,
+  MG_PENDING_BYTES,
   C_RX_SLOTS,
   C_SLOT_BYTES,
   C_OUT_MAX,
@@ -201,7 +202,7 @@ function planFrames(start: usize): usize {
   at = up(at + streams);
   setRegion(R_PLACES, at, PLACES_BYTES);
   at = up(at + PLACES_BYTES);
-  const migrate = <usize>MG_KEYS + <usize>cfgU32(C_NAT_ENTRIES) * <usize>MG_KEY_BYTES;
+  const migrate = <usize>MG_KEYS + <usize>cfgU32(C_NAT_ENTRIES) * <usize>MG_KEY_BYTES + <usize>MG_PENDING_BYTES;
   setRegion(R_MIGRATE, at, migrate);
   return up(at + migrate);
 }

@@ -51,10 +51,14 @@ export interface RunConfig {
   backendTcp: BackendTcp | undefined;
   /** After a reload moves keys, how long a moved key is still looked for at its old owner (0: not). */
   migrationWindowSeconds: number;
+  /** Keys the migration's background mover copies per second (0: hot keys alone). */
+  migrationCopiesPerSecond: number;
 }
 
 /** migration.windowSeconds unless kvlb.yaml says otherwise. */
 export const DEFAULT_MIGRATION_WINDOW_SECONDS = 60;
+/** migration.copiesPerSecond unless kvlb.yaml says otherwise. */
+export const DEFAULT_MIGRATION_COPIES_PER_SECOND = 5000;
 
 /** The TCP side's limits unless kvlb.yaml's tcp section says otherwise. */
 export const DEFAULT_TCP: TcpLimits = { maxConnections: 4096, idleSeconds: 300 };
@@ -191,5 +195,6 @@ export function resolveRunConfig(file: ConfigFile, flags: RunFlags, source = "co
       ? { connections: file.tcp.backendConnections ?? DEFAULT_BACKEND_CONNECTIONS }
       : undefined,
     migrationWindowSeconds: file.migration?.windowSeconds ?? DEFAULT_MIGRATION_WINDOW_SECONDS,
+    migrationCopiesPerSecond: file.migration?.copiesPerSecond ?? DEFAULT_MIGRATION_COPIES_PER_SECOND,
   };
 }

@@ -47,6 +47,8 @@ export interface ConfigFile {
   migration?: {
     /** How long after a reload a moved key is still looked for at its old owner; 0: not at all. */
     windowSeconds?: number;
+    /** Keys the background mover hands to the workers to copy, per second; 0: hot keys alone. */
+    copiesPerSecond?: number;
   };
   /** Clients over TCP, on the listen address and port. */
   tcp?: {
@@ -138,6 +140,7 @@ export const configSchema: JSONSchemaType<ConfigFile> = {
       additionalProperties: false,
       properties: {
         windowSeconds: { type: "integer", minimum: 0, maximum: 86400, nullable: true },
+        copiesPerSecond: { type: "integer", minimum: 0, maximum: 1000000, nullable: true },
       },
     },
     tcp: {

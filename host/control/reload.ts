@@ -13,6 +13,7 @@ import { KvlbError } from "../errors.js";
 import type { BackendHealth } from "./health.js";
 import { planSlots, endpointText, activeSlots } from "./backend-slots.js";
 import { ringMoves } from "./ring-moves.js";
+import { MigrationMover } from "./migration-mover.js";
 import type { ReloadStatus } from "./reload-status.js";
 import type { BackendSlot } from "../core/backends.js";
 
@@ -65,6 +66,7 @@ export class Reloader {
     private current: RunConfig,
     private readonly hooks: ReloadHooks,
     private readonly log: Logger,
+    private readonly mover: MigrationMover = new MigrationMover(balancer, log),
   ) {}
 
   /** One reload at a time: a second one asked meanwhile runs after it. */
@@ -118,7 +120,8 @@ export class Reloader {
       return this.refuse((e as Error).message);
     }
     // what the new ring moves, from the rings the core builds (before the table changes)
-    const moved = await ringMoves(activeSlots(this.balancer.setup.backends), activeSlots(plan.slots));
+    const before = activeSlots(this.balancer.setup.backends);
+    const moved = await ringMoves(before, activeSlots(plan.slots));
     const core = withDefaults(next.core);
     this.hooks.before?.(plan.slots);
     const outcome = await this.balancer.reload({
@@ -132,6 +135,17 @@ export class Reloader {
     });
     if (!outcome.ok) return this.refuse(`the workers refused it: ${outcome.error}`);
     await this.health.change(plan.slots, next.health);
+    if (moved.share > 0) {
+      if (next.migrationWindowSeconds > 0)
+        this.mover.start({
+          before,
+          after: activeSlots(plan.slots),
+          windowMs: next.migrationWindowSeconds * 1000,
+          copiesPerSecond: next.migrationCopiesPerSecond,
+          requestTimeoutMs: core.natTimeoutMs,
+        });
+      else this.mover.stop();
+    }
     this.current = next;
     const lines = [
       ...plan.added.map((b) => `added ${endpointText(b)} (weight ${b.weight})`),

@@ -18,7 +18,8 @@ export function hotKeysToMove(core: Core): string[] {
   return core.hotKeys(HOT_KEYS_MOVED).map((k) => k.key);
 }
 
-/** Asks the old owners for copies of `keys` (those that moved); returns how many were asked for. */
+/** Hands `keys` to the core, which asks the old owners for copies of those that moved at its next
+ * ticks; returns how many it took (the rest found no room: hand them over again later). */
 export function moveKeys(core: Core, keys: readonly string[]): number {
   const io = core.region(abi.R_IO);
   let at = io.offset;
@@ -31,5 +32,7 @@ export function moveKeys(core: Core, keys: readonly string[]): number {
   }
   const r = core.exports.migrate_keys(at - io.offset);
   if (r < 0) throw new CoreError(r, `migration: ${describeCoreError(r)}`);
-  return r;
+  let taken = 0;
+  for (let p = io.offset; p < io.offset + r; p += 1 + (core.u8[p] ?? 0)) taken++;
+  return taken;
 }

@@ -100,6 +100,8 @@ export function controlInbox(
             error: "a reload needs kvlb run's socket data path (restart kvlb attach or the DPDK path instead)",
           } satisfies WorkerReport);
       } else if (m.type === "neighbours") setNeighbours(core, m.neighbours);
+      else if (m.type === "move") moveKeys(core, m.keys);
+      else if (m.type === "migrate-end") core.exports.migrate_end();
       else applyBackendControl(core, m);
     }
     return false;

@@ -122,6 +122,10 @@ export type ToWorker =
   | { type: "stop" }
   | { type: "neighbours"; neighbours: Neighbour[] }
   | { type: "swap"; module: WebAssembly.Module; info: ModuleInfo }
+  /** The migration mover's keys: each one that moved is copied from its old owner to its new. */
+  | { type: "move"; keys: string[] }
+  /** The mover is done: the live migration window closes. */
+  | { type: "migrate-end" }
   /** The health checks' verdict on a backend: the core routes by it. */
   | { type: "backend-state"; backend: number; up: boolean }
   /** Drop what the caches hold for a backend's keys, or for all keys. */

@@ -24,16 +24,17 @@ let dir: string;
 const ports = [base, base + 1, base + 2];
 let config: string;
 
-/** The config: the first `servers` of the cluster's memcached servers, and the window. The health
+/** The config: the first `servers` of the cluster's memcached servers, the window and the
+ * background mover's rate (0: off, so that gets find the keys at their old servers). The health
  * checks never mark a server down: a test reads what each server holds, not failover. */
-function writeConfig(servers: number, windowSeconds: number): void {
+function writeConfig(servers: number, windowSeconds: number, copiesPerSecond = 0): void {
   const list = ports
     .slice(0, servers)
     .map((p) => `  - { host: 127.0.0.1, port: ${p} }`)
     .join("\n");
   writeFileSync(
     config,
-    `migration:\n  windowSeconds: ${windowSeconds}\nhealth:\n  probeFailures: 100000\n  requestFailures: 100000\n` +
+    `migration:\n  windowSeconds: ${windowSeconds}\n  copiesPerSecond: ${copiesPerSecond}\nhealth:\n  probeFailures: 100000\n  requestFailures: 100000\n` +
       `backends:\n${list}\n`,
   );
 }
@@ -105,10 +106,19 @@ test.after.always(() => {
   if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
-/** Fresh memcached servers, and kvlb on the first two of them with this window. */
-async function startWithTwo(windowSeconds: number): Promise<void> {
-  writeConfig(2, windowSeconds);
-  cluster = await startCluster(base, 3, ["--config", config], 64, undefined, "udp", false);
+/** Fresh memcached servers (over UDP, and TCP too for the mover's key lists), and kvlb on the
+ * first two of them with this window and mover. */
+async function startWithTwo(windowSeconds: number, copiesPerSecond = 0): Promise<void> {
+  writeConfig(2, windowSeconds, copiesPerSecond);
+  cluster = await startCluster(
+    base,
+    3,
+    ["--config", config],
+    64,
+    undefined,
+    copiesPerSecond > 0 ? "both" : "udp",
+    false,
+  );
 }
 
 test.serial(
@@ -230,5 +240,32 @@ test.serial(
     const s = await stats();
     t.true(s.migration.oldDeletes > 0, "writes of moved keys deleted them at their old servers");
     t.true(s.migration.fallbacks > 0, "gets of moved keys were answered by their old servers");
+  },
+);
+
+test.serial(
+  "the background mover lists the old servers' keys and copies every moved key with no get of it; then the window closes",
+  async (t) => {
+    await startWithTwo(30, 2000);
+    const keys = Array.from({ length: 300 }, (_, i) => `mover-${i}`);
+    await preload(keys);
+    const before = homes(2, keys);
+    const after = homes(3, keys);
+    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    writeConfig(3, 30, 2000);
+    await reload();
+    await until(
+      "every moved key is on its new server, though no client asked for it",
+      async () => {
+        for (const k of moved) if ((await direct(2, k)) !== value(k)) return false;
+        return true;
+      },
+      10_000,
+    );
+    await until("the window closes once the mover is done", async () => !(await stats()).migration.open, 10_000);
+    t.regex(running().output(), /"msg":"migration: done; every moved key was offered to its new server/);
+    const s = await stats();
+    t.is(s.migration.fallbacks, 0, "no get was needed");
+    t.true(s.migration.copied >= moved.length, `${s.migration.copied} copies for ${moved.length} moved keys`);
   },
 );
