@@ -71,6 +71,9 @@ export function movedFrom(key: usize, keyLen: usize, now: u32): u32 {
   return oldOwner(ringHash(key, keyLen), now);
 }
 
+// The mover's keys asked for per tick (a tick is 10 ms): up to 3,200 a second.
+const MOVER_PER_TICK: u32 = 32;
+
 // A moved key's get asks again at most this many times when writes of the key overlap it.
 const TRIES: u16 = 16;
 // On N_MIGRATE, beside the tries left: the get is at the key's old owner.
@@ -266,15 +269,22 @@ export function moverTick(): void {
   const pending = pendingAt();
   let p = pending;
   const end = pending + used;
-  while (p < end && roomForOwn()) {
+  // a few per tick, so that the copies never crowd clients' requests out of a burst's output
+  for (let asked: u32 = 0; p < end && asked < MOVER_PER_TICK && roomForOwn();) {
     const len = <usize>load<u8>(p);
     const key = p + 1;
-    p = key + len;
-    if (len == 0 || !keyValid(key, len)) continue;
+    if (len == 0 || !keyValid(key, len)) {
+      p = key + len;
+      continue;
+    }
     const b = keyBackend(key, len);
-    if (b == NO_BACKEND || b >= <u32>MAX_BACKENDS) continue;
-    const old = movedFrom(key, len, b);
-    if (old != NO_OWNER) copyFrom(old, keyHash(key, len), readStamp(), key, len);
+    const old = b == NO_BACKEND || b >= <u32>MAX_BACKENDS ? NO_OWNER : movedFrom(key, len, b);
+    const h = keyHash(key, len);
+    // a copy of its bucket in flight: the key waits for a later tick
+    if (old != NO_OWNER && barrierCopying(h)) break;
+    if (old != NO_OWNER && !copyFrom(old, h, readStamp(), key, len)) break;
+    if (old != NO_OWNER) asked++;
+    p = key + len;
   }
   const left = end - p;
   if (left > 0) memory.copy(pending, p, left);
