@@ -243,7 +243,7 @@ export function moverTake(at: usize, bytes: usize): usize {
   const used = <usize>load<u32>(c + MG_PENDING_LEN);
   let took: usize = 0;
   while (took < bytes) {
-    const len = 1 + <usize>load<u8>(at + took);
+    const len: usize = <usize>1 + <usize>load<u8>(at + took);
     if (took + len > bytes || used + took + len > <usize>MG_PENDING_BYTES) break;
     took += len;
   }

@@ -8,7 +8,10 @@
 // For each: throughput, p50 and p99, and the proxy's CPU per request (its process for
 // nutcracker, kvlb's worker thread for kvlb), so that the proxies compare per CPU even when the
 // load generator, which shares the machine, is the limit.
-// Settings: BENCH_SECONDS (per arm, default 5), BENCH_ROUNDS (default 2), BENCH_CONNECTIONS
+// These machines are noisy (the same arm varies by 20% from one run to the next), so each ratio is
+// taken within a round, between arms measured seconds apart, and the median of the rounds is
+// printed with their range.
+// Settings: BENCH_SECONDS (per arm, default 4), BENCH_ROUNDS (default 4), BENCH_CONNECTIONS
 // (default 16), BENCH_DEPTH (requests in flight per connection, default 8), BENCH_PORT, BENCH_ARMS
 // (a comma list of arms to run, for profiling one).
 import { spawn, type ChildProcess } from "node:child_process";
@@ -29,8 +32,8 @@ import { cacheOff } from "../load/phases.js";
 import type { CoreConfig } from "../core/config.js";
 import { count, table } from "../util/table.js";
 
-const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 5);
-const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 2);
+const SECONDS = Number(process.env["BENCH_SECONDS"] ?? 4);
+const ROUNDS = Number(process.env["BENCH_ROUNDS"] ?? 4);
 const CONNECTIONS = Number(process.env["BENCH_CONNECTIONS"] ?? 16);
 const DEPTH = Number(process.env["BENCH_DEPTH"] ?? 8);
 const PORT = Number(process.env["BENCH_PORT"] ?? 23411);
@@ -61,6 +64,11 @@ interface Sample {
 }
 
 const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / Math.max(xs.length, 1);
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 === 1 ? (s[m] ?? 0) : ((s[m - 1] ?? 0) + (s[m] ?? 0)) / 2;
+};
 
 async function startNutcracker(dir: string, ports: readonly number[], listen: number): Promise<ChildProcess> {
   const config = join(dir, "nutcracker.yml");
@@ -230,32 +238,24 @@ function report(samples: Map<Arm, Sample[]>): void {
     console.log(line);
   const generator = Math.max(...ARMS.map((arm) => mean(of(arm).map((s) => s.generatorCores))));
   console.log("");
-  // a ratio is printed only when both of its arms ran (BENCH_ARMS may name a few)
+  // a ratio is printed only when both of its arms ran (BENCH_ARMS may name a few); it is taken
+  // in each round, between arms that ran seconds apart, and the rounds' median is printed
   const ran = (...arms: Arm[]): boolean => arms.every((a) => of(a).length > 0);
-  const ratios: [string, Arm[], () => number][] = [
-    [
-      "kvlb cache off / twemproxy, throughput per proxy CPU  ",
-      ["off", "twemproxy"],
-      () => perCpu("off") / perCpu("twemproxy"),
-    ],
-    [
-      "kvlb cache off / twemproxy, throughput                ",
-      ["off", "twemproxy"],
-      () => ops("off") / ops("twemproxy"),
-    ],
-    [
-      "kvlb cache off, TCP backends / twemproxy, per proxy CPU",
-      ["offTcp", "twemproxy"],
-      () => perCpu("offTcp") / perCpu("twemproxy"),
-    ],
-    [
-      "kvlb defaults / cache off, CPU per request            ",
-      ["on", "off"],
-      () => usPerRequest("on") / usPerRequest("off"),
-    ],
-    ["kvlb defaults / direct, throughput                    ", ["on", "direct"], () => ops("on") / ops("direct")],
+  const perCpuOf = (s: Sample): number => s.load.opsPerSecond / Math.max(s.proxyCores, 1e-9);
+  const usOf = (s: Sample): number => (s.proxyCores * 1e6) / Math.max(s.load.opsPerSecond, 1);
+  const ratios: [string, Arm, Arm, (s: Sample) => number][] = [
+    ["kvlb cache off / twemproxy, throughput per proxy CPU  ", "off", "twemproxy", perCpuOf],
+    ["kvlb cache off / twemproxy, throughput                ", "off", "twemproxy", (s) => s.load.opsPerSecond],
+    ["kvlb cache off, TCP backends / twemproxy, per proxy CPU", "offTcp", "twemproxy", perCpuOf],
+    ["kvlb defaults / cache off, CPU per request            ", "on", "off", usOf],
+    ["kvlb defaults / direct, throughput                    ", "on", "direct", (s) => s.load.opsPerSecond],
   ];
-  for (const [what, arms, ratio] of ratios) if (ran(...arms)) console.log(`${what} ${ratio().toFixed(2)}x`);
+  for (const [what, a, b, figure] of ratios) {
+    if (!ran(a, b)) continue;
+    const perRound = of(a).map((s, i) => figure(s) / Math.max(figure(of(b)[i] ?? s), 1e-9));
+    const range = `rounds ${Math.min(...perRound).toFixed(2)}-${Math.max(...perRound).toFixed(2)}`;
+    console.log(`${what} ${median(perRound).toFixed(2)}x  (median of ${perRound.length}; ${range})`);
+  }
   console.log(
     `the load generator's thread used up to ${(generator * 100).toFixed(0)}% of a CPU` +
       (generator > 0.85 ? ": it was the limit, so compare the proxies by CPU per request" : ""),

@@ -11,6 +11,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "event_tags.h"
 #include "reply_frame.h"
 
 namespace kvlb {
@@ -32,22 +33,21 @@ constexpr size_t kKeysCompactBytes = 64 * 1024;
 
 BackendConns::~BackendConns() { Close(); }
 
-int BackendConns::Open(uint8_t *memory, uint32_t area, uint32_t areaBytes) {
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) return errno;
-  epoll_ = ep;
+void BackendConns::Open(int epoll, uint8_t *memory, uint32_t area, uint32_t areaBytes) {
+  epoll_ = epoll;
   memory_ = memory;
   area_ = area;
   areaBytes_ = areaBytes;
-  return 0;
 }
 
 void BackendConns::Close() {
   for (auto &b : backends_)
     for (auto &c : b.conns)
-      if (c.fd >= 0) ::close(c.fd);
+      if (c.fd >= 0) {
+        epoll_ctl(epoll_, EPOLL_CTL_DEL, c.fd, nullptr);
+        ::close(c.fd);
+      }
   backends_.clear();
-  if (epoll_ >= 0) ::close(epoll_);
   epoll_ = -1;
 }
 
@@ -87,11 +87,7 @@ void BackendConns::Set(const std::vector<uint32_t> &pairs, uint32_t pool, uint64
         continue;
       }
       Conn &conn = backends_[b].conns[c];
-      if (conn.fd < 0) continue;
-      epoll_event ev{};
-      ev.events = conn.mask;
-      ev.data.u32 = Tag(b, c);
-      epoll_ctl(epoll_, EPOLL_CTL_MOD, conn.fd, &ev);
+      if (conn.fd >= 0) Control(EPOLL_CTL_MOD, conn.fd, conn.mask, b, c);
     }
   }
 }
@@ -125,10 +121,7 @@ void BackendConns::Connect(uint32_t b, uint32_t c, uint64_t now) {
   conn.fd = fd;
   conn.connecting = true;
   conn.mask = 0;
-  epoll_event ev{};
-  ev.events = 0;
-  ev.data.u32 = Tag(b, c);
-  epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+  Control(EPOLL_CTL_ADD, fd, 0, b, c);
   if (connect(fd, reinterpret_cast<sockaddr *>(&sa), sizeof(sa)) < 0 && errno != EINPROGRESS) {
     Fail(b, c, now, false);
     return;
@@ -159,11 +152,15 @@ void BackendConns::Watch(uint32_t b, uint32_t c) {
   uint32_t mask = (full ? 0u : uint32_t(EPOLLIN | EPOLLRDHUP)) |
                   (conn.connecting || conn.outAt < conn.out.size() ? uint32_t(EPOLLOUT) : 0u);
   if (mask == conn.mask) return;
-  epoll_event ev{};
-  ev.events = mask;
-  ev.data.u32 = Tag(b, c);
-  epoll_ctl(epoll_, EPOLL_CTL_MOD, conn.fd, &ev);
+  Control(EPOLL_CTL_MOD, conn.fd, mask, b, c);
   conn.mask = mask;
+}
+
+void BackendConns::Control(int op, int fd, uint32_t events, uint32_t b, uint32_t c) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = EventTag(EventOwner::kBackendConns, Tag(b, c));
+  epoll_ctl(epoll_, op, fd, &ev);
 }
 
 void BackendConns::Out(uint32_t addr, uint16_t port, const uint8_t *datagram, uint32_t len, uint64_t now) {
@@ -327,30 +324,29 @@ BackendConns::Cut BackendConns::CutReply(const Conn &conn, const Waiting &w, con
   return {e.kind, e.reply, false, e.used};
 }
 
-uint32_t BackendConns::Receive(BackendDesc *desc, uint32_t room, uint64_t now) {
-  if (!On()) return 0;
-  epoll_event events[256];
-  int ready = epoll_wait(epoll_, events, 256, 0);
-  for (int i = 0; i < ready; i++) {
-    uint32_t b = events[i].data.u32 >> 16, c = events[i].data.u32 & 0xffff;
-    if (b >= backends_.size() || c >= backends_[b].conns.size()) continue;
-    Conn &conn = backends_[b].conns[c];
-    if (conn.fd < 0) continue;
-    if (conn.connecting && (events[i].events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
-      int err = 0;
-      socklen_t errLen = sizeof(err);
-      getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &err, &errLen);
-      if (err != 0) {
-        Fail(b, c, now, false);
-        continue;
-      }
-      conn.connecting = false;
-      counters_.connects++;
+void BackendConns::Event(uint32_t tag, uint32_t events, uint64_t now) {
+  uint32_t b = tag >> 16, c = tag & 0xffff;
+  if (b >= backends_.size() || c >= backends_[b].conns.size()) return;
+  Conn &conn = backends_[b].conns[c];
+  if (conn.fd < 0) return;
+  if (conn.connecting && (events & (EPOLLOUT | EPOLLERR | EPOLLHUP))) {
+    int err = 0;
+    socklen_t errLen = sizeof(err);
+    getsockopt(conn.fd, SOL_SOCKET, SO_ERROR, &err, &errLen);
+    if (err != 0) {
+      Fail(b, c, now, false);
+      return;
     }
-    if (events[i].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) Read(b, c, now);
-    if (conn.fd >= 0 && !conn.connecting && conn.outAt < conn.out.size()) Write(b, c, now);
-    if (conn.fd >= 0) Watch(b, c);
+    conn.connecting = false;
+    counters_.connects++;
   }
+  if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) Read(b, c, now);
+  if (conn.fd >= 0 && !conn.connecting && conn.outAt < conn.out.size()) Write(b, c, now);
+  if (conn.fd >= 0) Watch(b, c);
+}
+
+uint32_t BackendConns::Collect(BackendDesc *desc, uint32_t room, uint64_t now) {
+  if (!On()) return 0;
   // lay each whole reply into the area behind a frame header with its request's id
   uint32_t used = 0, n = 0;
   for (uint32_t b = 0; b < backends_.size(); b++) {

@@ -39,21 +39,25 @@ class BackendConns {
   BackendConns(const BackendConns &) = delete;
   BackendConns &operator=(const BackendConns &) = delete;
 
-  // Replies go into [area, area + areaBytes) of `memory`. Returns 0 or an errno.
-  int Open(uint8_t *memory, uint32_t area, uint32_t areaBytes);
+  // Replies go into [area, area + areaBytes) of `memory`; connections join `epoll`
+  // (event_tags.h), which the caller owns and reads.
+  void Open(int epoll, uint8_t *memory, uint32_t area, uint32_t areaBytes);
   // The backends reached over TCP, as (sin_addr, port) pairs, with `pool` connections each;
   // connecting starts at once.
   void Set(const std::vector<uint32_t> &pairs, uint32_t pool, uint64_t now);
   bool On() const { return epoll_ >= 0 && !backends_.empty(); }
-  int Fd() const { return epoll_; }
+  // Whether Open gave it a place for replies.
+  bool Opened() const { return epoll_ >= 0; }
   // Whether datagrams to this backend go over TCP.
   bool Has(uint32_t addr, uint16_t port) const;
   // Queues one request datagram (a memcached UDP frame header, then the request).
   void Out(uint32_t addr, uint16_t port, const uint8_t *datagram, uint32_t len, uint64_t now);
   // Writes what can be written, reconnects what is due.
   void Flush(uint64_t now);
-  // Reads, and writes a descriptor for each whole reply laid into the area; returns how many.
-  uint32_t Receive(BackendDesc *desc, uint32_t room, uint64_t now);
+  // One epoll event of a connection: connected, readable, writable.
+  void Event(uint32_t tag, uint32_t events, uint64_t now);
+  // Writes a descriptor for each whole reply read, laid into the area; returns how many.
+  uint32_t Collect(BackendDesc *desc, uint32_t room, uint64_t now);
   void Close();
   const BackendCounters &Counters() const { return counters_; }
   // Connections open now.
@@ -100,6 +104,7 @@ class BackendConns {
   void Write(uint32_t b, uint32_t c, uint64_t now);
   void Read(uint32_t b, uint32_t c, uint64_t now);
   void Watch(uint32_t b, uint32_t c);
+  void Control(int op, int fd, uint32_t events, uint32_t b, uint32_t c);
   bool JoinGet(Conn &conn, uint16_t id, const uint8_t *request, uint32_t size);
   // A reply found: `copy` bytes of the stream, then END when `end`; `used` bytes taken.
   struct Cut {

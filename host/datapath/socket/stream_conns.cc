@@ -12,6 +12,8 @@
 #include <sys/uio.h>
 #include <unistd.h>
 
+#include "event_tags.h"
+
 namespace kvlb {
 
 namespace {
@@ -40,8 +42,8 @@ constexpr uint64_t kSweepNs = 1000000000ull;
 
 StreamConns::~StreamConns() { Close(); }
 
-int StreamConns::Open(const std::string &addr, int port, bool shared, bool freebind, uint8_t *memory, uint32_t area,
-                      uint32_t areaBytes, const StreamLimits &limits) {
+int StreamConns::Open(int epoll, const std::string &addr, int port, bool shared, bool freebind, uint8_t *memory,
+                      uint32_t area, uint32_t areaBytes, const StreamLimits &limits) {
   sockaddr_in sa{};
   sa.sin_family = AF_INET;
   sa.sin_port = htons(port);
@@ -57,18 +59,14 @@ int StreamConns::Open(const std::string &addr, int port, bool shared, bool freeb
     ::close(fd);
     return err;
   }
-  int ep = epoll_create1(EPOLL_CLOEXEC);
-  if (ep < 0) {
+  epoll_ = epoll;
+  if (Control(EPOLL_CTL_ADD, fd, EPOLLIN, kListenTag) < 0) {
     int err = errno;
     ::close(fd);
+    epoll_ = -1;
     return err;
   }
-  epoll_event ev{};
-  ev.events = EPOLLIN;
-  ev.data.u32 = kListenTag;
-  epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
   listen_ = fd;
-  epoll_ = ep;
   memory_ = memory;
   area_ = area;
   areaBytes_ = areaBytes;
@@ -86,8 +84,10 @@ int StreamConns::Port() const {
 void StreamConns::Close() {
   for (auto &kv : conns_) ::close(kv.second.fd);
   conns_.clear();
-  if (listen_ >= 0) ::close(listen_);
-  if (epoll_ >= 0) ::close(epoll_);
+  if (listen_ >= 0) {
+    epoll_ctl(epoll_, EPOLL_CTL_DEL, listen_, nullptr);
+    ::close(listen_);
+  }
   listen_ = epoll_ = -1;
 }
 
@@ -99,11 +99,15 @@ bool StreamConns::Reading(const Conn &c) const {
 void StreamConns::Watch(uint32_t id, Conn &c) {
   uint32_t mask = (Reading(c) ? uint32_t(EPOLLIN | EPOLLRDHUP) : 0u) | (c.wantWrite ? uint32_t(EPOLLOUT) : 0u);
   if (mask == c.mask) return;
-  epoll_event ev{};
-  ev.events = mask;
-  ev.data.u32 = id;
-  epoll_ctl(epoll_, EPOLL_CTL_MOD, c.fd, &ev);
+  Control(EPOLL_CTL_MOD, c.fd, mask, id);
   c.mask = mask;
+}
+
+int StreamConns::Control(int op, int fd, uint32_t events, uint32_t id) {
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = EventTag(EventOwner::kStreams, id);
+  return epoll_ctl(epoll_, op, fd, &ev);
 }
 
 void StreamConns::Accept(uint64_t now) {
@@ -131,10 +135,7 @@ void StreamConns::Accept(uint64_t now) {
     c.lastActive = now;
     c.admin = InPairs(peer.sin_addr.s_addr, admin_);
     c.mask = EPOLLIN | EPOLLRDHUP;
-    epoll_event ev{};
-    ev.events = c.mask;
-    ev.data.u32 = id;
-    epoll_ctl(epoll_, EPOLL_CTL_ADD, fd, &ev);
+    Control(EPOLL_CTL_ADD, fd, c.mask, id);
     counters_.accepted++;
   }
 }
@@ -172,32 +173,29 @@ void StreamConns::Read(uint32_t id, Conn &c, uint64_t now) {
   Watch(id, c);                  // a full or finished connection is not polled in vain
 }
 
-uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
+void StreamConns::Event(uint32_t id, uint32_t events, uint64_t now) {
+  if (id == kListenTag) {
+    Accept(now);
+    return;
+  }
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  // a reset (or a close with replies unread) leaves nothing to write to; epoll reports it even
+  // on a connection that is not being read
+  if (events & (EPOLLERR | EPOLLHUP)) {
+    Drop(id);
+    return;
+  }
+  if (events & EPOLLOUT) Write(id, it->second);
+  auto again = conns_.find(id);
+  if (again != conns_.end() && (events & (EPOLLIN | EPOLLRDHUP))) Read(id, again->second, now);
+}
+
+uint32_t StreamConns::Collect(StreamDesc *desc, uint32_t room, uint64_t now) {
   passed_.clear();
   if (listen_ < 0) return 0;
-  epoll_event events[256];
-  int n = epoll_wait(epoll_, events, 256, 0);
-  for (int i = 0; i < n; i++) {
-    uint32_t id = events[i].data.u32;
-    if (id == kListenTag) {
-      Accept(now);
-      continue;
-    }
-    auto it = conns_.find(id);
-    if (it == conns_.end()) continue;
-    // a reset (or a close with replies unread) leaves nothing to write to; epoll reports it even
-    // on a connection that is not being read
-    if (events[i].events & (EPOLLERR | EPOLLHUP)) {
-      Drop(id);
-      continue;
-    }
-    if (events[i].events & EPOLLOUT) Write(id, it->second);
-    auto again = conns_.find(id);
-    if (again != conns_.end() && (events[i].events & (EPOLLIN | EPOLLRDHUP))) Read(id, again->second, now);
-  }
-  // lay out the connections with bytes the core has not seen
   uint32_t used = 0, k = 0;
-  std::vector<uint32_t> later;
+  later_.clear();
   for (uint32_t id : ready_) {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
@@ -210,7 +208,7 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
       continue;
     }
     if (k == room || full || uint64_t(used) + len > areaBytes_) {
-      later.push_back(id);
+      later_.push_back(id);
       continue;
     }
     std::memcpy(memory_ + area_ + used, c.in.data(), len);
@@ -220,7 +218,7 @@ uint32_t StreamConns::Receive(StreamDesc *desc, uint32_t room, uint64_t now) {
     used += (len + 7) & ~7u;
     k++;
   }
-  ready_.swap(later);
+  ready_.swap(later_);
   // what needs no core: a client gone with all its replies written is closed here, for a burst
   // with nothing else in it may not be sent at all
   Flush(now);

@@ -40,16 +40,18 @@ class StreamConns {
   StreamConns(const StreamConns &) = delete;
   StreamConns &operator=(const StreamConns &) = delete;
 
-  // Listens on addr:port (TCP) and lays bytes into [area, area + areaBytes) of `memory`.
-  // Returns 0, or an errno.
-  int Open(const std::string &addr, int port, bool shared, bool freebind, uint8_t *memory, uint32_t area,
+  // Listens on addr:port (TCP) and lays bytes into [area, area + areaBytes) of `memory`. Its
+  // sockets join `epoll` (event_tags.h), which the caller owns and reads. Returns 0, or an errno.
+  int Open(int epoll, const std::string &addr, int port, bool shared, bool freebind, uint8_t *memory, uint32_t area,
            uint32_t areaBytes, const StreamLimits &limits);
   bool On() const { return listen_ >= 0; }
-  int Fd() const { return epoll_; }
   int Port() const;
 
-  // Accepts, reads, and writes up to `room` descriptors at `desc`; returns how many.
-  uint32_t Receive(StreamDesc *desc, uint32_t room, uint64_t now);
+  // One epoll event of the listener (accepts) or of a connection (reads, writes).
+  void Event(uint32_t id, uint32_t events, uint64_t now);
+  // Writes up to `room` descriptors at `desc` for the connections with bytes the core has not
+  // seen; returns how many.
+  uint32_t Collect(StreamDesc *desc, uint32_t room, uint64_t now);
   // The core's results for the descriptors Receive wrote last, at `tx` (same slots).
   void Taken(const StreamDesc *tx);
   // One out descriptor of kind OUT_STREAM or OUT_STREAM_DONE.
@@ -106,6 +108,7 @@ class StreamConns {
   static void PutInOrder(Reply &r);
   void Watch(uint32_t id, Conn &c);
   bool Reading(const Conn &c) const;
+  int Control(int op, int fd, uint32_t events, uint32_t id);
 
   int listen_ = -1, epoll_ = -1;
   uint8_t *memory_ = nullptr;
@@ -116,8 +119,8 @@ class StreamConns {
   std::unordered_map<uint32_t, Conn> conns_;
   std::vector<uint32_t> passed_;  // the connection of each descriptor Receive wrote last
   std::vector<uint32_t> touched_;
-  std::vector<uint32_t> ready_;
-  std::vector<uint32_t> allow_, admin_;  // connections with bytes the core has not seen
+  std::vector<uint32_t> ready_, later_;  // connections with bytes the core has not seen
+  std::vector<uint32_t> allow_, admin_;
   uint64_t nextSweep_ = 0;
 };
 

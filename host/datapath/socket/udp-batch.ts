@@ -91,7 +91,7 @@ export interface UdpBatch {
   send(n: number): number;
   /** poll() for input, at most timeoutMs; 1 when a socket is readable. */
   wait(timeoutMs: number): number;
-  /** The bound ports (tcp: 0 without TCP), and the fds to poll for input (the two UDP sockets, and the TCP side's epoll). */
+  /** The bound ports (tcp: 0 without TCP), and the fds to poll for input (one epoll set, readable when any of its sockets is). */
   ports(): { listen: number; tcp: number; backend: number; fds: number[] };
   /** The TCP side's counters. */
   streams(): StreamCounts;

@@ -12,11 +12,13 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <string>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <vector>
 
 #include "backend_conns.h"
+#include "event_tags.h"
 #include "frame_guard.h"
 #include "send_guard.h"
 #include "stream_conns.h"
@@ -110,18 +112,29 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     // kFreebind: the address is on no kernel interface (a NIC bound to DPDK serves it).
     uint32_t flags = info.Length() > 5 && info[5].IsNumber() ? info[5].As<Napi::Number>().Uint32Value() : 0;
     OpenError err;
+    epoll_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epoll_ < 0) {
+      ThrowOpenError(env, {std::string("epoll_create1: ") + strerror(errno)});
+      return;
+    }
     client_ = Open(listenAddr, listenPort, flags, &err);
     if (client_ < 0) {
+      CloseFds();
       ThrowOpenError(env, err);
       return;
     }
     backend_ = Open(backendAddr, 0, 0, &err);
     if (backend_ < 0) {
-      ::close(client_);
-      client_ = -1;
+      CloseFds();
       ThrowOpenError(env, err);
       return;
     }
+    epoll_event ev{};
+    ev.events = EPOLLIN;
+    ev.data.u64 = kvlb::EventTag(kvlb::EventOwner::kClientUdp, 0);
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, client_, &ev);
+    ev.data.u64 = kvlb::EventTag(kvlb::EventOwner::kBackendUdp, 0);
+    epoll_ctl(epoll_, EPOLL_CTL_ADD, backend_, &ev);
     rxMax_ = layout.Has("rxMax") ? layout.Get("rxMax").As<Napi::Number>().Uint32Value() : slotCount_;
     if (rxMax_ > kMaxBurst || rxMax_ < slotCount_) {
       CloseFds();
@@ -132,14 +145,12 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     uint32_t replyBytes = layout.Has("replyBytes") ? layout.Get("replyBytes").As<Napi::Number>().Uint32Value() : 0;
     if (replyBytes != 0) {
       uint32_t replyArea = layout.Get("replyArea").As<Napi::Number>().Uint32Value();
-      int e = uint64_t(replyArea) + replyBytes > memorySize_ || replyBytes < 65536
-                  ? ERANGE
-                  : backends_.Open(memory_, replyArea, replyBytes);
-      if (e != 0) {
+      if (uint64_t(replyArea) + replyBytes > memorySize_ || replyBytes < 65536) {
         CloseFds();
         Napi::RangeError::New(env, "UdpBatch: the reply area does not fit the memory").ThrowAsJavaScriptException();
         return;
       }
+      backends_.Open(epoll_, memory_, replyArea, replyBytes);
     }
     // TCP clients on the same address and port, when the layout gives their bytes a place
     uint32_t streamBytes = layout.Has("streamBytes") ? layout.Get("streamBytes").As<Napi::Number>().Uint32Value() : 0;
@@ -160,8 +171,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       limits.inBytes = std::max(limits.inBytes, layout.Get("inBytes").As<Napi::Number>().Uint32Value());
     if (layout.Has("idleSeconds"))
       limits.idleNs = uint64_t(layout.Get("idleSeconds").As<Napi::Number>().Uint32Value()) * 1000000000ull;
-    int e =
-        streams_.Open(listenAddr, port, flags & kShared, flags & kFreebind, memory_, streamArea, streamBytes, limits);
+    int e = streams_.Open(epoll_, listenAddr, port, flags & kShared, flags & kFreebind, memory_, streamArea,
+                          streamBytes, limits);
     if (e != 0) {
       CloseFds();
       ThrowOpenError(env, BindError(Endpoint(listenAddr, port) + " (TCP)", e));
@@ -213,7 +224,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     backends_.Close();
     if (client_ >= 0) ::close(client_);
     if (backend_ >= 0) ::close(backend_);
-    client_ = backend_ = -1;
+    if (epoll_ >= 0) ::close(epoll_);
+    client_ = backend_ = epoll_ = -1;
   }
 
   // Receives into slots [first, first + count) and descriptors from `at`; returns how many.
@@ -243,22 +255,44 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     return n;
   }
 
+  // One epoll_wait says which sockets have something: only those are read (a UDP socket's
+  // recvmmsg that would find nothing costs as much as the wait).
   Napi::Value Receive(const Napi::CallbackInfo &info) {
     if (client_ < 0) return Napi::Number::New(info.Env(), 0);
+    uint64_t now = SendGuard::Now();
+    bool clientUdp = false, backendUdp = false;
+    int ready = epoll_wait(epoll_, events_, kMaxEvents, 0);
+    for (int i = 0; i < ready; i++) {
+      uint32_t id = kvlb::TagId(events_[i].data.u64);
+      switch (kvlb::TagOwner(events_[i].data.u64)) {
+        case kvlb::EventOwner::kClientUdp:
+          clientUdp = true;
+          break;
+        case kvlb::EventOwner::kBackendUdp:
+          backendUdp = true;
+          break;
+        case kvlb::EventOwner::kStreams:
+          streams_.Event(id, events_[i].events, now);
+          break;
+        case kvlb::EventOwner::kBackendConns:
+          backends_.Event(id, events_[i].events, now);
+          break;
+      }
+    }
     uint32_t half = slotCount_ / 2;
-    int a = ReceiveFrom(backend_, 0, half, 0, kBackendKind);
-    int b = ReceiveFrom(client_, half, slotCount_ - half, a, kClientKind);
+    int a = backendUdp ? ReceiveFrom(backend_, 0, half, 0, kBackendKind) : 0;
+    int b = clientUdp ? ReceiveFrom(client_, half, slotCount_ - half, a, kClientKind) : 0;
     streamFirst_ = uint32_t(a + b);
     uint32_t c = 0;
     if (streams_.On()) {
       auto *desc = reinterpret_cast<kvlb::StreamDesc *>(memory_ + rxDesc_) + streamFirst_;
-      c = streams_.Receive(desc, rxMax_ - streamFirst_, SendGuard::Now());
+      c = streams_.Collect(desc, rxMax_ - streamFirst_, now);
     }
     uint32_t d = 0;
     if (backends_.On()) {
       uint32_t at = streamFirst_ + c;
       auto *desc = reinterpret_cast<kvlb::BackendDesc *>(memory_ + rxDesc_) + at;
-      d = backends_.Receive(desc, rxMax_ - at, SendGuard::Now());
+      d = backends_.Collect(desc, rxMax_ - at, now);
     }
     return Napi::Number::New(info.Env(), a + b + int(c + d));
   }
@@ -351,9 +385,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     double ms = info[0].As<Napi::Number>().DoubleValue();
     if (ms < 0) ms = 0;
     timespec ts{static_cast<time_t>(ms / 1000), static_cast<long>(fmod(ms, 1000.0) * 1e6)};
-    pollfd fds[4] = {
-        {client_, POLLIN, 0}, {backend_, POLLIN, 0}, {streams_.Fd(), POLLIN, 0}, {backends_.Fd(), POLLIN, 0}};
-    int r = ppoll(fds, 4, &ts, nullptr);  // an fd of -1 is skipped
+    pollfd fds[1] = {{epoll_, POLLIN, 0}};  // readable when any socket in it is
+    int r = ppoll(fds, 1, &ts, nullptr);
     return Napi::Number::New(info.Env(), r > 0 ? 1 : 0);
   }
 
@@ -490,7 +523,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       Napi::TypeError::New(env, "tcpBackends(pairs: Uint32Array, pool)").ThrowAsJavaScriptException();
       return env.Undefined();
     }
-    if (backends_.Fd() < 0) {
+    if (!backends_.Opened()) {
       Napi::Error::New(env, "tcpBackends: the layout gave backend replies no area").ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -538,12 +571,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("listen", Port(client_));
     o.Set("tcp", streams_.Port());
     o.Set("backend", Port(backend_));
-    o.Set("fds", Napi::Array::New(info.Env()));
-    o.Get("fds").As<Napi::Array>().Set(0u, Napi::Number::New(info.Env(), client_));
-    o.Get("fds").As<Napi::Array>().Set(1u, Napi::Number::New(info.Env(), backend_));
-    auto fds = o.Get("fds").As<Napi::Array>();
-    if (streams_.On()) fds.Set(fds.Length(), Napi::Number::New(info.Env(), streams_.Fd()));
-    if (backends_.Fd() >= 0) fds.Set(fds.Length(), Napi::Number::New(info.Env(), backends_.Fd()));
+    auto fds = Napi::Array::New(info.Env());
+    fds.Set(0u, Napi::Number::New(info.Env(), epoll_));  // readable when any of its sockets is
+    o.Set("fds", fds);
     return o;
   }
 
@@ -567,6 +597,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   kvlb::StreamConns streams_;
   kvlb::BackendConns backends_;
   int client_ = -1, backend_ = -1;
+  int epoll_ = -1;  // every socket above (event_tags.h)
+  static constexpr int kMaxEvents = 256;
+  epoll_event events_[kMaxEvents];
   SendGuard guard_;
   uint64_t refused_ = 0;
   // the frame paths' UMEM and free-frame pool (u32 count, u32 capacity, frames), once guarded
