@@ -49,13 +49,13 @@ import {
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged, isCached } from "../cache/proxy-writes";
 import { parkRead } from "./parked-reads";
-import { movedFrom, fallbackOnMiss } from "./migrate";
+import { movedFrom, fallbackOnMiss, askMoved } from "./migrate";
 import { NO_OWNER } from "../route/old-ring";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
 import { replicaConsider, replicaPick, replicaServer, NO_SET } from "../cache/replicas";
 import { replicaFill, sendCopyGet } from "./replica-fill";
-import { NAT_NONE, NK_GET, GF_END, GF_ERRORED, NF_PLACED, natEntry, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
+import { NAT_NONE, NK_GET, NK_GETS, GF_END, GF_ERRORED, NF_PLACED, natEntry, N_PLACES_AT, N_PLACES_LEFT } from "./nat";
 import {
   LAYER_L1,
   LAYER_L2,
@@ -148,6 +148,8 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
+  // get and gets fall back to a moved key's old owner; gat and gats, which change the expiry, do not
+  const moves = (kind == NK_GET || kind == NK_GETS) && !hasExptime;
   // a get of one key alone in its datagram may go to a copy of a replica set (cache/replicas.ts)
   let copySet: usize = NO_SET;
   let copyTo: u32 = NO_BACKEND;
@@ -205,6 +207,19 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       if ((workU32(W_FLAGS) & GF_ERRORED) == 0) serverError(b == NO_BACKEND ? FAIL_NO_BACKENDS : FAIL_DOWN);
       workFlag(<u32>GF_ERRORED);
     } else {
+      // a key that moved in a live migration, among other keys or with others in its request:
+      // it goes alone, so that a miss at its new owner can go on to its old one (a get of one
+      // key alone in its request goes so below, in place)
+      const old = moves ? movedFrom(q, len, b) : NO_OWNER;
+      if (old != NO_OWNER && !(keys == 1 && inPlace)) {
+        if (ordered) {
+          order++;
+          runBroken = true;
+        }
+        askMoved(kind, b, old, h, q, len, stamp, ordered ? order : ORDER_NONE);
+        q = skipSpaces(te, lineEnd);
+        continue;
+      }
       if (keys == 1 && inPlace && kind == NK_GET) {
         const r = replicaConsider(h, q, len, f);
         if (r != NO_SET && replicaServer(r, 0) == b) {
@@ -246,7 +261,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       // a key that moved in a live migration: a miss at its new owner goes on to its old one
       const key = <usize>load<u32>(misses);
       const keyLen = <usize>(load<u16>(misses + 4) & ~WANTS_FILL);
-      const old = keys == 1 && kind == NK_GET ? movedFrom(key, keyLen, b) : NO_OWNER;
+      const old = keys == 1 && moves ? movedFrom(key, keyLen, b) : NO_OWNER;
       const id = newChild(kind, b, 0, stamp, old != NO_OWNER ? keyHash(key, keyLen) : 0);
       if (id != NAT_NONE) {
         if (old != NO_OWNER) fallbackOnMiss(id, old, key, keyLen);

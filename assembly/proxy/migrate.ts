@@ -1,7 +1,8 @@
 // Live migration: while a window is open after a reload changed the ring, a key whose owner
 // changed (moved) is still found where it was.
 //
-// - A client's get of one moved key goes to the new owner. When that misses, and no write of the
+// - A client's get (or gets) of a moved key goes to the new owner, in a request of its own when
+//   the get names other keys too (askMoved). When that misses, and no write of the
 //   key has begun since the get came in, the same request is sent on to the old owner, whose
 //   answer the client gets (a write that overlapped the get sends it to the new owner again:
 //   fallBack); beside it kvlb asks the old owner for the value and its TTL
@@ -35,8 +36,8 @@ import { startsWith, writeDecimal } from "../protocol/text";
 import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
 import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
-import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
-import { buildBegin, sendBuilt, ownChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
+import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE, NK_GETS, N_KIND } from "./nat";
+import { buildBegin, sendBuilt, ownChild, newChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
 import { work, W_VA } from "./context";
 import {
   R_MIGRATE,
@@ -59,6 +60,7 @@ import {
   S_MIGRATE_COPIES,
   S_MIGRATE_NOT_COPIED,
   S_MIGRATE_OLD_DELETES,
+  S_DROP_OUT_FULL,
 } from "../abi/abi";
 
 @inline function keySlot(index: u32): usize {
@@ -87,6 +89,28 @@ export function fallbackOnMiss(index: u32, old: u32, key: usize, keyLen: usize):
   store<u16>(slot + MG_KEY_LEN, <u16>keyLen);
   memory.copy(slot + MG_KEY, key, keyLen);
   store<u16>(natEntry(index) + N_MIGRATE, TRIES);
+}
+
+// A moved key of a client's get or gets that names other keys too: it goes to its new owner `b`
+// alone, so that its miss can go on to `old` like a get of one key. `order` is its place in a
+// reply put in order (reply-order.ts), or ORDER_NONE.
+export function askMoved(kind: u8, b: u32, old: u32, h: u64, key: usize, keyLen: usize, stamp: u64, order: u32): void {
+  const payload = buildBegin(5 + keyLen + 2);
+  if (payload == 0) {
+    statInc(S_DROP_OUT_FULL);
+    return;
+  }
+  const index = newChild(kind, b, 0, stamp, h, order);
+  if (index == NAT_NONE) return;
+  fallbackOnMiss(index, old, key, keyLen);
+  sendBuilt(index, b, payload, writeGet(payload, kind, key, keyLen) - payload);
+}
+
+// "get <key>\r\n", or gets for a gets; returns its end.
+function writeGet(at: usize, kind: u8, key: usize, keyLen: usize): usize {
+  let q = writeAscii(at, kind == NK_GETS ? "gets " : "get ");
+  memory.copy(q, key, keyLen);
+  return writeAscii(q + keyLen, "\r\n");
 }
 
 // Backend `b` answered child `index`, a get of a moved key, with a miss (END alone). Returns true
@@ -130,15 +154,12 @@ function ask(index: u32, from: u32, to: u32): bool {
   const e = natEntry(index);
   const slot = keySlot(index);
   const keyLen = <usize>load<u16>(slot + MG_KEY_LEN);
-  const payload = buildBegin(4 + keyLen + 2);
+  const payload = buildBegin(5 + keyLen + 2);
   if (payload == 0) return false;
   backendDone(from, false);
   store<u8>(e + N_BACKEND, <u8>to);
   store<u64>(e + N_TIME, clock());
-  let at = writeAscii(payload, "get ");
-  memory.copy(at, slot + MG_KEY, keyLen);
-  at = writeAscii(at + keyLen, "\r\n");
-  sendBuilt(index, to, payload, at - payload);
+  sendBuilt(index, to, payload, writeGet(payload, load<u8>(e + N_KIND), slot + MG_KEY, keyLen) - payload);
   return true;
 }
 

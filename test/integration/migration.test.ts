@@ -27,14 +27,15 @@ let config: string;
 /** The config: the first `servers` of the cluster's memcached servers, the window and the
  * background mover's rate (0: off, so that gets find the keys at their old servers). The health
  * checks never mark a server down: a test reads what each server holds, not failover. */
-function writeConfig(servers: number, windowSeconds: number, copiesPerSecond = 0): void {
+function writeConfig(servers: number, windowSeconds: number, copiesPerSecond = 0, tcpBackends = false): void {
   const list = ports
     .slice(0, servers)
     .map((p) => `  - { host: 127.0.0.1, port: ${p} }`)
     .join("\n");
   writeFileSync(
     config,
-    `migration:\n  windowSeconds: ${windowSeconds}\n  copiesPerSecond: ${copiesPerSecond}\nhealth:\n  probeFailures: 100000\n  requestFailures: 100000\n` +
+    (tcpBackends ? "tcp:\n  backends: true\n" : "") +
+      `migration:\n  windowSeconds: ${windowSeconds}\n  copiesPerSecond: ${copiesPerSecond}\nhealth:\n  probeFailures: 100000\n  requestFailures: 100000\n` +
       `backends:\n${list}\n`,
   );
 }
@@ -108,15 +109,15 @@ test.after.always(() => {
 
 /** Fresh memcached servers (over UDP, and TCP too for the mover's key lists), and kvlb on the
  * first two of them with this window and mover. */
-async function startWithTwo(windowSeconds: number, copiesPerSecond = 0): Promise<void> {
-  writeConfig(2, windowSeconds, copiesPerSecond);
+async function startWithTwo(windowSeconds: number, copiesPerSecond = 0, tcpBackends = false): Promise<void> {
+  writeConfig(2, windowSeconds, copiesPerSecond, tcpBackends);
   cluster = await startCluster(
     base,
     3,
     ["--config", config],
     64,
     undefined,
-    copiesPerSecond > 0 ? "both" : "udp",
+    copiesPerSecond > 0 || tcpBackends ? "both" : "udp",
     false,
   );
 }
@@ -174,6 +175,74 @@ test.serial(
     t.is((await stats()).migration.fallbacks, s.migration.fallbacks);
   },
 );
+
+for (const tcpBackends of [false, true])
+  test.serial(
+    `during the window, gets and gets of many keys (raw TCP in order, UDP, pymemcache's get_many) answer every moved key with its old server's value (backends over ${tcpBackends ? "TCP" : "UDP"})`,
+    async (t) => {
+      await startWithTwo(30, 0, tcpBackends);
+      const keys = Array.from({ length: 240 }, (_, i) => `mk-${i}`);
+      await preload(keys);
+      const before = homes(2, keys);
+      const after = homes(3, keys);
+      const isMoved = (k: string): boolean => before[keys.indexOf(k)] !== after[keys.indexOf(k)];
+      // four groups: each asks for its moved keys before anything copied them to the new server
+      const group = (g: number): string[] => keys.slice(g * 60, g * 60 + 60);
+      for (let g = 0; g < 4; g++) t.true(group(g).filter(isMoved).length > 5, `group ${g} has moved keys`);
+      writeConfig(3, 30, 0, tcpBackends);
+      await reload();
+      const c = new Conn(running().kvlbPort);
+      try {
+        c.send(`get ${group(0).join(" ")}\r\n`);
+        const got = await c.until((s) => s.endsWith("END\r\n"));
+        t.is(
+          got,
+          group(0)
+            .map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\n`)
+            .join("") + "END\r\n",
+          "TCP get, in order",
+        );
+        const before2 = c.received.length;
+        c.send(`gets ${group(2).join(" ")}\r\n`);
+        const gets = (await c.until((s) => s.length > before2 && s.endsWith("END\r\n"))).slice(before2);
+        const pattern = group(2)
+          .map((k) => `VALUE ${k} 0 ${k.length} \\d+\r\n${k}\r\n`)
+          .join("");
+        t.regex(gets, new RegExp(`^${pattern}END\r\n$`), "TCP gets, in order, each with a cas unique");
+      } finally {
+        c.destroy();
+      }
+      const u = new UdpClient(running().kvlbPort);
+      try {
+        // the reply's messages, up to the one that ends in END (a value may end in digits)
+        const messages = await u.request(`get ${group(1).join(" ")}\r\n`, /END\r\n$/);
+        const reply = messages.map((m) => m.payload.toString("latin1")).join("");
+        const values = [...reply.matchAll(/^VALUE (\S+) 0 \d+\r\n(\S+)\r\n/gm)].map((m) => `${m[1]}=${m[2]}`);
+        t.deepEqual(
+          values.sort(),
+          group(1)
+            .map((k) => `${k}=${k}`)
+            .sort(),
+          "UDP get, every key",
+        );
+      } finally {
+        u.close();
+      }
+      const script = `
+from pymemcache.client.base import Client
+c = Client(("127.0.0.1", ${running().kvlbPort}), connect_timeout=2, timeout=5)
+keys = ${JSON.stringify(group(3))}
+got = c.get_many(keys)
+missing = [k for k in keys if got.get(k) != k.encode()]
+print("missing", len(missing), " ".join(missing))
+`;
+      const { stdout } = await run("/usr/bin/python3", ["-c", script]);
+      t.is(stdout.trim(), "missing 0", "pymemcache's get_many");
+      const moved = keys.filter(isMoved).length;
+      const { fallbacks } = (await stats()).migration;
+      t.true(fallbacks >= moved, `${fallbacks} gets answered by old servers for ${moved} moved keys`);
+    },
+  );
 
 test.serial(
   "during the window a write of a moved key goes to its new server and removes it from the old; a delete leaves a miss",
