@@ -108,7 +108,7 @@ export function askMoved(kind: u8, b: u32, old: u32, h: u64, key: usize, keyLen:
 
 // "get <key>\r\n", or gets for a gets; returns its end.
 function writeGet(at: usize, kind: u8, key: usize, keyLen: usize): usize {
-  let q = writeAscii(at, kind == NK_GETS ? "gets " : "get ");
+  const q = writeAscii(at, kind == NK_GETS ? "gets " : "get ");
   memory.copy(q, key, keyLen);
   return writeAscii(q + keyLen, "\r\n");
 }
