@@ -2,7 +2,7 @@
 // Only integer literals live here so that both compilers accept the file as is.
 
 export const ABI_VERSION = 1;
-export const LAYOUT_VERSION = 15;
+export const LAYOUT_VERSION = 16;
 export const SNAPSHOT_FORMAT = 2;
 export const MAGIC = 0x424c564b; // "KVLB"
 export const SNAPSHOT_MAGIC = 0x5353564b; // "KVSS"
@@ -415,18 +415,24 @@ export const RP_KEY = 96; // the key, up to MAX_KEY bytes
 export const MAX_REPLICAS = 8; // servers in a set, the key's own included
 
 // A live migration (R_MIGRATE, proxy/migrate.ts): a control block, the ring as it was before the
-// reload (the route region's layout of (value << 32 | backend) u64s), one key slot per NAT entry
-// for a get whose miss goes on to the key's old owner, then the mover's pending keys.
+// reload (the route region's layout of (value << 32 | backend) u64s), one request slot per NAT
+// entry for a read whose miss goes on to the key's old owner, then the mover's pending keys.
 export const MG_ACTIVE = 0; // u32, 1 while a window is open
 export const MG_POINTS = 4; // u32, points on the old ring
 export const MG_UNTIL = 8; // u64, clock when the window closes
 export const MG_PENDING_LEN = 16; // u32, bytes of the mover's keys waiting for the next tick
 export const MG_RING = 64;
 export const MG_KEYS = 81984; // MG_RING + MAX_POINTS * 8
-export const MG_KEY_BYTES = 256; // u8 old owner, u8 pad, u16 key length, the key
+export const MG_KEY_BYTES = 320; // a request slot: u8 old owner, u8 form, u16 length, the request
 export const MG_KEY_OWNER = 0;
-export const MG_KEY_LEN = 2;
-export const MG_KEY = 4;
+export const MG_KEY_FORM = 1; // MF_*: how the request is written, which says where its key is
+export const MG_REQ_LEN = 2;
+export const MG_REQ = 4; // the request as the new owner got it, sent again to the old one
+export const MG_REQ_MAX: u32 = 316;
+export const MF_GET: u8 = 0; // get <key>\r\n
+export const MF_GETS: u8 = 1; // gets <key>\r\n
+export const MF_MG: u8 = 2; // mg <key> <flags>*\r\n, its key not in base64
+export const MF_BINARY: u8 = 3; // a binary get, getk (a quiet one made loud)
 // After the key slots: the mover's keys waiting for the next tick, as (u8 length, key) records.
 export const MG_PENDING_BYTES = 65536;
 

@@ -39,6 +39,7 @@ import {
   N_TIME,
   NK_GET,
   NK_GETS,
+  NK_OTHER,
   NK_FILL,
   NK_WRITE,
   NK_META_WRITE,
@@ -56,9 +57,8 @@ import {
   NK_MIG_READ,
   NK_MIG_COPY,
   NK_MIG_DELETE,
-  N_MIGRATE,
 } from "./nat";
-import { fallBack, migrateReadAnswered, migrateCopyAnswered, migrateDeleteAnswered } from "./migrate";
+import { missFallsBack, migrateReadAnswered, migrateCopyAnswered, migrateDeleteAnswered } from "./migrate";
 import { copyReadAnswered, copyWriteAnswered, copyGetAnswered, replicaWriteDone } from "./replica-fill";
 import { childDone, groupPassesEnd, groupFailed, groupErrored, sendAfter, DONE_PASS_END, work, W_VA } from "./context";
 import { orderedId, ORDER_NONE, ORDER_ERROR, ORDER_END } from "./reply-order";
@@ -162,14 +162,7 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
   let endAlone = false;
   if (kind == NK_GET || kind == NK_GETS) {
     // a moved key's miss at its new owner: the get goes on to its old owner, under this entry
-    if (
-      load<u16>(e + N_MIGRATE) != 0 &&
-      frameTotal(slot) == 1 &&
-      end - p == 5 &&
-      startsWith(p, end, "END\r\n") &&
-      fallBack(id, b)
-    )
-      return;
+    if (frameTotal(slot) == 1 && missFallsBack(id, b, p, end)) return;
     if (frameTotal(slot) == 1) {
       // VALUE blocks, then maybe END; memcached 1.6 sends each in a message of its own
       let q = p;
@@ -220,6 +213,8 @@ export function handleBackend(slot: usize, len: usize, addr: u32, port: u32, tru
       endAlone = finished && order != ORDER_NONE && (done & DONE_PASS_END) != 0;
     }
   } else {
+    // a moved key's miss at its new owner (mg, a binary get): the read goes on to its old owner
+    if (kind == NK_OTHER && frameTotal(slot) == 1 && missFallsBack(id, b, p, end)) return;
     const seen = load<u16>(e + N_SEEN) + 1;
     store<u16>(e + N_SEEN, seen);
     if (<u32>seen >= frameTotal(slot) || frameSeq(slot) + 1 == frameTotal(slot)) {

@@ -56,7 +56,7 @@ import {
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_NOOP } from "./nat";
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD, FAIL_MIGRATING } from "./failures";
-import { writeMoved, deleteAtOld, MOVED_BUSY } from "./migrate";
+import { writeMoved, deleteAtOld, movedFrom, fallbackOnBinaryMiss, MOVED_BUSY } from "./migrate";
 import { NO_OWNER } from "../route/old-ring";
 import { S_CLIENT_ERRORS, S_DROP_FRAME, S_DROP_OUT_FULL, S_NO_BACKEND } from "../abi/abi";
 
@@ -136,7 +136,10 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
   let flags: u8 = loud != op ? NF_QUIET : 0;
   if (cls == BC_READ) {
     if (loud != op) flags |= NF_MG;
-    forward(p, reqEnd, alone, b, loud, NK_OTHER, flags, 0);
+    // a key that moved in a live migration: its miss goes on to the key's old owner
+    const old = movedFrom(key, keyLen, b);
+    const id = forward(p, reqEnd, alone, b, loud, NK_OTHER, flags, 0, old != NO_OWNER ? h : 0);
+    if (id != NAT_NONE && old != NO_OWNER) fallbackOnBinaryMiss(id, old, p, reqEnd - p, loud);
     return;
   }
   if (!writeRoom()) {
@@ -150,35 +153,26 @@ function request(p: usize, reqEnd: usize, alone: bool): void {
   }
   const v = writeBegin(h, key, keyLen, 0, 0, w + W_STAGED);
   if (old != NO_OWNER) deleteAtOld(old, h, key, keyLen);
-  if (!forward(p, reqEnd, alone, b, loud, NK_META_WRITE, flags, v, h)) writeEnd(h, v, false, false);
+  if (forward(p, reqEnd, alone, b, loud, NK_META_WRITE, flags, v, h) == NAT_NONE) writeEnd(h, v, false, false);
 }
 
-// Sends the request to backend b under a new child; false when no child could be opened.
-function forward(
-  p: usize,
-  reqEnd: usize,
-  alone: bool,
-  b: u32,
-  loud: u8,
-  kind: u8,
-  flags: u8,
-  v: u64,
-  h: u64 = 0,
-): bool {
+// Sends the request to backend b under a new child; its index, or NAT_NONE when none could be
+// opened.
+function forward(p: usize, reqEnd: usize, alone: bool, b: u32, loud: u8, kind: u8, flags: u8, v: u64, h: u64 = 0): u32 {
   const id = newChild(kind, b, flags, kind == NK_OTHER ? readStamp() : v, h);
-  if (id == NAT_NONE) return false;
+  if (id == NAT_NONE) return NAT_NONE;
   if (alone && loud == load<u8>(p + BH_OPCODE)) {
     sendInPlace(id, b);
-    return true;
+    return id;
   }
   const len = reqEnd - p;
   const payload = buildBegin(len);
   if (payload == 0) {
     statInc(S_DROP_OUT_FULL);
-    return true; // the child stays open until it times out, which answers the client
+    return id; // the child stays open until it times out, which answers the client
   }
   memory.copy(payload, p, len);
   store<u8>(payload + BH_OPCODE, loud);
   sendBuilt(id, b, payload, len);
-  return true;
+  return id;
 }

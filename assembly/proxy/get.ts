@@ -49,7 +49,7 @@ import {
 import { FAIL_NO_BACKENDS, FAIL_DOWN, FAIL_OVERLOAD } from "./failures";
 import { fillWanted, expiryChanged, isCached } from "../cache/proxy-writes";
 import { parkRead } from "./parked-reads";
-import { movedFrom, fallbackOnMiss, askMoved } from "./migrate";
+import { movedFrom, fallbackOnGetMiss, askMoved } from "./migrate";
 import { NO_OWNER } from "../route/old-ring";
 import { peerRoomForWrite } from "../cache/peers";
 import { natUsed } from "./nat";
@@ -264,7 +264,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       const old = keys == 1 && moves ? movedFrom(key, keyLen, b) : NO_OWNER;
       const id = newChild(kind, b, 0, stamp, old != NO_OWNER ? keyHash(key, keyLen) : 0);
       if (id != NAT_NONE) {
-        if (old != NO_OWNER) fallbackOnMiss(id, old, key, keyLen);
+        if (old != NO_OWNER) fallbackOnGetMiss(id, old, kind, key, keyLen);
         sendInPlace(id, b);
       }
     }

@@ -5,7 +5,7 @@
 import { statInc } from "../layout/header";
 import { writeBegin, writeEnd } from "../cache/proxy-writes";
 import { FAIL_OVERLOAD, FAIL_MIGRATING } from "./failures";
-import { writeMoved, deleteAtOld, MOVED_BUSY } from "./migrate";
+import { writeMoved, deleteAtOld, movedFrom, fallbackOnMiss, MOVED_BUSY } from "./migrate";
 import { NO_OWNER } from "../route/old-ring";
 import { readStamp } from "../cache/barrier";
 import { skipSpaces, tokenEnd, parseDecimal, isWord, fits } from "../protocol/text";
@@ -25,7 +25,7 @@ import {
   NO_BACKEND,
 } from "./forward";
 import { writeRoom, NAT_NONE, NK_OTHER, NK_META_WRITE, NF_QUIET, NF_MG, GF_MN } from "./nat";
-import { S_CLIENT_ERRORS, S_DROP_OUT_FULL } from "../abi/abi";
+import { S_CLIENT_ERRORS, S_DROP_OUT_FULL, MF_MG } from "../abi/abi";
 
 export function handleMn(): void {
   workFlag(<u32>GF_MN);
@@ -112,7 +112,10 @@ export function handleMeta(
     if (isWrite) writeEnd(h, v, false, false);
     return next;
   }
-  if (first && next == end && qAt == 0) {
+  // an mg of a key that moved in a live migration: its miss goes on to the key's old owner, as
+  // kvlb wrote the request (a key in base64 is not looked for there)
+  const movedRead = code == CMD_MG && !base64 ? movedFrom(key, keyLen, b) : NO_OWNER;
+  if (first && next == end && qAt == 0 && movedRead == NO_OWNER) {
     sendInPlace(id, b);
     return next;
   }
@@ -129,6 +132,7 @@ export function handleMeta(
   if (tail > 0) memory.copy(payload + (cut - cmd), qAt + 1, tail);
   store<u16>(payload + lineLen, 0x0a0d);
   if (dataLen > 0) memory.copy(payload + lineLen + 2, newline + 1, dataLen);
+  if (movedRead != NO_OWNER) fallbackOnMiss(id, movedRead, MF_MG, payload, lineLen + 2);
   sendBuilt(id, b, payload, lineLen + 2 + dataLen);
   return next;
 }

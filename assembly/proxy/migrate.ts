@@ -1,8 +1,9 @@
 // Live migration: while a window is open after a reload changed the ring, a key whose owner
 // changed (moved) is still found where it was.
 //
-// - A client's get (or gets) of a moved key goes to the new owner, in a request of its own when
-//   the get names other keys too (askMoved). When that misses, and no write of the
+// - A client's read of a moved key (get, gets, mg, a binary get) goes to the new owner, a get of
+//   several keys sending each moved key in a request of its own (askMoved). When that misses, and
+//   no write of the
 //   key has begun since the get came in, the same request is sent on to the old owner, whose
 //   answer the client gets (a write that overlapped the get sends it to the new owner again:
 //   fallBack); beside it kvlb asks the old owner for the value and its TTL
@@ -32,11 +33,20 @@ import { ringHash } from "../route/ketama";
 import { migrating, oldOwner, NO_OWNER } from "../route/old-ring";
 import { backendDone } from "../route/backends";
 import { readVa, VA_FLAGS, VA_FLAGS_END, VA_KEY, VA_KEY_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
-import { startsWith, writeDecimal } from "../protocol/text";
+import { startsWith, writeDecimal, tokenEnd, skipSpaces } from "../protocol/text";
+import {
+  BIN_HEADER,
+  BIN_RESPONSE,
+  BH_OPCODE,
+  BS_KEY_NOT_FOUND,
+  binKeyLen,
+  binExtrasLen,
+  binStatus,
+} from "../protocol/binary";
 import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
 import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
-import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE, NK_GETS, N_KIND } from "./nat";
+import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE, NK_GETS } from "./nat";
 import { buildBegin, sendBuilt, ownChild, newChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
 import { work, W_VA } from "./context";
 import {
@@ -44,14 +54,19 @@ import {
   MG_KEYS,
   MG_KEY_BYTES,
   MG_KEY_OWNER,
-  MG_KEY_LEN,
-  MG_KEY,
+  MG_KEY_FORM,
+  MG_REQ_LEN,
+  MG_REQ,
+  MG_REQ_MAX,
+  MF_GET,
+  MF_GETS,
+  MF_MG,
+  MF_BINARY,
   MG_UNTIL,
   MG_PENDING_LEN,
   MG_PENDING_BYTES,
   C_NAT_ENTRIES,
   MAX_BACKENDS,
-  MAX_KEY,
   PE_BEGIN,
   PE_END,
   S_MIGRATE_FALLBACKS,
@@ -81,14 +96,61 @@ const TRIES: u16 = 16;
 // On N_MIGRATE, beside the tries left: the get is at the key's old owner.
 const AT_OLD: u16 = 0x100;
 
-// A client's get of one moved key, child `index` to the new owner: its miss goes on to `old`.
-export function fallbackOnMiss(index: u32, old: u32, key: usize, keyLen: usize): void {
-  if (keyLen > <usize>MAX_KEY) return;
+// A client's read of a moved key, child `index` to the new owner, written in `form` (MF_*) as
+// [req, req + reqLen): its miss goes on to `old`. A request too long to keep does not fall back.
+export function fallbackOnMiss(index: u32, old: u32, form: u8, req: usize, reqLen: usize): void {
+  if (reqLen > <usize>MG_REQ_MAX) return;
   const slot = keySlot(index);
   store<u8>(slot + MG_KEY_OWNER, <u8>old);
-  store<u16>(slot + MG_KEY_LEN, <u16>keyLen);
-  memory.copy(slot + MG_KEY, key, keyLen);
+  store<u8>(slot + MG_KEY_FORM, form);
+  store<u16>(slot + MG_REQ_LEN, <u16>reqLen);
+  memory.copy(slot + MG_REQ, req, reqLen);
   store<u16>(natEntry(index) + N_MIGRATE, TRIES);
+}
+
+// A binary get of a moved key, [req, req + reqLen), sent (and kept) with opcode `loud`.
+export function fallbackOnBinaryMiss(index: u32, old: u32, req: usize, reqLen: usize, loud: u8): void {
+  fallbackOnMiss(index, old, MF_BINARY, req, reqLen);
+  if (reqLen <= <usize>MG_REQ_MAX) store<u8>(keySlot(index) + MG_REQ + BH_OPCODE, loud);
+}
+
+// A text get of one moved key, kept as "get <key>" (or gets) whatever spacing the client used.
+export function fallbackOnGetMiss(index: u32, old: u32, kind: u8, key: usize, keyLen: usize): void {
+  const slot = keySlot(index);
+  const form = kind == NK_GETS ? MF_GETS : MF_GET;
+  const reqLen = writeGet(slot + MG_REQ, kind, key, keyLen) - (slot + MG_REQ);
+  fallbackOnMiss(index, old, form, slot + MG_REQ, reqLen);
+}
+
+// The key of the request kept in slot, as [start, start + length) packed in a u64 (length high).
+function slotKey(slot: usize): u64 {
+  const req = slot + MG_REQ;
+  const reqLen = <usize>load<u16>(slot + MG_REQ_LEN);
+  const form = load<u8>(slot + MG_KEY_FORM);
+  if (form == MF_BINARY) return pack(req + BIN_HEADER + binExtrasLen(req), binKeyLen(req));
+  // get, gets and mg, each kept as one line ending in \r\n: the token after the command word
+  const word: usize = form == MF_GETS ? 4 : form == MF_GET ? 3 : 2;
+  const at = skipSpaces(req + word, req + reqLen - 2);
+  return pack(at, tokenEnd(at, req + reqLen - 2) - at);
+}
+
+@inline function pack(at: usize, len: usize): u64 {
+  return ((<u64>len) << 32) | (<u64>at);
+}
+
+// Whether [p, end), the whole reply to child `index`, is a miss in its request's form.
+function isMiss(index: u32, p: usize, end: usize): bool {
+  const form = load<u8>(keySlot(index) + MG_KEY_FORM);
+  if (form == MF_BINARY)
+    return end - p >= BIN_HEADER && load<u8>(p) == BIN_RESPONSE && binStatus(p) == BS_KEY_NOT_FOUND;
+  if (form == MF_MG) return startsWith(p, end, "EN\r\n") || startsWith(p, end, "EN ");
+  return end - p == 5 && startsWith(p, end, "END\r\n");
+}
+
+// Backend `b` answered child `index`, a read of a moved key, with [p, end) in one message: true
+// when that was a miss and the read went on (fallBack), so the reply is not the client's.
+export function missFallsBack(index: u32, b: u32, p: usize, end: usize): bool {
+  return load<u16>(natEntry(index) + N_MIGRATE) != 0 && isMiss(index, p, end) && fallBack(index, b);
 }
 
 // A moved key of a client's get or gets that names other keys too: it goes to its new owner `b`
@@ -102,7 +164,7 @@ export function askMoved(kind: u8, b: u32, old: u32, h: u64, key: usize, keyLen:
   }
   const index = newChild(kind, b, 0, stamp, h, order);
   if (index == NAT_NONE) return;
-  fallbackOnMiss(index, old, key, keyLen);
+  fallbackOnGetMiss(index, old, kind, key, keyLen);
   sendBuilt(index, b, payload, writeGet(payload, kind, key, keyLen) - payload);
 }
 
@@ -121,7 +183,7 @@ function writeGet(at: usize, kind: u8, key: usize, keyLen: usize): usize {
 // get. With no write since the get came in, the new owner's miss sends the get on to the old
 // owner, and the old owner's miss is the answer. Otherwise the get asks the new owner again, as a
 // get begun now, until the writes are done (at most TRIES times).
-export function fallBack(index: u32, b: u32): bool {
+function fallBack(index: u32, b: u32): bool {
   const e = natEntry(index);
   const state = load<u16>(e + N_MIGRATE);
   store<u16>(e + N_MIGRATE, 0);
@@ -134,13 +196,16 @@ export function fallBack(index: u32, b: u32): bool {
   if (quiet && (state & AT_OLD) != 0) return false;
   const tries = state & 0xff;
   if (!quiet && tries <= 1) return false;
-  const to = quiet ? old : keyBackend(slot + MG_KEY, <usize>load<u16>(slot + MG_KEY_LEN));
+  const k = slotKey(slot);
+  const key = <usize>(k & 0xffffffff);
+  const keyLen = <usize>(k >> 32);
+  const to = quiet ? old : keyBackend(key, keyLen);
   if (to >= <u32>MAX_BACKENDS) return false;
   if (!ask(index, b, to)) return false;
   if (quiet) {
     store<u16>(e + N_MIGRATE, AT_OLD | tries);
     statInc(S_MIGRATE_FALLBACKS);
-    copyFrom(old, h, stamp, slot + MG_KEY, <usize>load<u16>(slot + MG_KEY_LEN));
+    copyFrom(old, h, stamp, key, keyLen);
   } else {
     store<u16>(e + N_MIGRATE, tries - 1);
     store<u64>(e + N_STAMP, readStamp());
@@ -149,17 +214,18 @@ export function fallBack(index: u32, b: u32): bool {
   return true;
 }
 
-// Sends child `index`'s get again, to backend `to`, its last answer having come from `from`.
+// Sends child `index`'s read again, to backend `to`, its last answer having come from `from`.
 function ask(index: u32, from: u32, to: u32): bool {
   const e = natEntry(index);
   const slot = keySlot(index);
-  const keyLen = <usize>load<u16>(slot + MG_KEY_LEN);
-  const payload = buildBegin(5 + keyLen + 2);
+  const reqLen = <usize>load<u16>(slot + MG_REQ_LEN);
+  const payload = buildBegin(reqLen);
   if (payload == 0) return false;
   backendDone(from, false);
   store<u8>(e + N_BACKEND, <u8>to);
   store<u64>(e + N_TIME, clock());
-  sendBuilt(index, to, payload, writeGet(payload, load<u8>(e + N_KIND), slot + MG_KEY, keyLen) - payload);
+  memory.copy(payload, slot + MG_REQ, reqLen);
+  sendBuilt(index, to, payload, reqLen);
   return true;
 }
 

@@ -13,6 +13,7 @@ import { portBase } from "../support/ports.js";
 import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.js";
 import { UdpClient } from "../support/udp-client.js";
 import { Conn } from "../support/tcp-conn.js";
+import memjs from "memjs";
 import { until } from "../support/until.js";
 import { runHistoryLoad } from "../support/history-load.js";
 import type { StatsView } from "../../host/control/stats-view.js";
@@ -178,17 +179,19 @@ test.serial(
 
 for (const tcpBackends of [false, true])
   test.serial(
-    `during the window, gets and gets of many keys (raw TCP in order, UDP, pymemcache's get_many) answer every moved key with its old server's value (backends over ${tcpBackends ? "TCP" : "UDP"})`,
+    `during the window every read answers a moved key with its old server's value: get and gets of many keys (raw TCP, in order; UDP; pymemcache's get_many), mg (with q and mn) and binary gets (memjs) (backends over ${tcpBackends ? "TCP" : "UDP"})`,
     async (t) => {
       await startWithTwo(30, 0, tcpBackends);
       const keys = Array.from({ length: 240 }, (_, i) => `mk-${i}`);
+      const groups = 6;
       await preload(keys);
       const before = homes(2, keys);
       const after = homes(3, keys);
       const isMoved = (k: string): boolean => before[keys.indexOf(k)] !== after[keys.indexOf(k)];
-      // four groups: each asks for its moved keys before anything copied them to the new server
-      const group = (g: number): string[] => keys.slice(g * 60, g * 60 + 60);
-      for (let g = 0; g < 4; g++) t.true(group(g).filter(isMoved).length > 5, `group ${g} has moved keys`);
+      // a group of keys per client: each asks for its moved keys before anything copied them
+      const size = keys.length / groups;
+      const group = (g: number): string[] => keys.slice(g * size, g * size + size);
+      for (let g = 0; g < groups; g++) t.true(group(g).filter(isMoved).length > 5, `group ${g} has moved keys`);
       writeConfig(3, 30, 0, tcpBackends);
       await reload();
       const c = new Conn(running().kvlbPort);
@@ -209,6 +212,21 @@ for (const tcpBackends of [false, true])
           .map((k) => `VALUE ${k} 0 ${k.length} \\d+\r\n${k}\r\n`)
           .join("");
         t.regex(gets, new RegExp(`^${pattern}END\r\n$`), "TCP gets, in order, each with a cas unique");
+        // mg, pipelined: every other one quiet, which hides a miss and shows a hit; mn ends them
+        const before4 = c.received.length;
+        c.send(
+          group(4)
+            .map((k, i) => `mg ${k} v${i % 2 === 1 ? " q" : ""}\r\n`)
+            .join("") + "mn\r\n",
+        );
+        const mg = (await c.until((s) => s.length > before4 && s.endsWith("MN\r\n"))).slice(before4);
+        t.is(
+          mg,
+          group(4)
+            .map((k) => `VA ${k.length}\r\n${k}\r\n`)
+            .join("") + "MN\r\n",
+          "mg, in order",
+        );
       } finally {
         c.destroy();
       }
@@ -238,6 +256,13 @@ print("missing", len(missing), " ".join(missing))
 `;
       const { stdout } = await run("/usr/bin/python3", ["-c", script]);
       t.is(stdout.trim(), "missing 0", "pymemcache's get_many");
+      const client = memjs.Client.create(`127.0.0.1:${running().kvlbPort}`, { retries: 0, timeout: 2 });
+      try {
+        const values = await Promise.all(group(5).map(async (k) => (await client.get(k)).value?.toString()));
+        t.deepEqual(values, group(5), "memjs (binary) gets");
+      } finally {
+        client.close();
+      }
       const moved = keys.filter(isMoved).length;
       const { fallbacks } = (await stats()).migration;
       t.true(fallbacks >= moved, `${fallbacks} gets answered by old servers for ${moved} moved keys`);
