@@ -429,8 +429,7 @@ export const MG_KEY_FORM = 1; // MF_*: how the request is written, which says wh
 export const MG_REQ_LEN = 2;
 export const MG_REQ = 4; // the request as the new owner got it, sent again to the old one
 export const MG_REQ_MAX: u32 = 316;
-export const MF_GET: u8 = 0; // get <key>\r\n
-export const MF_GETS: u8 = 1; // gets <key>\r\n
+export const MF_TEXT: u8 = 0; // get|gets <key>\r\n
 export const MF_MG: u8 = 2; // mg <key> <flags>*\r\n, its key not in base64
 export const MF_BINARY: u8 = 3; // a binary get, getk (a quiet one made loud)
 // After the key slots: the mover's keys waiting for the next tick, as (u8 length, key) records.

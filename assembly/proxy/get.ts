@@ -148,7 +148,8 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
-  // get and gets fall back to a moved key's old owner; gat and gats, which change the expiry, do not
+  // get and gets fall back to a moved key's old owner; not gat and gats, whose own change of the
+  // expiry holds the key's barrier bucket (proxy-writes.ts, expiryChanged) as a write would
   const moves = (kind == NK_GET || kind == NK_GETS) && !hasExptime;
   // a get of one key alone in its datagram may go to a copy of a replica set (cache/replicas.ts)
   let copySet: usize = NO_SET;
@@ -216,7 +217,8 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
           order++;
           runBroken = true;
         }
-        askMoved(kind, b, old, h, q, len, stamp, ordered ? order : ORDER_NONE);
+        const place = ordered ? order : ORDER_NONE;
+        askMoved(kind, b, old, h, stamp, place, cmd, word, q, len);
         q = skipSpaces(te, lineEnd);
         continue;
       }
@@ -264,7 +266,7 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       const old = keys == 1 && moves ? movedFrom(key, keyLen, b) : NO_OWNER;
       const id = newChild(kind, b, 0, stamp, old != NO_OWNER ? keyHash(key, keyLen) : 0);
       if (id != NAT_NONE) {
-        if (old != NO_OWNER) fallbackOnGetMiss(id, old, kind, key, keyLen);
+        if (old != NO_OWNER) fallbackOnGetMiss(id, old, cmd, word, key, keyLen);
         sendInPlace(id, b);
       }
     }

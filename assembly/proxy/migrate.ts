@@ -46,7 +46,7 @@ import {
 import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
 import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
-import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE, NK_GETS } from "./nat";
+import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
 import { buildBegin, sendBuilt, ownChild, newChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
 import { work, W_VA } from "./context";
 import {
@@ -58,8 +58,7 @@ import {
   MG_REQ_LEN,
   MG_REQ,
   MG_REQ_MAX,
-  MF_GET,
-  MF_GETS,
+  MF_TEXT,
   MF_MG,
   MF_BINARY,
   MG_UNTIL,
@@ -114,24 +113,27 @@ export function fallbackOnBinaryMiss(index: u32, old: u32, req: usize, reqLen: u
   if (reqLen <= <usize>MG_REQ_MAX) store<u8>(keySlot(index) + MG_REQ + BH_OPCODE, loud);
 }
 
-// A text get of one moved key, kept as "get <key>" (or gets) whatever spacing the client used.
-export function fallbackOnGetMiss(index: u32, old: u32, kind: u8, key: usize, keyLen: usize): void {
+// A text get or gets of one moved key, kept as "<word> <key>" whatever spacing the client used:
+// [cmd, cmd + word) is its command word.
+export function fallbackOnGetMiss(index: u32, old: u32, cmd: usize, word: usize, key: usize, keyLen: usize): void {
   const slot = keySlot(index);
-  const form = kind == NK_GETS ? MF_GETS : MF_GET;
-  const reqLen = writeGet(slot + MG_REQ, kind, key, keyLen) - (slot + MG_REQ);
-  fallbackOnMiss(index, old, form, slot + MG_REQ, reqLen);
+  const reqLen = writeTextGet(slot + MG_REQ, cmd, word, key, keyLen) - (slot + MG_REQ);
+  fallbackOnMiss(index, old, MF_TEXT, slot + MG_REQ, reqLen);
 }
 
 // The key of the request kept in slot, as [start, start + length) packed in a u64 (length high).
 function slotKey(slot: usize): u64 {
   const req = slot + MG_REQ;
-  const reqLen = <usize>load<u16>(slot + MG_REQ_LEN);
+  const lineEnd = req + <usize>load<u16>(slot + MG_REQ_LEN) - 2; // each text form ends in \r\n
   const form = load<u8>(slot + MG_KEY_FORM);
   if (form == MF_BINARY) return pack(req + BIN_HEADER + binExtrasLen(req), binKeyLen(req));
-  // get, gets and mg, each kept as one line ending in \r\n: the token after the command word
-  const word: usize = form == MF_GETS ? 4 : form == MF_GET ? 3 : 2;
-  const at = skipSpaces(req + word, req + reqLen - 2);
-  return pack(at, tokenEnd(at, req + reqLen - 2) - at);
+  if (form == MF_MG) {
+    const at = skipSpaces(req + 2, lineEnd);
+    return pack(at, tokenEnd(at, lineEnd) - at);
+  }
+  let at = lineEnd; // get, gets: the last token
+  while (at > req && load<u8>(at - 1) != 0x20) at--;
+  return pack(at, lineEnd - at);
 }
 
 @inline function pack(at: usize, len: usize): u64 {
@@ -154,25 +156,38 @@ export function missFallsBack(index: u32, b: u32, p: usize, end: usize): bool {
 }
 
 // A moved key of a client's get or gets that names other keys too: it goes to its new owner `b`
-// alone, so that its miss can go on to `old` like a get of one key. `order` is its place in a
-// reply put in order (reply-order.ts), or ORDER_NONE.
-export function askMoved(kind: u8, b: u32, old: u32, h: u64, key: usize, keyLen: usize, stamp: u64, order: u32): void {
-  const payload = buildBegin(5 + keyLen + 2);
+// alone, so that its miss can go on to `old` like a get of one key. [cmd, cmd + word) is the
+// command word; `order` is the key's place in a reply put in order (reply-order.ts), or
+// ORDER_NONE.
+export function askMoved(
+  kind: u8,
+  b: u32,
+  old: u32,
+  h: u64,
+  stamp: u64,
+  order: u32,
+  cmd: usize,
+  word: usize,
+  key: usize,
+  keyLen: usize,
+): void {
+  const payload = buildBegin(word + 1 + keyLen + 2);
   if (payload == 0) {
     statInc(S_DROP_OUT_FULL);
     return;
   }
   const index = newChild(kind, b, 0, stamp, h, order);
   if (index == NAT_NONE) return;
-  fallbackOnGetMiss(index, old, kind, key, keyLen);
-  sendBuilt(index, b, payload, writeGet(payload, kind, key, keyLen) - payload);
+  fallbackOnGetMiss(index, old, cmd, word, key, keyLen);
+  sendBuilt(index, b, payload, writeTextGet(payload, cmd, word, key, keyLen) - payload);
 }
 
-// "get <key>\r\n", or gets for a gets; returns its end.
-function writeGet(at: usize, kind: u8, key: usize, keyLen: usize): usize {
-  const q = writeAscii(at, kind == NK_GETS ? "gets " : "get ");
-  memory.copy(q, key, keyLen);
-  return writeAscii(q + keyLen, "\r\n");
+// "<word> <key>\r\n" at `at`; returns its end.
+function writeTextGet(at: usize, cmd: usize, word: usize, key: usize, keyLen: usize): usize {
+  memory.copy(at, cmd, word);
+  store<u8>(at + word, 0x20);
+  memory.copy(at + word + 1, key, keyLen);
+  return writeAscii(at + word + 1 + keyLen, "\r\n");
 }
 
 // Backend `b` answered child `index`, a get of a moved key, with a miss (END alone). Returns true
