@@ -14,6 +14,7 @@ import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.j
 import { UdpClient } from "../support/udp-client.js";
 import { Conn } from "../support/tcp-conn.js";
 import memjs from "memjs";
+import { detectorModules } from "../support/core.js";
 import { until } from "../support/until.js";
 import { runHistoryLoad } from "../support/history-load.js";
 import type { StatsView } from "../../host/control/stats-view.js";
@@ -298,6 +299,31 @@ test.serial(
     });
     t.deepEqual(await getAll([written, deleted]), [`VALUE ${written} 0 3\r\nnew\r\nEND\r\n`, "END\r\n"]);
     t.true((await stats()).migration.oldDeletes >= 2);
+  },
+);
+
+test.serial(
+  "a module swap to another detector during the window keeps it open: moved keys are still served from their old servers",
+  async (t) => {
+    await startWithTwo(30);
+    const keys = Array.from({ length: 120 }, (_, i) => `swapmig-${i}`);
+    await preload(keys);
+    const before = homes(2, keys);
+    const after = homes(3, keys);
+    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    writeConfig(3, 30);
+    await reload();
+    const { stdout } = await run(process.execPath, [
+      "bin/kvlb.js",
+      "swap",
+      detectorModules["space-saving"],
+      "--admin",
+      `127.0.0.1:${running().adminPort}`,
+    ]);
+    t.regex(stdout, /^swapped to space-saving/);
+    t.true((await stats()).migration.open, "the window is still open");
+    t.deepEqual(await getAll(moved), moved.map(value), "no moved key missed");
+    t.true((await stats()).migration.fallbacks >= moved.length);
   },
 );
 
