@@ -140,6 +140,10 @@ export const PV_KIND = 8;
 export const PE_BEGIN = 1;
 export const PE_END = 2;
 export const PE_PURGE = 3; // an admin client's flush_all: every worker empties its caches (hash unused)
+// A live migration's copy of a moved key to its new owner began or ended (proxy/migrate.ts): every
+// worker holds back a delete of the key's bucket meanwhile, whichever worker took the delete.
+export const PE_COPY_BEGIN = 4;
+export const PE_COPY_END = 5;
 
 // The frame region: a control block, the port table, the neighbour table, the held list.
 export const FR_PORTS = 0; // u32, ports (AF_XDP sockets) in the table

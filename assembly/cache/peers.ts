@@ -8,7 +8,7 @@
 import { regionOffset, cfgU32, statInc, statAdd } from "../layout/header";
 import { l1FindHash, l1Remove } from "./l1";
 import { slFindHash, slRemove } from "./skiplist";
-import { barrierBegin, barrierEnd } from "./barrier";
+import { barrierBegin, barrierEnd, barrierCopyBegin, barrierCopyEnd } from "./barrier";
 import { NONE } from "../util/hash-index";
 import { l1, l2 } from "../layout/regions";
 import {
@@ -25,6 +25,8 @@ import {
   S_PEER_EVENTS_IN,
   S_PEER_OVERFLOW,
   PE_PURGE,
+  PE_COPY_BEGIN,
+  PE_COPY_END,
 } from "../abi/abi";
 import { purge, PURGE_ALL } from "./purge";
 
@@ -81,6 +83,10 @@ export function peerApply(n: u32): i32 {
       barrierEnd(h);
     } else if (kind == PE_PURGE) {
       purge(PURGE_ALL);
+    } else if (kind == PE_COPY_BEGIN) {
+      barrierCopyBegin(h);
+    } else if (kind == PE_COPY_END) {
+      barrierCopyEnd(h);
     }
   }
   statAdd(S_PEER_EVENTS_IN, n);

@@ -28,7 +28,7 @@ import {
   barrierCopying,
   readStamp,
 } from "../cache/barrier";
-import { peerEmit } from "../cache/peers";
+import { peerEmit, peerRoomForWrite } from "../cache/peers";
 import { ringHash } from "../route/ketama";
 import { migrating, oldOwner, NO_OWNER } from "../route/old-ring";
 import { backendDone } from "../route/backends";
@@ -45,7 +45,7 @@ import {
 } from "../protocol/binary";
 import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
-import { natEntry, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
+import { natEntry, natUsed, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
 import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
 import { buildBegin, sendBuilt, ownChild, newChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
 import { work, W_VA } from "./context";
@@ -68,6 +68,8 @@ import {
   MAX_BACKENDS,
   PE_BEGIN,
   PE_END,
+  PE_COPY_BEGIN,
+  PE_COPY_END,
   S_MIGRATE_FALLBACKS,
   S_MIGRATE_RETRIES,
   S_MIGRATE_READS,
@@ -267,6 +269,8 @@ export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool
   if (ttl == -1) ttl = 0;
   else if (ttl < 2) return;
   if (!migrating() || !barrierAllows(h, load<u64>(c + N_STAMP)) || barrierCopying(h) || !roomForOwn()) return;
+  // the other workers hear of the copy as of a write: room for its begin and its end, or no copy
+  if (!peerRoomForWrite(natUsed())) return;
   const b = keyBackend(key, keyLen);
   if (b >= <u32>MAX_BACKENDS || b == <u32>load<u8>(c + N_BACKEND)) return;
   const flagsLen = <usize>load<u32>(va + VA_FLAGS_END) - flags;
@@ -287,12 +291,15 @@ export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool
   memory.copy(at, <usize>load<u32>(va + VA_DATA), size);
   at = writeAscii(at + size, "\r\n");
   barrierCopyBegin(h);
+  peerEmit(h, PE_COPY_BEGIN);
   sendBuilt(index, b, payload, at - payload);
 }
 
 // The new owner answered kvlb's add of a copy (child c), or it went unanswered (`lost`).
 export function migrateCopyAnswered(c: usize, p: usize, end: usize, lost: bool): void {
-  barrierCopyEnd(load<u64>(c + N_HASH));
+  const h = load<u64>(c + N_HASH);
+  barrierCopyEnd(h);
+  peerEmit(h, PE_COPY_END);
   statInc(!lost && startsWith(p, end, "HD") ? S_MIGRATE_COPIES : S_MIGRATE_NOT_COPIED);
 }
 
