@@ -4,7 +4,8 @@
 // others through the write events PeerLink carries, so a delete taken by another worker waits too.
 import test from "ava";
 import { parseFrame } from "../support/frames.js";
-import { fromClient, fromBackend, backends, type SentFrame } from "../support/frame-balancer.js";
+import { fromClient, fromBackend, backends, backendAt } from "../support/frame-balancer.js";
+import type { SentFrame } from "../support/frame-driver.js";
 import { routeKey, changeBackends } from "../../host/core/backends.js";
 import { beginWindow } from "../../host/core/migration.js";
 import { createPeerRings } from "../../host/worker/peer-link.js";
@@ -22,11 +23,7 @@ async function afterRemoval(): Promise<{ a: PeerWorker; b: PeerWorker; key: stri
   if (key === undefined) throw new Error("no key on backend 1");
   for (const w of [a, b]) {
     beginWindow(w.core, 30_000);
-    changeBackends(
-      w.core,
-      [backends[0], { ...backends[1], retired: true }].flatMap((s) => (s ? [s] : [])),
-      3n,
-    );
+    changeBackends(w.core, [backendAt(0), { ...backendAt(1), retired: true }], 3n);
     if (routeKey(w.core, key) !== 0) throw new Error(`${key} did not move`);
   }
   return { a, b, key };
