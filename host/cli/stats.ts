@@ -1,6 +1,7 @@
 // kvlb stats: a running balancer's /stats, laid out for a person (--json for the raw document).
 import { parseArgs } from "node:util";
 import type { StatsView } from "../control/stats-view.js";
+import type { MigrationProgress } from "../control/reload-status.js";
 import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import { count, percent, bytes, table } from "../util/table.js";
 import { imbalance } from "../util/imbalance.js";
@@ -81,12 +82,13 @@ export function statsText(s: StatsView): string[] {
             (s.reload.last ? `; the last at ${s.reload.last.at}: ${s.reload.last.line}` : ""),
         ]
       : []),
-    ...(s.migration.open || s.migration.fallbacks + s.migration.oldDeletes > 0
+    ...(s.migration.open || s.migration.last || s.migration.fallbacks + s.migration.oldDeletes + s.migration.copied > 0
       ? [
           `migration  ${s.migration.open ? "window open" : "no window open"}: ${count(s.migration.fallbacks)} gets ` +
             `answered by a moved key's old server, ${count(s.migration.copied)} keys copied to their new one ` +
             `(${count(s.migration.notCopied)} not), ${count(s.migration.oldDeletes)} deletes at old servers, ` +
             `${count(s.migration.busy)} deletes refused during a copy`,
+          ...(s.migration.last ? [`           ${moverText(s.migration.last)}`] : []),
         ]
       : []),
     ...(s.retired.length > 0
@@ -125,4 +127,18 @@ export async function statsCommand(args: string[]): Promise<number> {
   const stats = await adminClientOf(values).stats(values.fresh);
   process.stdout.write(values.json ? `${JSON.stringify(stats, null, 2)}\n` : `${statsText(stats).join("\n")}\n`);
   return 0;
+}
+
+/** The last migration's ranges and where its mover is, for a person. */
+export function moverText(m: MigrationProgress): string {
+  const ranges = `${count(m.ranges)} ranges (${(m.share * 100).toFixed(1)}% of the keys) moved`;
+  const p = m.mover;
+  switch (p.state) {
+    case "off":
+      return `${ranges}; no mover (migration.copiesPerSecond 0): keys are copied as gets find them`;
+    case "listing":
+      return `${ranges}; mover listing the servers' keys (${p.serversListed} of ${p.servers} servers, ${count(p.keysFound)} moved keys so far)`;
+    default:
+      return `${ranges}; mover ${p.state}: ${count(p.keysHanded)} of ${count(p.keysFound)} moved keys handed to the workers to copy`;
+  }
 }

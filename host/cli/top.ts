@@ -6,7 +6,7 @@ import type { HotKey } from "../worker/messages.js";
 import { adminClientOf, adminClientOptions, adminClientUsage } from "./admin-client.js";
 import { numberFlag, whole } from "./flags.js";
 import { count, percent, printable, table } from "../util/table.js";
-import { backendState } from "./stats.js";
+import { backendState, moverText } from "./stats.js";
 import { imbalance } from "../util/imbalance.js";
 
 export const topUsage = `options:
@@ -135,5 +135,6 @@ export function migrationLine(prev: StatsView, now: StatsView, seconds: number):
     `migrating  ${per(prev.migration.fallbacks, m.fallbacks)}/s gets from old servers, ` +
       `${per(prev.migration.copied, m.copied)}/s keys copied (${count(m.copied)} in all), ` +
       `${per(prev.migration.oldDeletes, m.oldDeletes)}/s deletes at old servers`,
+    ...(m.last ? [`           ${moverText(m.last)}`] : []),
   ];
 }

@@ -86,6 +86,25 @@ export function createMetrics(
         this.inc({ outcome: "refused" }, s.refused);
       },
     });
+    new Gauge({
+      name: "kvlb_migration_ranges",
+      help: "ranges of the key space whose owner the last reload with a migration window changed",
+      registers: [registry],
+      collect(this: Gauge): void {
+        this.set(reloads().migration?.ranges ?? 0);
+      },
+    });
+    new Gauge({
+      name: "kvlb_migration_mover_keys",
+      help: "the migration mover's moved keys: found on the old servers, and handed to the workers to copy",
+      labelNames: ["state"],
+      registers: [registry],
+      collect(this: Gauge): void {
+        const p = reloads().migration?.mover;
+        this.set({ state: "found" }, p?.keysFound ?? 0);
+        this.set({ state: "handed" }, p?.keysHanded ?? 0);
+      },
+    });
   }
   family("gauge", "backend_outstanding", "requests waiting for each backend", ["backend"], perBackend("outstanding"));
   family(

@@ -10,6 +10,7 @@ import type { Balancer } from "../balancer/balancer.js";
 import { loadCore } from "../core/loader.js";
 import { setBackends, routeKey, type Backend } from "../core/backends.js";
 import { endpointText } from "./backend-slots.js";
+import type { MoverProgress } from "./reload-status.js";
 
 /** A server's list is read up to this many bytes: 1 GiB of memcached holds about 5 million keys. */
 const DUMP_BYTES_MAX = 512 * 1024 * 1024;
@@ -69,6 +70,7 @@ export interface MoverPlan {
 
 export class MigrationMover {
   private run = 0;
+  private now: MoverProgress = { state: "off", serversListed: 0, servers: 0, keysFound: 0, keysHanded: 0 };
 
   constructor(
     private readonly balancer: Balancer,
@@ -78,18 +80,27 @@ export class MigrationMover {
   /** Starts moving for a reload from `before` to `after`; a mover still running stops. */
   start(plan: MoverPlan): void {
     const run = ++this.run;
-    if (plan.copiesPerSecond <= 0) return;
-    void this.move(run, plan).catch((e: unknown) =>
+    const off = plan.copiesPerSecond <= 0;
+    this.now = { state: off ? "off" : "listing", serversListed: 0, servers: 0, keysFound: 0, keysHanded: 0 };
+    if (off) return;
+    void this.move(run, plan).catch((e: unknown) => {
+      if (run === this.run) this.now.state = "stopped";
       this.log.warn(
         { err: (e as Error).message },
         "migration: the mover stopped; moved keys are still read from their old servers until the window closes",
-      ),
-    );
+      );
+    });
   }
 
   /** Stops a mover that is running (kvlb is stopping, or another reload came). */
   stop(): void {
     this.run++;
+    if (this.now.state === "listing" || this.now.state === "copying") this.now.state = "stopped";
+  }
+
+  /** Where the last mover is: a copy, for /stats. */
+  progress(): MoverProgress {
+    return { ...this.now };
   }
 
   private async move(run: number, plan: MoverPlan): Promise<void> {
@@ -103,27 +114,35 @@ export class MigrationMover {
       return b ? endpointText(b) : "";
     };
     const moved: string[] = [];
+    this.now.servers = plan.before.length;
     for (const b of plan.before) {
       if (run !== this.run) return;
       const keys = await dumpKeys(b.address, b.port);
       const at = endpointText(b);
       for (const k of keys)
         if (ownerText(old, plan.before, k) === at && ownerText(now, plan.after, k) !== at) moved.push(k);
+      if (run !== this.run) return;
+      this.now.serversListed++;
+      this.now.keysFound = moved.length;
       this.log.info({ server: at, keys: keys.length, moving: moved.length }, "migration: listed a server's keys");
     }
+    this.now.state = "copying";
     const perTick = Math.max(1, Math.round((plan.copiesPerSecond * TICK_MS) / 1000));
     for (let i = 0; i < moved.length; i += perTick) {
       if (run !== this.run || Date.now() >= deadline) {
+        if (run === this.run) this.now.state = "stopped";
         this.log.info({ handed: i, left: moved.length - i }, "migration: the window closed before the mover was done");
         return;
       }
       this.balancer.send({ type: "move", keys: moved.slice(i, i + perTick) });
+      this.now.keysHanded = Math.min(moved.length, i + perTick);
       await new Promise((r) => setTimeout(r, TICK_MS).unref());
     }
     // the last copies land within a request timeout
     await new Promise((r) => setTimeout(r, 2 * plan.requestTimeoutMs).unref());
     if (run !== this.run) return;
     this.balancer.send({ type: "migrate-end" });
+    this.now.state = "done";
     this.log.info(
       { keys: moved.length, seconds: (Date.now() - started) / 1000 },
       "migration: done; every moved key was offered to its new server, and the window is closed",

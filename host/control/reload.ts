@@ -59,6 +59,8 @@ export interface ReloadHooks {
 export class Reloader {
   private queue: Promise<ReloadResult> = Promise.resolve({ ok: true, lines: [] });
   private readonly counts: ReloadStatus = { applied: 0, refused: 0 };
+  /** The ranges the last reload with a migration window moved. */
+  private moved: { ranges: number; share: number } | undefined;
 
   constructor(
     private readonly balancer: Balancer,
@@ -82,7 +84,8 @@ export class Reloader {
   }
 
   status(): ReloadStatus {
-    return { ...this.counts };
+    const m = this.moved;
+    return { ...this.counts, ...(m ? { migration: { ...m, mover: this.mover.progress() } } : {}) };
   }
 
   private refuse(line: string): ReloadResult {
@@ -136,6 +139,7 @@ export class Reloader {
     if (!outcome.ok) return this.refuse(`the workers refused it: ${outcome.error}`);
     await this.health.change(plan.slots, next.health);
     if (moved.share > 0) {
+      this.moved = next.migrationWindowSeconds > 0 ? { ranges: moved.ranges, share: moved.share } : undefined;
       if (next.migrationWindowSeconds > 0)
         this.mover.start({
           before,

@@ -2,7 +2,7 @@
 // and the drops by reason.
 import type { StatsReport, WorkerSetup } from "../worker/messages.js";
 import type { BackendHealthView } from "./health.js";
-import type { ReloadStatus } from "./reload-status.js";
+import type { ReloadStatus, MigrationProgress } from "./reload-status.js";
 
 function withoutName(h: BackendHealthView): Omit<BackendHealthView, "backend"> {
   return Object.fromEntries(Object.entries(h).filter(([k]) => k !== "backend")) as Omit<BackendHealthView, "backend">;
@@ -71,6 +71,8 @@ export interface StatsView {
     oldDeletes: number;
     /** Deletes of moved keys refused (SERVER_ERROR, try again) while their copy was in flight. */
     busy: number;
+    /** The last reload's moved ranges and the mover's progress, once a reload opened a window. */
+    last?: MigrationProgress;
   };
   /** Hot keys' replica sets: copies on the next servers of the ring that share the key's reads. */
   replicas: {
@@ -241,6 +243,7 @@ export function statsView(
       notCopied: s("migrate_not_copied"),
       oldDeletes: s("migrate_old_deletes"),
       busy: s("migrate_busy"),
+      ...(reload?.migration ? { last: reload.migration } : {}),
     },
     replicas: {
       made: s("replica_sets"),

@@ -387,5 +387,31 @@ test.serial(
     const s = await stats();
     t.is(s.migration.fallbacks, 0, "no get was needed");
     t.true(s.migration.copied >= moved.length, `${s.migration.copied} copies for ${moved.length} moved keys`);
+    // the mover's progress, as an operator sees it
+    const last = s.migration.last;
+    t.like(last?.mover, {
+      state: "done",
+      serversListed: 2,
+      servers: 2,
+      keysFound: moved.length,
+      keysHanded: moved.length,
+    });
+    t.true(
+      (last?.ranges ?? 0) > 0 && (last?.share ?? 0) > 0.2 && (last?.share ?? 1) < 0.5,
+      "about a third of the keys",
+    );
+    const printed = (
+      await run(process.execPath, ["bin/kvlb.js", "stats", "--admin", `127.0.0.1:${running().adminPort}`])
+    ).stdout;
+    t.regex(
+      printed,
+      new RegExp(
+        `^ +[\\d,]+ ranges \\([\\d.]+% of the keys\\) moved; mover done: ${moved.length} of ${moved.length} moved keys handed`,
+        "m",
+      ),
+    );
+    const metrics = await (await fetch(`http://127.0.0.1:${running().adminPort}/metrics`)).text();
+    t.regex(metrics, new RegExp(`^kvlb_migration_mover_keys\\{state="handed"\\} ${moved.length}$`, "m"));
+    t.regex(metrics, /^kvlb_migration_ranges [1-9]\d*$/m);
   },
 );
