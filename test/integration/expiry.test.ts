@@ -4,7 +4,7 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { text, homeIndex, makeCached as cached } from "../support/cache-probe.js";
+import { text, askServer, homeIndex, makeCached as cached } from "../support/cache-probe.js";
 import { portBase } from "../support/ports.js";
 
 let cluster: Cluster;
@@ -23,14 +23,7 @@ const homePort = async (key: string): Promise<number> =>
   cluster.backendPorts[await homeIndex(cluster.backendPorts, key)] ?? 0;
 const makeCached = (key: string): Promise<void> => cached(client, cluster.backendPorts, key);
 
-async function direct(key: string): Promise<string> {
-  const c = new UdpClient(await homePort(key));
-  try {
-    return await text(c, `get ${key}\r\n`);
-  } finally {
-    c.close();
-  }
-}
+const direct = async (key: string): Promise<string> => askServer(await homePort(key), `get ${key}\r\n`);
 
 /** Polls the backend until it answers a miss for `key` (deadline 9 s); then asks kvlb at once. */
 async function kvlbAfterBackendMiss(key: string): Promise<string> {

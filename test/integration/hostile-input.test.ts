@@ -5,7 +5,7 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { text, homeIndex, makeCached as cached } from "../support/cache-probe.js";
+import { text, askServer, homeIndex, makeCached as cached } from "../support/cache-probe.js";
 import { answersVersion } from "../../host/testbed/memcached.js";
 import { binaryRequest, binaryResponses, setExtras, OP, STATUS } from "../support/binary-protocol.js";
 import { portBase } from "../support/ports.js";
@@ -27,14 +27,7 @@ const backendOf = (key: string): Promise<number> => homeIndex(cluster.backendPor
 const makeCached = (key: string): Promise<void> => cached(client, cluster.backendPorts, key);
 
 /** What a backend holds for a key, asked directly, not through kvlb. */
-async function direct(port: number, key: string): Promise<string> {
-  const c = new UdpClient(port);
-  try {
-    return await text(c, `get ${key}\r\n`, END);
-  } finally {
-    c.close();
-  }
-}
+const direct = (port: number, key: string): Promise<string> => askServer(port, `get ${key}\r\n`, END);
 
 async function everyBackendAnswers(): Promise<boolean[]> {
   return Promise.all(cluster.backendPorts.map((p) => answersVersion(p, 1000)));

@@ -12,6 +12,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { portBase } from "../support/ports.js";
 import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.js";
 import { UdpClient } from "../support/udp-client.js";
+import { askServer } from "../support/cache-probe.js";
 import { Conn } from "../support/tcp-conn.js";
 import memjs from "memjs";
 import { detectorModules } from "../support/core.js";
@@ -56,14 +57,7 @@ const reload = (): Promise<{ stdout: string }> =>
 const stats = async (): Promise<StatsView> => (await running().stats()) as unknown as StatsView;
 
 /** What server i answers for `get key`, straight from it. */
-async function direct(i: number, key: string): Promise<string> {
-  const c = new UdpClient(ports[i] ?? 0);
-  try {
-    return await c.text(`get ${key}\r\n`);
-  } finally {
-    c.close();
-  }
-}
+const direct = (i: number, key: string): Promise<string> => askServer(ports[i] ?? 0, `get ${key}\r\n`);
 
 /** Sets each key to its own name through kvlb. */
 async function preload(keys: readonly string[]): Promise<void> {

@@ -4,7 +4,7 @@
 import test from "ava";
 import { startCluster, type Cluster } from "../support/cluster.js";
 import { UdpClient } from "../support/udp-client.js";
-import { text, homeIndex, getHits } from "../support/cache-probe.js";
+import { text, askServer, homeIndex, getHits } from "../support/cache-probe.js";
 import { runHistoryLoad } from "../support/history-load.js";
 import { until } from "../support/until.js";
 import { portBase } from "../support/ports.js";
@@ -39,14 +39,8 @@ const replicas = async (): Promise<ReplicaStats["replicas"]> =>
 /** The name a copy has on its server: DEL, "KV", worker 0's letter, the key. */
 const copyOf = (key: string): string => `\x7fKV0${key}`;
 
-async function direct(port: number, payload: string): Promise<string> {
-  const c = new UdpClient(port);
-  try {
-    return await text(c, payload, /(END|DELETED|NOT_FOUND)\r\n$/);
-  } finally {
-    c.close();
-  }
-}
+const direct = (port: number, payload: string): Promise<string> =>
+  askServer(port, payload, /(END|DELETED|NOT_FOUND)\r\n$/);
 
 /** The ports whose memcached holds a copy of `key` with `value`. */
 async function holders(key: string, value: string): Promise<number[]> {

@@ -13,6 +13,17 @@ export async function text(c: UdpClient, payload: string | Buffer, until = REPLY
   return Buffer.concat((await c.request(payload, until, quietMs)).map((m) => m.payload)).toString("latin1");
 }
 
+/** What the server at 127.0.0.1:port answers to one request, over a UDP socket of its own:
+ * a server asked directly, not through kvlb. */
+export async function askServer(port: number, payload: string, until = REPLY): Promise<string> {
+  const c = new UdpClient(port);
+  try {
+    return await text(c, payload, until);
+  } finally {
+    c.close();
+  }
+}
+
 /** The index of the backend (of these ports on 127.0.0.1) that ketama gives `key`. */
 export async function homeIndex(ports: readonly number[], key: string): Promise<number> {
   const core = await makeCore();
