@@ -433,7 +433,7 @@ export const MG_KEY_FORM = 1; // MF_*: how the request is written, which says wh
 export const MG_REQ_LEN = 2;
 export const MG_REQ = 4; // the request as the new owner got it, sent again to the old one
 export const MG_REQ_MAX = 316;
-export const MF_TEXT = 0; // get|gets <key>\r\n
+export const MF_TEXT = 0; // get|gets <key>\r\n, gat|gats <exptime> <key>\r\n: the key last
 export const MF_MG = 2; // mg <key> <flags>*\r\n, its key not in base64
 export const MF_BINARY = 3; // a binary get, getk (a quiet one made loud)
 // After the key slots: the mover's keys waiting for the next tick, as (u8 length, key) records.

@@ -8,13 +8,14 @@
 import { regionOffset, cfgU32, clock } from "../layout/header";
 import { R_BARRIER, C_BARRIER_BUCKETS, HEADER_BASE, H_VERSION } from "../abi/abi";
 
-const BUCKET: usize = 40;
+const BUCKET: usize = 48;
 const CHANGED: usize = 0; // u64, version of the last write begun or finished
 const PENDING: usize = 8; // u32, writes in flight
 const CONTENDED: usize = 12; // u32, 1 when writes overlapped since the bucket was last idle
 const HOLD: usize = 16; // u64, clock until which no read may fill (0: none)
 const FILLING: usize = 24; // u64, clock when kvlb last asked a backend for a value in this bucket
 const COPYING: usize = 32; // u32, migration copies in flight (proxy/migrate.ts)
+const MOVE_HOLD: usize = 40; // u64, clock until which no moved key's read falls back to its old owner
 
 @inline function bucket(h: u64): usize {
   const mask = cfgU32(C_BARRIER_BUCKETS) - 1;
@@ -148,4 +149,21 @@ export function barrierCopyEnd(h: u64): void {
 
 @inline export function barrierCopying(h: u64): bool {
   return load<u32>(bucket(h) + COPYING) != 0;
+}
+
+// A live migration's delete of a key at its old owner went unanswered (or could not be sent):
+// until clock `until`, the old owner may still hold a value a client's write replaced.
+export function barrierMoveHold(h: u64, until: u64): void {
+  const b = bucket(h);
+  if (load<u64>(b + MOVE_HOLD) < until) store<u64>(b + MOVE_HOLD, until);
+}
+
+// Whether a moved key's read forwarded at `stamp` may go on to the key's old owner, and the value
+// found there be copied to the new one (proxy/migrate.ts): no write of the bucket is in flight or
+// began since, and no delete at an old owner is in doubt. A hold for a fill (barrierHold) does not
+// matter here: a timed-out write's old copy is the migration's own delete's to remove, and a
+// gat's change of the expiry leaves the value as it was.
+export function barrierMoveAllows(h: u64, stamp: u64): bool {
+  const b = bucket(h);
+  return load<u32>(b + PENDING) == 0 && load<u64>(b + CHANGED) <= stamp && clock() >= load<u64>(b + MOVE_HOLD);
 }

@@ -148,9 +148,9 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
   const stamp = readStamp();
   let missCount: u32 = 0;
   let oneBackend = true;
-  // get and gets fall back to a moved key's old owner; not gat and gats, whose own change of the
-  // expiry holds the key's barrier bucket (proxy-writes.ts, expiryChanged) as a write would
-  const moves = (kind == NK_GET || kind == NK_GETS) && !hasExptime;
+  // get, gets, gat and gats fall back to a moved key's old owner (a gat touches it there too)
+  const moves = kind == NK_GET || kind == NK_GETS;
+  const expLen = expEnd - expStart;
   // a get of one key alone in its datagram may go to a copy of a replica set (cache/replicas.ts)
   let copySet: usize = NO_SET;
   let copyTo: u32 = NO_BACKEND;
@@ -218,7 +218,9 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
           runBroken = true;
         }
         const place = ordered ? order : ORDER_NONE;
-        askMoved(kind, b, old, h, stamp, place, cmd, word, q, len);
+        // a gat's stamp comes after its own change of the expiry, which is no write of the value
+        const since = hasExptime ? readStamp() : stamp;
+        askMoved(kind, b, old, h, since, place, cmd, word, expStart, expLen, q, len);
         q = skipSpaces(te, lineEnd);
         continue;
       }
@@ -264,9 +266,10 @@ export function handleGet(cmd: usize, cmdEnd: usize, lineEnd: usize, kind: u8, h
       const key = <usize>load<u32>(misses);
       const keyLen = <usize>(load<u16>(misses + 4) & ~WANTS_FILL);
       const old = keys == 1 && moves ? movedFrom(key, keyLen, b) : NO_OWNER;
-      const id = newChild(kind, b, 0, stamp, old != NO_OWNER ? keyHash(key, keyLen) : 0);
+      const since = old != NO_OWNER && hasExptime ? readStamp() : stamp;
+      const id = newChild(kind, b, 0, since, old != NO_OWNER ? keyHash(key, keyLen) : 0);
       if (id != NAT_NONE) {
-        if (old != NO_OWNER) fallbackOnGetMiss(id, old, cmd, word, key, keyLen);
+        if (old != NO_OWNER) fallbackOnGetMiss(id, old, cmd, word, expStart, expLen, key, keyLen);
         sendInPlace(id, b);
       }
     }

@@ -19,10 +19,10 @@
 import { clock, statInc, regionOffset, requestTimeout, cfgU32 } from "../layout/header";
 import { keyHash } from "../util/hash";
 import {
-  barrierAllows,
+  barrierMoveAllows,
   barrierBegin,
   barrierEnd,
-  barrierHold,
+  barrierMoveHold,
   barrierCopyBegin,
   barrierCopyEnd,
   barrierCopying,
@@ -118,11 +118,21 @@ export function fallbackOnBinaryMiss(index: u32, old: u32, req: usize, reqLen: u
   if (reqLen <= <usize>MG_REQ_MAX) store<u8>(keySlot(index) + MG_REQ + BH_OPCODE, loud);
 }
 
-// A text get or gets of one moved key, kept as "<word> <key>" whatever spacing the client used:
-// [cmd, cmd + word) is its command word.
-export function fallbackOnGetMiss(index: u32, old: u32, cmd: usize, word: usize, key: usize, keyLen: usize): void {
+// A text get (gets, gat, gats) of one moved key, kept as "<word>[ <exptime>] <key>" whatever
+// spacing the client used: [cmd, cmd + word) is its command word, [exp, exp + expLen) its exptime
+// (none: 0 bytes).
+export function fallbackOnGetMiss(
+  index: u32,
+  old: u32,
+  cmd: usize,
+  word: usize,
+  exp: usize,
+  expLen: usize,
+  key: usize,
+  keyLen: usize,
+): void {
   const slot = keySlot(index);
-  const reqLen = writeTextGet(slot + MG_REQ, cmd, word, key, keyLen) - (slot + MG_REQ);
+  const reqLen = writeTextGet(slot + MG_REQ, cmd, word, exp, expLen, key, keyLen) - (slot + MG_REQ);
   fallbackOnMiss(index, old, MF_TEXT, slot + MG_REQ, reqLen);
 }
 
@@ -136,7 +146,7 @@ function slotKey(slot: usize): u64 {
     const at = skipSpaces(req + 2, lineEnd);
     return pack(at, tokenEnd(at, lineEnd) - at);
   }
-  let at = lineEnd; // get, gets: the last token
+  let at = lineEnd; // get, gets, gat, gats: the last token
   while (at > req && load<u8>(at - 1) != 0x20) at--;
   return pack(at, lineEnd - at);
 }
@@ -160,10 +170,10 @@ export function missFallsBack(index: u32, b: u32, p: usize, end: usize): bool {
   return load<u16>(natEntry(index) + N_MIGRATE) != 0 && isMiss(index, p, end) && fallBack(index, b);
 }
 
-// A moved key of a client's get or gets that names other keys too: it goes to its new owner `b`
-// alone, so that its miss can go on to `old` like a get of one key. [cmd, cmd + word) is the
-// command word; `order` is the key's place in a reply put in order (reply-order.ts), or
-// ORDER_NONE.
+// A moved key of a client's get (gets, gat, gats) that names other keys too: it goes to its new
+// owner `b` alone, so that its miss can go on to `old` like a get of one key. [cmd, cmd + word)
+// is the command word, [exp, exp + expLen) the exptime; `order` is the key's place in a reply put
+// in order (reply-order.ts), or ORDER_NONE.
 export function askMoved(
   kind: u8,
   b: u32,
@@ -173,26 +183,35 @@ export function askMoved(
   order: u32,
   cmd: usize,
   word: usize,
+  exp: usize,
+  expLen: usize,
   key: usize,
   keyLen: usize,
 ): void {
-  const payload = buildBegin(word + 1 + keyLen + 2);
+  const payload = buildBegin(word + 1 + expLen + 1 + keyLen + 2);
   if (payload == 0) {
     statInc(S_DROP_OUT_FULL);
     return;
   }
   const index = newChild(kind, b, 0, stamp, h, order);
   if (index == NAT_NONE) return;
-  fallbackOnGetMiss(index, old, cmd, word, key, keyLen);
-  sendBuilt(index, b, payload, writeTextGet(payload, cmd, word, key, keyLen) - payload);
+  fallbackOnGetMiss(index, old, cmd, word, exp, expLen, key, keyLen);
+  sendBuilt(index, b, payload, writeTextGet(payload, cmd, word, exp, expLen, key, keyLen) - payload);
 }
 
-// "<word> <key>\r\n" at `at`; returns its end.
-function writeTextGet(at: usize, cmd: usize, word: usize, key: usize, keyLen: usize): usize {
-  memory.copy(at, cmd, word);
-  store<u8>(at + word, 0x20);
-  memory.copy(at + word + 1, key, keyLen);
-  return writeAscii(at + word + 1 + keyLen, "\r\n");
+// "<word>[ <exptime>] <key>\r\n" at `at`; returns its end.
+function writeTextGet(at: usize, cmd: usize, word: usize, exp: usize, expLen: usize, key: usize, keyLen: usize): usize {
+  let q = at;
+  memory.copy(q, cmd, word);
+  q += word;
+  if (expLen > 0) {
+    store<u8>(q++, 0x20);
+    memory.copy(q, exp, expLen);
+    q += expLen;
+  }
+  store<u8>(q++, 0x20);
+  memory.copy(q, key, keyLen);
+  return writeAscii(q + keyLen, "\r\n");
 }
 
 // Backend `b` answered child `index`, a get of a moved key, with a miss (END alone). Returns true
@@ -212,7 +231,7 @@ function fallBack(index: u32, b: u32): bool {
   if (!migrating()) return false;
   const slot = keySlot(index);
   const old = <u32>load<u8>(slot + MG_KEY_OWNER);
-  const quiet = barrierAllows(h, stamp);
+  const quiet = barrierMoveAllows(h, stamp);
   if (quiet && (state & AT_OLD) != 0) return false;
   const tries = state & 0xff;
   if (!quiet && tries <= 1) return false;
@@ -271,7 +290,7 @@ export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool
   // -1: no expiry (T0); one about to expire is not worth a copy
   if (ttl == -1) ttl = 0;
   else if (ttl < 2) return;
-  if (!migrating() || !barrierAllows(h, load<u64>(c + N_STAMP)) || barrierCopying(h) || !roomForOwn()) return;
+  if (!migrating() || !barrierMoveAllows(h, load<u64>(c + N_STAMP)) || barrierCopying(h) || !roomForOwn()) return;
   // the other workers hear of the copy as of a write: room for its begin and its end, or no copy
   if (!peerRoomForWrite(natUsed())) return;
   const b = keyBackend(key, keyLen);
@@ -319,12 +338,12 @@ export const MOVED_BUSY: u32 = 0xfffffffe;
 export function deleteAtOld(old: u32, h: u64, key: usize, keyLen: usize): void {
   const payload = buildBegin(3 + keyLen + 2);
   if (payload == 0) {
-    barrierHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
+    barrierMoveHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
     return;
   }
   const index = ownChild(NK_MIG_DELETE, old, 0, 0, h);
   if (index == NAT_NONE) {
-    barrierHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
+    barrierMoveHold(h, load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL));
     return;
   }
   store<u64>(natEntry(index) + N_STAMP, barrierBegin(h));
@@ -343,7 +362,7 @@ export function migrateDeleteAnswered(c: usize, p: usize, end: usize, lost: bool
   barrierEnd(h);
   peerEmit(h, PE_END);
   if (lost || !(startsWith(p, end, "HD") || startsWith(p, end, "NF"))) {
-    barrierHold(h, max(load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL), clock() + 10 * requestTimeout()));
+    barrierMoveHold(h, max(load<u64>(regionOffset(R_MIGRATE) + MG_UNTIL), clock() + 10 * requestTimeout()));
   }
 }
 

@@ -174,11 +174,11 @@ test.serial(
 
 for (const tcpBackends of [false, true])
   test.serial(
-    `during the window every read answers a moved key with its old server's value: get and gets of many keys (raw TCP, in order; UDP; pymemcache's get_many), mg (with q and mn) and binary gets (memjs) (backends over ${tcpBackends ? "TCP" : "UDP"})`,
+    `during the window every read answers a moved key with its old server's value: get and gets of many keys (raw TCP, in order; UDP; pymemcache's get_many), gat and gats, mg (with q and mn) and binary gets (memjs) (backends over ${tcpBackends ? "TCP" : "UDP"})`,
     async (t) => {
       await startWithTwo(30, 0, tcpBackends);
-      const keys = Array.from({ length: 240 }, (_, i) => `mk-${i}`);
-      const groups = 6;
+      const keys = Array.from({ length: 280 }, (_, i) => `mk-${i}`);
+      const groups = 7;
       await preload(keys);
       const before = homes(2, keys);
       const after = homes(3, keys);
@@ -222,6 +222,14 @@ for (const tcpBackends of [false, true])
             .join("") + "MN\r\n",
           "mg, in order",
         );
+        // gat of many keys, then gats of one: each touches the key wherever it is found
+        const before6 = c.received.length;
+        const [single = "", ...many] = group(6);
+        c.send(`gat 600 ${many.join(" ")}\r\ngats 600 ${single}\r\n`);
+        const gat = (await c.until((s) => s.slice(before6).split("END\r\n").length === 3)).slice(before6);
+        const gatValues = many.map((k) => `VALUE ${k} 0 ${k.length}\r\n${k}\r\n`).join("");
+        const gatsValue = `VALUE ${single} 0 ${single.length} \\d+\r\n${single}\r\n`;
+        t.regex(gat, new RegExp(`^${gatValues}END\r\n${gatsValue}END\r\n$`), "gat and gats");
       } finally {
         c.destroy();
       }
