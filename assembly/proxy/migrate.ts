@@ -1,21 +1,23 @@
 // Live migration: while a window is open after a reload changed the ring, a key whose owner
 // changed (moved) is still found where it was.
 //
-// - A client's read of a moved key (get, gets, mg, a binary get) goes to the new owner, a get of
-//   several keys sending each moved key in a request of its own (askMoved). When that misses, and
-//   no write of the
-//   key has begun since the get came in, the same request is sent on to the old owner, whose
-//   answer the client gets (a write that overlapped the get sends it to the new owner again:
-//   fallBack); beside it kvlb asks the old owner for the value and its TTL
-//   (mg <key> v f t k) and writes that to the new owner as an add (ms ... ME), so the next get
-//   hits there. An add never replaces a value a client set meanwhile.
+// - A client's read of a moved key (get, gets, gat, gats, mg, a binary get) goes to the new
+//   owner, a get of several keys sending each moved key in a request of its own (askMoved); the
+//   request is kept in a slot of its NAT entry. When that misses, and no write of the key has
+//   begun since the read came in, the same request is sent on to the old owner, whose answer the
+//   client gets (a write that overlapped the read sends it to the new owner again: fallBack);
+//   beside it kvlb asks the old owner for the value and its TTL (mg <key> v f t k) and writes
+//   that to the new owner as an add (ms ... ME), so the next read hits there. An add never
+//   replaces a value a client set meanwhile.
 // - A client's write of a moved key goes to the new owner, and kvlb deletes the key at the old
 //   one (md), counted as a write on the barrier until answered, so no get falls back to the old
 //   value meanwhile; one that goes unanswered keeps the key's bucket from falling back until the
 //   window closes.
 // - An add that reached the new owner after a client's delete would bring the value back, so a
 //   delete of a moved key whose copy is in flight is answered SERVER_ERROR (try again) instead.
-// - The host's mover (migrate_copy) asks for copies of the keys it names, hottest first.
+// - The host's mover (migrate_keys) asks for copies of the keys it names, hottest first, a few
+//   each tick (moverTick). With several workers, a copy's begin and end reach the others as
+//   write events do.
 import { clock, statInc, regionOffset, requestTimeout, cfgU32 } from "../layout/header";
 import { keyHash } from "../util/hash";
 import {
@@ -214,8 +216,8 @@ function writeTextGet(at: usize, cmd: usize, word: usize, exp: usize, expLen: us
   return writeAscii(q + keyLen, "\r\n");
 }
 
-// Backend `b` answered child `index`, a get of a moved key, with a miss (END alone). Returns true
-// when the get went on, under the same entry; false leaves the miss to be answered.
+// Backend `b` answered child `index`, a read of a moved key, with a miss. Returns true when the
+// read went on, under the same entry; false leaves the miss to be answered.
 //
 // A miss is the answer only when no write of the key overlapped the get: a set in flight may not
 // have reached the new owner yet, and a write's delete at the old owner may have gone before the
