@@ -273,7 +273,7 @@ function ask(index: u32, from: u32, to: u32): bool {
 // kvlb's ask of the old owner for the value and TTL of the key, to copy it to its new owner.
 // Returns whether one was sent.
 export function copyFrom(old: u32, h: u64, stamp: u64, key: usize, keyLen: usize): bool {
-  if (barrierCopying(h) || !roomForOwn() || !askValue(NK_MIG_READ, old, h, key, keyLen, stamp)) return false;
+  if (!roomForOwn() || !askValue(NK_MIG_READ, old, h, key, keyLen, stamp)) return false;
   statInc(S_MIGRATE_READS);
   return true;
 }
@@ -292,7 +292,8 @@ export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool
   // -1: no expiry (T0); one about to expire is not worth a copy
   if (ttl == -1) ttl = 0;
   else if (ttl < 2) return;
-  if (!migrating() || !barrierMoveAllows(h, load<u64>(c + N_STAMP)) || barrierCopying(h) || !roomForOwn()) return;
+  // another key's copy may be in flight in the same bucket: copies are counted there, not exclusive
+  if (!migrating() || !barrierMoveAllows(h, load<u64>(c + N_STAMP)) || !roomForOwn()) return;
   // the other workers hear of the copy as of a write: room for its begin and its end, or no copy
   if (!peerRoomForWrite(natUsed())) return;
   const b = keyBackend(key, keyLen);
@@ -413,8 +414,6 @@ export function moverTick(): void {
     const b = keyBackend(key, len);
     const old = b == NO_BACKEND || b >= <u32>MAX_BACKENDS ? NO_OWNER : movedFrom(key, len, b);
     const h = keyHash(key, len);
-    // a copy of its bucket in flight: the key waits for a later tick
-    if (old != NO_OWNER && barrierCopying(h)) break;
     if (old != NO_OWNER && !copyFrom(old, h, readStamp(), key, len)) break;
     if (old != NO_OWNER) asked++;
     p = key + len;
