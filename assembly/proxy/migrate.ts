@@ -197,8 +197,9 @@ export function askMoved(
   }
   const index = newChild(kind, b, 0, stamp, h, order);
   if (index == NAT_NONE) return;
-  fallbackOnGetMiss(index, old, cmd, word, exp, expLen, key, keyLen);
-  sendBuilt(index, b, payload, writeTextGet(payload, cmd, word, exp, expLen, key, keyLen) - payload);
+  const len = writeTextGet(payload, cmd, word, exp, expLen, key, keyLen) - payload;
+  fallbackOnMiss(index, old, MF_TEXT, payload, len);
+  sendBuilt(index, b, payload, len);
 }
 
 // "<word>[ <exptime>] <key>\r\n" at `at`; returns its end.
