@@ -48,6 +48,13 @@ const homes = (servers: number, keys: readonly string[]): number[] => {
   return libmemcachedHomes(list, keys);
 };
 
+/** Where each key lives with two servers, and the keys whose server changes with three. */
+function ringsOf(keys: readonly string[]): { before: number[]; moved: string[] } {
+  const before = homes(2, keys);
+  const after = homes(3, keys);
+  return { before, moved: keys.filter((_, i) => before[i] !== after[i]) };
+}
+
 function running(): Cluster {
   if (!cluster) throw new Error("no cluster is running");
   return cluster;
@@ -124,9 +131,7 @@ test.serial(
     await startWithTwo(30);
     const keys = Array.from({ length: 120 }, (_, i) => `mig-${i}`);
     await preload(keys);
-    const before = homes(2, keys);
-    const after = homes(3, keys);
-    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    const { moved } = ringsOf(keys);
     t.true(moved.length > 10, `${moved.length} keys moved`);
     // nothing is on the new server yet
     t.is(await direct(2, moved[0] ?? ""), "END\r\n");
@@ -180,9 +185,8 @@ for (const tcpBackends of [false, true])
       const keys = Array.from({ length: 280 }, (_, i) => `mk-${i}`);
       const groups = 7;
       await preload(keys);
-      const before = homes(2, keys);
-      const after = homes(3, keys);
-      const isMoved = (k: string): boolean => before[keys.indexOf(k)] !== after[keys.indexOf(k)];
+      const movedSet = new Set(ringsOf(keys).moved);
+      const isMoved = (k: string): boolean => movedSet.has(k);
       // a group of keys per client: each asks for its moved keys before anything copied them
       const size = keys.length / groups;
       const group = (g: number): string[] => keys.slice(g * size, g * size + size);
@@ -278,9 +282,7 @@ test.serial(
     await startWithTwo(30);
     const keys = Array.from({ length: 120 }, (_, i) => `mw-${i}`);
     await preload(keys);
-    const before = homes(2, keys);
-    const after = homes(3, keys);
-    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    const { before, moved } = ringsOf(keys);
     const [written, deleted] = moved;
     if (written === undefined || deleted === undefined) return t.fail("fewer than two keys moved");
     const oldOf = (k: string): number => before[keys.indexOf(k)] ?? -1;
@@ -310,9 +312,7 @@ test.serial(
     await startWithTwo(30);
     const keys = Array.from({ length: 120 }, (_, i) => `swapmig-${i}`);
     await preload(keys);
-    const before = homes(2, keys);
-    const after = homes(3, keys);
-    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    const { moved } = ringsOf(keys);
     writeConfig(3, 30);
     await reload();
     const { stdout } = await run(process.execPath, [
@@ -333,13 +333,12 @@ test.serial("a server added with no window: the moved keys miss, as they did bef
   await startWithTwo(0);
   const keys = Array.from({ length: 120 }, (_, i) => `nomig-${i}`);
   await preload(keys);
-  const before = homes(2, keys);
-  const after = homes(3, keys);
+  const { moved } = ringsOf(keys);
   writeConfig(3, 0);
   const { stdout } = await reload();
   t.notRegex(stdout, /migrating/);
   const replies = await getAll(keys);
-  keys.forEach((k, i) => t.is(replies[i], before[i] === after[i] ? value(k) : "END\r\n", k));
+  keys.forEach((k, i) => t.is(replies[i], moved.includes(k) ? "END\r\n" : value(k), k));
   t.is((await stats()).migration.fallbacks, 0);
 });
 
@@ -348,10 +347,9 @@ test.serial(
   async (t) => {
     await startWithTwo(30);
     const candidates = Array.from({ length: 200 }, (_, i) => `hist-mig-${i}`);
-    const before = homes(2, candidates);
-    const after = homes(3, candidates);
-    const moved = candidates.filter((_, i) => before[i] !== after[i]).slice(0, 6);
-    const stayed = candidates.filter((_, i) => before[i] === after[i]).slice(0, 2);
+    const all = ringsOf(candidates).moved;
+    const moved = all.slice(0, 6);
+    const stayed = candidates.filter((k) => !all.includes(k)).slice(0, 2);
     const load = { clients: 8, opsPerClient: 600, keys: [...moved, ...stayed], writeShare: 0.3 };
     const r = await runHistoryLoad(running().kvlbPort, "127.0.0.1", load, async () => {
       writeConfig(3, 30);
@@ -371,9 +369,7 @@ test.serial(
     await startWithTwo(30, 2000);
     const keys = Array.from({ length: 300 }, (_, i) => `mover-${i}`);
     await preload(keys);
-    const before = homes(2, keys);
-    const after = homes(3, keys);
-    const moved = keys.filter((_, i) => before[i] !== after[i]);
+    const { moved } = ringsOf(keys);
     writeConfig(3, 30, 2000);
     await reload();
     await until(
