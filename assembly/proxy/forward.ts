@@ -48,6 +48,7 @@ import {
 } from "./context";
 import { backendAddr, backendPort, backendSent } from "../route/backends";
 import { outPush, datagramAlloc, replyText, replyBinary, writeAscii } from "../io/out-ring";
+import { writeDecimal } from "../protocol/text";
 import { BS_TEMPORARY_FAILURE, BS_NOT_SUPPORTED, BS_INVALID_ARGUMENTS } from "../protocol/binary";
 import { S_SERVER_ERRORS, S_FILL_REQUESTS, C_NAT_ENTRIES, C_FAILOVER } from "../abi/abi";
 import { failLine, failMessage, FAIL_NO_BACKENDS, FAIL_TOO_MANY, FAIL_OVERLOAD, FAIL_DOWN } from "./failures";
@@ -178,6 +179,33 @@ export function askValue(kind: u8, b: u32, h: u64, key: usize, keyLen: usize, st
   at = writeAscii(at + keyLen, " v f t k\r\n");
   sendBuilt(index, b, payload, at - payload);
   return true;
+}
+
+// The bytes an ms of kvlb's own takes beyond its key: "ms ", the size, T, F and the value.
+export function ownSetBytes(flagsLen: usize, size: usize): usize {
+  return 3 + 1 + 10 + 2 + 20 + 2 + flagsLen + 5 + size + 2;
+}
+
+// The rest of kvlb's own "ms <key>" after its key, at `at`: " <size> T<ttl> F<flags>[ ME]\r\n",
+// then the value. `add`: ME, so that the value a client set meanwhile stays. Returns its end.
+export function writeOwnSetTail(
+  at: usize,
+  size: usize,
+  ttl: u32,
+  flags: usize,
+  flagsLen: usize,
+  data: usize,
+  add: bool,
+): usize {
+  let q = writeAscii(at, " ");
+  q = writeDecimal(q, <u32>size);
+  q = writeAscii(q, " T");
+  q = writeDecimal(q, ttl);
+  q = writeAscii(q, " F");
+  memory.copy(q, flags, flagsLen);
+  q = writeAscii(q + flagsLen, add ? " ME\r\n" : "\r\n");
+  memory.copy(q, data, size);
+  return writeAscii(q + size, "\r\n");
 }
 
 // The client's own datagram, with the child's id in its header.

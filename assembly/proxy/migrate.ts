@@ -35,7 +35,7 @@ import { ringHash } from "../route/ketama";
 import { migrating, oldOwner, NO_OWNER } from "../route/old-ring";
 import { backendDone } from "../route/backends";
 import { readVa, VA_FLAGS, VA_FLAGS_END, VA_KEY, VA_KEY_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
-import { startsWith, writeDecimal, tokenEnd, skipSpaces } from "../protocol/text";
+import { startsWith, tokenEnd, skipSpaces } from "../protocol/text";
 import {
   BIN_HEADER,
   BIN_RESPONSE,
@@ -49,7 +49,18 @@ import { keyValid } from "../protocol/keys";
 import { writeAscii } from "../io/out-ring";
 import { natEntry, natUsed, NAT_NONE, N_BACKEND, N_HASH, N_STAMP, N_TIME, N_MIGRATE } from "./nat";
 import { NK_MIG_READ, NK_MIG_COPY, NK_MIG_DELETE } from "./nat";
-import { buildBegin, sendBuilt, ownChild, newChild, roomForOwn, keyBackend, askValue, NO_BACKEND } from "./forward";
+import {
+  buildBegin,
+  sendBuilt,
+  ownChild,
+  newChild,
+  roomForOwn,
+  keyBackend,
+  askValue,
+  ownSetBytes,
+  writeOwnSetTail,
+  NO_BACKEND,
+} from "./forward";
 import { work, W_VA } from "./context";
 import {
   R_MIGRATE,
@@ -301,24 +312,17 @@ export function migrateReadAnswered(c: usize, p: usize, end: usize, single: bool
   if (b >= <u32>MAX_BACKENDS || b == <u32>load<u8>(c + N_BACKEND)) return;
   const flagsLen = <usize>load<u32>(va + VA_FLAGS_END) - flags;
   const size = <usize>load<u32>(va + VA_SIZE);
-  const payload = buildBegin(3 + keyLen + 1 + 10 + 2 + 20 + 2 + flagsLen + 5 + size + 2);
+  const payload = buildBegin(keyLen + ownSetBytes(flagsLen, size));
   if (payload == 0) return;
   const index = ownChild(NK_MIG_COPY, b, 0, load<u64>(c + N_STAMP), h);
   if (index == NAT_NONE) return;
-  let at = writeAscii(payload, "ms ");
+  const at = writeAscii(payload, "ms ");
   memory.copy(at, key, keyLen);
-  at = writeAscii(at + keyLen, " ");
-  at = writeDecimal(at, <u32>size);
-  at = writeAscii(at, " T");
-  at = writeDecimal(at, <u32>ttl);
-  at = writeAscii(at, " F");
-  memory.copy(at, flags, flagsLen);
-  at = writeAscii(at + flagsLen, " ME\r\n");
-  memory.copy(at, <usize>load<u32>(va + VA_DATA), size);
-  at = writeAscii(at + size, "\r\n");
+  const data = <usize>load<u32>(va + VA_DATA);
+  const last = writeOwnSetTail(at + keyLen, size, <u32>ttl, flags, flagsLen, data, true);
   barrierCopyBegin(h);
   peerEmit(h, PE_COPY_BEGIN);
-  sendBuilt(index, b, payload, at - payload);
+  sendBuilt(index, b, payload, last - payload);
 }
 
 // The new owner answered kvlb's add of a copy (child c), or it went unanswered (`lost`).

@@ -28,13 +28,22 @@ import {
   COPY_PREFIX,
 } from "../cache/replicas";
 import { readVa, VA_FLAGS, VA_FLAGS_END, VA_TTL, VA_SIZE, VA_DATA } from "../protocol/meta-value";
-import { startsWith, writeDecimal, parseDecimal } from "../protocol/text";
+import { startsWith, parseDecimal } from "../protocol/text";
 import { ownKey } from "../protocol/keys";
 import { writeAscii, forwardReply, replyText } from "../io/out-ring";
 import { FRAME_HEADER } from "../protocol/udp-frame";
 import { NAT_NONE, N_BACKEND, N_STAMP, N_HASH, N_TIME, N_SEEN } from "./nat";
 import { NK_GET, NK_COPY_READ, NK_COPY_WRITE, NF_COPY, NF_FANOUT, N_FLAGS } from "./nat";
-import { newChild, buildBegin, sendBuilt, ownChild, roomForOwn, sendGetFor } from "./forward";
+import {
+  newChild,
+  buildBegin,
+  sendBuilt,
+  ownChild,
+  roomForOwn,
+  sendGetFor,
+  ownSetBytes,
+  writeOwnSetTail,
+} from "./forward";
 import { failLine, FAIL_OVERLOAD } from "./failures";
 import { work, W_VA } from "./context";
 import { S_REPLICA_COPIES, S_REPLICA_READS, S_REPLICA_FALLBACKS, S_REPLICA_FILLS, S_REPLICA_FANOUTS } from "../abi/abi";
@@ -172,23 +181,15 @@ function sendCopy(
   data: usize,
   size: usize,
 ): u32 {
-  const payload = buildBegin(3 + replicaKeyLen(e) + COPY_PREFIX + 1 + 10 + 2 + 20 + 2 + clientFlagsLen + 2 + size + 2);
+  const payload = buildBegin(replicaKeyLen(e) + COPY_PREFIX + ownSetBytes(clientFlagsLen, size));
   if (payload == 0) return NAT_NONE;
   const index = ownChild(NK_COPY_WRITE, b, flags, stamp, h);
   if (index == NAT_NONE) return NAT_NONE;
   let at = writeAscii(payload, "ms ");
   at += copyName(e, at);
-  at = writeAscii(at, " ");
-  at = writeDecimal(at, <u32>size);
-  at = writeAscii(at, " T");
-  at = writeDecimal(at, <u32>ttl);
-  at = writeAscii(at, " F");
-  memory.copy(at, clientFlags, clientFlagsLen);
-  at = writeAscii(at + clientFlagsLen, "\r\n");
-  memory.copy(at, data, size);
-  at = writeAscii(at + size, "\r\n");
+  const end = writeOwnSetTail(at, size, <u32>ttl, clientFlags, clientFlagsLen, data, false);
   statInc(S_REPLICA_COPIES);
-  sendBuilt(index, b, payload, at - payload);
+  sendBuilt(index, b, payload, end - payload);
   return index;
 }
 

@@ -12,7 +12,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { portBase } from "../support/ports.js";
 import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.js";
 import { UdpClient } from "../support/udp-client.js";
-import { askServer } from "../support/cache-probe.js";
+import { askServer, setToOwnNames } from "../support/cache-probe.js";
 import { Conn } from "../support/tcp-conn.js";
 import memjs from "memjs";
 import { detectorModules } from "../support/core.js";
@@ -67,17 +67,7 @@ const stats = async (): Promise<StatsView> => (await running().stats()) as unkno
 const direct = (i: number, key: string): Promise<string> => askServer(ports[i] ?? 0, `get ${key}\r\n`);
 
 /** Sets each key to its own name through kvlb. */
-async function preload(keys: readonly string[]): Promise<void> {
-  const c = new UdpClient(running().kvlbPort);
-  try {
-    for (const k of keys) {
-      const r = await c.text(`set ${k} 0 0 ${k.length}\r\n${k}\r\n`);
-      if (r !== "STORED\r\n") throw new Error(`set ${k}: ${r}`);
-    }
-  } finally {
-    c.close();
-  }
-}
+const preload = (keys: readonly string[]): Promise<void> => setToOwnNames(running().kvlbPort, keys);
 
 /** Each key's reply to a get over TCP through kvlb, one at a time. */
 async function getAll(keys: readonly string[]): Promise<string[]> {

@@ -12,6 +12,7 @@ import { startCluster, type Cluster } from "../support/cluster.js";
 import { portBase } from "../support/ports.js";
 import { libmemcachedHomes, type OracleServer } from "../support/ketama-oracle.js";
 import { UdpClient } from "../support/udp-client.js";
+import { setToOwnNames } from "../support/cache-probe.js";
 import { Conn } from "../support/tcp-conn.js";
 import { until } from "../support/until.js";
 import type { StatsView } from "../../host/control/stats-view.js";
@@ -63,15 +64,7 @@ const reload = (): Promise<{ stdout: string; stderr: string }> =>
 
 /** Sets each key through kvlb, then asks every server for it: the index of the one holding it. */
 async function placed(keys: readonly string[]): Promise<number[]> {
-  const c = new UdpClient(cluster.kvlbPort);
-  try {
-    for (const k of keys) {
-      const r = await c.text(`set ${k} 0 0 ${k.length}\r\n${k}\r\n`);
-      if (r !== "STORED\r\n") throw new Error(`set ${k}: ${r}`);
-    }
-  } finally {
-    c.close();
-  }
+  await setToOwnNames(cluster.kvlbPort, keys);
   const holders: number[] = keys.map(() => -1);
   for (const [i, p] of cluster.backendPorts.entries()) {
     const direct = new UdpClient(p);

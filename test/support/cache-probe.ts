@@ -24,6 +24,20 @@ export async function askServer(port: number, payload: string, until = REPLY): P
   }
 }
 
+/** Sets each key to its own name through the UDP port (kvlb's), one at a time; throws at a reply
+ * other than STORED. */
+export async function setToOwnNames(port: number, keys: readonly string[]): Promise<void> {
+  const c = new UdpClient(port);
+  try {
+    for (const k of keys) {
+      const r = await text(c, `set ${k} 0 0 ${k.length}\r\n${k}\r\n`);
+      if (r !== "STORED\r\n") throw new Error(`set ${k}: ${r}`);
+    }
+  } finally {
+    c.close();
+  }
+}
+
 /** The index of the backend (of these ports on 127.0.0.1) that ketama gives `key`. */
 export async function homeIndex(ports: readonly number[], key: string): Promise<number> {
   const core = await makeCore();
