@@ -38,6 +38,9 @@ export const H_PEER_OUT = 1024; // u32, write events queued in R_PEER's out list
 export const H_PURGED = 1032; // u64, the version of the last purge: no read forwarded before it may fill
 export const H_ADAPT_AT = 1040; // u64, the clock of the hot set's last adaptation (cache/admission.ts)
 export const H_STREAM_OWED = 1048; // u32, connections' done markers the out ring had no room for (proxy/stream-refs.ts)
+export const H_STREAM_RUN_CONN = 1052; // u32, the connection of the request whose handler runs (0: none)
+export const H_STREAM_RUN_SEQ = 1056; // u32, its sequence number
+export const H_STREAM_RUN_TABLED = 1060; // u32, 1 once something else holds it too (it is in R_STREAMS)
 
 export const HS_EMPTY = 0;
 export const HS_PLANNED = 1;

@@ -5,12 +5,27 @@
 // get. When the last lets go, the core queues an empty OUT_STREAM_DONE for it, after every
 // reply it queued before.
 //
+// The handler's own hold stays out of the table (H_STREAM_RUN_*): most requests are answered
+// while it runs (the cache) or held by one NAT entry besides, and the table is large enough that
+// each probe of it is a cache miss. The request enters the table only when something else holds
+// it, with a reference for the handler too.
+//
 // A stream client is (connection id, port 0, request sequence number): io/out-ring.ts,
 // isStreamClient.
 import { regionOffset, cfgU32 } from "../layout/header";
 import { outPush } from "../io/out-ring";
 export { isStreamClient } from "../io/out-ring";
-import { R_STREAMS, C_NAT_ENTRIES, PARKED_READS, OUT_STREAM_DONE, HEADER_BASE, H_STREAM_OWED } from "../abi/abi";
+import {
+  R_STREAMS,
+  C_NAT_ENTRIES,
+  PARKED_READS,
+  OUT_STREAM_DONE,
+  HEADER_BASE,
+  H_STREAM_OWED,
+  H_STREAM_RUN_CONN,
+  H_STREAM_RUN_SEQ,
+  H_STREAM_RUN_TABLED,
+} from "../abi/abi";
 
 const ENTRY: usize = 8; // conn u32 (0: free), seq u16, refs u16
 const CONN: usize = 0;
@@ -36,17 +51,64 @@ export function streamBytes(natEntries: u32): usize {
   return regionOffset(R_STREAMS) + <usize>i * ENTRY;
 }
 
+// A connection's requests in flight have consecutive numbers: they sit side by side, so that
+// those of one burst share cache lines.
 @inline function home(conn: u32, seq: u32): u32 {
-  return ((conn * 0x9e3779b1) ^ (seq * 0x85ebca6b)) & (slots() - 1);
+  return (conn * 0x9e3779b1 + (seq & 0xffff)) & (slots() - 1);
 }
 
 export function streamClear(): void {
   memory.fill(regionOffset(R_STREAMS), 0, <usize>slots() * ENTRY);
   store<u32>(HEADER_BASE + H_STREAM_OWED, 0);
+  store<u32>(HEADER_BASE + H_STREAM_RUN_CONN, 0);
+}
+
+// The handler of request seq of conn starts; true when its hold is the one kept outside the
+// table, which streamEnd must then be told. A handler that starts inside another's (none does
+// today) holds through the table.
+export function streamBegin(conn: u32, seq: u32): bool {
+  if (load<u32>(HEADER_BASE + H_STREAM_RUN_CONN) != 0) {
+    streamHold(conn, seq);
+    return false;
+  }
+  store<u32>(HEADER_BASE + H_STREAM_RUN_CONN, conn);
+  store<u32>(HEADER_BASE + H_STREAM_RUN_SEQ, seq & 0xffff);
+  store<u32>(HEADER_BASE + H_STREAM_RUN_TABLED, 0);
+  return true;
+}
+
+// The handler streamBegin started ends.
+export function streamEnd(conn: u32, seq: u32, own: bool): void {
+  if (!own) {
+    streamRelease(conn, seq);
+    return;
+  }
+  store<u32>(HEADER_BASE + H_STREAM_RUN_CONN, 0);
+  if (load<u32>(HEADER_BASE + H_STREAM_RUN_TABLED) != 0) streamRelease(conn, seq);
+  else if (!outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE)) {
+    insert(conn, seq, 0);
+    store<u32>(HEADER_BASE + H_STREAM_OWED, load<u32>(HEADER_BASE + H_STREAM_OWED) + 1);
+  }
+}
+
+// A handler that started but served nothing (it will run again): nothing can hold its request.
+export function streamForget(conn: u32, seq: u32, own: bool): void {
+  if (own) store<u32>(HEADER_BASE + H_STREAM_RUN_CONN, 0);
+  else letGo(conn, seq, false);
 }
 
 // The request is held once more.
 export function streamHold(conn: u32, seq: u32): void {
+  if (
+    conn == load<u32>(HEADER_BASE + H_STREAM_RUN_CONN) &&
+    (seq & 0xffff) == load<u32>(HEADER_BASE + H_STREAM_RUN_SEQ) &&
+    load<u32>(HEADER_BASE + H_STREAM_RUN_TABLED) == 0
+  ) {
+    // first held by something besides its handler: both holds go into the table
+    store<u32>(HEADER_BASE + H_STREAM_RUN_TABLED, 1);
+    insert(conn, seq, 2);
+    return;
+  }
   const mask = slots() - 1;
   for (let i = home(conn, seq), n: u32 = 0; n <= mask; i = (i + 1) & mask, n++) {
     const e = slot(i);
@@ -64,8 +126,27 @@ export function streamHold(conn: u32, seq: u32): void {
   }
 }
 
+// A new entry with `refs` holds; the caller knows the request is not in the table.
+function insert(conn: u32, seq: u32, refs: u16): void {
+  const mask = slots() - 1;
+  for (let i = home(conn, seq), n: u32 = 0; n <= mask; i = (i + 1) & mask, n++) {
+    const e = slot(i);
+    if (load<u32>(e + CONN) != 0) continue;
+    store<u32>(e + CONN, conn);
+    store<u16>(e + SEQ, <u16>seq);
+    store<u16>(e + REFS, refs);
+    return;
+  }
+}
+
 // One hold of the request ends; the last queues its OUT_STREAM_DONE.
 export function streamRelease(conn: u32, seq: u32): void {
+  letGo(conn, seq, true);
+}
+
+// One hold ends; the last queues the request's done marker when `done`, else the request is
+// forgotten (it will be taken again).
+function letGo(conn: u32, seq: u32, done: bool): void {
   const mask = slots() - 1;
   for (let i = home(conn, seq), n: u32 = 0; n <= mask; i = (i + 1) & mask, n++) {
     const e = slot(i);
@@ -77,7 +158,7 @@ export function streamRelease(conn: u32, seq: u32): void {
       store<u16>(e + REFS, refs - 1);
       return;
     }
-    if (outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE)) remove(i);
+    if (!done || outPush(0, 0, conn, seq & 0xffff, OUT_STREAM_DONE)) remove(i);
     else {
       // owed: without it the connection's later replies would wait forever
       store<u16>(e + REFS, 0);

@@ -15,7 +15,7 @@ import { buildBegin } from "./forward";
 import { serveAsRequest } from "./stream-serve";
 import { workClosing, SERVE_ADMIN } from "./context";
 import { splitGetKeys, splitGetParts, serveSplitGet, SPLIT_NEVER, SPLIT_NOT_NOW } from "./stream-gets";
-import { streamHold, streamRelease } from "./stream-refs";
+import { streamBegin, streamEnd, streamForget } from "./stream-refs";
 import {
   C_OUT_MAX,
   C_BACKEND_STREAMS,
@@ -71,11 +71,15 @@ export function handleStream(off: usize, len: usize, conn: u32, seq: u32, admin:
       // the key's server, through the write barrier, and the error goes back once that is done
       const key = tooLargeSetKey(p, end);
       if (key == KEY_NOT_YET) break; // a binary set whose key has not all arrived
+      // held across the delete and the error, which both serve request n
+      const own = streamBegin(conn, n);
       if (key != NO_KEY && !deleteFor(conn, n, <usize>(key >> 16), <usize>(key & 0xffff))) {
+        streamForget(conn, n, own);
         flags = RF_AGAIN;
         break;
       }
       answerAlone(conn, n, p, "SERVER_ERROR object too large for cache\r\n");
+      streamEnd(conn, n, own);
       taken++;
       // the host drops the rest of it as it comes, and passes again what followed it
       skip = <u64>(p - off) + <u64>size;
@@ -147,14 +151,14 @@ function serveOne(p: usize, size: usize, conn: u32, n: u32, admin: bool): bool {
 
 // A request kvlb answers without serving it, in its protocol.
 function answerAlone(conn: u32, n: u32, p: usize, text: string): void {
-  streamHold(conn, n);
+  const own = streamBegin(conn, n);
   if (load<u8>(p) == 0x80) {
     const status = text.startsWith("SERVER_ERROR") ? BINARY_VALUE_TOO_LARGE : BS_INVALID_ARGUMENTS;
     replyBinary(load<u8>(p + 1), status, bswap<u32>(load<u32>(p + 12)), "Too large", conn, 0, n);
   } else {
     replyText(text, conn, 0, n);
   }
-  streamRelease(conn, n);
+  streamEnd(conn, n, own);
 }
 
 const NO_KEY: u64 = 0;

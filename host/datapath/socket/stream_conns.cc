@@ -9,7 +9,6 @@
 #include <netinet/tcp.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include "event_tags.h"
@@ -35,7 +34,6 @@ constexpr uint32_t kAgain = 0x20;      // RF_AGAIN
 constexpr uint32_t kRefused = 0x8000;  // RF_ERROR
 constexpr uint32_t kFrameHeader = 8;
 constexpr uint32_t kListenTag = 0;  // connection ids start at 1
-constexpr int kMaxIov = 64;
 constexpr uint64_t kSweepNs = 1000000000ull;
 
 }  // namespace
@@ -281,16 +279,37 @@ void StreamConns::Out(const StreamDesc &d, const uint8_t *memory, size_t memoryS
       if (!r.pieces.empty()) PutInOrder(r);
     } else {
       if (order != 0 || !r.pieces.empty()) {
-        // what came before the first placed piece (nothing is written of a reply once it has one)
+        // what came before the first placed piece (nothing is written of a reply once it has one;
+        // at the front, that is already in `ready`, where it would have sorted to anyway)
         if (r.pieces.empty() && !r.bytes.empty()) r.pieces.push_back({0, 0, uint32_t(r.bytes.size())});
         r.pieces.push_back({order, uint32_t(r.bytes.size()), len});
+        r.bytes.append(reinterpret_cast<const char *>(data), len);
+      } else if (&r == &c.replies.front()) {
+        c.ready.append(reinterpret_cast<const char *>(data), len);
+      } else {
+        r.bytes.append(reinterpret_cast<const char *>(data), len);
       }
-      r.bytes.append(reinterpret_cast<const char *>(data), len);
       c.outBytes += len;
     }
     break;
   }
+  Promote(c);
   Touch(d.aux, c);
+}
+
+// Moves what may now be written into `ready`: the replies at the front that are done, and what
+// the first one not done has so far, unless it is being put in order.
+void StreamConns::Promote(Conn &c) {
+  while (!c.replies.empty()) {
+    Reply &f = c.replies.front();
+    if (!f.pieces.empty()) break;  // not done yet: a done reply's pieces are in order already
+    if (!f.bytes.empty()) {
+      c.ready.append(f.bytes);
+      std::string().swap(f.bytes);
+    }
+    if (!f.done) break;
+    c.replies.pop_front();
+  }
 }
 
 // A done reply's pieces, laid out in the order of their places (pieces of one place in the order
@@ -306,45 +325,27 @@ void StreamConns::PutInOrder(Reply &r) {
 }
 
 void StreamConns::Write(uint32_t id, Conn &c) {
-  for (;;) {
-    iovec iov[kMaxIov];
-    int n = 0;
-    for (const Reply &r : c.replies) {
-      if (n == kMaxIov || !r.pieces.empty()) break;  // a reply still being put in order waits
-      if (!r.bytes.empty()) iov[n++] = {const_cast<char *>(r.bytes.data()), r.bytes.size()};
-      if (!r.done) break;  // the replies after it wait for the rest of it
-    }
-    // replies done and empty (a noreply, a quiet miss) go without a write
-    while (!c.replies.empty() && c.replies.front().done && c.replies.front().bytes.empty()) c.replies.pop_front();
-    if (n == 0) {
-      c.wantWrite = false;
-      break;
-    }
-    msghdr msg{};
-    msg.msg_iov = iov;
-    msg.msg_iovlen = size_t(n);
-    ssize_t w = sendmsg(c.fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+  while (c.readyAt < c.ready.size()) {
+    ssize_t w = send(c.fd, c.ready.data() + c.readyAt, c.ready.size() - c.readyAt, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
-      if (errno == EAGAIN || errno == EINTR) {
-        c.wantWrite = true;
-        break;
-      }
+      if (errno == EAGAIN || errno == EINTR) break;
       Drop(id);
       return;
     }
     counters_.bytesOut += uint64_t(w);
     c.outBytes -= size_t(w);
-    size_t left = size_t(w);
-    while (!c.replies.empty()) {
-      Reply &r = c.replies.front();
-      size_t take = left < r.bytes.size() ? left : r.bytes.size();
-      r.bytes.erase(0, take);
-      left -= take;
-      if (!r.bytes.empty() || !r.done) break;
-      c.replies.pop_front();
-    }
+    c.readyAt += size_t(w);
   }
-  bool finished = c.replies.empty() && (c.closing || (c.peerGone && c.in.empty()));
+  c.wantWrite = c.readyAt < c.ready.size();
+  if (!c.wantWrite) {
+    c.ready.clear();
+    c.readyAt = 0;
+  } else if (c.readyAt > c.ready.size() / 2) {
+    // a slow reader: what it took goes, so that `ready` does not grow past outBytes twice over
+    c.ready.erase(0, c.readyAt);
+    c.readyAt = 0;
+  }
+  bool finished = c.replies.empty() && c.ready.empty() && (c.closing || (c.peerGone && c.in.empty()));
   if (finished) {
     Drop(id);
     return;
@@ -365,7 +366,8 @@ void StreamConns::Flush(uint64_t now) {
   std::vector<uint32_t> idle;
   for (auto &kv : conns_) {
     const Conn &c = kv.second;
-    if (limits_.idleNs != 0 && c.replies.empty() && now > c.lastActive && now - c.lastActive > limits_.idleNs)
+    if (limits_.idleNs != 0 && c.replies.empty() && c.ready.empty() && now > c.lastActive &&
+        now - c.lastActive > limits_.idleNs)
       idle.push_back(kv.first);
   }
   for (uint32_t id : idle) {

@@ -91,7 +91,11 @@ class StreamConns {
     bool fresh = false;     // bytes arrived since the core last saw the connection
     bool closing = false;   // close once every reply is written
     bool peerGone = false;  // the client closed its side
+    // the requests not yet answered in full, in order; the front one's bytes go straight to
+    // `ready`, as do those of each reply that comes to the front
     std::deque<Reply> replies;
+    std::string ready;   // in order, to be written from readyAt on
+    size_t readyAt = 0;  // bytes of `ready` written
     size_t outBytes = 0;
     uint64_t lastActive = 0;
     bool wantWrite = false;
@@ -106,6 +110,7 @@ class StreamConns {
   void Drop(uint32_t id);
   void Touch(uint32_t id, Conn &c);
   static void PutInOrder(Reply &r);
+  static void Promote(Conn &c);
   void Watch(uint32_t id, Conn &c);
   bool Reading(const Conn &c) const;
   int Control(int op, int fd, uint32_t events, uint32_t id);
