@@ -63,14 +63,14 @@ test("each mistake is named with where it is", (t) => {
   t.regex(t.throws(() => resolveRunConfig({}, { backend: [], cache: "maybe" }))?.message ?? "", /--cache maybe/);
 });
 
-test("tcp.backends turns on TCP to the backends with 2 connections each unless told; off by default; the DPDK path refuses it", (t) => {
+test("tcp.backends turns on TCP to the backends with 1 connection each unless told; off by default; the DPDK path refuses it", (t) => {
   const off = resolveRunConfig(loadConfigFile(file("udp.yaml", "backends: [127.0.0.1:1]\n")), { backend: [] });
   t.is(off.backendTcp, undefined);
   t.notThrows(() => requireUdpBackends(off, "kvlb attach"));
   const on = resolveRunConfig(loadConfigFile(file("tcp.yaml", "backends: [127.0.0.1:1]\ntcp: { backends: true }\n")), {
     backend: [],
   });
-  t.deepEqual(on.backendTcp, { connections: 2 });
+  t.deepEqual(on.backendTcp, { connections: 1 });
   t.deepEqual(on.tcp, { maxConnections: 4096, idleSeconds: 300 }, "the client side keeps its own limits");
   const four = resolveRunConfig(
     loadConfigFile(file("tcp4.yaml", "backends: [127.0.0.1:1]\ntcp: { backends: true, backendConnections: 4 }\n")),
