@@ -244,7 +244,7 @@ bool BackendConns::JoinGet(Conn &conn, uint16_t id, const uint8_t *request, uint
   return true;
 }
 
-void BackendConns::Flush(uint64_t now) {
+void BackendConns::Flush(uint64_t now, SendBatch *batch) {
   for (uint32_t b = 0; b < backends_.size(); b++) {
     for (uint32_t c = 0; c < backends_[b].conns.size(); c++) {
       Conn &conn = backends_[b].conns[c];
@@ -252,10 +252,37 @@ void BackendConns::Flush(uint64_t now) {
         if (now >= conn.retryAt) Connect(b, c, now);
         continue;
       }
-      if (!conn.connecting && conn.outAt < conn.out.size()) Write(b, c, now);
+      if (!conn.connecting && conn.outAt < conn.out.size()) {
+        if (batch != nullptr) {
+          conn.openLine = std::string::npos;  // what goes to the socket is not changed after
+          batch->Add(conn.fd, conn.out.data() + conn.outAt, conn.out.size() - conn.outAt,
+                     EventTag(EventOwner::kBackendConns, Tag(b, c)));
+          continue;  // watched once Sent hears how it went
+        }
+        Write(b, c, now);
+      }
       if (conn.fd >= 0) Watch(b, c);
     }
   }
+}
+
+void BackendConns::Sent(uint32_t tag, int64_t result, uint64_t now) {
+  uint32_t b = tag >> 16, c = tag & 0xffff;
+  if (b >= backends_.size() || c >= backends_[b].conns.size()) return;
+  Conn &conn = backends_[b].conns[c];
+  if (conn.fd < 0) return;
+  if (result > 0) {
+    conn.outAt += size_t(result);
+    counters_.bytesOut += uint64_t(result);
+    if (conn.outAt == conn.out.size()) {
+      conn.out.clear();
+      conn.outAt = 0;
+    }
+  } else if (result != -EAGAIN && result != -EINTR) {
+    Fail(b, c, now, false);
+    return;
+  }
+  Watch(b, c);
 }
 
 void BackendConns::Write(uint32_t b, uint32_t c, uint64_t now) {

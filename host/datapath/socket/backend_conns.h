@@ -21,6 +21,7 @@
 #include <vector>
 
 #include "reply_frame.h"
+#include "send_batch.h"
 
 namespace kvlb {
 
@@ -52,8 +53,11 @@ class BackendConns {
   bool Has(uint32_t addr, uint16_t port) const;
   // Queues one request datagram (a memcached UDP frame header, then the request).
   void Out(uint32_t addr, uint16_t port, const uint8_t *datagram, uint32_t len, uint64_t now);
-  // Writes what can be written, reconnects what is due.
-  void Flush(uint64_t now);
+  // Writes what can be written, reconnects what is due. With a batch, the writes join it, and
+  // Sent hears how each went once it has run.
+  void Flush(uint64_t now, SendBatch *batch = nullptr);
+  // The result of a write Flush put in a batch (its tag's id): bytes written, or -errno.
+  void Sent(uint32_t tag, int64_t result, uint64_t now);
   // One epoll event of a connection: connected, readable, writable.
   void Event(uint32_t tag, uint32_t events, uint64_t now);
   // Writes a descriptor for each whole reply read, laid into the area; returns how many.

@@ -332,10 +332,30 @@ void StreamConns::Write(uint32_t id, Conn &c) {
       Drop(id);
       return;
     }
-    counters_.bytesOut += uint64_t(w);
-    c.outBytes -= size_t(w);
-    c.readyAt += size_t(w);
+    Took(c, size_t(w));
   }
+  Settle(id, c);
+}
+
+void StreamConns::Sent(uint32_t id, int64_t result) {
+  auto it = conns_.find(id);
+  if (it == conns_.end()) return;
+  if (result < 0 && result != -EAGAIN && result != -EINTR) {
+    Drop(id);
+    return;
+  }
+  if (result > 0) Took(it->second, size_t(result));
+  Settle(id, it->second);
+}
+
+void StreamConns::Took(Conn &c, size_t bytes) {
+  counters_.bytesOut += bytes;
+  c.outBytes -= bytes;
+  c.readyAt += bytes;
+}
+
+// After a write: what is left waits for EPOLLOUT; a connection with nothing more to say closes.
+void StreamConns::Settle(uint32_t id, Conn &c) {
   c.wantWrite = c.readyAt < c.ready.size();
   if (!c.wantWrite) {
     c.ready.clear();
@@ -353,12 +373,17 @@ void StreamConns::Write(uint32_t id, Conn &c) {
   Watch(id, c);
 }
 
-void StreamConns::Flush(uint64_t now) {
+void StreamConns::Flush(uint64_t now, SendBatch *batch) {
   for (uint32_t id : touched_) {
     auto it = conns_.find(id);
     if (it == conns_.end()) continue;
-    it->second.touched = false;
-    Write(id, it->second);
+    Conn &c = it->second;
+    c.touched = false;
+    if (batch != nullptr && c.readyAt < c.ready.size()) {
+      batch->Add(c.fd, c.ready.data() + c.readyAt, c.ready.size() - c.readyAt, EventTag(EventOwner::kStreams, id));
+    } else {
+      Write(id, c);
+    }
   }
   touched_.clear();
   if (now < nextSweep_) return;

@@ -15,6 +15,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "send_batch.h"
+
 namespace kvlb {
 
 struct StreamDesc {
@@ -56,8 +58,11 @@ class StreamConns {
   void Taken(const StreamDesc *tx);
   // One out descriptor of kind OUT_STREAM or OUT_STREAM_DONE.
   void Out(const StreamDesc &d, const uint8_t *memory, size_t memorySize);
-  // Writes what can be written, closes what is due.
-  void Flush(uint64_t now);
+  // Writes what can be written, closes what is due. With a batch, the writes join it, and
+  // Sent hears how each went once it has run.
+  void Flush(uint64_t now, SendBatch *batch = nullptr);
+  // The result of a write Flush put in a batch: bytes written, or -errno.
+  void Sent(uint32_t id, int64_t result);
   void Close();
   // Only sources within these (network, mask) pairs, as sin_addr holds them; empty: any.
   // Connections from outside `allow` are closed at accept; those from inside `admin`
@@ -107,6 +112,8 @@ class StreamConns {
   void Accept(uint64_t now);
   void Read(uint32_t id, Conn &c, uint64_t now);
   void Write(uint32_t id, Conn &c);
+  void Took(Conn &c, size_t bytes);
+  void Settle(uint32_t id, Conn &c);
   void Drop(uint32_t id);
   void Touch(uint32_t id, Conn &c);
   static void PutInOrder(Reply &r);

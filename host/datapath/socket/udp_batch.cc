@@ -20,6 +20,7 @@
 #include "backend_conns.h"
 #include "event_tags.h"
 #include "frame_guard.h"
+#include "send_batch.h"
 #include "send_guard.h"
 #include "stream_conns.h"
 
@@ -316,7 +317,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
           sent++;
         }
       }
-      streams_.Flush(now);
+      streams_.Flush(now, &sends_);
     }
     if (backends_.On()) backends_.Flush(now);  // reconnects what is due before requests are queued
     for (int sock = 0; sock < 2; sock++) {
@@ -351,7 +352,15 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
       }
       sent += SendAll(sock == 0 ? client_ : backend_, m);
     }
-    if (backends_.On()) backends_.Flush(now);
+    if (backends_.On()) backends_.Flush(now, &sends_);
+    // every connection's write of this burst in one system call
+    sends_.Run([&](uint64_t tag, int64_t result) {
+      if (kvlb::TagOwner(tag) == kvlb::EventOwner::kStreams) {
+        streams_.Sent(kvlb::TagId(tag), result);
+      } else {
+        backends_.Sent(kvlb::TagId(tag), result, now);
+      }
+    });
     return Napi::Number::New(info.Env(), sent);
   }
 
@@ -596,6 +605,7 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   uint32_t txDesc_ = 0, rxMax_ = 0, streamFirst_ = 0;
   kvlb::StreamConns streams_;
   kvlb::BackendConns backends_;
+  kvlb::SendBatch sends_;
   int client_ = -1, backend_ = -1;
   int epoll_ = -1;  // every socket above (event_tags.h)
   static constexpr int kMaxEvents = 256;

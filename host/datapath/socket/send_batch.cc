@@ -1,0 +1,80 @@
+// The sends of one burst in one system call: see send_batch.h.
+#include "send_batch.h"
+
+#include <cerrno>
+#include <sys/socket.h>
+
+namespace kvlb {
+
+namespace {
+
+constexpr unsigned kEntries = 256;  // sends per submission; a larger burst takes several
+
+}  // namespace
+
+SendBatch::SendBatch() {
+  // one thread submits and reaps; completions need no interrupt of it
+  unsigned flags = IORING_SETUP_SUBMIT_ALL | IORING_SETUP_COOP_TASKRUN | IORING_SETUP_SINGLE_ISSUER;
+  int r = io_uring_queue_init(kEntries, &ring_, flags);
+  if (r == -EINVAL) r = io_uring_queue_init(kEntries, &ring_, 0);  // a kernel before 6.0
+  uring_ = r == 0;
+}
+
+SendBatch::~SendBatch() {
+  if (uring_) io_uring_queue_exit(&ring_);
+}
+
+void SendBatch::Add(int fd, const void *data, size_t len, uint64_t tag) { sends_.push_back({fd, data, len, tag}); }
+
+void SendBatch::RunUring() {
+  size_t next = 0;
+  while (next < sends_.size()) {
+    size_t first = next;
+    unsigned queued = 0;
+    while (next < sends_.size() && queued < kEntries) {
+      io_uring_sqe *sqe = io_uring_get_sqe(&ring_);
+      if (sqe == nullptr) break;
+      const Send &s = sends_[next];
+      io_uring_prep_send(sqe, s.fd, s.data, s.len, MSG_DONTWAIT | MSG_NOSIGNAL);
+      sqe->user_data = next;
+      next++;
+      queued++;
+    }
+    if (queued == 0) {
+      SendPlain(next);
+      return;
+    }
+    int r;
+    do r = io_uring_submit_and_wait(&ring_, queued);
+    while (r == -EINTR);
+    if (r < 0) {
+      // the ring failed: whether these went out is unknown, so their connections are closed
+      // (EIO), and later bursts send by send(2)
+      for (size_t i = first; i < next; i++) results_[i] = -EIO;
+      uring_ = false;
+      SendPlain(next);
+      return;
+    }
+    for (size_t i = first; i < next; i++) results_[i] = -EIO;  // unless its completion says
+    unsigned got = 0;
+    while (got < queued) {
+      io_uring_cqe *cqe = nullptr;
+      // each completed inline (MSG_DONTWAIT), so this does not block
+      int w = io_uring_wait_cqe(&ring_, &cqe);
+      if (w == -EINTR) continue;
+      if (w < 0 || cqe == nullptr) break;
+      if (cqe->user_data < results_.size()) results_[cqe->user_data] = cqe->res;
+      io_uring_cqe_seen(&ring_, cqe);
+      got++;
+    }
+  }
+}
+
+void SendBatch::SendPlain(size_t from) {
+  for (size_t i = from; i < sends_.size(); i++) {
+    ssize_t w = send(sends_[i].fd, sends_[i].data, sends_[i].len, MSG_DONTWAIT | MSG_NOSIGNAL);
+    results_[i] = w < 0 ? -errno : w;
+  }
+}
+
+}  // namespace kvlb
