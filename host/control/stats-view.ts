@@ -120,6 +120,10 @@ export interface StatsView {
     closedMalformed: number;
     bytesIn: number;
     bytesOut: number;
+    /** Writes to TCP connections, clients' and backends', and the system calls that made them
+     * (with io_uring, one per burst). */
+    writes: number;
+    writeCalls: number;
   };
   /** Backends over TCP (tcp.backends): all zero when they are reached over UDP. */
   tcpBackends: {
@@ -279,6 +283,8 @@ export function statsView(
       closedMalformed: s("stream_closed"),
       bytesIn: s("tcp_bytes_in"),
       bytesOut: s("tcp_bytes_out"),
+      writes: s("tcp_writes"),
+      writeCalls: s("tcp_write_calls"),
     },
     tcpBackends: {
       open: s("tcp_backend_open"),

@@ -14,7 +14,16 @@ export interface SendCounts {
 
 /** The TCP side's counters (datapath/socket/udp-batch.ts, StreamCounts), when it listens. */
 export type TcpCounts = Record<
-  "open" | "accepted" | "refused" | "notAllowed" | "closed" | "idleClosed" | "bytesIn" | "bytesOut",
+  | "open"
+  | "accepted"
+  | "refused"
+  | "notAllowed"
+  | "closed"
+  | "idleClosed"
+  | "bytesIn"
+  | "bytesOut"
+  | "writes"
+  | "writeCalls",
   number
 >;
 
@@ -43,6 +52,8 @@ export function report(
     stats["tcp_idle_closed"] = tcp.idleClosed;
     stats["tcp_bytes_in"] = tcp.bytesIn;
     stats["tcp_bytes_out"] = tcp.bytesOut;
+    stats["tcp_writes"] = tcp.writes;
+    stats["tcp_write_calls"] = tcp.writeCalls;
   }
   if (backendTcp) {
     stats["tcp_backend_open"] = backendTcp.open;

@@ -33,6 +33,8 @@ export async function startCluster(
   transport: Transport = "udp",
   /** false: the backends come from the --config file in `extra` alone (a reload may change them). */
   backendFlags = true,
+  /** Set in kvlb's environment, beside this process's own. */
+  env: Record<string, string> = {},
 ): Promise<Cluster> {
   const backendPorts = Array.from({ length: backends }, (_, i) => base + i);
   const servers = await startMemcached(backendPorts, memoryMb, undefined, transport);
@@ -51,7 +53,7 @@ export async function startCluster(
       `127.0.0.1:${adminPort}`,
       ...extra,
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } },
   );
   let stderr = "";
   kvlb.stderr?.on("data", (d: Buffer) => (stderr += d.toString()));

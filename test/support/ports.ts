@@ -28,6 +28,7 @@ export const blocks = [
   "reload",
   "tcp-key-order",
   "migration",
+  "tcp-write-batch",
 ] as const;
 
 export const FIRST_PORT = 12000;

@@ -8,7 +8,8 @@
 // Every send carries MSG_DONTWAIT, so io_uring completes it inline, as send(2) would return: the
 // bytes taken, -EAGAIN when the socket buffer is full, or another -errno. A kernel or sandbox
 // without io_uring (io_uring_disabled, a seccomp profile) gets the same results from a send(2)
-// each.
+// each. KVLB_IO_URING=0 in the environment asks for that too (to compare, or to rule io_uring
+// out).
 #pragma once
 
 #include <liburing.h>
@@ -34,6 +35,7 @@ class SendBatch {
   void Run(Done done) {
     if (sends_.empty()) return;
     results_.resize(sends_.size());
+    writes_ += sends_.size();
     if (uring_) {
       RunUring();
     } else {
@@ -44,6 +46,9 @@ class SendBatch {
   }
   // Whether sends go through io_uring (false: a send(2) each).
   bool Uring() const { return uring_; }
+  // Sends made, and the system calls that made them.
+  uint64_t Writes() const { return writes_; }
+  uint64_t Calls() const { return calls_; }
 
  private:
   struct Send {
@@ -60,6 +65,7 @@ class SendBatch {
   bool uring_ = false;
   std::vector<Send> sends_;
   std::vector<int64_t> results_;
+  uint64_t writes_ = 0, calls_ = 0;
 };
 
 }  // namespace kvlb

@@ -73,6 +73,10 @@ export interface StreamCounts {
   notAllowed: number;
   bytesIn: number;
   bytesOut: number;
+  /** Writes to TCP connections (clients' and backends') made in bursts, and the system calls that
+   * made them: one per burst with io_uring, one per write without. */
+  writes: number;
+  writeCalls: number;
 }
 
 /** Where a frame path's frames live in the core's memory, as its drivers and the guard read them. */

@@ -509,7 +509,8 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
   Napi::Value Refused(const Napi::CallbackInfo &info) { return Napi::Number::New(info.Env(), double(refused_)); }
 
   // The TCP side's counters: connections open, accepted, refused (over the limit), closed (idle
-  // among them), and bytes each way.
+  // among them), bytes each way, and the writes of bursts to TCP connections (clients' and
+  // backends') with the system calls they took.
   Napi::Value Streams(const Napi::CallbackInfo &info) {
     Napi::Object o = Napi::Object::New(info.Env());
     const kvlb::StreamCounters &c = streams_.Counters();
@@ -521,6 +522,9 @@ class UdpBatch : public Napi::ObjectWrap<UdpBatch> {
     o.Set("notAllowed", double(c.notAllowed));
     o.Set("bytesIn", double(c.bytesIn));
     o.Set("bytesOut", double(c.bytesOut));
+    // every connection's, backends' too, since one batch carries them all
+    o.Set("writes", double(sends_.Writes()));
+    o.Set("writeCalls", double(sends_.Calls()));
     return o;
   }
 
