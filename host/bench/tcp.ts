@@ -5,6 +5,7 @@
 //   off        through kvlb with its cache off and no replicas (its backends over UDP)
 //   offTcp     the same, its backends over TCP (tcp.backends), as twemproxy reaches them
 //   on         through kvlb on its defaults (cache and replicas)
+//   onTcp      the same, its backends over TCP
 // For each: throughput, p50 and p99, and the proxy's CPU per request (its process for
 // nutcracker, kvlb's worker thread for kvlb), so that the proxies compare per CPU even when the
 // load generator, which shares the machine, is the limit.
@@ -41,8 +42,8 @@ const KEYS = 10_000;
 const VALUE_BYTES = 100;
 const SETS = 0.05;
 
-type Arm = "direct" | "twemproxy" | "off" | "offTcp" | "on";
-const ALL_ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "offTcp", "on"];
+type Arm = "direct" | "twemproxy" | "off" | "offTcp" | "on" | "onTcp";
+const ALL_ARMS: readonly Arm[] = ["direct", "twemproxy", "off", "offTcp", "on", "onTcp"];
 // BENCH_ARMS=off,twemproxy runs only those (to profile one); the ratios need all of them
 const ARMS: readonly Arm[] = process.env["BENCH_ARMS"]
   ? ALL_ARMS.filter((a) => (process.env["BENCH_ARMS"] ?? "").split(",").includes(a))
@@ -53,6 +54,7 @@ const armText: Record<Arm, string> = {
   off: "kvlb, cache off",
   offTcp: "kvlb, cache off, TCP backends",
   on: "kvlb, defaults",
+  onTcp: "kvlb, defaults, TCP backends",
 };
 
 interface Sample {
@@ -163,7 +165,8 @@ async function main(): Promise<void> {
     const off = await kvlb({ ...cacheOff({}), replicaKeys: 0 });
     const offTcp = await kvlb({ ...cacheOff({}), replicaKeys: 0 }, true);
     const on = await kvlb({});
-    const listenOf = { off, offTcp, on };
+    const onTcp = await kvlb({}, true);
+    const listenOf = { off, offTcp, on, onTcp };
     const one = (port: number): TcpTarget[] => [{ address: "127.0.0.1", port }];
     const runArm = async (arm: Arm, seed: number): Promise<Sample> => {
       const spec = { keys, zipf: 0.99, sets: SETS, valueBytes: VALUE_BYTES, seed, seconds: SECONDS, depth: DEPTH };
@@ -200,7 +203,7 @@ async function main(): Promise<void> {
     };
     const samples = new Map<Arm, Sample[]>(ARMS.map((a) => [a, []]));
     // warm kvlb's hot set before anything is measured
-    await runArm("on", 99);
+    for (const arm of ["on", "onTcp"] as const) if (ARMS.includes(arm)) await runArm(arm, 99);
     for (let round = 0; round < ROUNDS; round++) {
       const order = round % 2 === 0 ? ARMS : [...ARMS].reverse();
       for (const arm of order) {
@@ -247,7 +250,9 @@ function report(samples: Map<Arm, Sample[]>): void {
     ["kvlb cache off / twemproxy, throughput per proxy CPU  ", "off", "twemproxy", perCpuOf],
     ["kvlb cache off / twemproxy, throughput                ", "off", "twemproxy", (s) => s.load.opsPerSecond],
     ["kvlb cache off, TCP backends / twemproxy, per proxy CPU", "offTcp", "twemproxy", perCpuOf],
+    ["kvlb cache off, TCP backends / twemproxy, throughput  ", "offTcp", "twemproxy", (s) => s.load.opsPerSecond],
     ["kvlb defaults / cache off, CPU per request            ", "on", "off", usOf],
+    ["the same, both with TCP backends                      ", "onTcp", "offTcp", usOf],
     ["kvlb defaults / direct, throughput                    ", "on", "direct", (s) => s.load.opsPerSecond],
   ];
   for (const [what, a, b, figure] of ratios) {
