@@ -64,8 +64,8 @@ export function streamClear(): void {
 }
 
 // The handler of request seq of conn starts; true when its hold is the one kept outside the
-// table, which streamEnd must then be told. A handler that starts inside another's (none does
-// today) holds through the table.
+// table, which streamEnd must then be told. A handler that starts inside another's (a too-large
+// set's delete and error, held across both) holds through the table.
 export function streamBegin(conn: u32, seq: u32): bool {
   if (load<u32>(HEADER_BASE + H_STREAM_RUN_CONN) != 0) {
     streamHold(conn, seq);

@@ -268,21 +268,25 @@ void BackendConns::Flush(uint64_t now, SendBatch *batch) {
 
 void BackendConns::Sent(uint32_t tag, int64_t result, uint64_t now) {
   uint32_t b = tag >> 16, c = tag & 0xffff;
-  if (b >= backends_.size() || c >= backends_[b].conns.size()) return;
+  if (b >= backends_.size() || c >= backends_[b].conns.size() || backends_[b].conns[c].fd < 0) return;
+  Wrote(b, c, result, now);
+  if (backends_[b].conns[c].fd >= 0) Watch(b, c);
+}
+
+// Applies one write's result (bytes, or -errno); true when the connection may take more now.
+bool BackendConns::Wrote(uint32_t b, uint32_t c, int64_t result, uint64_t now) {
   Conn &conn = backends_[b].conns[c];
-  if (conn.fd < 0) return;
   if (result > 0) {
     conn.outAt += size_t(result);
     counters_.bytesOut += uint64_t(result);
-    if (conn.outAt == conn.out.size()) {
-      conn.out.clear();
-      conn.outAt = 0;
-    }
-  } else if (result != -EAGAIN && result != -EINTR) {
-    Fail(b, c, now, false);
-    return;
+    if (conn.outAt < conn.out.size()) return true;
+    conn.out.clear();
+    conn.outAt = 0;
+    return false;
   }
-  Watch(b, c);
+  if (result == -EINTR) return true;
+  if (result != -EAGAIN && result != -EWOULDBLOCK) Fail(b, c, now, false);  // 0: the backend closed
+  return false;
 }
 
 void BackendConns::Write(uint32_t b, uint32_t c, uint64_t now) {
@@ -290,18 +294,8 @@ void BackendConns::Write(uint32_t b, uint32_t c, uint64_t now) {
   conn.openLine = std::string::npos;  // what goes to the socket is not changed after
   while (conn.outAt < conn.out.size()) {
     ssize_t n = send(conn.fd, conn.out.data() + conn.outAt, conn.out.size() - conn.outAt, MSG_NOSIGNAL);
-    if (n > 0) {
-      conn.outAt += size_t(n);
-      counters_.bytesOut += uint64_t(n);
-      continue;
-    }
-    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
-    if (n < 0 && errno == EINTR) continue;
-    Fail(b, c, now, false);
-    return;
+    if (!Wrote(b, c, n < 0 ? -errno : n, now)) return;
   }
-  conn.out.clear();
-  conn.outAt = 0;
 }
 
 void BackendConns::Read(uint32_t b, uint32_t c, uint64_t now) {

@@ -106,6 +106,7 @@ class BackendConns {
   void Connect(uint32_t b, uint32_t c, uint64_t now);
   void Fail(uint32_t b, uint32_t c, uint64_t now, bool bad);
   void Write(uint32_t b, uint32_t c, uint64_t now);
+  bool Wrote(uint32_t b, uint32_t c, int64_t result, uint64_t now);
   void Read(uint32_t b, uint32_t c, uint64_t now);
   void Watch(uint32_t b, uint32_t c);
   void Control(int op, int fd, uint32_t events, uint32_t b, uint32_t c);

@@ -52,15 +52,14 @@ void SendBatch::RunUring() {
     do r = io_uring_submit_and_wait(&ring_, queued);
     while (r == -EINTR);
     calls_++;
+    // EIO unless a completion says otherwise: whether a send went out is then unknown, so its
+    // connection is closed rather than written twice
+    for (size_t i = first; i < next; i++) results_[i] = -EIO;
     if (r < 0) {
-      // the ring failed: whether these went out is unknown, so their connections are closed
-      // (EIO), and later bursts send by send(2)
-      for (size_t i = first; i < next; i++) results_[i] = -EIO;
-      uring_ = false;
+      uring_ = false;  // the ring failed: the rest, and later bursts, by send(2)
       SendPlain(next);
       return;
     }
-    for (size_t i = first; i < next; i++) results_[i] = -EIO;  // unless its completion says
     unsigned got = 0;
     while (got < queued) {
       io_uring_cqe *cqe = nullptr;

@@ -44,8 +44,6 @@ class SendBatch {
     for (size_t i = 0; i < sends_.size(); i++) done(sends_[i].tag, results_[i]);
     sends_.clear();
   }
-  // Whether sends go through io_uring (false: a send(2) each).
-  bool Uring() const { return uring_; }
   // Sends made, and the system calls that made them.
   uint64_t Writes() const { return writes_; }
   uint64_t Calls() const { return calls_; }

@@ -325,27 +325,23 @@ void StreamConns::PutInOrder(Reply &r) {
 }
 
 void StreamConns::Write(uint32_t id, Conn &c) {
+  int64_t last = 0;
   while (c.readyAt < c.ready.size()) {
     ssize_t w = send(c.fd, c.ready.data() + c.readyAt, c.ready.size() - c.readyAt, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (w < 0) {
-      if (errno == EAGAIN || errno == EINTR) break;
-      Drop(id);
-      return;
+      last = -errno;
+      break;
     }
     Took(c, size_t(w));
   }
-  Settle(id, c);
+  Settle(id, c, last);
 }
 
 void StreamConns::Sent(uint32_t id, int64_t result) {
   auto it = conns_.find(id);
   if (it == conns_.end()) return;
-  if (result < 0 && result != -EAGAIN && result != -EINTR) {
-    Drop(id);
-    return;
-  }
   if (result > 0) Took(it->second, size_t(result));
-  Settle(id, it->second);
+  Settle(id, it->second, result);
 }
 
 void StreamConns::Took(Conn &c, size_t bytes) {
@@ -354,8 +350,13 @@ void StreamConns::Took(Conn &c, size_t bytes) {
   c.readyAt += bytes;
 }
 
-// After a write: what is left waits for EPOLLOUT; a connection with nothing more to say closes.
-void StreamConns::Settle(uint32_t id, Conn &c) {
+// After a write whose last result was `result` (bytes, or -errno): a failed connection closes;
+// what is left waits for EPOLLOUT; a connection with nothing more to say closes.
+void StreamConns::Settle(uint32_t id, Conn &c, int64_t result) {
+  if (result < 0 && result != -EAGAIN && result != -EINTR) {
+    Drop(id);
+    return;
+  }
   c.wantWrite = c.readyAt < c.ready.size();
   if (!c.wantWrite) {
     c.ready.clear();

@@ -113,7 +113,7 @@ class StreamConns {
   void Read(uint32_t id, Conn &c, uint64_t now);
   void Write(uint32_t id, Conn &c);
   void Took(Conn &c, size_t bytes);
-  void Settle(uint32_t id, Conn &c);
+  void Settle(uint32_t id, Conn &c, int64_t result);
   void Drop(uint32_t id);
   void Touch(uint32_t id, Conn &c);
   static void PutInOrder(Reply &r);
